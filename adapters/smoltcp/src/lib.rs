@@ -1,0 +1,2 @@
+//! sockframe over smoltcp TCP sockets (in progress).
+#![no_std]

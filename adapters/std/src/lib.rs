@@ -1,0 +1,1 @@
+//! Desktop server and client for sockframe (in progress).

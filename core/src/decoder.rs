@@ -1,0 +1,452 @@
+//! The frame state machine: bytes in, events out. No I/O, no allocation.
+//!
+//! The caller reads straight into [`Decoder::read_buf`] and reports how many bytes arrived
+//! with [`Decoder::commit`]; [`Decoder::next`] then hands out events borrowed from that
+//! buffer. A frame that fits the buffer comes out whole ([`Event::Frame`]); a larger one comes
+//! out as [`Event::Start`], then [`Event::Chunk`]s as bytes arrive, then [`Event::End`].
+//!
+//! ```
+//! use sockframe::{Decoder, Event, Header, encode_frame};
+//!
+//! let mut wire = [0u8; 64];
+//! let n = encode_frame(&Header::data(7, b"hi"), b"hi", &mut wire).unwrap();
+//!
+//! let mut dec = Decoder::new([0u8; 256]);
+//! // Bytes may arrive in any pieces: here, one at a time.
+//! for byte in &wire[..n - 1] {
+//!     assert_eq!(dec.feed(core::slice::from_ref(byte)), 1);
+//!     assert!(dec.next().unwrap().is_none());
+//! }
+//! dec.feed(&wire[n - 1..n]);
+//! match dec.next().unwrap() {
+//!     Some(Event::Frame(f)) => {
+//!         assert_eq!(f.header.id, 7);
+//!         assert_eq!(f.payload, b"hi");
+//!     }
+//!     other => panic!("{other:?}"),
+//! }
+//! assert!(dec.finish().is_ok()); // a clean end between frames
+//! ```
+
+use crate::checksum::Crc32c;
+use crate::error::{DecodeError, Stage};
+use crate::header::Header;
+use crate::prefix::{PREFIX_LEN, Prefix};
+
+/// How much a receiver accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Limits {
+    /// Largest header accepted, in bytes (also capped by the buffer size).
+    pub max_header: usize,
+    /// Largest payload accepted, in bytes. Payloads larger than the buffer are streamed,
+    /// so this bounds time and disk, not memory.
+    pub max_payload: u64,
+}
+
+impl Limits {
+    /// 512-byte headers, 64 MiB payloads.
+    pub const DEFAULT: Limits = Limits {
+        max_header: 512,
+        max_payload: 64 << 20,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// A frame delivered whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Frame<'a> {
+    /// The decoded header (`header.len == payload.len()`).
+    pub header: Header<'a>,
+    /// The payload, borrowed from the decoder's buffer; its checksum, if any, has been verified.
+    pub payload: &'a [u8],
+}
+
+/// What the decoder has found in the bytes given so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Event<'a> {
+    /// A whole frame.
+    Frame(Frame<'a>),
+    /// The header of a frame too large for the buffer: its payload follows as chunks.
+    Start(Header<'a>),
+    /// The next piece of the streamed payload. Treat it as unverified until [`Event::End`].
+    Chunk(&'a [u8]),
+    /// The streamed payload is complete (and its checksum, if any, matched).
+    End,
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    /// Waiting for a prefix and a header.
+    Head,
+    /// Header checked; the whole frame fits the buffer and is still arriving.
+    Body {
+        header_len: usize,
+        frame_len: usize,
+        crc: Option<u32>,
+    },
+    /// A payload larger than the buffer is passing through.
+    Stream {
+        len: u64,
+        remaining: u64,
+        crc: Option<(u32, Crc32c)>,
+    },
+}
+
+/// An event found by [`Decoder::poll`], as offsets from `start` (so no borrow is held).
+#[derive(Debug, Clone, Copy)]
+enum Ready {
+    Frame { header_len: usize, frame_len: usize },
+    Start { header_len: usize },
+    Chunk { len: usize },
+    End,
+}
+
+/// The one frame state machine. `B` is the receive buffer: `[u8; N]`, `&mut [u8]`, `Vec<u8>`...
+///
+/// Its size decides which frames come out whole: a frame of up to `B`'s length (prefix,
+/// header and payload) is delivered as one [`Event::Frame`]; larger ones are streamed.
+pub struct Decoder<B> {
+    buf: B,
+    /// First byte not yet handed out.
+    start: usize,
+    /// End of the bytes received.
+    end: usize,
+    /// Bytes of the last event handed out, dropped on the next call.
+    handed_out: usize,
+    state: State,
+    ready: Option<Ready>,
+    limits: Limits,
+    failed: Option<DecodeError>,
+}
+
+impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
+    /// A decoder over `buf` with [`Limits::DEFAULT`].
+    pub fn new(buf: B) -> Self {
+        Self::with_limits(buf, Limits::DEFAULT)
+    }
+
+    /// A decoder over `buf` with the given limits.
+    pub fn with_limits(buf: B, limits: Limits) -> Self {
+        Decoder {
+            buf,
+            start: 0,
+            end: 0,
+            handed_out: 0,
+            state: State::Head,
+            ready: None,
+            limits,
+            failed: None,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The buffer size: the largest frame delivered whole.
+    pub fn capacity(&self) -> usize {
+        self.buf.as_ref().len()
+    }
+
+    /// Bytes received and not yet handed out.
+    pub fn buffered(&self) -> usize {
+        self.end - self.start - self.handed_out
+    }
+
+    /// Whether the decoder sits between frames (nothing partial buffered).
+    pub fn is_idle(&self) -> bool {
+        matches!(self.state, State::Head) && self.buffered() == 0
+    }
+
+    /// The error the decoder failed with, if it did.
+    pub fn error(&self) -> Option<DecodeError> {
+        self.failed
+    }
+
+    /// Forgets everything: buffered bytes, partial frame and error.
+    pub fn reset(&mut self) {
+        self.start = 0;
+        self.end = 0;
+        self.handed_out = 0;
+        self.state = State::Head;
+        self.ready = None;
+        self.failed = None;
+    }
+
+    /// Free space to read into; report what was written with [`commit`](Self::commit).
+    ///
+    /// Moves the unfinished tail of earlier reads to the front when the frame in progress
+    /// would not fit otherwise; a frame that arrived whole is never moved. Empty only while
+    /// an event is waiting to be taken with [`next`](Self::next).
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        self.release();
+        let cap = self.capacity();
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.start > 0 && (self.end == cap || self.start + self.needed() > cap) {
+            self.buf.as_mut().copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let end = self.end;
+        &mut self.buf.as_mut()[end..]
+    }
+
+    /// Records that `n` bytes were written at the start of [`read_buf`](Self::read_buf).
+    pub fn commit(&mut self, n: usize) {
+        self.end = (self.end + n).min(self.capacity());
+    }
+
+    /// Copies as much of `bytes` as fits into the buffer; returns how many were taken.
+    pub fn feed(&mut self, bytes: &[u8]) -> usize {
+        let space = self.read_buf();
+        let n = space.len().min(bytes.len());
+        space[..n].copy_from_slice(&bytes[..n]);
+        self.commit(n);
+        n
+    }
+
+    /// The next event, or `None` if more bytes are needed.
+    ///
+    /// The event borrows the buffer; its bytes are released on the next call.
+    pub fn next(&mut self) -> Result<Option<Event<'_>>, DecodeError> {
+        if !self.poll()? {
+            return Ok(None);
+        }
+        let Some(ready) = self.ready.take() else {
+            return Ok(None);
+        };
+        let data = &self.buf.as_ref()[self.start..self.end];
+        let event = match ready {
+            Ready::Frame {
+                header_len,
+                frame_len,
+            } => {
+                self.handed_out = frame_len;
+                self.state = State::Head;
+                let header = Header::parse(&data[PREFIX_LEN..PREFIX_LEN + header_len])
+                    .map_err(|e| *self.failed.insert(e))?;
+                Event::Frame(Frame {
+                    header,
+                    payload: &data[PREFIX_LEN + header_len..frame_len],
+                })
+            }
+            Ready::Start { header_len } => {
+                self.handed_out = PREFIX_LEN + header_len;
+                Event::Start(
+                    Header::parse(&data[PREFIX_LEN..PREFIX_LEN + header_len])
+                        .map_err(|e| *self.failed.insert(e))?,
+                )
+            }
+            Ready::Chunk { len } => {
+                self.handed_out = len;
+                Event::Chunk(&data[..len])
+            }
+            Ready::End => Event::End,
+        };
+        Ok(Some(event))
+    }
+
+    /// Runs the state machine without handing anything out: `true` if [`next`](Self::next)
+    /// will return an event. Lets a read loop decide whether to read without holding a borrow.
+    pub fn poll(&mut self) -> Result<bool, DecodeError> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        self.release();
+        if self.ready.is_none() {
+            match self.advance() {
+                Ok(ready) => self.ready = ready,
+                Err(e) => {
+                    self.failed = Some(e);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(self.ready.is_some())
+    }
+
+    /// Tells the decoder the stream has ended. `Ok` if it ended cleanly between frames;
+    /// otherwise says where the frame was cut (and the decoder fails).
+    pub fn finish(&mut self) -> Result<(), DecodeError> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        self.release();
+        let have = (self.end - self.start) as u64;
+        let cut = match self.state {
+            State::Head if have == 0 => return Ok(()),
+            State::Head => match self.head_len() {
+                None => (Stage::Prefix, have, PREFIX_LEN as u64),
+                Some(head) => (
+                    Stage::Header,
+                    have - PREFIX_LEN as u64,
+                    (head - PREFIX_LEN) as u64,
+                ),
+            },
+            State::Body {
+                header_len,
+                frame_len,
+                ..
+            } => {
+                let head = (PREFIX_LEN + header_len) as u64;
+                (Stage::Payload, have - head, frame_len as u64 - head)
+            }
+            State::Stream { remaining: 0, .. } => return Ok(()),
+            State::Stream { len, remaining, .. } => (Stage::Payload, len - remaining, len),
+        };
+        let e = DecodeError::UnexpectedEof {
+            stage: cut.0,
+            have: cut.1,
+            need: cut.2,
+        };
+        self.failed = Some(e);
+        Err(e)
+    }
+
+    fn release(&mut self) {
+        self.start += core::mem::take(&mut self.handed_out);
+    }
+
+    /// Prefix plus header length, once the prefix is here (and valid).
+    fn head_len(&self) -> Option<usize> {
+        match Prefix::parse(&self.buf.as_ref()[self.start..self.end]) {
+            Ok(Some(p)) => Some(PREFIX_LEN + usize::from(p.header_len)),
+            _ => None,
+        }
+    }
+
+    /// Bytes the part in progress needs contiguous in the buffer, counted from `start`.
+    fn needed(&self) -> usize {
+        match self.state {
+            State::Head => self.head_len().unwrap_or(PREFIX_LEN),
+            State::Body { frame_len, .. } => frame_len,
+            State::Stream { .. } => 1,
+        }
+    }
+
+    fn advance(&mut self) -> Result<Option<Ready>, DecodeError> {
+        let cap = self.capacity();
+        let data = &self.buf.as_ref()[self.start..self.end];
+        match &mut self.state {
+            State::Head => {
+                let Some(prefix) = Prefix::parse(data)? else {
+                    return Ok(None);
+                };
+                let header_len = usize::from(prefix.header_len);
+                let limit = self.limits.max_header.min(cap.saturating_sub(PREFIX_LEN));
+                if header_len > limit {
+                    return Err(DecodeError::HeaderTooLarge {
+                        len: header_len,
+                        limit,
+                    });
+                }
+                let Some(header_bytes) = data.get(PREFIX_LEN..PREFIX_LEN + header_len) else {
+                    return Ok(None);
+                };
+                // Validate the whole header now, so a bad one is refused before its payload
+                // is waited for; keep only the numbers (the header is parsed again, borrowed,
+                // when the event is handed out).
+                let (len, crc) = {
+                    let header = Header::parse(header_bytes)?;
+                    (header.len, header.crc)
+                };
+                if len > self.limits.max_payload {
+                    return Err(DecodeError::PayloadTooLarge {
+                        len,
+                        limit: self.limits.max_payload,
+                    });
+                }
+                let head = PREFIX_LEN + header_len;
+                if len <= (cap - head) as u64 {
+                    let frame_len = head + len as usize;
+                    self.state = State::Body {
+                        header_len,
+                        frame_len,
+                        crc,
+                    };
+                    self.advance()
+                } else {
+                    self.state = State::Stream {
+                        len,
+                        remaining: len,
+                        crc: crc.map(|c| (c, Crc32c::new())),
+                    };
+                    Ok(Some(Ready::Start { header_len }))
+                }
+            }
+            State::Body {
+                header_len,
+                frame_len,
+                crc,
+            } => {
+                let (header_len, frame_len) = (*header_len, *frame_len);
+                let Some(frame) = data.get(..frame_len) else {
+                    return Ok(None);
+                };
+                if let Some(expected) = *crc {
+                    verify(
+                        expected,
+                        crate::checksum::crc32c(&frame[PREFIX_LEN + header_len..]),
+                    )?;
+                }
+                Ok(Some(Ready::Frame {
+                    header_len,
+                    frame_len,
+                }))
+            }
+            State::Stream {
+                remaining: 0, crc, ..
+            } => {
+                if let Some((expected, digest)) = crc {
+                    verify(*expected, digest.value())?;
+                }
+                self.state = State::Head;
+                Ok(Some(Ready::End))
+            }
+            State::Stream { remaining, crc, .. } => {
+                if data.is_empty() {
+                    return Ok(None);
+                }
+                let len = data
+                    .len()
+                    .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+                if let Some((_, digest)) = crc {
+                    digest.update(&data[..len]);
+                }
+                *remaining -= len as u64;
+                Ok(Some(Ready::Chunk { len }))
+            }
+        }
+    }
+}
+
+fn verify(expected: u32, actual: u32) -> Result<(), DecodeError> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(DecodeError::BadChecksum { expected, actual })
+    }
+}
+
+impl<B> core::fmt::Debug for Decoder<B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Decoder")
+            .field("start", &self.start)
+            .field("end", &self.end)
+            .field("state", &self.state)
+            .field("limits", &self.limits)
+            .field("failed", &self.failed)
+            .finish()
+    }
+}

@@ -1,0 +1,113 @@
+//! Turning headers and payloads into frames, in a caller's buffer.
+//!
+//! ```text
+//! +--------------------+---------------------------+----------------------+
+//! | prefix (5 bytes)   | header (header_len bytes) | payload (len bytes)  |
+//! +--------------------+---------------------------+----------------------+
+//! ```
+//!
+//! ```
+//! use sockframe::{Header, encode_frame};
+//!
+//! let mut out = [0u8; 32];
+//! let n = encode_frame(&Header::data(1, b"hi"), b"hi", &mut out).unwrap();
+//! assert_eq!(&out[..n], &[0xF5, 0x46, 0x01, 0x07, 0x00, 0, 1, 2, 0, 0, 0, 0, b'h', b'i']);
+//! ```
+
+use crate::error::EncodeError;
+use crate::header::{self, Header, Kind};
+use crate::prefix::{MAX_HEADER_LEN, PREFIX_LEN, Prefix};
+use core::fmt::{self, Write as _};
+
+/// Writes prefix and header ("the head") into `out` for a payload of `payload_len` bytes
+/// (which replaces `header.len`); returns the bytes written. The payload goes after it.
+pub fn encode_head(
+    header: &Header<'_>,
+    payload_len: u64,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let have = out.len();
+    let Some((prefix, rest)) = out.split_first_chunk_mut::<PREFIX_LEN>() else {
+        return Err(EncodeError::BufferTooSmall {
+            need: PREFIX_LEN + header::encoded_len(header, payload_len),
+            have,
+        });
+    };
+    let header_len =
+        header::emit(header, payload_len, rest).map_err(|_| EncodeError::BufferTooSmall {
+            need: PREFIX_LEN + header::encoded_len(header, payload_len),
+            have,
+        })?;
+    let Ok(announced) = u16::try_from(header_len) else {
+        return Err(EncodeError::HeaderTooLarge {
+            len: header_len,
+            limit: MAX_HEADER_LEN,
+        });
+    };
+    Prefix {
+        header_len: announced,
+    }
+    .emit(prefix);
+    Ok(PREFIX_LEN + header_len)
+}
+
+/// Writes a whole frame (head and `payload`) into `out`; `header.len` is set from the
+/// payload. Returns the bytes written.
+pub fn encode_frame(
+    header: &Header<'_>,
+    payload: &[u8],
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let head = encode_head(header, payload.len() as u64, out)?;
+    let have = out.len();
+    let Some(dst) = out.get_mut(head..head + payload.len()) else {
+        return Err(EncodeError::BufferTooSmall {
+            need: head + payload.len(),
+            have,
+        });
+    };
+    dst.copy_from_slice(payload);
+    Ok(head + payload.len())
+}
+
+/// The longest message an error frame carries; longer ones are cut.
+pub const ERROR_MESSAGE_MAX: usize = 200;
+
+/// Writes a [`Kind::ERROR`] frame into `out`: metadata `code` = `code`, payload = `message`
+/// as UTF-8 (cut at [`ERROR_MESSAGE_MAX`] bytes). Every adapter answers a bad peer with this.
+///
+/// ```
+/// use sockframe::{DecodeError, encode_error_frame};
+///
+/// let err = DecodeError::HeaderTooLarge { len: 9000, limit: 512 };
+/// let mut out = [0u8; 256];
+/// let n = encode_error_frame(0, err.code(), &err, &mut out).unwrap();
+/// assert!(out[..n].ends_with(b"header is 9000 bytes, limit 512"));
+/// ```
+pub fn encode_error_frame(
+    id: u32,
+    code: &str,
+    message: &dyn fmt::Display,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let mut text = heapless::String::<ERROR_MESSAGE_MAX>::new();
+    // A message too long for the buffer is cut, not dropped: keep what fit.
+    let _ = write!(Cut(&mut text), "{message}");
+    let mut header = Header::new(Kind::ERROR, id, 0);
+    let _ = header.push_meta("code", code);
+    encode_frame(&header, text.as_bytes(), out)
+}
+
+/// A `fmt::Write` that keeps what fits and drops the rest, on a character boundary.
+struct Cut<'s, const N: usize>(&'s mut heapless::String<N>);
+
+impl<const N: usize> fmt::Write for Cut<'_, N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            if self.0.push(c).is_err() {
+                return Err(fmt::Error);
+            }
+        }
+        Ok(())
+    }
+}

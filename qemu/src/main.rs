@@ -1,0 +1,190 @@
+//! sockframe echo firmware for QEMU's lm3s6965evb: smoltcp over the Stellaris Ethernet MAC,
+//! a pool of TCP sockets on port 7, each running the service of `service.rs`.
+
+#![no_std]
+#![no_main]
+
+mod eth;
+mod service;
+mod stack;
+mod time;
+
+use core::mem::MaybeUninit;
+
+use cortex_m::interrupt;
+use cortex_m_rt::{entry, exception};
+use cortex_m_semihosting::hprintln;
+use panic_semihosting as _;
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
+use smoltcp::phy::{Device, TxToken};
+use smoltcp::socket::tcp;
+use smoltcp::time::Duration;
+use smoltcp::wire::{
+    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
+    EthernetRepr, IpCidr, Ipv4Address,
+};
+
+const MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+const IP: Ipv4Address = Ipv4Address::new(10, 0, 2, 15);
+const GATEWAY: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
+const PORT: u16 = 7;
+/// smoltcp has no accept backlog: one listening socket per concurrent client.
+const POOL: usize = 4;
+const SOCK_BUF: usize = 4096;
+/// Drop a connection whose peer stays silent this long while we have data in flight.
+const TCP_TIMEOUT: Duration = Duration::from_secs(10);
+const STATS_EVERY_MS: u64 = 10_000;
+
+static mut TCP_RX: [[u8; SOCK_BUF]; POOL] = [[0; SOCK_BUF]; POOL];
+static mut TCP_TX: [[u8; SOCK_BUF]; POOL] = [[0; SOCK_BUF]; POOL];
+// `SocketStorage::EMPTY` is not all-zero bits: a plain initialiser would put 1.3 KiB into
+// .data (flash + RAM); filled at run time instead.
+static mut SOCKETS: MaybeUninit<[SocketStorage<'static>; POOL]> = MaybeUninit::uninit();
+static mut ETH_RX: [u8; eth::BUF_LEN] = [0; eth::BUF_LEN];
+static mut ETH_TX: [u8; eth::BUF_LEN] = [0; eth::BUF_LEN];
+
+#[entry]
+fn main() -> ! {
+    stack::paint();
+    let cp = cortex_m::Peripherals::take().unwrap();
+
+    // SAFETY: `main` runs once and these statics are borrowed nowhere else.
+    let (tcp_rx, tcp_tx, storage, eth_rx, eth_tx) = unsafe {
+        (
+            &mut *(&raw mut TCP_RX),
+            &mut *(&raw mut TCP_TX),
+            (*(&raw mut SOCKETS)).write([SocketStorage::EMPTY; POOL]),
+            &mut *(&raw mut ETH_RX),
+            &mut *(&raw mut ETH_TX),
+        )
+    };
+
+    time::init(cp.SYST);
+    let mut eth = eth::Eth::new(MAC, eth_rx, eth_tx);
+
+    let mut config = Config::new(EthernetAddress(MAC).into());
+    // No entropy source on this board; a fixed seed only makes ISNs repeat across boots.
+    config.random_seed = 0x5eed_f4a3_e000_0007;
+    let mut iface = Interface::new(config, &mut eth, time::now());
+    iface.update_ip_addrs(|addrs| {
+        let _ = addrs.push(IpCidr::new(IP.into(), 24));
+    });
+    let _ = iface.routes_mut().add_default_ipv4_route(GATEWAY);
+
+    let mut sockets = SocketSet::new(&mut storage[..]);
+    let mut bufs = tcp_rx.iter_mut().zip(tcp_tx.iter_mut());
+    let mut pool: [(SocketHandle, service::Session); POOL] = core::array::from_fn(|_| {
+        let (rx, tx) = bufs.next().expect("POOL buffers");
+        let socket = tcp::Socket::new(
+            tcp::SocketBuffer::new(&mut rx[..]),
+            tcp::SocketBuffer::new(&mut tx[..]),
+        );
+        (sockets.add(socket), service::Session::default())
+    });
+    for (handle, _) in &pool {
+        let socket = sockets.get_mut::<tcp::Socket>(*handle);
+        socket.set_timeout(Some(TCP_TIMEOUT));
+        let _ = socket.listen(PORT);
+    }
+
+    // Slirp learns our MAC only from a frame we send: until then an incoming SYN waits on
+    // slirp's own ARP for ~0.5-1 s. One ARP request for the gateway makes the first
+    // connection fast (and fills our neighbour cache as a bonus).
+    send_arp_request(&mut eth, GATEWAY);
+    hprintln!("sockframe-qemu: listening on {}:{}", IP, PORT);
+
+    let mut last_stats = (0, eth::Stats::default());
+    let mut next_stats = STATS_EVERY_MS;
+    loop {
+        let now = time::now();
+        let mut busy = iface.poll(now, &mut eth, &mut sockets)
+            == smoltcp::iface::PollResult::SocketStateChanged;
+        for (handle, session) in pool.iter_mut() {
+            let socket = sockets.get_mut::<tcp::Socket>(*handle);
+            if !socket.is_open() {
+                // Connection over (or never started): serve the next client.
+                *session = service::Session::default();
+                let _ = socket.listen(PORT);
+            }
+            busy |= session.poll_socket(socket);
+        }
+        if busy {
+            continue; // send what the service queued before sleeping
+        }
+
+        let ms = time::millis();
+        if ms >= next_stats {
+            next_stats = ms + STATS_EVERY_MS;
+            let stats = (stack::peak_bytes(), eth.stats());
+            if stats != last_stats {
+                last_stats = stats;
+                hprintln!(
+                    "stats: stack peak {} of {} B, eth errors rx {} oversize {} tx {}",
+                    stats.0,
+                    stack::size_bytes(),
+                    stats.1.rx_errors,
+                    stats.1.rx_oversize,
+                    stats.1.tx_errors
+                );
+            }
+        }
+        let deadline = match iface.poll_delay(now, &sockets) {
+            Some(d) => next_stats.min(now.total_millis() as u64 + d.total_millis()),
+            None => next_stats,
+        };
+        sleep_until(deadline);
+    }
+}
+
+/// Sleeps (WFI) until the Ethernet controller has work or `deadline` (ms) has come.
+/// SysTick wakes the core every millisecond to check the deadline.
+fn sleep_until(deadline: u64) {
+    loop {
+        // With interrupts masked, a wake-up event arriving between the check and WFI still
+        // ends the WFI (the interrupt stays pending), so no event is slept through.
+        let work = interrupt::free(|_| {
+            let work = eth::has_work();
+            if !work {
+                cortex_m::asm::wfi();
+            }
+            work
+        });
+        if work || time::millis() >= deadline {
+            return;
+        }
+    }
+}
+
+/// Sends one broadcast ARP request for `target` straight through the driver.
+fn send_arp_request(eth: &mut eth::Eth, target: Ipv4Address) {
+    let mac = EthernetAddress(MAC);
+    let arp = ArpRepr::EthernetIpv4 {
+        operation: ArpOperation::Request,
+        source_hardware_addr: mac,
+        source_protocol_addr: IP,
+        target_hardware_addr: EthernetAddress([0; 6]),
+        target_protocol_addr: target,
+    };
+    let header = EthernetRepr {
+        src_addr: mac,
+        dst_addr: EthernetAddress::BROADCAST,
+        ethertype: EthernetProtocol::Arp,
+    };
+    let Some(token) = eth.transmit(time::now()) else {
+        return;
+    };
+    token.consume(header.buffer_len() + arp.buffer_len(), |buf| {
+        let mut frame = EthernetFrame::new_unchecked(buf);
+        header.emit(&mut frame);
+        arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
+    });
+}
+
+/// Device interrupts all land here (no PAC crate, so no per-IRQ vector names): the Ethernet
+/// interrupt only wakes the core; nothing else is unmasked.
+#[exception]
+unsafe fn DefaultHandler(irqn: i16) {
+    if irqn == eth::IRQ as i16 {
+        eth::on_interrupt();
+    }
+}
