@@ -1,7 +1,7 @@
 //! The frame state machine: bytes in, events out. No I/O, no allocation.
 //!
 //! The caller reads straight into [`Decoder::read_buf`] and reports how many bytes arrived
-//! with [`Decoder::commit`]; [`Decoder::next`] then hands out events borrowed from that
+//! with [`Decoder::commit`]; [`Decoder::next_event`] then hands out events borrowed from that
 //! buffer. A frame that fits the buffer comes out whole ([`Event::Frame`]); a larger one comes
 //! out as [`Event::Start`], then [`Event::Chunk`]s as bytes arrive, then [`Event::End`].
 //!
@@ -15,10 +15,10 @@
 //! // Bytes may arrive in any pieces: here, one at a time.
 //! for byte in &wire[..n - 1] {
 //!     assert_eq!(dec.feed(core::slice::from_ref(byte)), 1);
-//!     assert!(dec.next().unwrap().is_none());
+//!     assert!(dec.next_event().unwrap().is_none());
 //! }
 //! dec.feed(&wire[n - 1..n]);
-//! match dec.next().unwrap() {
+//! match dec.next_event().unwrap() {
 //!     Some(Event::Frame(f)) => {
 //!         assert_eq!(f.header.id, 7);
 //!         assert_eq!(f.payload, b"hi");
@@ -186,7 +186,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     ///
     /// Moves the unfinished tail of earlier reads to the front when the frame in progress
     /// would not fit otherwise; a frame that arrived whole is never moved. Empty only while
-    /// an event is waiting to be taken with [`next`](Self::next).
+    /// an event is waiting to be taken with [`next_event`](Self::next_event).
     pub fn read_buf(&mut self) -> &mut [u8] {
         self.release();
         let cap = self.capacity();
@@ -219,7 +219,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     /// The next event, or `None` if more bytes are needed.
     ///
     /// The event borrows the buffer; its bytes are released on the next call.
-    pub fn next(&mut self) -> Result<Option<Event<'_>>, DecodeError> {
+    pub fn next_event(&mut self) -> Result<Option<Event<'_>>, DecodeError> {
         if !self.poll()? {
             return Ok(None);
         }
@@ -257,7 +257,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         Ok(Some(event))
     }
 
-    /// Runs the state machine without handing anything out: `true` if [`next`](Self::next)
+    /// Runs the state machine without handing anything out: `true` if [`next_event`](Self::next_event)
     /// will return an event. Lets a read loop decide whether to read without holding a borrow.
     pub fn poll(&mut self) -> Result<bool, DecodeError> {
         if let Some(e) = self.failed {

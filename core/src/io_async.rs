@@ -24,7 +24,7 @@ pub async fn read_event<'d, R: Read, B: AsRef<[u8]> + AsMut<[u8]>>(
         }
         dec.commit(n);
     }
-    Ok(dec.next()?)
+    Ok(dec.next_event()?)
 }
 
 /// Writes a whole frame; `header.len` is set from `payload`.

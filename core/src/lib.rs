@@ -30,7 +30,7 @@
 //!
 //! let mut dec = Decoder::new([0u8; 128]);
 //! dec.feed(&wire[..n]);
-//! let Some(Event::Frame(frame)) = dec.next().unwrap() else { panic!() };
+//! let Some(Event::Frame(frame)) = dec.next_event().unwrap() else { panic!() };
 //! assert_eq!(frame.header.name, Some("greeting"));
 //! assert_eq!(frame.payload, b"hello");
 //! ```
