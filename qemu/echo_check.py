@@ -107,6 +107,44 @@ def main():
                 pass
         check("50 sequential connections", ok == 50, f"({ok}/50)")
 
+        # Half-close: the guest must echo everything, then close its side (EOF here).
+        data = os.urandom(100_000)
+        with socket.create_connection(("127.0.0.1", port), timeout=10.0) as s:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            got = bytearray()
+            while chunk := s.recv(65536):
+                got.extend(chunk)
+        check("half-close echoes all then EOF", bytes(got) == data)
+
+        # More clients than the pool (4): extras are refused or reset, the pool recovers.
+        held = []
+        for _ in range(6):
+            try:
+                held.append(socket.create_connection(("127.0.0.1", port), timeout=2.0))
+            except OSError:
+                pass
+        for c in held:
+            c.close()
+        time.sleep(0.5)
+        ok = 0
+        for _ in range(8):
+            try:
+                ok += echo(port, b"again", timeout=5.0) == b"again"
+            except OSError:
+                pass
+        check("pool recovers after 6 clients at once", ok == 8, f"({ok}/8)")
+
+        # A client that aborts (RST) mid-stream must not wedge its socket.
+        for _ in range(5):
+            c = socket.create_connection(("127.0.0.1", port), timeout=5.0)
+            c.sendall(os.urandom(64 * 1024))
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            c.close()
+        time.sleep(0.5)
+        data = os.urandom(10_000)
+        check("echo after aborted clients", echo(port, data) == data)
+
         samples = []
         with socket.create_connection(("127.0.0.1", port), timeout=5.0) as s:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

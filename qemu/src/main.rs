@@ -51,11 +51,11 @@ fn main() -> ! {
     // SAFETY: `main` runs once and these statics are borrowed nowhere else.
     let (tcp_rx, tcp_tx, storage, eth_rx, eth_tx) = unsafe {
         (
-            &mut *(&raw mut TCP_RX),
-            &mut *(&raw mut TCP_TX),
-            (*(&raw mut SOCKETS)).write([SocketStorage::EMPTY; POOL]),
-            &mut *(&raw mut ETH_RX),
-            &mut *(&raw mut ETH_TX),
+            take(&raw mut TCP_RX),
+            take(&raw mut TCP_TX),
+            take(&raw mut SOCKETS).write([SocketStorage::EMPTY; POOL]),
+            take(&raw mut ETH_RX),
+            take(&raw mut ETH_TX),
         )
     };
 
@@ -134,6 +134,15 @@ fn main() -> ! {
         };
         sleep_until(deadline);
     }
+}
+
+/// Turns a `static mut` (as `&raw mut`) into its one `&'static mut`.
+///
+/// # Safety
+/// Call at most once per static, and never touch the static otherwise.
+unsafe fn take<T>(p: *mut T) -> &'static mut T {
+    // SAFETY: upheld by the caller.
+    unsafe { &mut *p }
 }
 
 /// Sleeps (WFI) until the Ethernet controller has work or `deadline` (ms) has come.

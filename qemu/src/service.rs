@@ -21,7 +21,7 @@ mod plain {
 
     /// Plain echo keeps no state between polls.
     #[derive(Default)]
-    pub struct Session;
+    pub struct Session {}
 
     impl Session {
         /// Echoes received bytes back, with backpressure: only as much is read as fits in the
