@@ -1,2 +1,53 @@
-//! sockframe over smoltcp TCP sockets (in progress).
+//! sockframe over [smoltcp] TCP sockets, for firmware: `no_std`, no allocator, poll style.
+//!
+//! All framing comes from the [`sockframe`] core; this crate only moves bytes between a
+//! `smoltcp::socket::tcp::Socket` and the core's [`Decoder`](sockframe::Decoder), with
+//! backpressure.
+//!
+//! - [`Connection`]: the driver for one socket. Received bytes go straight into the decoder;
+//!   each decoded event goes to a [`Handler`], which queues its reply into the socket's send
+//!   buffer. An event is only taken once the send buffer has room for its whole reply, so
+//!   when the peer stops reading, the driver stops reading too (bytes wait in the socket's
+//!   receive buffer, the TCP window closes) and no byte is ever dropped, reordered or
+//!   duplicated. Bad input gets the core's error frame, then the connection closes.
+//! - [`EchoService`]: a pool of sockets listening on one port, each running a
+//!   [`Connection`] with the [`Echo`] handler: frames come back unchanged (frames larger
+//!   than the decoder's buffer cut-through, chunk by chunk), [`Kind::PING`](sockframe::Kind::PING)
+//!   is answered with [`Kind::PONG`](sockframe::Kind::PONG).
+//!
+//! ```
+//! use smoltcp::iface::{SocketSet, SocketStorage};
+//! use smoltcp::socket::tcp;
+//! use sockframe_smoltcp::EchoService;
+//!
+//! // On a board these are `static` buffers; socket send buffers must hold at least the
+//! // decoder's buffer (here 1 KiB).
+//! let mut storage = [SocketStorage::EMPTY; 2];
+//! let (mut rx, mut tx) = ([[0u8; 2048]; 2], [[0u8; 2048]; 2]);
+//! let mut sockets = SocketSet::new(&mut storage[..]);
+//! let mut bufs = rx.iter_mut().zip(tx.iter_mut());
+//! let handles = core::array::from_fn(|_| {
+//!     let (rx, tx) = bufs.next().unwrap();
+//!     sockets.add(tcp::Socket::new(
+//!         tcp::SocketBuffer::new(&mut rx[..]),
+//!         tcp::SocketBuffer::new(&mut tx[..]),
+//!     ))
+//! });
+//! let mut service: EchoService<2, 1024> = EchoService::new(7, handles);
+//!
+//! // The main loop: `iface.poll(now, &mut device, &mut sockets)`, then
+//! let busy = service.poll(&mut sockets); // true: poll the interface again before sleeping
+//! # let _ = busy;
+//! assert!(sockets.get::<tcp::Socket>(handles[0]).is_listening());
+//! ```
 #![no_std]
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod connection;
+mod echo;
+mod reply;
+
+pub use connection::{Connection, ERROR_FRAME_MAX};
+pub use echo::{Echo, EchoService};
+pub use reply::{Handler, Reply, ReplyError};

@@ -1,0 +1,240 @@
+//! The driver: one sockframe connection over one smoltcp TCP socket, in smoltcp's poll style.
+
+use crate::reply::{Handler, Reply};
+use smoltcp::socket::tcp;
+use sockframe::io::HEAD_SCRATCH;
+use sockframe::{Decoder, Limits, PREFIX_LEN, encode_error_frame};
+
+/// The largest error frame the driver sends: prefix, header with the `code` entry, and a
+/// message of up to [`sockframe::ERROR_MESSAGE_MAX`] bytes.
+pub const ERROR_FRAME_MAX: usize = 256;
+
+/// Where the connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Decoding and answering.
+    Open,
+    /// The input was bad: the error frame is being queued, `sent` bytes of it so far. The
+    /// frame is encoded again from the decoder's error on every poll, so it takes no RAM.
+    Failing { sent: u16 },
+    /// Our side is closed (or aborted); input is discarded until the socket is done.
+    Closing,
+}
+
+/// Whether a step moved anything.
+enum Step {
+    Progress,
+    Wait,
+}
+
+/// The state of one connection: the core's decoder over an `N`-byte buffer, and a phase.
+///
+/// `N` is the largest frame (prefix, header, payload) delivered whole; larger frames pass
+/// through as chunks. The socket's send buffer must hold at least `N` bytes (checked on
+/// every poll): an event is handed out only when the send buffer has room for as many
+/// bytes as are buffered in the decoder.
+///
+/// Reset it with [`reset`](Self::reset) whenever its socket listens for a new connection.
+pub struct Connection<const N: usize> {
+    decoder: Decoder<[u8; N]>,
+    phase: Phase,
+}
+
+impl<const N: usize> Default for Connection<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> Connection<N> {
+    /// A connection with the core's default limits (512-byte headers, 64 MiB payloads).
+    pub fn new() -> Self {
+        Self::with_limits(Limits::DEFAULT)
+    }
+
+    /// A connection with the given limits. Headers are capped at 512 bytes whatever
+    /// `limits` says, because answers' heads are encoded in a 512-byte stack scratch.
+    pub fn with_limits(limits: Limits) -> Self {
+        let limits = Limits {
+            max_header: limits.max_header.min(HEAD_SCRATCH - PREFIX_LEN),
+            ..limits
+        };
+        Connection {
+            decoder: Decoder::with_limits([0; N], limits),
+            phase: Phase::Open,
+        }
+    }
+
+    /// Forgets the previous connection; call when the socket listens again.
+    pub fn reset(&mut self) {
+        self.decoder.reset();
+        self.phase = Phase::Open;
+    }
+
+    /// The decoding error that ended this connection, if one did (for logs).
+    pub fn error(&self) -> Option<sockframe::DecodeError> {
+        self.decoder.error()
+    }
+
+    /// Moves as much as possible between `socket` and `handler`; call after every
+    /// `Interface::poll`. Returns true if anything moved (then poll the interface again
+    /// before sleeping, to send what was queued).
+    ///
+    /// Ends the connection by itself: after the peer's FIN and the last answer it closes
+    /// the socket; after bad input it queues the error frame, then closes. It never calls
+    /// `listen`: the owner does that once the socket is no longer open.
+    ///
+    /// # Panics
+    /// If the socket's send buffer is smaller than `N` (the connection could stall).
+    pub fn poll_socket<H: Handler>(
+        &mut self,
+        socket: &mut tcp::Socket<'_>,
+        handler: &mut H,
+    ) -> bool {
+        assert!(
+            socket.send_capacity() >= N,
+            "sockframe-smoltcp: socket send buffer ({} B) smaller than the decoder buffer ({N} B)",
+            socket.send_capacity()
+        );
+        let mut moved = false;
+        // Every step either moves bytes (finitely many are there) or returns Wait.
+        loop {
+            let step = match self.phase {
+                Phase::Open => self.step_open(socket, handler),
+                Phase::Failing { sent } => self.step_failing(socket, usize::from(sent)),
+                Phase::Closing => discard_input(socket),
+            };
+            match step {
+                Step::Progress => moved = true,
+                Step::Wait => return moved,
+            }
+        }
+    }
+
+    /// One move while the input is good: hand out an event, or read, or see the end.
+    fn step_open<H: Handler>(&mut self, socket: &mut tcp::Socket<'_>, handler: &mut H) -> Step {
+        if !socket.may_send() {
+            // Not yet established (or already gone, which the owner sees as !is_open).
+            return Step::Wait;
+        }
+        let free = socket.send_capacity() - socket.send_queue();
+        match self.decoder.poll() {
+            Err(_) => self.fail(),
+            Ok(true) => {
+                // The event is at most the buffered bytes, and every answer an echo-like
+                // handler makes is at most its event's size. Taking the event only when
+                // that much is free means the answer is never cut, and the event never has
+                // to be kept (it borrows the decoder and is gone on the next call).
+                let budget = self.decoder.buffered();
+                if free < budget {
+                    return Step::Wait;
+                }
+                match self.decoder.next_event() {
+                    Ok(Some(event)) => {
+                        if handler
+                            .on_event(event, &mut Reply::new(socket, budget))
+                            .is_err()
+                        {
+                            // A partial answer may be queued: only a reset keeps the peer
+                            // from reading a corrupt stream.
+                            socket.abort();
+                            self.phase = Phase::Closing;
+                        }
+                        Step::Progress
+                    }
+                    Ok(None) => Step::Wait, // not reached: poll said an event is ready
+                    Err(_) => self.fail(),
+                }
+            }
+            Ok(false) if socket.recv_queue() > 0 => {
+                // Read only what could be answered now: what the decoder holds plus what is
+                // read must fit the free send space. The rest stays in the socket, and the
+                // TCP window tells the peer to wait.
+                let room = free.saturating_sub(self.decoder.buffered());
+                let buf = self.decoder.read_buf();
+                let want = buf.len().min(room);
+                if want == 0 {
+                    return Step::Wait;
+                }
+                match socket.recv_slice(&mut buf[..want]) {
+                    Ok(n) if n > 0 => {
+                        self.decoder.commit(n);
+                        Step::Progress
+                    }
+                    _ => Step::Wait,
+                }
+            }
+            Ok(false) if !socket.may_recv() => {
+                // The peer sent FIN and everything before it was decoded.
+                match self.decoder.finish() {
+                    Ok(()) => {
+                        socket.close(); // the FIN follows the answers already queued
+                        self.phase = Phase::Closing;
+                        Step::Progress
+                    }
+                    Err(_) => self.fail(),
+                }
+            }
+            Ok(false) => Step::Wait,
+        }
+    }
+
+    fn fail(&mut self) -> Step {
+        self.phase = Phase::Failing { sent: 0 };
+        Step::Progress
+    }
+
+    /// Queues the rest of the error frame; once it is all queued, closes our side.
+    fn step_failing(&mut self, socket: &mut tcp::Socket<'_>, sent: usize) -> Step {
+        let discarded = matches!(discard_input(socket), Step::Progress);
+        let mut frame = [0u8; ERROR_FRAME_MAX];
+        // Id 0: the error belongs to the stream, not to a frame (whose id may be unknown).
+        let len = match self.decoder.error() {
+            Some(err) => encode_error_frame(0, err.code(), &err, &mut frame).unwrap_or(0),
+            None => 0,
+        };
+        if !socket.may_send() {
+            // The peer is gone or has not connected: nobody to tell.
+            self.close(socket);
+            return Step::Progress;
+        }
+        let n = socket.send_slice(&frame[sent..len]).unwrap_or(0);
+        if sent + n >= len {
+            self.close(socket);
+            Step::Progress
+        } else if n > 0 {
+            // Fits u16: sent + n < len <= ERROR_FRAME_MAX.
+            self.phase = Phase::Failing {
+                sent: (sent + n) as u16,
+            };
+            Step::Progress
+        } else if discarded {
+            Step::Progress
+        } else {
+            Step::Wait
+        }
+    }
+
+    fn close(&mut self, socket: &mut tcp::Socket<'_>) {
+        socket.close();
+        self.phase = Phase::Closing;
+    }
+}
+
+/// After an error or our close, input has no reader: drop it so a peer still writing is
+/// not left blocked on a closed window.
+fn discard_input(socket: &mut tcp::Socket<'_>) -> Step {
+    match socket.recv(|bytes| (bytes.len(), bytes.len())) {
+        Ok(n) if n > 0 => Step::Progress,
+        _ => Step::Wait,
+    }
+}
+
+impl<const N: usize> core::fmt::Debug for Connection<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("decoder", &self.decoder)
+            .field("phase", &self.phase)
+            .finish()
+    }
+}
