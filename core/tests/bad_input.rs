@@ -1,0 +1,290 @@
+//! One test per class of bad input a confused or hostile peer can send. Each must give a
+//! typed error with the numbers, never a panic, and leave the decoder failed.
+
+use sockframe::{DecodeError, Decoder, Event, Header, Limits, MAX_META, Stage, encode_frame};
+
+fn frame(header: &Header<'_>, payload: &[u8]) -> Vec<u8> {
+    let mut buf = vec![0u8; 70_000];
+    let n = encode_frame(header, payload, &mut buf).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+/// Feeds `bytes` and returns the first error from `next_event`.
+fn first_error(bytes: &[u8], buf_size: usize) -> DecodeError {
+    let mut dec = Decoder::new(vec![0u8; buf_size]);
+    for chunk in bytes.chunks(7) {
+        dec.feed(chunk);
+        loop {
+            match dec.next_event() {
+                Ok(Some(_)) => continue,
+                Ok(None) => break,
+                Err(e) => return e,
+            }
+        }
+    }
+    dec.finish().expect_err("expected an error")
+}
+
+#[test]
+fn http_request_is_rejected_on_its_first_byte() {
+    let mut dec = Decoder::new([0u8; 64]);
+    dec.feed(b"G");
+    let err = dec.next_event().unwrap_err();
+    assert!(matches!(err, DecodeError::BadMagic { seen_len: 1, .. }));
+    let mut dec = Decoder::new([0u8; 64]);
+    dec.feed(b"GET / HTTP/1.1\r\n");
+    let msg = dec.next_event().unwrap_err().to_string();
+    assert!(msg.contains("47 45 54 20"), "{msg}");
+    assert!(msg.contains("HTTP"), "{msg}");
+}
+
+#[test]
+fn telnet_line_is_rejected_as_text() {
+    let msg = first_error(b"hello\r\n", 64).to_string();
+    assert!(msg.contains("text"), "{msg}");
+}
+
+#[test]
+fn bare_length_prefix_is_named() {
+    let msg = first_error(&[0, 0, 0, 5, b'h', b'e', b'l', b'l', b'o'], 64).to_string();
+    assert!(msg.contains("length prefix"), "{msg}");
+}
+
+#[test]
+fn magic_checked_on_second_byte_too() {
+    assert!(matches!(
+        first_error(&[0xF5, 0x00], 64),
+        DecodeError::BadMagic { seen_len: 2, .. }
+    ));
+}
+
+#[test]
+fn unknown_version_is_rejected() {
+    let mut wire = frame(&Header::data(1, b"x"), b"x");
+    wire[2] = 2;
+    assert_eq!(
+        first_error(&wire, 64),
+        DecodeError::UnsupportedVersion { version: 2 }
+    );
+}
+
+#[test]
+fn header_over_the_limit_says_both_numbers() {
+    let err = first_error(&[0xF5, 0x46, 0x01, 0x28, 0x23], 4096);
+    assert_eq!(
+        err,
+        DecodeError::HeaderTooLarge {
+            len: 9000,
+            limit: 512
+        }
+    );
+    assert_eq!(err.to_string(), "header is 9000 bytes, limit 512");
+}
+
+#[test]
+fn header_limit_is_capped_by_the_buffer() {
+    let err = first_error(&[0xF5, 0x46, 0x01, 0x00, 0x01], 100);
+    assert_eq!(
+        err,
+        DecodeError::HeaderTooLarge {
+            len: 256,
+            limit: 95
+        }
+    );
+}
+
+#[test]
+fn payload_over_the_limit_is_refused_before_it_arrives() {
+    let limits = Limits {
+        max_header: 512,
+        max_payload: 1000,
+    };
+    let mut dec = Decoder::with_limits([0u8; 256], limits);
+    // Announce 5000 bytes but send none of them: the error must come from the header alone.
+    let mut head = vec![0u8; 64];
+    let n = sockframe::encode_head(&Header::data(1, b""), 5000, &mut head).unwrap();
+    dec.feed(&head[..n]);
+    assert_eq!(
+        dec.next_event().unwrap_err(),
+        DecodeError::PayloadTooLarge {
+            len: 5000,
+            limit: 1000
+        }
+    );
+}
+
+#[test]
+fn garbage_header_names_the_field() {
+    // header_len 3: kind, id, then `len` is a varint that never ends.
+    let err = first_error(&[0xF5, 0x46, 0x01, 0x03, 0x00, 0x00, 0x01, 0xFF], 64);
+    assert!(
+        matches!(err, DecodeError::BadHeader { field: "len", .. }),
+        "{err:?}"
+    );
+    // An option tag that is neither 0 nor 1.
+    let err = first_error(
+        &[0xF5, 0x46, 0x01, 0x05, 0x00, 0x00, 0x01, 0x00, 0x00, 0x07],
+        64,
+    );
+    assert!(
+        matches!(err, DecodeError::BadHeader { field: "name", .. }),
+        "{err:?}"
+    );
+    // A name that is not UTF-8.
+    let bad = [
+        0xF5, 0x46, 0x01, 0x09, 0x00, 0, 1, 0, 0, 1, 2, 0xC3, 0x28, 0, 0,
+    ];
+    let err = first_error(&bad, 64);
+    assert_eq!(err.to_string(), "bad header: field `name`: not valid UTF-8");
+}
+
+#[test]
+fn empty_header_is_bad() {
+    let err = first_error(&[0xF5, 0x46, 0x01, 0x00, 0x00], 64);
+    assert!(
+        matches!(err, DecodeError::BadHeader { field: "kind", .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn too_much_metadata_says_the_count() {
+    // kind, id, len, flags, no name, no crc, meta count 200.
+    let wire = [0xF5, 0x46, 0x01, 0x08, 0x00, 0, 1, 0, 0, 0, 0, 0xC8, 0x01];
+    assert_eq!(
+        first_error(&wire, 64),
+        DecodeError::TooMuchMetadata {
+            count: 200,
+            limit: MAX_META
+        }
+    );
+}
+
+#[test]
+fn bad_checksum_whole_frame() {
+    let mut wire = frame(&Header::data(1, b"hello").with_crc_of(b"hello"), b"hello");
+    *wire.last_mut().unwrap() ^= 1;
+    assert!(matches!(
+        first_error(&wire, 256),
+        DecodeError::BadChecksum { .. }
+    ));
+}
+
+#[test]
+fn bad_checksum_streamed_frame_is_caught_at_the_end() {
+    let payload = vec![7u8; 5000];
+    let mut wire = frame(&Header::data(1, &payload).with_crc_of(&payload), &payload);
+    *wire.last_mut().unwrap() ^= 1;
+    let mut dec = Decoder::new([0u8; 256]);
+    let mut chunks = 0;
+    let mut fed = 0;
+    let err = loop {
+        match dec.next_event() {
+            Ok(Some(Event::Chunk(_))) => chunks += 1,
+            Ok(Some(Event::End)) => panic!("End despite a bad checksum"),
+            Ok(Some(_)) => {}
+            Ok(None) => fed += dec.feed(&wire[fed..]),
+            Err(e) => break e,
+        }
+    };
+    assert!(chunks > 1);
+    assert!(matches!(err, DecodeError::BadChecksum { .. }));
+}
+
+#[test]
+fn end_of_stream_mid_prefix() {
+    let wire = frame(&Header::data(1, b"abc"), b"abc");
+    let err = first_error(&wire[..3], 64);
+    assert_eq!(
+        err,
+        DecodeError::UnexpectedEof {
+            stage: Stage::Prefix,
+            have: 3,
+            need: 5
+        }
+    );
+}
+
+#[test]
+fn end_of_stream_mid_header() {
+    let wire = frame(&Header::data(1, b"abc").with_name("file"), b"abc");
+    let err = first_error(&wire[..8], 64);
+    assert_eq!(
+        err,
+        DecodeError::UnexpectedEof {
+            stage: Stage::Header,
+            have: 3,
+            need: 12
+        }
+    );
+}
+
+#[test]
+fn end_of_stream_mid_payload() {
+    let wire = frame(&Header::data(1, b"abcdef"), b"abcdef");
+    let err = first_error(&wire[..wire.len() - 2], 64);
+    assert_eq!(
+        err,
+        DecodeError::UnexpectedEof {
+            stage: Stage::Payload,
+            have: 4,
+            need: 6
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "stream ended mid-payload: got 4 of 6 bytes"
+    );
+}
+
+#[test]
+fn end_of_stream_mid_streamed_payload() {
+    let payload = vec![1u8; 10_000];
+    let wire = frame(&Header::data(1, &payload), &payload);
+    let err = first_error(&wire[..5000], 128);
+    assert!(matches!(
+        err,
+        DecodeError::UnexpectedEof {
+            stage: Stage::Payload,
+            need: 10_000,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn clean_end_between_frames_is_not_an_error() {
+    let mut dec = Decoder::new([0u8; 64]);
+    dec.feed(&frame(&Header::data(1, b"a"), b"a"));
+    assert!(matches!(dec.next_event(), Ok(Some(Event::Frame(_)))));
+    assert_eq!(dec.finish(), Ok(()));
+}
+
+#[test]
+fn decoder_stays_failed_until_reset() {
+    let mut dec = Decoder::new([0u8; 64]);
+    dec.feed(b"garbage");
+    let err = dec.next_event().unwrap_err();
+    for _ in 0..3 {
+        assert_eq!(dec.next_event().unwrap_err(), err);
+        dec.feed(&frame(&Header::data(1, b"ok"), b"ok"));
+    }
+    assert_eq!(dec.finish(), Err(err));
+    dec.reset();
+    dec.feed(&frame(&Header::data(1, b"ok"), b"ok"));
+    assert!(matches!(dec.next_event(), Ok(Some(Event::Frame(_)))));
+}
+
+#[test]
+fn no_panic_on_a_zero_sized_buffer() {
+    let mut dec = Decoder::new([0u8; 0]);
+    assert_eq!(dec.feed(b"\xF5\x46"), 0);
+    assert_eq!(dec.next_event(), Ok(None));
+}
+
+#[test]
+fn error_codes_are_stable() {
+    let e = DecodeError::PayloadTooLarge { len: 1, limit: 0 };
+    assert_eq!(e.code(), "payload-too-large");
+}

@@ -1,0 +1,149 @@
+//! Any sequence of frames, cut and glued at arbitrary points, decodes to exactly the frames
+//! sent: the sticky-packet problem, solved for every split a stream can make.
+
+use proptest::prelude::*;
+use sockframe::{Decoder, Event, Flags, Header, Kind, encode_frame};
+
+/// An owned frame description, so proptest can generate and shrink it.
+#[derive(Debug, Clone)]
+struct Spec {
+    kind: u8,
+    id: u32,
+    more: bool,
+    name: Option<String>,
+    crc: bool,
+    meta: Vec<(String, String)>,
+    payload: Vec<u8>,
+}
+
+impl Spec {
+    fn header(&self) -> Header<'_> {
+        let mut h = Header::new(Kind(self.kind), self.id, self.payload.len() as u64);
+        if self.more {
+            h = h.with_more();
+        }
+        h.name = self.name.as_deref();
+        if self.crc {
+            h = h.with_crc_of(&self.payload);
+        }
+        for (k, v) in &self.meta {
+            h.push_meta(k, v).unwrap();
+        }
+        h
+    }
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (
+        any::<u8>(),
+        any::<u32>(),
+        any::<bool>(),
+        proptest::option::of("[a-z./é]{0,12}"),
+        any::<bool>(),
+        proptest::collection::vec(("[a-z]{1,6}", "[ -~]{0,10}"), 0..4),
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..64),
+            proptest::collection::vec(any::<u8>(), 0..1500),
+        ],
+    )
+        .prop_map(|(kind, id, more, name, crc, meta, payload)| Spec {
+            kind,
+            id,
+            more,
+            name,
+            crc,
+            meta,
+            payload,
+        })
+}
+
+/// What came out of the decoder for one frame: the header fields and the whole payload.
+#[derive(Debug, PartialEq)]
+struct Got {
+    kind: u8,
+    id: u32,
+    flags: Flags,
+    name: Option<String>,
+    crc: Option<u32>,
+    meta: Vec<(String, String)>,
+    payload: Vec<u8>,
+}
+
+impl Got {
+    fn from_header(h: &Header<'_>) -> Self {
+        Got {
+            kind: h.kind.0,
+            id: h.id,
+            flags: h.flags,
+            name: h.name.map(str::to_owned),
+            crc: h.crc,
+            meta: h
+                .meta
+                .as_slice()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            payload: Vec::new(),
+        }
+    }
+}
+
+/// Decodes `wire`, fed in pieces of the given sizes (cycled), into frames.
+fn decode(wire: &[u8], cuts: &[usize], buf_size: usize) -> Vec<Got> {
+    let mut dec = Decoder::new(vec![0u8; buf_size]);
+    let mut out = Vec::new();
+    let mut streaming: Option<Got> = None;
+    let mut at = 0;
+    let mut cut = cuts.iter().cycle();
+    loop {
+        while let Some(ev) = dec.next_event().unwrap() {
+            match ev {
+                Event::Frame(f) => {
+                    let mut g = Got::from_header(&f.header);
+                    g.payload = f.payload.to_vec();
+                    out.push(g);
+                }
+                Event::Start(h) => streaming = Some(Got::from_header(&h)),
+                Event::Chunk(c) => streaming.as_mut().unwrap().payload.extend_from_slice(c),
+                Event::End => out.push(streaming.take().unwrap()),
+            }
+        }
+        if at == wire.len() {
+            break;
+        }
+        let want = (*cut.next().unwrap()).min(wire.len() - at);
+        let space = dec.read_buf();
+        let n = want.min(space.len());
+        assert!(n > 0, "decoder offered no space while waiting for bytes");
+        space[..n].copy_from_slice(&wire[at..at + n]);
+        dec.commit(n);
+        at += n;
+    }
+    dec.finish().unwrap();
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+    #[test]
+    fn frames_survive_any_split_and_merge(
+        frames in proptest::collection::vec(spec(), 1..6),
+        cuts in proptest::collection::vec(1usize..2000, 1..8),
+        one_byte_at_a_time in proptest::bool::weighted(0.1),
+        buf_size in prop_oneof![Just(600usize), Just(4096usize), 200usize..3000],
+    ) {
+        let mut wire = Vec::new();
+        let mut expected = Vec::new();
+        for s in &frames {
+            let mut buf = vec![0u8; 4096];
+            let n = encode_frame(&s.header(), &s.payload, &mut buf).unwrap();
+            wire.extend_from_slice(&buf[..n]);
+            let mut g = Got::from_header(&s.header());
+            g.payload = s.payload.clone();
+            expected.push(g);
+        }
+        let cuts = if one_byte_at_a_time { vec![1] } else { cuts };
+        prop_assert_eq!(decode(&wire, &cuts, buf_size), expected);
+    }
+}
