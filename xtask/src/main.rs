@@ -1,1 +1,66 @@
-fn main() {}
+//! `cargo xtask ...`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! - `setup`: installs what the build and tests need and is missing (the thumbv7m target,
+//!   qemu-system-arm and binutils-arm-none-eabi through apt when root, cargo-fuzz).
+//! - `test`: the whole test suite, as CI runs it.
+//! - `demo`: boots the board, starts the desktop server, and talks to both.
+//! - `qemu`: builds the firmware and boots it with the echo port forwarded to 127.0.0.1.
+//! - `size`: flash, static RAM and peak stack of the firmware.
+
+mod demo;
+mod setup;
+mod size;
+mod test;
+mod util;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(about = "sockframe project automation")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install what is missing: thumbv7m target, qemu-system-arm, arm binutils, cargo-fuzz.
+    Setup,
+    /// Run the whole test suite (what CI runs).
+    Test {
+        /// Seconds each fuzz target runs.
+        #[arg(long, default_value_t = 20)]
+        fuzz_seconds: u32,
+    },
+    /// Boot the board, start the desktop server, and exchange frames with both.
+    Demo,
+    /// Build the firmware and boot it in QEMU until Ctrl-C.
+    Qemu {
+        /// Host port forwarded to the board's echo port (default: a free one).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Boot the plain (unframed) echo baseline instead of the framed echo.
+        #[arg(long)]
+        plain: bool,
+    },
+    /// Print the firmware's flash, static RAM and peak stack.
+    Size,
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().task {
+        Task::Setup => setup::run(),
+        Task::Test { fuzz_seconds } => test::run(fuzz_seconds),
+        Task::Demo => demo::run(),
+        Task::Qemu { port, plain } => demo::qemu(port, plain),
+        Task::Size => size::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

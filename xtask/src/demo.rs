@@ -1,0 +1,113 @@
+//! `cargo xtask demo` and `cargo xtask qemu`: the board and the desktop talking.
+
+use crate::setup;
+use crate::util::{cargo, root, sh};
+use sockframe::{Header, Kind};
+use sockframe_tests::board::{Board, build_firmware, free_port};
+use sockframe_tests::client::EchoClient;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The desktop server as a child process, killed on drop.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn qemu(port: Option<u16>, plain: bool) -> Result<(), String> {
+    setup::run_all()?;
+    let elf = build_firmware(if plain { &["plain-echo"] } else { &[] })?;
+    let board = match port {
+        Some(p) => Board::boot_on(&elf, p)?,
+        None => Board::boot(&elf)?,
+    };
+    println!("board up: echo service of 10.0.2.15:7 reached at {}", board.addr());
+    println!("try: cargo run -p sockframe-std --bin sockframe -- send {} hello", board.addr());
+    println!("Ctrl-C stops QEMU.");
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+pub fn run() -> Result<(), String> {
+    setup::run_all()?;
+    println!("building the firmware and the desktop tools...");
+    let elf = build_firmware(&[])?;
+    sh(cargo().args(["build", "--quiet", "-p", "sockframe-std", "--bin", "sockframe"]))?;
+    let board = Board::boot(&elf)?;
+    println!("board:   QEMU lm3s6965evb, echo on 10.0.2.15:7, forwarded to {}", board.addr());
+
+    let port = free_port()?;
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let exe = target_dir().join("debug/sockframe");
+    let server = Server(
+        Command::new(&exe)
+            .args(["serve", "--bind", &addr.to_string(), "--service", "echo"])
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", exe.display()))?,
+    );
+    wait_for(addr)?;
+    println!("desktop: `sockframe serve` echo on {addr}\n");
+
+    for (name, peer) in [("desktop", addr), ("board", board.addr())] {
+        talk(name, peer)?;
+    }
+    drop(server);
+    drop(board);
+    println!("\nboth peers answered every frame byte-exact; QEMU and the server are stopped.");
+    Ok(())
+}
+
+fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(Into::into).unwrap_or_else(|| root().join("target"))
+}
+
+fn wait_for(addr: SocketAddr) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match sockframe_tests::client::echo_once(addr, b"ready?", Duration::from_millis(500)) {
+            Ok(()) => return Ok(()),
+            Err(e) if Instant::now() > deadline => return Err(format!("server at {addr} not ready: {e}")),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// Sends a few frames to one peer, printing each way and the round trip time.
+fn talk(name: &str, addr: SocketAddr) -> Result<(), String> {
+    let mut c = EchoClient::connect(addr, Duration::from_secs(30))?;
+    let messages: [(&str, Vec<u8>); 4] = [
+        ("greeting", b"hello from the desktop".to_vec()),
+        ("64 B", vec![b'x'; 64]),
+        ("64 KiB", (0..65_536u32).map(|i| i as u8).collect()),
+        ("1 MiB streamed", (0..1u32 << 20).map(|i| (i * 7) as u8).collect()),
+    ];
+    for (i, (label, payload)) in messages.iter().enumerate() {
+        let t = Instant::now();
+        c.echo(i as u32, payload)?;
+        let rtt = t.elapsed();
+        let shown = if payload.len() <= 32 {
+            format!("{:?}", String::from_utf8_lossy(payload))
+        } else {
+            format!("{} bytes", payload.len())
+        };
+        println!("  -> {name:<7} DATA id {i} {label:<15} {shown}");
+        println!("  <- {name:<7} echo byte-exact, round trip {:.2} ms", rtt.as_secs_f64() * 1e3);
+    }
+    c.send(&Header::new(Kind::PING, 99, 0), b"")?;
+    let t = Instant::now();
+    let pong = c.recv()?.ok_or("closed before PONG")?;
+    println!(
+        "  -> {name:<7} PING id 99; <- kind {} id {} in {:.2} ms",
+        pong.kind.0,
+        pong.id,
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(())
+}

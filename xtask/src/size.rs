@@ -1,0 +1,58 @@
+//! `cargo xtask size`: the firmware's footprint.
+
+use crate::setup;
+use sockframe_tests::board::{Board, build_firmware};
+use sockframe_tests::client::EchoClient;
+use std::process::Command;
+use std::time::Duration;
+
+/// Flash = text + data, static RAM = data + bss, from `arm-none-eabi-size`.
+pub fn sections(elf: &std::path::Path) -> Result<(u64, u64), String> {
+    let out = Command::new("arm-none-eabi-size")
+        .arg(elf)
+        .output()
+        .map_err(|e| format!("arm-none-eabi-size: {e} (cargo xtask setup installs it)"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let nums: Vec<u64> = text
+        .lines()
+        .nth(1)
+        .ok_or("arm-none-eabi-size printed nothing")?
+        .split_whitespace()
+        .take(3)
+        .map(|n| n.parse().map_err(|_| format!("unexpected size output: {text}")))
+        .collect::<Result<_, _>>()?;
+    Ok((nums[0] + nums[1], nums[1] + nums[2]))
+}
+
+pub fn run() -> Result<(), String> {
+    setup::run_all()?;
+    for (name, features) in [("framed echo", &[][..]), ("plain echo (baseline)", &["plain-echo"][..])] {
+        let elf = build_firmware(features)?;
+        let (flash, ram) = sections(&elf)?;
+        let stack = peak_stack(&elf)?;
+        println!(
+            "{name:<22} flash {flash:>6} B ({:.1} KiB)  static RAM {ram:>6} B ({:.1} KiB)  peak stack {stack}",
+            flash as f64 / 1024.0,
+            ram as f64 / 1024.0
+        );
+    }
+    Ok(())
+}
+
+/// Boots the board, puts it through its paces, and reads the stack peak it reports.
+fn peak_stack(elf: &std::path::Path) -> Result<String, String> {
+    let board = Board::boot(elf)?;
+    let mut c = EchoClient::connect(board.addr(), Duration::from_secs(30))?;
+    for (i, len) in [1usize, 64, 1024, 65_536, 1 << 20].into_iter().enumerate() {
+        c.echo(i as u32, &vec![0xA5; len])?;
+    }
+    // The firmware prints its stats line at most once a second.
+    std::thread::sleep(Duration::from_millis(1500));
+    let log = board.log();
+    Ok(log
+        .lines()
+        .rev()
+        .find_map(|l| l.split("stack peak ").nth(1))
+        .map(|s| s.split(',').next().unwrap_or(s).to_string())
+        .unwrap_or_else(|| "not reported".into()))
+}
