@@ -93,6 +93,11 @@ impl<const POOL: usize, const N: usize> World<POOL, N> {
     /// server socket listens (smoltcp resets a SYN that finds none).
     pub fn connect(&mut self) -> SocketHandle {
         self.run_until("a listening server socket", 1_000, |w| w.listening() > 0);
+        self.connect_now()
+    }
+
+    /// Opens a client connection without waiting for a listening server socket.
+    pub fn connect_now(&mut self) -> SocketHandle {
         let mut s = socket(CLIENT_BUF, CLIENT_BUF);
         s.set_ack_delay(None);
         s.set_nagle_enabled(false);
