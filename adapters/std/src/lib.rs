@@ -1,1 +1,68 @@
-//! Desktop server and client for sockframe (in progress).
+//! # sockframe-std
+//!
+//! The desktop side of sockframe: a blocking [`Client`], a tokio [`Server`] with four
+//! services, and the `sockframe` command built on both. All framing comes from the
+//! [`sockframe`] core crate; this crate only moves bytes and decides what to answer.
+//!
+//! ```no_run
+//! use sockframe_std::{Client, Server, ServerConfig, Service};
+//!
+//! // A server on a free loopback port, on its own thread (stopped when `handle` drops).
+//! let cfg = ServerConfig { bind: "127.0.0.1:0".parse().unwrap(), ..ServerConfig::default() };
+//! let handle = Server::spawn_thread(cfg, Service::Echo).unwrap();
+//!
+//! let mut client = Client::connect(handle.local_addr()).unwrap();
+//! let reply = client.request(b"hello").unwrap();
+//! assert_eq!(reply.payload, b"hello");
+//! ```
+//!
+//! ## Services and their frame kinds
+//!
+//! Every service answers [`Kind::PING`](sockframe::Kind::PING) with a
+//! [`Kind::PONG`](sockframe::Kind::PONG) carrying the same id, and a peer that breaks the
+//! framing with one [`Kind::ERROR`](sockframe::Kind::ERROR) frame (metadata `code` =
+//! [`DecodeError::code`](sockframe::DecodeError::code), payload = the message) before the
+//! connection is closed. Application kinds (64 and up) are listed in [`kinds`]:
+//!
+//! | service | client sends | server answers |
+//! | --- | --- | --- |
+//! | echo | any frame | the same frame, unchanged (kind, id, name, flags, crc, meta, payload) |
+//! | chat | [`DATA`](sockframe::Kind::DATA) lines | `DATA` replies typed by the operator; [`kinds::CHAT_END`] when the operator ends the session |
+//! | exec | [`kinds::EXEC`]: argv NUL-separated (or one shell line with metadata `shell=1`), metadata `token` | [`kinds::STDOUT`] / [`kinds::STDERR`] chunks as produced, then [`kinds::EXIT`] |
+//! | files | [`kinds::PUT`] (name, len, crc, payload = content) or [`kinds::GET`] (name) | [`kinds::PUT_OK`], or [`kinds::FILE`] (name, len, crc, payload = content) |
+//!
+//! Service errors are `ERROR` frames with these `code`s: `busy` (max-conns reached),
+//! `idle-timeout`, `shutdown`, `unsupported` (a kind the service does not handle),
+//! `bad-request`, `unauthorized` (exec token missing or wrong), `shell-disabled`,
+//! `spawn-failed`, `timeout` (exec time limit), `output-limit`, `bad-path`, `not-found`,
+//! `io`. After `busy`, `idle-timeout`, `shutdown`, `unauthorized` and framing errors the
+//! server closes the connection; after the others it goes on serving it.
+//!
+//! ## Exit codes of the `sockframe` command
+//!
+//! | code | meaning |
+//! | --- | --- |
+//! | 0 | success |
+//! | 1 | the remote side answered with an error, or broke the protocol |
+//! | 2 | usage error (bad arguments) |
+//! | 3 | could not connect, or the connection failed |
+//!
+//! `sockframe exec` exits with the remote command's status instead (128 + signal number if
+//! it was killed by a signal).
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod bench;
+mod client;
+mod conn;
+pub mod kinds;
+mod owned;
+mod server;
+pub mod services;
+mod tempfile;
+pub mod wire;
+
+pub use client::{Client, ClientError, ExecOutcome};
+pub use owned::OwnedFrame;
+pub use server::{Server, ServerConfig, ServerHandle};
+pub use services::Service;

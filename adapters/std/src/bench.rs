@@ -1,0 +1,319 @@
+//! The load generator behind `sockframe bench`: ping-pong or pipelined `DATA` frames
+//! against an echo server, every reply byte verified.
+//!
+//! Ping-pong: one frame in flight per connection. Pipelined: up to `window` frames in
+//! flight, written by one thread and read by another (so a window of large frames cannot
+//! deadlock on full socket buffers); every batch of credits returned by the reader leaves
+//! in one write.
+
+use crate::client::{Client, ClientError};
+use crate::wire::push_frame;
+use sockframe::{Event, Header, Kind};
+use std::collections::VecDeque;
+use std::fmt;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+/// How frames are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One request, wait for its reply, repeat.
+    PingPong,
+    /// Up to `window` requests in flight per connection.
+    Pipelined,
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// The echo server.
+    pub addr: SocketAddr,
+    /// Ping-pong or pipelined.
+    pub mode: Mode,
+    /// Payload bytes per frame.
+    pub size: usize,
+    /// Connections, each on its own thread(s).
+    pub conns: usize,
+    /// Frames in flight per connection (pipelined only).
+    pub window: usize,
+    /// How long to send for (replies still in flight are then awaited).
+    pub duration: Duration,
+}
+
+/// What a run measured.
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    /// Frames echoed and verified.
+    pub messages: u64,
+    /// Payload bytes echoed and verified (one direction).
+    pub bytes: u64,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// Median round trip.
+    pub p50: Duration,
+    /// 99th-percentile round trip.
+    pub p99: Duration,
+}
+
+impl BenchReport {
+    /// Frames per second.
+    pub fn msgs_per_sec(&self) -> f64 {
+        self.messages as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Payload MiB per second (one direction).
+    pub fn mib_per_sec(&self) -> f64 {
+        self.bytes as f64 / (1024.0 * 1024.0) / self.elapsed.as_secs_f64()
+    }
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} msgs in {:.2} s: {:.0} msgs/s, {:.2} MiB/s, latency p50 {:?} p99 {:?} (all bytes verified)",
+            self.messages,
+            self.elapsed.as_secs_f64(),
+            self.msgs_per_sec(),
+            self.mib_per_sec(),
+            self.p50,
+            self.p99
+        )
+    }
+}
+
+/// Runs the benchmark; fails on the first connection error or wrong byte.
+pub fn run(cfg: &BenchConfig) -> Result<BenchReport, ClientError> {
+    let start = Instant::now();
+    let threads: Vec<_> = (0..cfg.conns.max(1))
+        .map(|_| {
+            let cfg = cfg.clone();
+            std::thread::spawn(move || match cfg.mode {
+                Mode::PingPong => ping_pong(&cfg),
+                Mode::Pipelined => pipelined(&cfg),
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for t in threads {
+        let mut lat = t
+            .join()
+            .map_err(|_| ClientError::Unexpected("bench thread panicked".into()))??;
+        latencies.append(&mut lat);
+    }
+    let elapsed = start.elapsed();
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Ok(BenchReport {
+        messages: latencies.len() as u64,
+        bytes: latencies.len() as u64 * cfg.size as u64,
+        elapsed,
+        p50: pct(0.50),
+        p99: pct(0.99),
+    })
+}
+
+/// The payload of message `id`: a pattern that differs per message and per byte.
+fn fill(id: u32, buf: &mut [u8]) {
+    let seed = id.wrapping_mul(2_654_435_761);
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = (seed >> ((i & 3) * 8)) as u8 ^ i as u8;
+    }
+}
+
+/// Checks replies as events arrive, streamed or whole.
+struct Verifier {
+    size: usize,
+    id: u32,
+    offset: usize,
+    expected: Vec<u8>,
+}
+
+impl Verifier {
+    fn new(size: usize) -> Self {
+        Verifier {
+            size,
+            id: 0,
+            offset: 0,
+            expected: vec![0; size],
+        }
+    }
+
+    fn expect(&mut self, id: u32) {
+        self.id = id;
+        self.offset = 0;
+        fill(id, &mut self.expected);
+    }
+
+    /// `Ok(true)` when the expected reply is complete and correct.
+    fn check(&mut self, ev: Event<'_>) -> Result<bool, ClientError> {
+        let bad = |what: String| Err(ClientError::Unexpected(what));
+        match ev {
+            Event::Frame(f) => {
+                self.check_header(&f.header)?;
+                if f.payload != self.expected.as_slice() {
+                    return bad(format!("payload of message {} differs", self.id));
+                }
+                Ok(true)
+            }
+            Event::Start(h) => self.check_header(&h).map(|_| false),
+            Event::Chunk(bytes) => {
+                let end = self.offset + bytes.len();
+                if self.expected.get(self.offset..end) != Some(bytes) {
+                    return bad(format!("payload of message {} differs", self.id));
+                }
+                self.offset = end;
+                Ok(false)
+            }
+            Event::End if self.offset == self.size => Ok(true),
+            Event::End => bad(format!("message {} ended short", self.id)),
+        }
+    }
+
+    fn check_header(&self, h: &Header<'_>) -> Result<(), ClientError> {
+        if h.kind == Kind::ERROR {
+            return Err(ClientError::Unexpected(
+                "error frame from the server".into(),
+            ));
+        }
+        if h.kind != Kind::DATA || h.id != self.id || h.len != self.size as u64 {
+            return Err(ClientError::Unexpected(format!(
+                "reply kind {} id {} len {}, expected DATA id {} len {}",
+                h.kind.0, h.id, h.len, self.id, self.size
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn ping_pong(cfg: &BenchConfig) -> Result<Vec<Duration>, ClientError> {
+    let mut client = Client::connect(cfg.addr)?;
+    let mut verify = Verifier::new(cfg.size);
+    let mut payload = vec![0u8; cfg.size];
+    let mut latencies = Vec::new();
+    let end = Instant::now() + cfg.duration;
+    while Instant::now() < end {
+        let id = client.next_id();
+        fill(id, &mut payload);
+        verify.expect(id);
+        let sent = Instant::now();
+        client.send(&Header::data(id, &payload), &payload)?;
+        loop {
+            let ev = client.recv()?.ok_or(ClientError::Closed)?;
+            if verify.check(ev)? {
+                break;
+            }
+        }
+        latencies.push(sent.elapsed());
+    }
+    Ok(latencies)
+}
+
+fn pipelined(cfg: &BenchConfig) -> Result<Vec<Duration>, ClientError> {
+    let stream = TcpStream::connect(cfg.addr)?;
+    stream.set_nodelay(true)?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = Client::from_stream(stream);
+    let in_flight: Arc<Mutex<VecDeque<(u32, Instant)>>> = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let (credit_tx, credit_rx) = mpsc::channel::<()>();
+    for _ in 0..cfg.window.max(1) {
+        let _ = credit_tx.send(());
+    }
+    let write_thread = {
+        let (in_flight, done, cfg) = (in_flight.clone(), done.clone(), cfg.clone());
+        std::thread::spawn(move || -> Result<(), ClientError> {
+            let result = write_loop(&cfg, &mut writer, &credit_rx, &in_flight);
+            done.store(true, Ordering::Release);
+            result
+        })
+    };
+    let mut verify = Verifier::new(cfg.size);
+    let mut latencies = Vec::new();
+    let result = loop {
+        let next = in_flight.lock().map(|q| q.front().copied()).unwrap_or(None);
+        let Some((id, sent)) = next else {
+            if done.load(Ordering::Acquire)
+                && in_flight.lock().map(|q| q.is_empty()).unwrap_or(true)
+            {
+                break Ok(());
+            }
+            std::thread::yield_now();
+            continue;
+        };
+        verify.expect(id);
+        let complete = loop {
+            let ev = match reader.recv() {
+                Ok(Some(ev)) => ev,
+                Ok(None) => break Err(ClientError::Closed),
+                Err(e) => break Err(e),
+            };
+            match verify.check(ev) {
+                Ok(true) => break Ok(()),
+                Ok(false) => {}
+                Err(e) => break Err(e),
+            }
+        };
+        if let Err(e) = complete {
+            break Err(e);
+        }
+        latencies.push(sent.elapsed());
+        if let Ok(mut q) = in_flight.lock() {
+            q.pop_front();
+        }
+        let _ = credit_tx.send(());
+    };
+    // Unblocks the writer if it waits for credits after an error.
+    drop(credit_tx);
+    let _ = reader.shutdown_write();
+    let written = write_thread
+        .join()
+        .map_err(|_| ClientError::Unexpected("bench writer panicked".into()))?;
+    result?;
+    // A write error after the reader finished cleanly cannot happen; report it if it did.
+    written.map(|_| latencies)
+}
+
+fn write_loop(
+    cfg: &BenchConfig,
+    writer: &mut TcpStream,
+    credits: &mpsc::Receiver<()>,
+    in_flight: &Mutex<VecDeque<(u32, Instant)>>,
+) -> Result<(), ClientError> {
+    use std::io::Write;
+    let end = Instant::now() + cfg.duration;
+    let mut payload = vec![0u8; cfg.size];
+    let mut out = Vec::new();
+    let mut next_id: u32 = 1;
+    while Instant::now() < end {
+        if credits.recv().is_err() {
+            return Ok(());
+        }
+        let mut n = 1;
+        while credits.try_recv().is_ok() {
+            n += 1;
+        }
+        out.clear();
+        let now = Instant::now();
+        let mut q = in_flight
+            .lock()
+            .map_err(|_| ClientError::Unexpected("bench lock poisoned".into()))?;
+        for _ in 0..n {
+            let id = next_id;
+            next_id = next_id.wrapping_add(1).max(1);
+            fill(id, &mut payload);
+            push_frame(&mut out, &Header::data(id, &payload), &payload)?;
+            q.push_back((id, now));
+        }
+        drop(q);
+        writer.write_all(&out)?;
+    }
+    Ok(())
+}

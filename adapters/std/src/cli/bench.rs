@@ -1,0 +1,63 @@
+//! `sockframe bench`.
+
+use super::Failure;
+use clap::{Args, ValueEnum};
+use sockframe_std::bench::{self, BenchConfig, Mode};
+use std::time::Duration;
+
+/// How the load generator sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// One frame in flight per connection.
+    Pingpong,
+    /// Up to --window frames in flight per connection.
+    Pipelined,
+}
+
+/// Arguments of `sockframe bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Echo server address, host:port.
+    addr: String,
+    /// Ping-pong or pipelined.
+    #[arg(long, value_enum, default_value_t = ModeArg::Pingpong)]
+    mode: ModeArg,
+    /// Payload bytes per frame.
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    /// Connections.
+    #[arg(long, default_value_t = 1)]
+    conns: usize,
+    /// Frames in flight per connection (pipelined).
+    #[arg(long, default_value_t = 64)]
+    window: usize,
+    /// Seconds to run.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    duration: f64,
+}
+
+/// Runs the load and prints msgs/s, MiB/s and latency percentiles.
+pub fn run(a: BenchArgs) -> Result<i32, Failure> {
+    if !(a.duration > 0.0 && a.duration.is_finite()) {
+        return Err(Failure::usage(
+            "--duration must be a positive number of seconds",
+        ));
+    }
+    let cfg = BenchConfig {
+        addr: super::resolve(&a.addr)?,
+        mode: match a.mode {
+            ModeArg::Pingpong => Mode::PingPong,
+            ModeArg::Pipelined => Mode::Pipelined,
+        },
+        size: a.size,
+        conns: a.conns.max(1),
+        window: a.window.max(1),
+        duration: Duration::from_secs_f64(a.duration),
+    };
+    let report = bench::run(&cfg)?;
+    println!(
+        "{:?} size {} conns {} window {}: {report}",
+        cfg.mode, cfg.size, cfg.conns, cfg.window
+    );
+    Ok(0)
+}

@@ -1,0 +1,147 @@
+//! `sockframe serve`.
+
+use super::Failure;
+use clap::{Args, ValueEnum};
+use sockframe::Limits;
+use sockframe_std::services::{Chat, ChatNote, ExecConfig, FilesConfig};
+use sockframe_std::{Server, ServerConfig, Service};
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which service the server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServiceKind {
+    /// Every frame back unchanged.
+    Echo,
+    /// Turn-taking conversation with the operator at this terminal.
+    Chat,
+    /// Remote commands (needs a token unless bound to loopback).
+    Exec,
+    /// Upload and download inside --root.
+    Files,
+}
+
+/// Arguments of `sockframe serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the real address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// The service to run.
+    #[arg(long, value_enum, default_value_t = ServiceKind::Echo)]
+    service: ServiceKind,
+    /// Listen backlog: completed connections the kernel queues before they are accepted.
+    #[arg(long, default_value_t = 1024)]
+    backlog: u32,
+    /// Connections served at once; newcomers beyond it get a "busy" error frame.
+    #[arg(long, default_value_t = 1024)]
+    max_conns: usize,
+    /// Largest payload accepted, in bytes [default: 64 MiB; no limit for files].
+    #[arg(long, value_name = "BYTES")]
+    max_frame: Option<u64>,
+    /// Largest header accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 512)]
+    max_header: usize,
+    /// Per-connection receive buffer in bytes: larger frames stream through it.
+    #[arg(long, value_name = "BYTES", default_value_t = 4096)]
+    buffer: usize,
+    /// Close connections idle for this many seconds (0: never).
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    idle_timeout: u64,
+    /// exec: the token clients must present. Prefer the environment variable: a command
+    /// line is visible to other users.
+    #[arg(long, env = "SOCKFRAME_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// exec: allow clients to run their command through `sh -c`.
+    #[arg(long)]
+    shell: bool,
+    /// exec: kill a command after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    time_limit: u64,
+    /// exec: kill a command after this many bytes of output.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    output_limit: u64,
+    /// files: the served directory.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+}
+
+/// Runs the server until Ctrl-C.
+pub fn run(a: ServeArgs) -> Result<i32, Failure> {
+    let default_payload = match a.service {
+        ServiceKind::Files => u64::MAX,
+        _ => Limits::DEFAULT.max_payload,
+    };
+    let cfg = ServerConfig {
+        bind: a.bind,
+        backlog: a.backlog,
+        max_conns: a.max_conns.max(1),
+        limits: Limits {
+            max_header: a.max_header,
+            max_payload: a.max_frame.unwrap_or(default_payload),
+        },
+        buffer_size: a.buffer,
+        idle_timeout: (a.idle_timeout > 0).then(|| Duration::from_secs(a.idle_timeout)),
+        ..ServerConfig::default()
+    };
+    let service = match a.service {
+        ServiceKind::Echo => Service::Echo,
+        ServiceKind::Chat => Service::Chat(operator_chat()),
+        ServiceKind::Exec => Service::Exec(ExecConfig {
+            token: a.token,
+            allow_shell: a.shell,
+            time_limit: Duration::from_secs(a.time_limit),
+            output_limit: a.output_limit,
+        }),
+        ServiceKind::Files => Service::Files(FilesConfig::new(a.root)),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::connect(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(async {
+        let name = service.name();
+        let server = Server::bind(cfg, service)
+            .await
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::InvalidInput => {
+                    Failure::usage(e.to_string())
+                }
+                _ => Failure::connect(format!("cannot listen on {}: {e}", a.bind)),
+            })?;
+        // Scripts and tests read this line to learn the port when --bind asked for 0.
+        eprintln!("sockframe: {name} listening on {}", server.local_addr());
+        server
+            .run()
+            .await
+            .map_err(|e| Failure::connect(e.to_string()))
+    })?;
+    Ok(0)
+}
+
+/// A chat whose operator is this terminal: lines typed on stdin are the replies.
+fn operator_chat() -> Chat {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    // stdin is blocking: a thread of its own feeds the async side.
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Chat::new(rx, |note| {
+        let mut out = std::io::stdout().lock();
+        let _ = match note {
+            ChatNote::Joined(peer) => {
+                writeln!(out, "--- {peer} joined (an empty reply ends the session)")
+            }
+            ChatNote::Message(peer, text) => write!(out, "{peer}> {text}\nreply> "),
+            ChatNote::Left(peer) => writeln!(out, "\n--- {peer} left; waiting for the next client"),
+        };
+        let _ = out.flush();
+    })
+}

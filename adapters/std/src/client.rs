@@ -1,0 +1,433 @@
+//! The blocking client: a std `TcpStream` seen through `embedded_io_adapters::std::FromStd`,
+//! with the core's blocking [`io`] functions doing all the framing.
+
+use crate::kinds;
+use crate::owned::OwnedFrame;
+use crate::tempfile::TempFile;
+use embedded_io_adapters::std::FromStd;
+use sockframe::checksum::Crc32c;
+use sockframe::{DecodeError, Decoder, EncodeError, Event, Header, Kind, Limits, io};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Why a client call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The connection could not be made or broke.
+    #[error("connection failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// The server's bytes are not valid frames.
+    #[error("protocol error: {0}")]
+    Decode(#[from] DecodeError),
+    /// A frame could not be encoded (a header over the writer's limit).
+    #[error("cannot encode frame: {0}")]
+    Encode(#[from] EncodeError),
+    /// The server answered with an error frame.
+    #[error("server error [{code}]: {message}")]
+    Remote {
+        /// The id the error frame carried.
+        id: u32,
+        /// Metadata `code`: a short stable name.
+        code: String,
+        /// The payload: what went wrong.
+        message: String,
+    },
+    /// The server closed the connection where a reply was expected.
+    #[error("connection closed by the server")]
+    Closed,
+    /// The server answered with something this call did not expect.
+    #[error("unexpected reply: {0}")]
+    Unexpected(String),
+}
+
+impl ClientError {
+    /// The `sockframe` command's exit code for this error: 3 for connection failures, 1
+    /// for errors reported by or caused by the remote side.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ClientError::Io(_) | ClientError::Closed => 3,
+            _ => 1,
+        }
+    }
+
+    fn remote(frame: &OwnedFrame) -> ClientError {
+        ClientError::Remote {
+            id: frame.id,
+            code: frame.meta("code").unwrap_or("unknown").to_owned(),
+            message: frame.text(),
+        }
+    }
+}
+
+impl From<sockframe::Error<std::io::Error>> for ClientError {
+    fn from(e: sockframe::Error<std::io::Error>) -> Self {
+        match e {
+            sockframe::Error::Io(e) => ClientError::Io(e),
+            sockframe::Error::Decode(e) => ClientError::Decode(e),
+            sockframe::Error::Encode(e) => ClientError::Encode(e),
+        }
+    }
+}
+
+/// How a remote command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecOutcome {
+    /// Its exit code, if it exited.
+    pub code: Option<i32>,
+    /// The signal that killed it, if one did.
+    pub signal: Option<i32>,
+}
+
+impl ExecOutcome {
+    /// A shell-style status: the exit code, or 128 + the signal number.
+    pub fn status(&self) -> i32 {
+        match (self.code, self.signal) {
+            (Some(code), _) => code,
+            (None, Some(signal)) => 128 + signal,
+            (None, None) => 1,
+        }
+    }
+}
+
+/// A blocking sockframe client over one TCP connection.
+pub struct Client {
+    io: FromStd<TcpStream>,
+    dec: Decoder<Vec<u8>>,
+    next_id: u32,
+}
+
+/// Pieces in which the client streams files.
+const FILE_PIECE: usize = 64 * 1024;
+
+impl Client {
+    /// Receive buffer of [`Client::connect`]: replies up to this size arrive whole.
+    pub const DEFAULT_BUFFER: usize = 64 * 1024;
+
+    /// What the client accepts from a server it chose to talk to: any payload size (large
+    /// ones stream), headers up to 4 KiB.
+    pub const LIMITS: Limits = Limits {
+        max_header: 4096,
+        max_payload: u64::MAX,
+    };
+
+    /// Connects, with TCP_NODELAY (requests leave at once).
+    pub fn connect(addr: impl ToSocketAddrs) -> std::io::Result<Client> {
+        let stream = TcpStream::connect(addr)?;
+        stream.set_nodelay(true)?;
+        Ok(Client::from_stream(stream))
+    }
+
+    /// Connects, giving up after `timeout`.
+    pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> std::io::Result<Client> {
+        let stream = TcpStream::connect_timeout(addr, timeout)?;
+        stream.set_nodelay(true)?;
+        Ok(Client::from_stream(stream))
+    }
+
+    /// A client over an existing connection, with the default buffer and limits.
+    pub fn from_stream(stream: TcpStream) -> Client {
+        Client::with_buffer(stream, Client::DEFAULT_BUFFER, Client::LIMITS)
+    }
+
+    /// A client with a receive buffer of `buffer_size` bytes and the given limits.
+    pub fn with_buffer(stream: TcpStream, buffer_size: usize, limits: Limits) -> Client {
+        Client {
+            io: FromStd::new(stream),
+            dec: Decoder::with_limits(vec![0u8; buffer_size], limits),
+            next_id: 1,
+        }
+    }
+
+    /// The connection (for timeouts, shutdown, addresses).
+    pub fn stream(&self) -> &TcpStream {
+        self.io.inner()
+    }
+
+    /// A fresh message id (1, 2, 3, ...; never 0, which error frames about the connection
+    /// itself use).
+    pub fn next_id(&mut self) -> u32 {
+        let id = self.next_id;
+        self.next_id = self.next_id.checked_add(1).unwrap_or(1);
+        id
+    }
+
+    /// Sends one whole frame; `header.len` is set from `payload`.
+    pub fn send(&mut self, header: &Header<'_>, payload: &[u8]) -> Result<(), ClientError> {
+        Ok(io::write_frame(&mut self.io, header, payload)?)
+    }
+
+    /// Sends only the head of a frame; then send its `header.len` payload bytes with
+    /// [`Client::send_raw`], in pieces of any size.
+    pub fn send_head(&mut self, header: &Header<'_>) -> Result<(), ClientError> {
+        Ok(io::write_head(&mut self.io, header)?)
+    }
+
+    /// Writes bytes as they are: pieces of a payload after [`Client::send_head`] (or, in
+    /// tests, anything at all).
+    pub fn send_raw(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
+        self.io.inner_mut().write_all(bytes)?;
+        Ok(())
+    }
+
+    /// The next event from the server; `Ok(None)` when it closed cleanly between frames.
+    pub fn recv(&mut self) -> Result<Option<Event<'_>>, ClientError> {
+        Ok(io::read_event(&mut self.io, &mut self.dec)?)
+    }
+
+    /// Whether a whole event is already buffered (so [`Client::recv`] will not block).
+    pub fn has_buffered_event(&mut self) -> Result<bool, ClientError> {
+        Ok(self.dec.poll()?)
+    }
+
+    /// The next frame, copied out; a streamed frame is gathered into memory first.
+    /// `Ok(None)` when the server closed cleanly.
+    pub fn recv_frame(&mut self) -> Result<Option<OwnedFrame>, ClientError> {
+        let mut streamed: Option<OwnedFrame> = None;
+        loop {
+            match self.recv()? {
+                None if streamed.is_none() => return Ok(None),
+                None => return Err(ClientError::Closed),
+                Some(Event::Frame(f)) => return Ok(Some(OwnedFrame::new(&f.header, f.payload))),
+                Some(Event::Start(h)) => streamed = Some(OwnedFrame::new(&h, &[])),
+                Some(Event::Chunk(bytes)) => {
+                    if let Some(f) = streamed.as_mut() {
+                        f.payload.extend_from_slice(bytes);
+                    }
+                }
+                Some(Event::End) => return streamed.take().ok_or(ClientError::Closed).map(Some),
+            }
+        }
+    }
+
+    /// The next frame, which must exist and not be an error frame.
+    pub fn expect_frame(&mut self) -> Result<OwnedFrame, ClientError> {
+        match self.recv_frame()? {
+            None => Err(ClientError::Closed),
+            Some(f) if f.kind == Kind::ERROR => Err(ClientError::remote(&f)),
+            Some(f) => Ok(f),
+        }
+    }
+
+    /// Sends `header` and `payload` with a fresh id and returns the reply.
+    pub fn request_with(
+        &mut self,
+        header: &Header<'_>,
+        payload: &[u8],
+    ) -> Result<OwnedFrame, ClientError> {
+        let mut header = *header;
+        header.id = self.next_id();
+        self.send(&header, payload)?;
+        self.expect_frame()
+    }
+
+    /// Sends `payload` as a `DATA` frame and returns the reply. The whole payload is written
+    /// before the reply is read, so payloads beyond a few MiB should be sent by a writer
+    /// thread while another reads (the socket buffers must hold what is in flight).
+    pub fn request(&mut self, payload: &[u8]) -> Result<OwnedFrame, ClientError> {
+        self.request_with(&Header::data(0, payload), payload)
+    }
+
+    /// Sends a `PING` and waits for its `PONG`; returns the round-trip time.
+    pub fn ping(&mut self) -> Result<Duration, ClientError> {
+        let start = Instant::now();
+        let reply = self.request_with(&Header::new(Kind::PING, 0, 0), &[])?;
+        if reply.kind != Kind::PONG {
+            return Err(ClientError::Unexpected(format!(
+                "kind {} to a ping",
+                reply.kind.0
+            )));
+        }
+        Ok(start.elapsed())
+    }
+
+    /// Half-closes: tells the server nothing more will be sent.
+    pub fn shutdown_write(&self) -> std::io::Result<()> {
+        self.stream().shutdown(std::net::Shutdown::Write)
+    }
+
+    /// Runs `argv` on an exec server, copying its output to `stdout` / `stderr` as it
+    /// arrives. With `shell`, `argv` is joined with spaces into one `sh -c` line.
+    pub fn exec(
+        &mut self,
+        argv: &[String],
+        shell: bool,
+        token: Option<&str>,
+        stdout: &mut dyn Write,
+        stderr: &mut dyn Write,
+    ) -> Result<ExecOutcome, ClientError> {
+        let payload = if shell {
+            argv.join(" ").into_bytes()
+        } else {
+            argv.join("\0").into_bytes()
+        };
+        let id = self.next_id();
+        let mut pairs = Vec::with_capacity(2);
+        if let Some(token) = token {
+            pairs.push(("token", token));
+        }
+        if shell {
+            pairs.push(("shell", "1"));
+        }
+        let header = Header::new(kinds::EXEC, id, 0).with_meta(&pairs);
+        self.send(&header, &payload)?;
+        // Output frames larger than the buffer stream; remember which pipe they belong to.
+        let mut streaming = None;
+        loop {
+            let ev = self.recv()?.ok_or(ClientError::Closed)?;
+            let (kind, bytes) = match ev {
+                Event::Frame(f) if f.header.kind == Kind::ERROR => {
+                    return Err(ClientError::remote(&OwnedFrame::new(&f.header, f.payload)));
+                }
+                Event::Frame(f) if f.header.kind == kinds::EXIT => {
+                    let num = |k| f.header.meta(k).and_then(|v: &str| v.parse().ok());
+                    return Ok(ExecOutcome {
+                        code: num("code"),
+                        signal: num("signal"),
+                    });
+                }
+                Event::Frame(f) => (f.header.kind, f.payload),
+                Event::Start(h) => {
+                    streaming = Some(h.kind);
+                    continue;
+                }
+                Event::Chunk(bytes) => (streaming.unwrap_or(kinds::STDOUT), bytes),
+                Event::End => {
+                    streaming = None;
+                    continue;
+                }
+            };
+            match kind {
+                kinds::STDOUT => stdout.write_all(bytes)?,
+                kinds::STDERR => stderr.write_all(bytes)?,
+                other => {
+                    return Err(ClientError::Unexpected(format!(
+                        "kind {} from exec",
+                        other.0
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Uploads the file at `local` as `remote` (a path inside the server's directory).
+    /// `progress(sent, total)` is called as pieces go out. Returns the size stored.
+    pub fn put_file(
+        &mut self,
+        local: &Path,
+        remote: &str,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, ClientError> {
+        // The head carries size and checksum, so the file is read twice: once to sum it,
+        // once to send it. Neither pass holds more than one piece in memory.
+        let (size, crc) = checksum_file(local)?;
+        let id = self.next_id();
+        let mut header = Header::new(kinds::PUT, id, size).with_name(remote);
+        header.crc = Some(crc);
+        self.send_head(&header)?;
+        let mut file = File::open(local)?;
+        let mut buf = vec![0u8; FILE_PIECE];
+        let mut sent = 0u64;
+        while sent < size {
+            let want = buf
+                .len()
+                .min(usize::try_from(size - sent).unwrap_or(usize::MAX));
+            let n = file.read(&mut buf[..want])?;
+            if n == 0 {
+                return Err(ClientError::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "local file shrank while it was sent",
+                )));
+            }
+            self.send_raw(&buf[..n])?;
+            sent += n as u64;
+            progress(sent, size);
+        }
+        let reply = self.expect_frame()?;
+        if reply.kind != kinds::PUT_OK {
+            return Err(ClientError::Unexpected(format!(
+                "kind {} to an upload",
+                reply.kind.0
+            )));
+        }
+        Ok(size)
+    }
+
+    /// Downloads `remote` into the file `local`, through a temporary file renamed into place
+    /// once size and checksum have matched. `progress(received, total)` is called per
+    /// piece. Returns the size.
+    pub fn get_file(
+        &mut self,
+        remote: &str,
+        local: &Path,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, ClientError> {
+        let id = self.next_id();
+        self.send(&Header::new(kinds::GET, id, 0).with_name(remote), &[])?;
+        let mut tmp = TempFile::beside(local)?;
+        let mut total = 0u64;
+        let mut received = 0u64;
+        loop {
+            match self.recv()?.ok_or(ClientError::Closed)? {
+                Event::Frame(f) if f.header.kind == kinds::FILE => {
+                    tmp.file().write_all(f.payload)?;
+                    progress(f.header.len, f.header.len);
+                    received = f.header.len;
+                    break;
+                }
+                Event::Frame(f) if f.header.kind == Kind::ERROR => {
+                    return Err(ClientError::remote(&OwnedFrame::new(&f.header, f.payload)));
+                }
+                Event::Frame(f) => {
+                    return Err(ClientError::Unexpected(format!(
+                        "kind {} to a download",
+                        f.header.kind.0
+                    )));
+                }
+                Event::Start(h) if h.kind == kinds::FILE => total = h.len,
+                Event::Start(h) => {
+                    return Err(ClientError::Unexpected(format!(
+                        "kind {} to a download",
+                        h.kind.0
+                    )));
+                }
+                Event::Chunk(bytes) => {
+                    tmp.file().write_all(bytes)?;
+                    received += bytes.len() as u64;
+                    progress(received, total);
+                }
+                // The decoder checked the size and the CRC-32C before saying End.
+                Event::End => break,
+            }
+        }
+        tmp.persist(local)?;
+        Ok(received)
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("peer", &self.stream().peer_addr().ok())
+            .field("decoder", &self.dec)
+            .finish()
+    }
+}
+
+/// Size and CRC-32C of a file, read in pieces.
+pub(crate) fn checksum_file(path: &Path) -> std::io::Result<(u64, u32)> {
+    let mut file = File::open(path)?;
+    let mut crc = Crc32c::new();
+    let mut buf = vec![0u8; FILE_PIECE];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok((size, crc.value()));
+        }
+        crc.update(&buf[..n]);
+        size += n as u64;
+    }
+}

@@ -1,0 +1,254 @@
+//! One accepted connection: the socket, a lazily allocated decoder and output buffer, and
+//! the waits (idle timeout, shutdown) every service shares.
+//!
+//! Memory: an idle connection holds no buffers. The decoder and the output `Vec` are
+//! allocated when bytes arrive and dropped again whenever the decoder sits between frames
+//! and everything has been written, so 10,000 idle connections cost little more than their
+//! sockets and tasks.
+
+use crate::wire::push_error;
+use embedded_io_adapters::tokio_1::FromTokio;
+use sockframe::{Decoder, Event, Limits};
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+/// Settings every connection of a server shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub limits: Limits,
+    pub buffer_size: usize,
+    pub idle_timeout: Option<Duration>,
+}
+
+/// What [`Conn::fill`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Input {
+    /// Bytes were added to the decoder.
+    Data,
+    /// The peer closed its side.
+    Eof,
+    /// Nothing arrived within the idle timeout.
+    Idle,
+    /// The server is shutting down and this connection sits between frames.
+    Shutdown,
+}
+
+/// How a connection ends, decided by a service.
+pub(crate) enum Close {
+    /// Quietly (peer closed, or a reply already said why).
+    Quiet,
+    /// With an error frame naming why.
+    Error {
+        id: u32,
+        code: &'static str,
+        message: String,
+    },
+}
+
+impl Close {
+    pub fn error(id: u32, code: &'static str, message: impl fmt::Display) -> Close {
+        Close::Error {
+            id,
+            code,
+            message: message.to_string(),
+        }
+    }
+}
+
+/// Output buffered beyond this is written before more frames are handled, bounding the
+/// memory one pipelining peer can make the server hold.
+pub(crate) const FLUSH_AT: usize = 64 * 1024;
+
+pub(crate) struct Conn {
+    pub io: FromTokio<TcpStream>,
+    pub dec: Option<Decoder<Box<[u8]>>>,
+    pub out: Vec<u8>,
+    pub peer: SocketAddr,
+    pub shared: Arc<Shared>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl Conn {
+    pub fn new(
+        stream: TcpStream,
+        peer: SocketAddr,
+        shared: Arc<Shared>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Conn {
+        Conn {
+            io: FromTokio::new(stream),
+            dec: None,
+            out: Vec::new(),
+            peer,
+            shared,
+            shutdown,
+        }
+    }
+
+    /// The decoder, allocated on first use.
+    pub fn decoder(&mut self) -> &mut Decoder<Box<[u8]>> {
+        let shared = &self.shared;
+        self.dec.get_or_insert_with(|| {
+            Decoder::with_limits(
+                vec![0u8; shared.buffer_size].into_boxed_slice(),
+                shared.limits,
+            )
+        })
+    }
+
+    /// Whether the connection sits between frames with nothing buffered either way.
+    pub fn between_frames(&self) -> bool {
+        self.dec.as_ref().is_none_or(|d| d.is_idle()) && self.out.is_empty()
+    }
+
+    /// Waits for bytes and reads them into the decoder (one read).
+    ///
+    /// Between frames it first waits for readability without holding any buffer, and gives
+    /// way to a shutdown; inside a frame it keeps reading so the frame can finish.
+    pub async fn fill(&mut self) -> io::Result<Input> {
+        if self.between_frames() {
+            // Nothing partial: give the buffers back while we wait.
+            self.dec = None;
+            self.out = Vec::new();
+            let idle = self.shared.idle_timeout;
+            let stream = self.io.inner();
+            let shutdown = &mut self.shutdown;
+            tokio::select! {
+                r = stream.readable() => r?,
+                _ = shutdown.wait_for(|stop| *stop) => return Ok(Input::Shutdown),
+                _ = sleep_opt(idle) => return Ok(Input::Idle),
+            }
+        }
+        let idle = self.shared.idle_timeout;
+        self.decoder();
+        let Some(dec) = self.dec.as_mut() else {
+            return Ok(Input::Eof);
+        };
+        let buf = dec.read_buf();
+        let read = embedded_io_async::Read::read(&mut self.io, buf);
+        let n = match idle {
+            Some(t) => match tokio::time::timeout(t, read).await {
+                Ok(r) => r?,
+                Err(_) => return Ok(Input::Idle),
+            },
+            None => read.await?,
+        };
+        if n == 0 {
+            return Ok(Input::Eof);
+        }
+        // `self.dec` was just filled by `decoder()`.
+        if let Some(dec) = self.dec.as_mut() {
+            dec.commit(n);
+        }
+        Ok(Input::Data)
+    }
+
+    /// The next event, reading as needed (the core's async path). `Ok(None)` at a clean
+    /// end of stream; `Err(close)` when the connection must end (idle, shutdown, I/O or
+    /// framing error).
+    pub async fn read_event(&mut self) -> Result<Option<Event<'_>>, Close> {
+        loop {
+            match self.decoder().poll() {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) => return Err(Close::error(0, e.code(), e)),
+            }
+            match self.fill().await {
+                Ok(Input::Data) => {}
+                Ok(Input::Eof) => {
+                    return match self.decoder().finish() {
+                        Ok(()) => Ok(None),
+                        Err(e) => Err(Close::error(0, e.code(), e)),
+                    };
+                }
+                Ok(Input::Idle) => return Err(idle_close()),
+                Ok(Input::Shutdown) => return Err(shutdown_close()),
+                Err(e) => {
+                    tracing::debug!(peer = %self.peer, "read failed: {e}");
+                    return Err(Close::Quiet);
+                }
+            }
+        }
+        match self.decoder().next_event() {
+            Ok(ev) => Ok(ev),
+            Err(e) => Err(Close::error(0, e.code(), e)),
+        }
+    }
+
+    /// Writes everything in `out` with one `write_all`, bounded by the idle timeout (a
+    /// peer that stops reading must not pin the connection forever).
+    pub async fn flush(&mut self) -> io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let write = embedded_io_async::Write::write_all(&mut self.io, &self.out);
+        match self.shared.idle_timeout {
+            Some(t) => tokio::time::timeout(t, write)
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "peer stopped reading"))??,
+            None => write.await?,
+        }
+        self.out.clear();
+        Ok(())
+    }
+
+    /// Ends the connection as `close` says.
+    pub async fn close(mut self, close: Close) {
+        match close {
+            Close::Quiet => {
+                let _ = self.flush().await;
+                let _ = self.io.inner_mut().shutdown().await;
+            }
+            Close::Error { id, code, message } => {
+                tracing::info!(peer = %self.peer, code, "closing: {message}");
+                push_error(&mut self.out, id, code, &message);
+                let _ = self.flush().await;
+                linger(self.io.into_inner()).await;
+            }
+        }
+    }
+}
+
+/// The error an idle connection is closed with.
+pub(crate) fn idle_close() -> Close {
+    Close::error(0, "idle-timeout", "connection idle for too long")
+}
+
+/// The error a connection is closed with when the server stops.
+pub(crate) fn shutdown_close() -> Close {
+    Close::error(0, "shutdown", "server is shutting down")
+}
+
+/// Closes after an error frame without destroying it: half-close, then read and drop what
+/// the peer still sends (bounded in time and bytes). Closing with unread input would make
+/// the kernel answer with a reset, and a reset can discard the error frame before the peer
+/// reads it.
+pub(crate) async fn linger(mut stream: TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 1024];
+    let mut left: usize = 1 << 20;
+    let drain = async {
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+}
+
+/// Sleeps for `d`, or forever when there is no timeout.
+pub(crate) async fn sleep_opt(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,272 @@
+//! The tokio server: listening socket, accept loop, connection limit, graceful shutdown.
+
+use crate::conn::{Conn, Shared, linger};
+use crate::services::Service;
+use crate::wire::push_error;
+use socket2::{Domain, Protocol, Socket, Type};
+use sockframe::Limits;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+
+/// How a [`Server`] listens and treats its connections.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on (port 0: any free port, see [`Server::local_addr`]).
+    pub bind: SocketAddr,
+    /// Listen backlog: connections the kernel completes and queues before `accept`.
+    pub backlog: u32,
+    /// Connections served at once; a newcomer beyond it gets a `busy` error frame.
+    pub max_conns: usize,
+    /// Largest header and payload accepted (larger frames get an error frame).
+    pub limits: Limits,
+    /// Decoder buffer per active connection: frames up to this size arrive whole, larger
+    /// ones stream through it. Allocated only while bytes are in flight.
+    pub buffer_size: usize,
+    /// Connections silent this long (or not reading our replies this long) are closed.
+    pub idle_timeout: Option<Duration>,
+    /// Set TCP_NODELAY on accepted connections (replies leave at once, not after an ACK).
+    pub nodelay: bool,
+    /// After a shutdown request, how long to wait for connections to finish their frames.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            backlog: 1024,
+            max_conns: 1024,
+            limits: Limits::DEFAULT,
+            buffer_size: 4096,
+            idle_timeout: Some(Duration::from_secs(300)),
+            nodelay: true,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A bound server, ready to [`run`](Server::run).
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    local: SocketAddr,
+    cfg: ServerConfig,
+    service: Arc<Service>,
+}
+
+impl Server {
+    /// Binds the listening socket (SO_REUSEADDR, so a restart binds at once; the backlog
+    /// from the config). Must be called inside a tokio runtime.
+    ///
+    /// Fails if the service cannot run as configured: exec bound to a non-loopback
+    /// address without a token, files with a root that is not a directory.
+    pub async fn bind(cfg: ServerConfig, service: Service) -> io::Result<Server> {
+        let service = service.prepare(&cfg)?;
+        let socket = Socket::new(
+            Domain::for_address(cfg.bind),
+            Type::STREAM,
+            Some(Protocol::TCP),
+        )?;
+        socket.set_reuse_address(true)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&cfg.bind.into())?;
+        socket.listen(i32::try_from(cfg.backlog).unwrap_or(i32::MAX))?;
+        let listener = TcpListener::from_std(socket.into())?;
+        let local = listener.local_addr()?;
+        Ok(Server {
+            listener,
+            local,
+            cfg,
+            service: Arc::new(service),
+        })
+    }
+
+    /// The address actually bound (with the real port when the config said 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Serves until Ctrl-C, then shuts down gracefully (see [`Server::run_until`]). A
+    /// second Ctrl-C exits the process at once with status 130.
+    pub async fn run(self) -> io::Result<()> {
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            tracing::info!("Ctrl-C: no longer accepting, finishing frames in flight");
+            let _ = tx.send(());
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("second Ctrl-C: exiting now");
+                std::process::exit(130);
+            }
+        });
+        self.run_until(async {
+            let _ = rx.await;
+        })
+        .await
+    }
+
+    /// Serves until `shutdown` completes; then stops accepting (the listening socket is
+    /// closed at once), lets every connection finish the frame it is in and answer what it
+    /// has received, and returns once all have closed or the grace period is over.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        let Server {
+            listener,
+            local,
+            cfg,
+            service,
+        } = self;
+        tracing::info!(%local, service = service.name(), "listening");
+        let shared = Arc::new(Shared {
+            limits: cfg.limits,
+            buffer_size: cfg.buffer_size.max(64),
+            idle_timeout: cfg.idle_timeout,
+        });
+        let (stop_tx, stop_rx) = watch::channel(false);
+        // Every connection task holds a sender; `recv` returns `None` once all are gone.
+        let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+        let slots = Arc::new(Semaphore::new(cfg.max_conns));
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                _ = &mut shutdown => break,
+                r = listener.accept() => match r {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of descriptors or a connection reset while queued: wait a
+                        // little rather than spin, and keep serving the others.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            if cfg.nodelay {
+                let _ = stream.set_nodelay(true);
+            }
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                tracing::info!(%peer, "busy: refusing connection");
+                tokio::spawn(refuse_busy(stream, cfg.max_conns));
+                continue;
+            };
+            tracing::debug!(%peer, "connected");
+            let conn = Conn::new(stream, peer, shared.clone(), stop_rx.clone());
+            let service = service.clone();
+            let alive = alive_tx.clone();
+            tokio::spawn(async move {
+                service.serve(conn).await;
+                tracing::debug!(%peer, "closed");
+                drop(permit);
+                drop(alive);
+            });
+        }
+        drop(listener);
+        let _ = stop_tx.send(true);
+        drop(alive_tx);
+        if tokio::time::timeout(cfg.shutdown_grace, alive_rx.recv())
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown grace period over, closing remaining connections");
+        }
+        tracing::info!("server stopped");
+        Ok(())
+    }
+
+    /// Binds and runs the server on a thread of its own (a single-threaded tokio runtime),
+    /// for tests, benchmarks and programs that are not async. Stops when the handle is
+    /// stopped or dropped.
+    pub fn spawn_thread(cfg: ServerConfig, service: Service) -> io::Result<ServerHandle> {
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("sockframe-server".into())
+            .spawn(move || -> io::Result<()> {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async move {
+                    match Server::bind(cfg, service).await {
+                        Ok(server) => {
+                            let _ = addr_tx.send(Ok(server.local_addr()));
+                            server
+                                .run_until(async {
+                                    let _ = stop_rx.await;
+                                })
+                                .await
+                        }
+                        Err(e) => {
+                            let _ = addr_tx.send(Err(e));
+                            Ok(())
+                        }
+                    }
+                })
+            })?;
+        let addr = addr_rx
+            .recv()
+            .map_err(|_| io::Error::other("server thread died before binding"))??;
+        Ok(ServerHandle {
+            addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A server running on its own thread, from [`Server::spawn_thread`].
+#[derive(Debug)]
+pub struct ServerHandle {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Shuts the server down gracefully and waits until it has stopped.
+    pub fn stop(mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(io::Error::other("server thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    /// Asks the server to stop without waiting (a connection still open elsewhere could
+    /// hold the thread for the whole grace period).
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Tells a connection beyond `max_conns` why it is not served, then closes it.
+async fn refuse_busy(stream: TcpStream, max_conns: usize) {
+    let mut out = Vec::new();
+    let msg = format!("server busy: all {max_conns} connection slots in use, try again later");
+    push_error(&mut out, 0, "busy", &msg);
+    let mut io = embedded_io_adapters::tokio_1::FromTokio::new(stream);
+    let write = embedded_io_async::Write::write_all(&mut io, &out);
+    if tokio::time::timeout(Duration::from_secs(2), write)
+        .await
+        .is_ok()
+    {
+        linger(io.into_inner()).await;
+    }
+}

@@ -1,0 +1,137 @@
+//! chat: the lesson's turn-taking conversation between one client and the operator.
+//!
+//! The client sends a [`Kind::DATA`] line; the operator sees it and types a reply, sent
+//! back as `DATA` with the same id. An empty reply ends the session ([`kinds::CHAT_END`])
+//! and the next client gets its turn. Clients arriving meanwhile are accepted and wait in
+//! a first-come first-served queue; they are not refused.
+
+use crate::conn::{Close, Conn, shutdown_close};
+use crate::kinds;
+use crate::owned::OwnedFrame;
+use crate::wire::{pong, push_error, push_frame};
+use sockframe::{Event, Header, Kind};
+use std::net::SocketAddr;
+use tokio::sync::{Mutex, mpsc};
+
+/// What the operator is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatNote<'a> {
+    /// A client's session begins.
+    Joined(SocketAddr),
+    /// The client said this; a reply is expected.
+    Message(SocketAddr, &'a str),
+    /// The session is over.
+    Left(SocketAddr),
+}
+
+/// The operator's side: replies come in on a channel, notes go out to a callback.
+type Notes = Box<dyn FnMut(ChatNote<'_>) + Send>;
+
+struct Operator {
+    replies: mpsc::Receiver<String>,
+    notes: Notes,
+}
+
+/// The chat service. The operator holds the other ends: it sends one reply per message
+/// (an empty one ends the session) and is told what happens through `notes`.
+pub struct Chat {
+    /// tokio's mutex is fair, so its wait list is the queue of clients.
+    operator: Mutex<Operator>,
+}
+
+impl Chat {
+    /// A chat fed by `replies` (one per client message; empty, or the channel closing,
+    /// ends the session) that reports to `notes`.
+    pub fn new(
+        replies: mpsc::Receiver<String>,
+        notes: impl FnMut(ChatNote<'_>) + Send + 'static,
+    ) -> Chat {
+        Chat {
+            operator: Mutex::new(Operator {
+                replies,
+                notes: Box::new(notes),
+            }),
+        }
+    }
+
+    /// Serves one connection: waits for its turn, then converses until either side ends.
+    pub(crate) async fn serve(&self, mut conn: Conn) {
+        let peer = conn.peer;
+        let mut op = match self.operator.try_lock() {
+            Ok(op) => op,
+            Err(_) => {
+                // The operator is busy with the current session: only the log hears of it.
+                tracing::info!(%peer, "chat client queued");
+                let shutdown = &mut conn.shutdown;
+                let waited = tokio::select! {
+                    op = self.operator.lock() => Some(op),
+                    _ = shutdown.wait_for(|stop| *stop) => None,
+                };
+                match waited {
+                    Some(op) => op,
+                    None => {
+                        conn.close(shutdown_close()).await;
+                        return;
+                    }
+                }
+            }
+        };
+        (op.notes)(ChatNote::Joined(peer));
+        let close = loop {
+            let frame = match conn.read_event().await {
+                Ok(None) => break Close::Quiet,
+                Err(close) => break close,
+                Ok(Some(Event::Frame(f))) => OwnedFrame::new(&f.header, f.payload),
+                Ok(Some(Event::Start(h))) => {
+                    break Close::error(h.id, "bad-request", "chat message larger than the buffer");
+                }
+                Ok(Some(_)) => continue,
+            };
+            match frame.kind {
+                Kind::PING => {
+                    let ping = Header::new(Kind::PING, frame.id, 0);
+                    let _ = push_frame(&mut conn.out, &pong(&ping), &frame.payload);
+                }
+                Kind::DATA => {
+                    // Lines typed while nobody was asking belong to no one.
+                    while op.replies.try_recv().is_ok() {}
+                    (op.notes)(ChatNote::Message(peer, &frame.text()));
+                    match op.replies.recv().await {
+                        Some(reply) if !reply.is_empty() => {
+                            let _ = push_frame(
+                                &mut conn.out,
+                                &Header::new(Kind::DATA, frame.id, 0),
+                                reply.as_bytes(),
+                            );
+                        }
+                        _ => {
+                            let end = Header::new(kinds::CHAT_END, frame.id, 0);
+                            let _ = push_frame(&mut conn.out, &end, b"session ended by the server");
+                            break Close::Quiet;
+                        }
+                    }
+                }
+                other => push_error(
+                    &mut conn.out,
+                    frame.id,
+                    "unsupported",
+                    &format!("the chat service does not handle kind {}", other.0),
+                ),
+            }
+            if conn.flush().await.is_err() {
+                break Close::Quiet;
+            }
+        };
+        (op.notes)(ChatNote::Left(peer));
+        // The session's turn ends before the goodbye is written, so the next client waits
+        // for nothing but the operator.
+        drop(op);
+        conn.close(close).await;
+    }
+}
+
+impl std::fmt::Debug for Chat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Chat")
+    }
+}

@@ -1,0 +1,78 @@
+//! echo: every frame comes back unchanged (`PING` is answered with `PONG`).
+//!
+//! Throughput comes from batching: each read may hold many frames, every complete one is
+//! answered into one output buffer, and the buffer leaves in one write. Frames larger than
+//! the decoder's buffer are echoed cut-through: the head when it arrives, then each chunk,
+//! so a large frame never needs a large buffer.
+
+use crate::conn::{Close, Conn, FLUSH_AT, Input, idle_close, shutdown_close};
+use crate::wire::{pong, push_frame, push_head};
+use sockframe::{Event, Kind};
+
+/// Serves one connection until it ends.
+pub(crate) async fn serve(mut conn: Conn) {
+    let close = loop {
+        match conn.fill().await {
+            Ok(Input::Data) => {}
+            Ok(Input::Eof) => {
+                break match conn.decoder().finish() {
+                    Ok(()) => Close::Quiet,
+                    Err(e) => Close::error(0, e.code(), e),
+                };
+            }
+            Ok(Input::Idle) => break idle_close(),
+            Ok(Input::Shutdown) => break shutdown_close(),
+            Err(e) => {
+                tracing::debug!(peer = %conn.peer, "read failed: {e}");
+                break Close::Quiet;
+            }
+        }
+        if let Err(close) = answer_buffered(&mut conn).await {
+            break close;
+        }
+        if let Err(e) = conn.flush().await {
+            tracing::debug!(peer = %conn.peer, "write failed: {e}");
+            break Close::Quiet;
+        }
+    };
+    conn.close(close).await;
+}
+
+/// Answers every event the bytes read so far complete, into `conn.out`.
+async fn answer_buffered(conn: &mut Conn) -> Result<(), Close> {
+    loop {
+        let Some(dec) = conn.dec.as_mut() else {
+            return Ok(());
+        };
+        match dec.next_event() {
+            Ok(Some(ev)) => echo(ev, &mut conn.out),
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(Close::error(0, e.code(), e)),
+        }
+        if conn.out.len() >= FLUSH_AT {
+            conn.flush().await.map_err(|_| Close::Quiet)?;
+        }
+    }
+}
+
+/// Appends the echo of one event.
+fn echo(ev: Event<'_>, out: &mut Vec<u8>) {
+    // Re-encoding a header that was just decoded within the limits cannot fail; if it did,
+    // the peer would see a framing error, which is the truth.
+    match ev {
+        Event::Frame(f) if f.header.kind == Kind::PING => {
+            let _ = push_frame(out, &pong(&f.header), f.payload);
+        }
+        Event::Frame(f) => {
+            let _ = push_frame(out, &f.header, f.payload);
+        }
+        Event::Start(h) if h.kind == Kind::PING => {
+            let _ = push_head(out, &pong(&h), h.len);
+        }
+        Event::Start(h) => {
+            let _ = push_head(out, &h, h.len);
+        }
+        Event::Chunk(bytes) => out.extend_from_slice(bytes),
+        Event::End => {}
+    }
+}

@@ -1,0 +1,297 @@
+//! exec: runs a command for the client and streams its output back as it is produced.
+//!
+//! Off unless chosen. Bound to anything but loopback it refuses to start without a token,
+//! and requests must carry it (metadata `token`, compared in constant time, never logged).
+//! Commands run without a shell unless the server allows `--shell` and the request asks
+//! for it. A time limit and an output cap bound what one request can cost.
+//!
+//! Frames: request [`kinds::EXEC`]; output [`kinds::STDOUT`] / [`kinds::STDERR`] with the
+//! request's id, each carrying what one read of the pipe returned; then [`kinds::EXIT`].
+
+use crate::conn::{Close, Conn};
+use crate::kinds;
+use crate::owned::OwnedFrame;
+use crate::wire::{pong, push_error, push_frame};
+use sockframe::{Event, Header, Kind};
+use std::ffi::OsString;
+use std::io;
+use std::net::SocketAddr;
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// How the exec service runs commands.
+#[derive(Clone)]
+pub struct ExecConfig {
+    /// The secret clients must present (metadata `token`). Required when the server is
+    /// bound to a non-loopback address.
+    pub token: Option<String>,
+    /// Whether requests may ask for `sh -c` (metadata `shell=1`).
+    pub allow_shell: bool,
+    /// A command still running after this is killed (`timeout` error frame).
+    pub time_limit: Duration,
+    /// A command producing more output than this (stdout and stderr together) is killed
+    /// (`output-limit` error frame).
+    pub output_limit: u64,
+}
+
+impl Default for ExecConfig {
+    fn default() -> Self {
+        ExecConfig {
+            token: None,
+            allow_shell: false,
+            time_limit: Duration::from_secs(60),
+            output_limit: 1 << 30,
+        }
+    }
+}
+
+impl std::fmt::Debug for ExecConfig {
+    /// Says whether a token is set, never what it is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecConfig")
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("allow_shell", &self.allow_shell)
+            .field("time_limit", &self.time_limit)
+            .field("output_limit", &self.output_limit)
+            .finish()
+    }
+}
+
+impl ExecConfig {
+    /// Refuses to serve commands to the network without a token.
+    pub(crate) fn prepare(mut self, bind: SocketAddr) -> io::Result<Self> {
+        if self.token.as_deref() == Some("") {
+            self.token = None;
+        }
+        if self.token.is_none() && !bind.ip().is_loopback() {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "exec bound to {} (not loopback) needs a token: --token or SOCKFRAME_TOKEN",
+                    bind.ip()
+                ),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// Equality whose time depends only on the expected token's length, not on where the
+/// presented one differs: a network peer cannot guess the token byte by byte.
+fn constant_time_eq(presented: &[u8], expected: &[u8]) -> bool {
+    let mut diff = u8::from(presented.len() != expected.len());
+    for (i, e) in expected.iter().enumerate() {
+        diff |= e ^ presented.get(i).copied().unwrap_or(!e);
+    }
+    std::hint::black_box(diff) == 0
+}
+
+/// What a request frame asks for.
+enum Request {
+    Run {
+        id: u32,
+        argv: Vec<OsString>,
+    },
+    /// Answer with this error frame and go on serving.
+    Refuse {
+        id: u32,
+        code: &'static str,
+        message: String,
+    },
+}
+
+fn parse(cfg: &ExecConfig, req: &OwnedFrame) -> Result<Request, Close> {
+    let id = req.id;
+    if let Some(token) = &cfg.token {
+        let presented = req.meta("token").unwrap_or("");
+        if !constant_time_eq(presented.as_bytes(), token.as_bytes()) {
+            return Err(Close::error(id, "unauthorized", "missing or wrong token"));
+        }
+    }
+    let refuse = |code, message: &str| {
+        Ok(Request::Refuse {
+            id,
+            code,
+            message: message.to_owned(),
+        })
+    };
+    let argv: Vec<OsString> = if req.meta("shell") == Some("1") {
+        if !cfg.allow_shell {
+            return refuse(
+                "shell-disabled",
+                "this server runs commands without a shell (start it with --shell)",
+            );
+        }
+        let Ok(line) = std::str::from_utf8(&req.payload) else {
+            return refuse("bad-request", "shell command is not UTF-8");
+        };
+        vec!["sh".into(), "-c".into(), line.into()]
+    } else {
+        req.payload
+            .split(|b| *b == 0)
+            .map(|arg| OsString::from_vec(arg.to_vec()))
+            .collect()
+    };
+    if argv.first().is_none_or(|p| p.is_empty()) {
+        return refuse("bad-request", "empty command");
+    }
+    Ok(Request::Run { id, argv })
+}
+
+/// Serves one connection: requests one after the other.
+pub(crate) async fn serve(cfg: &ExecConfig, mut conn: Conn) {
+    let close = loop {
+        // Requests are small: copy each out of the decoder so the connection is free to
+        // write while the command runs.
+        let frame = match conn.read_event().await {
+            Ok(None) => break Close::Quiet,
+            Err(close) => break close,
+            Ok(Some(Event::Frame(f))) => OwnedFrame::new(&f.header, f.payload),
+            Ok(Some(Event::Start(h))) => {
+                break Close::error(h.id, "bad-request", "request larger than the server buffer");
+            }
+            Ok(Some(_)) => continue,
+        };
+        let request = match frame.kind {
+            Kind::PING => {
+                let ping = Header::new(Kind::PING, frame.id, 0);
+                let _ = push_frame(&mut conn.out, &pong(&ping), &frame.payload);
+                None
+            }
+            kinds::EXEC => match parse(cfg, &frame) {
+                Ok(r) => Some(r),
+                Err(close) => break close,
+            },
+            other => Some(Request::Refuse {
+                id: frame.id,
+                code: "unsupported",
+                message: format!("the exec service does not handle kind {}", other.0),
+            }),
+        };
+        let result = match request {
+            None => Ok(()),
+            Some(Request::Refuse { id, code, message }) => {
+                tracing::info!(peer = %conn.peer, code, "refused: {message}");
+                push_error(&mut conn.out, id, code, &message);
+                Ok(())
+            }
+            Some(Request::Run { id, argv }) => run(cfg, &mut conn, id, argv).await,
+        };
+        if result.and(conn.flush().await).is_err() {
+            break Close::Quiet;
+        }
+    };
+    conn.close(close).await;
+}
+
+/// Runs one command, streaming its output to the connection.
+async fn run(cfg: &ExecConfig, conn: &mut Conn, id: u32, argv: Vec<OsString>) -> io::Result<()> {
+    let program = argv[0].to_string_lossy().into_owned();
+    tracing::info!(peer = %conn.peer, %program, args = argv.len() - 1, "exec");
+    let mut child = match tokio::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // The command must not outlive its client (or the server's interest in it).
+        .kill_on_drop(true)
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => {
+            push_error(
+                &mut conn.out,
+                id,
+                "spawn-failed",
+                &format!("cannot run {program}: {e}"),
+            );
+            return Ok(());
+        }
+    };
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let mut out_buf = vec![0u8; 64 * 1024];
+    let mut err_buf = vec![0u8; 64 * 1024];
+    let mut total: u64 = 0;
+    let deadline = tokio::time::sleep(cfg.time_limit);
+    tokio::pin!(deadline);
+    while stdout.is_some() || stderr.is_some() {
+        let (kind, n) = tokio::select! {
+            r = read_some(&mut stdout, &mut out_buf) => match r {
+                Ok(n) if n > 0 => (kinds::STDOUT, n),
+                _ => { stdout = None; continue; }
+            },
+            r = read_some(&mut stderr, &mut err_buf) => match r {
+                Ok(n) if n > 0 => (kinds::STDERR, n),
+                _ => { stderr = None; continue; }
+            },
+            _ = &mut deadline => return killed(conn, &mut child, id, "timeout",
+                format!("{program} still running after {:?}: killed", cfg.time_limit)).await,
+        };
+        total += n as u64;
+        if total > cfg.output_limit {
+            return killed(
+                conn,
+                &mut child,
+                id,
+                "output-limit",
+                format!(
+                    "{program} wrote more than {} bytes: killed",
+                    cfg.output_limit
+                ),
+            )
+            .await;
+        }
+        let buf = if kind == kinds::STDOUT {
+            &out_buf
+        } else {
+            &err_buf
+        };
+        let _ = push_frame(&mut conn.out, &Header::new(kind, id, 0), &buf[..n]);
+        conn.flush().await?;
+    }
+    let status = tokio::select! {
+        s = child.wait() => s?,
+        _ = &mut deadline => return killed(conn, &mut child, id, "timeout",
+            format!("{program} still running after {:?}: killed", cfg.time_limit)).await,
+    };
+    let (key, value) = match (status.code(), status.signal()) {
+        (Some(code), _) => ("code", code.to_string()),
+        (None, Some(signal)) => ("signal", signal.to_string()),
+        (None, None) => ("code", "-1".to_owned()),
+    };
+    let text = status.to_string();
+    let pairs = [(key, value.as_str())];
+    let exit = Header::new(kinds::EXIT, id, 0).with_meta(&pairs);
+    let _ = push_frame(&mut conn.out, &exit, text.as_bytes());
+    tracing::info!(peer = %conn.peer, %program, %status, bytes = total, "exec done");
+    Ok(())
+}
+
+/// Kills the command and reports why.
+async fn killed(
+    conn: &mut Conn,
+    child: &mut tokio::process::Child,
+    id: u32,
+    code: &'static str,
+    message: String,
+) -> io::Result<()> {
+    let _ = child.kill().await;
+    tracing::info!(peer = %conn.peer, code, "{message}");
+    push_error(&mut conn.out, id, code, &message);
+    Ok(())
+}
+
+/// One read from a pipe that may already be closed (then never ready).
+async fn read_some<R: AsyncRead + Unpin>(
+    pipe: &mut Option<R>,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    match pipe {
+        Some(r) => r.read(buf).await,
+        None => std::future::pending().await,
+    }
+}

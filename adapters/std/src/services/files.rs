@@ -1,0 +1,332 @@
+//! files: upload and download inside one served directory.
+//!
+//! An upload ([`kinds::PUT`]) names the file, announces its size (`len`) and CRC-32C
+//! (`crc`), and streams the content as the frame's payload. It is written to a hidden
+//! temporary file beside its destination and renamed into place only when the whole
+//! payload has arrived and the core decoder has checked its size and checksum; on any
+//! failure, a dropped connection included, the temporary file is removed. A download
+//! ([`kinds::GET`]) is answered with a [`kinds::FILE`] frame built the same way. Payloads
+//! stream through the connection's small buffer, so files larger than RAM are fine.
+//!
+//! File I/O is plain `std::fs` on the connection's task: reads and writes of at most
+//! 64 KiB that the page cache absorbs; only the checksum pass over a whole file, which can
+//! take seconds, runs on tokio's blocking pool.
+
+use crate::conn::{Close, Conn};
+use crate::kinds;
+use crate::services::safe_path::{PathError, resolve};
+use crate::tempfile::TempFile;
+use crate::wire::{pong, push_error, push_frame, push_head};
+use sockframe::{Event, Header, Kind};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Where the files service reads and writes.
+#[derive(Debug, Clone)]
+pub struct FilesConfig {
+    /// The served directory; nothing outside it is read or written.
+    pub root: PathBuf,
+}
+
+impl FilesConfig {
+    /// Serves `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        FilesConfig { root: root.into() }
+    }
+
+    /// Makes the root canonical, so containment checks compare real paths.
+    pub(crate) fn prepare(self) -> io::Result<Self> {
+        let root = self.root.canonicalize().map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("served directory {}: {e}", self.root.display()),
+            )
+        })?;
+        if !root.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a directory", root.display()),
+            ));
+        }
+        Ok(FilesConfig { root })
+    }
+}
+
+/// An upload in progress.
+struct Upload {
+    id: u32,
+    tmp: TempFile,
+    dest: PathBuf,
+    expected: u64,
+    written: u64,
+}
+
+impl Upload {
+    fn begin(cfg: &FilesConfig, h: &Header<'_>) -> Result<Upload, (&'static str, String)> {
+        let name = h
+            .name
+            .ok_or(("bad-request", "upload without a name".to_owned()))?;
+        if h.crc.is_none() {
+            return Err(("bad-request", "upload without a checksum".to_owned()));
+        }
+        let dest = resolve(&cfg.root, name, false).map_err(path_error)?;
+        if dest.is_dir() {
+            return Err(("bad-path", format!("{name} is a directory")));
+        }
+        let tmp = TempFile::beside(&dest).map_err(|e| ("io", e.to_string()))?;
+        Ok(Upload {
+            id: h.id,
+            tmp,
+            dest,
+            expected: h.len,
+            written: 0,
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.tmp.file().write_all(bytes)?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Renames the file into place. The decoder has already checked the payload's CRC-32C
+    /// against the header before handing out the end of the frame; the size is checked
+    /// here against what was written.
+    fn finish(self) -> Result<(u32, u64), (&'static str, String)> {
+        if self.written != self.expected {
+            return Err((
+                "io",
+                format!("wrote {} of {} bytes", self.written, self.expected),
+            ));
+        }
+        let (id, size) = (self.id, self.written);
+        self.tmp
+            .persist(&self.dest)
+            .map_err(|e| ("io", e.to_string()))?;
+        Ok((id, size))
+    }
+}
+
+fn path_error(e: PathError) -> (&'static str, String) {
+    let code = match e {
+        PathError::NoDir(_) => "not-found",
+        _ => "bad-path",
+    };
+    (code, e.to_string())
+}
+
+/// Where the connection is between events.
+enum State {
+    Idle,
+    Receiving(Upload),
+    /// Skipping the payload of a refused streamed frame, to stay in step with the peer.
+    Discarding,
+}
+
+/// What to do after an event, once the decoder's borrow is over.
+enum Action {
+    Nothing,
+    Stored {
+        id: u32,
+        size: u64,
+    },
+    Refuse {
+        id: u32,
+        code: &'static str,
+        message: String,
+    },
+    Send {
+        id: u32,
+        name: String,
+    },
+    Pong {
+        id: u32,
+        payload: Vec<u8>,
+    },
+}
+
+fn on_event(cfg: &FilesConfig, state: &mut State, ev: Event<'_>) -> Action {
+    let refuse = |id, (code, message): (&'static str, String)| Action::Refuse { id, code, message };
+    match ev {
+        Event::Frame(f) => match f.header.kind {
+            kinds::PUT => {
+                let stored = Upload::begin(cfg, &f.header).and_then(|mut up| {
+                    up.write(f.payload).map_err(|e| ("io", e.to_string()))?;
+                    up.finish()
+                });
+                match stored {
+                    Ok((id, size)) => Action::Stored { id, size },
+                    Err(e) => refuse(f.header.id, e),
+                }
+            }
+            kinds::GET => match f.header.name {
+                Some(name) => Action::Send {
+                    id: f.header.id,
+                    name: name.to_owned(),
+                },
+                None => refuse(
+                    f.header.id,
+                    ("bad-request", "download without a name".into()),
+                ),
+            },
+            Kind::PING => Action::Pong {
+                id: f.header.id,
+                payload: f.payload.to_vec(),
+            },
+            other => refuse(f.header.id, unsupported(other)),
+        },
+        Event::Start(h) => {
+            let begun = match h.kind {
+                kinds::PUT => Upload::begin(cfg, &h),
+                other => Err(unsupported(other)),
+            };
+            match begun {
+                Ok(up) => {
+                    *state = State::Receiving(up);
+                    Action::Nothing
+                }
+                Err(e) => {
+                    *state = State::Discarding;
+                    refuse(h.id, e)
+                }
+            }
+        }
+        Event::Chunk(bytes) => {
+            if let State::Receiving(up) = state
+                && let Err(e) = up.write(bytes)
+            {
+                let id = up.id;
+                *state = State::Discarding; // drops the upload: its temp file goes
+                return refuse(id, ("io", e.to_string()));
+            }
+            Action::Nothing
+        }
+        Event::End => match std::mem::replace(state, State::Idle) {
+            State::Receiving(up) => {
+                let id = up.id;
+                match up.finish() {
+                    Ok((id, size)) => Action::Stored { id, size },
+                    Err(e) => refuse(id, e),
+                }
+            }
+            _ => Action::Nothing,
+        },
+    }
+}
+
+fn unsupported(kind: Kind) -> (&'static str, String) {
+    (
+        "unsupported",
+        format!("the files service does not handle kind {}", kind.0),
+    )
+}
+
+/// Serves one connection.
+pub(crate) async fn serve(cfg: &FilesConfig, mut conn: Conn) {
+    let mut state = State::Idle;
+    let close = loop {
+        let action = match conn.read_event().await {
+            Ok(None) => break Close::Quiet,
+            Err(close) => break close,
+            Ok(Some(ev)) => on_event(cfg, &mut state, ev),
+        };
+        let result = match action {
+            Action::Nothing => Ok(()),
+            Action::Stored { id, size } => {
+                tracing::info!(peer = %conn.peer, size, "upload stored");
+                let size = size.to_string();
+                let pairs = [("size", size.as_str())];
+                let h = Header::new(kinds::PUT_OK, id, 0).with_meta(&pairs);
+                let _ = push_frame(&mut conn.out, &h, &[]);
+                conn.flush().await
+            }
+            Action::Refuse { id, code, message } => {
+                tracing::info!(peer = %conn.peer, code, "refused: {message}");
+                push_error(&mut conn.out, id, code, &message);
+                conn.flush().await
+            }
+            Action::Pong { id, payload } => {
+                let _ = push_frame(
+                    &mut conn.out,
+                    &pong(&Header::new(Kind::PING, id, 0)),
+                    &payload,
+                );
+                conn.flush().await
+            }
+            Action::Send { id, name } => send_file(cfg, &mut conn, id, &name).await,
+        };
+        if let Err(e) = result {
+            tracing::debug!(peer = %conn.peer, "files connection failed: {e}");
+            break Close::Quiet;
+        }
+    };
+    // An upload cut short is dropped here, and its temporary file with it.
+    drop(state);
+    conn.close(close).await;
+}
+
+/// Answers a download: checksum pass, then the head, then the content in 64 KiB pieces.
+async fn send_file(cfg: &FilesConfig, conn: &mut Conn, id: u32, name: &str) -> io::Result<()> {
+    let refuse = |conn: &mut Conn, (code, message): (&'static str, String)| {
+        tracing::info!(peer = %conn.peer, code, "refused: {message}");
+        push_error(&mut conn.out, id, code, &message);
+    };
+    let path = match resolve(&cfg.root, name, true) {
+        Ok(p) => p,
+        Err(e) => {
+            refuse(conn, path_error(e));
+            return conn.flush().await;
+        }
+    };
+    let sum_path = path.clone();
+    let summed = tokio::task::spawn_blocking(move || checksum_file(&sum_path))
+        .await
+        .map_err(io::Error::other)?;
+    let (size, crc) = match summed {
+        Ok(s) => s,
+        Err(e) => {
+            let code = if e.kind() == io::ErrorKind::NotFound {
+                "not-found"
+            } else {
+                "io"
+            };
+            refuse(conn, (code, format!("{name}: {e}")));
+            return conn.flush().await;
+        }
+    };
+    let mut file = File::open(&path)?;
+    let mut h = Header::new(kinds::FILE, id, size).with_name(name);
+    h.crc = Some(crc);
+    let _ = push_head(&mut conn.out, &h, size);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut left = size;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = file.read(&mut buf[..want])?;
+        if n == 0 {
+            // The file shrank after its head went out: the frame cannot be completed, so
+            // the connection must end (the peer sees a truncated frame, not a wrong one).
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "file shrank while sent",
+            ));
+        }
+        conn.out.extend_from_slice(&buf[..n]);
+        conn.flush().await?;
+        left -= n as u64;
+    }
+    tracing::info!(peer = %conn.peer, size, "download sent");
+    Ok(())
+}
+
+/// Size and CRC-32C of a regular file.
+fn checksum_file(path: &Path) -> io::Result<(u64, u32)> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    crate::client::checksum_file(path)
+}

@@ -1,0 +1,70 @@
+//! The services a [`Server`](crate::Server) can run, one per server.
+//!
+//! Each service is a loop over one connection's frames; the frame kinds each uses are
+//! listed in the crate documentation and in [`kinds`](crate::kinds).
+
+pub mod chat;
+pub(crate) mod echo;
+pub mod exec;
+pub mod files;
+pub(crate) mod safe_path;
+
+pub use chat::{Chat, ChatNote};
+pub use exec::ExecConfig;
+pub use files::FilesConfig;
+
+use crate::ServerConfig;
+use crate::conn::Conn;
+use std::io;
+
+/// What a server does with its connections.
+pub enum Service {
+    /// Every frame back unchanged: the same service as the board.
+    Echo,
+    /// Turn-taking conversation with an operator; one client at a time, others queue.
+    Chat(Chat),
+    /// Remote commands. Off unless chosen; see [`ExecConfig`].
+    Exec(ExecConfig),
+    /// Upload and download inside one directory; see [`FilesConfig`].
+    Files(FilesConfig),
+}
+
+impl Service {
+    /// The service's name as the command line spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Service::Echo => "echo",
+            Service::Chat(_) => "chat",
+            Service::Exec(_) => "exec",
+            Service::Files(_) => "files",
+        }
+    }
+
+    /// Checks that the service can run with `server` and settles what it needs (the
+    /// canonical files root), before anything is bound.
+    pub(crate) fn prepare(self, server: &ServerConfig) -> io::Result<Service> {
+        Ok(match self {
+            Service::Exec(cfg) => Service::Exec(cfg.prepare(server.bind)?),
+            Service::Files(cfg) => Service::Files(cfg.prepare()?),
+            other => other,
+        })
+    }
+
+    /// Serves one connection until it ends.
+    pub(crate) async fn serve(&self, conn: Conn) {
+        // Only echo runs unboxed: it is the service that holds 10,000 idle connections, and
+        // a task's size is its largest future, so the others must not inflate it.
+        match self {
+            Service::Echo => echo::serve(conn).await,
+            Service::Chat(chat) => Box::pin(chat.serve(conn)).await,
+            Service::Exec(cfg) => Box::pin(exec::serve(cfg, conn)).await,
+            Service::Files(cfg) => Box::pin(files::serve(cfg, conn)).await,
+        }
+    }
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
