@@ -1,0 +1,174 @@
+//! The decoder on arbitrary bytes, arriving in arbitrary pieces.
+//!
+//! Input layout:
+//!
+//! ```text
+//! byte 0..2  buffer size: PREFIX_LEN + (u16 LE % 2048), so 5..=2052 bytes
+//! byte 2     limits: high bit clear = Limits::DEFAULT; set = max_header (b & 0x7f) * 4,
+//!            max_payload (b & 0x7f) * 64
+//! byte 3..7  read sizes, used in turn: 1 + b (1..=256 bytes per read)
+//! byte 7..   the stream
+//! ```
+//!
+//! Invariants checked (any failure is a panic, which libFuzzer reports as a crash):
+//! - nothing in the decoder panics;
+//! - `poll()` says `true` exactly when `next_event()` then returns an event;
+//! - a `Frame`'s payload is `header.len` bytes, fits the buffer, and matches its CRC if any;
+//! - `Start` .. `Chunk`* .. `End` nest properly, chunks are non-empty and add up to exactly
+//!   the `Start` header's `len` (and its CRC), and nothing else comes between them;
+//! - payloads never exceed `Limits::max_payload`;
+//! - `read_buf()` is never empty while no event is waiting (the read loop cannot stall);
+//! - `finish()` is `Ok` only between frames, leaving the decoder idle;
+//! - after an error, `poll`, `next_event`, `finish` and `error` all keep giving that same
+//!   error, even when more bytes are fed; `reset()` clears it.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sockframe::checksum::{Crc32c, crc32c};
+use sockframe::{DecodeError, Decoder, Event, Limits, PREFIX_LEN};
+
+struct Stream {
+    len: u64,
+    seen: u64,
+    crc: Option<(u32, Crc32c)>,
+}
+
+#[derive(Default)]
+struct Checker {
+    stream: Option<Stream>,
+    frames: usize,
+}
+
+impl Checker {
+    /// Takes every event that is ready; the decoder's error if it fails.
+    fn drain(
+        &mut self,
+        dec: &mut Decoder<Vec<u8>>,
+        limits: Limits,
+        cap: usize,
+    ) -> Result<(), DecodeError> {
+        loop {
+            let ready = dec.poll()?;
+            let event = dec.next_event()?;
+            assert_eq!(ready, event.is_some(), "poll() disagrees with next_event()");
+            let Some(event) = event else {
+                return Ok(());
+            };
+            match event {
+                Event::Frame(f) => {
+                    assert!(self.stream.is_none(), "Frame inside Start..End");
+                    assert_eq!(f.payload.len() as u64, f.header.len, "Frame payload length");
+                    assert!(f.payload.len() <= cap, "whole frame larger than the buffer");
+                    assert!(f.header.len <= limits.max_payload, "payload over the limit");
+                    if let Some(crc) = f.header.crc {
+                        assert_eq!(crc32c(f.payload), crc, "Frame with a wrong CRC");
+                    }
+                    self.frames += 1;
+                }
+                Event::Start(h) => {
+                    assert!(self.stream.is_none(), "Start inside Start..End");
+                    assert!(h.len <= limits.max_payload, "payload over the limit");
+                    self.stream = Some(Stream {
+                        len: h.len,
+                        seen: 0,
+                        crc: h.crc.map(|c| (c, Crc32c::new())),
+                    });
+                }
+                Event::Chunk(bytes) => {
+                    let s = self.stream.as_mut().expect("Chunk outside Start..End");
+                    assert!(!bytes.is_empty(), "empty Chunk");
+                    s.seen += bytes.len() as u64;
+                    assert!(s.seen <= s.len, "chunks exceed the announced length");
+                    if let Some((_, digest)) = &mut s.crc {
+                        digest.update(bytes);
+                    }
+                }
+                Event::End => {
+                    let s = self.stream.take().expect("End without Start");
+                    assert_eq!(s.seen, s.len, "chunks between Start and End != header.len");
+                    if let Some((crc, digest)) = s.crc {
+                        assert_eq!(digest.value(), crc, "End after a wrong CRC");
+                    }
+                    self.frames += 1;
+                }
+            }
+        }
+    }
+}
+
+fn assert_failed(dec: &mut Decoder<Vec<u8>>, e: DecodeError) {
+    assert_eq!(dec.error(), Some(e), "error() after a failure");
+    assert_eq!(dec.poll(), Err(e), "poll() after a failure");
+    assert!(
+        matches!(dec.next_event(), Err(x) if x == e),
+        "next_event() after a failure"
+    );
+    assert_eq!(dec.finish(), Err(e), "finish() after a failure");
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((head, stream)) = data.split_first_chunk::<7>() else {
+        return;
+    };
+    let cap = PREFIX_LEN + usize::from(u16::from_le_bytes([head[0], head[1]]) % 2048);
+    let limits = if head[2] & 0x80 == 0 {
+        Limits::DEFAULT
+    } else {
+        let k = head[2] & 0x7f;
+        Limits {
+            max_header: usize::from(k) * 4,
+            max_payload: u64::from(k) * 64,
+        }
+    };
+    let reads = [head[3], head[4], head[5], head[6]].map(|b| 1 + usize::from(b));
+
+    let mut dec = Decoder::with_limits(vec![0u8; cap], limits);
+    let mut checker = Checker::default();
+    let mut rest = stream;
+    let mut turn = 0;
+    let failed = loop {
+        if let Err(e) = checker.drain(&mut dec, limits, cap) {
+            break Some(e);
+        }
+        if rest.is_empty() {
+            break None;
+        }
+        let space = dec.read_buf();
+        assert!(!space.is_empty(), "read_buf() empty while no event is waiting");
+        let n = reads[turn % reads.len()].min(space.len()).min(rest.len());
+        space[..n].copy_from_slice(&rest[..n]);
+        dec.commit(n);
+        rest = &rest[n..];
+        turn += 1;
+    };
+
+    let failed = match failed {
+        Some(e) => Some(e),
+        None => match dec.finish() {
+            Ok(()) => {
+                assert!(checker.stream.is_none(), "finish() Ok inside Start..End");
+                assert!(dec.is_idle(), "finish() Ok with bytes buffered");
+                assert_eq!(dec.error(), None);
+                None
+            }
+            Err(e) => {
+                assert!(
+                    matches!(e, DecodeError::UnexpectedEof { .. }),
+                    "finish() failed with {e:?}"
+                );
+                Some(e)
+            }
+        },
+    };
+
+    if let Some(e) = failed {
+        assert_failed(&mut dec, e);
+        // More bytes change nothing.
+        let _ = dec.feed(&[0xF5, 0x46, 0x01, 0x07, 0x00, 0, 1, 2, 0, 0, 0, 0, b'h', b'i']);
+        assert_failed(&mut dec, e);
+        dec.reset();
+        assert_eq!(dec.error(), None, "reset() keeps the error");
+        assert!(dec.is_idle(), "reset() keeps bytes");
+        assert_eq!(dec.poll(), Ok(false));
+    }
+});

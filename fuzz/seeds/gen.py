@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora in fuzz/seeds/decoder/ and fuzz/seeds/header/.
+
+The frames follow docs/wire-format.md (prefix F5 46 01 + u16 LE header length, postcard
+header, payload); each decoder seed starts with the 7 configuration bytes the `decoder`
+target reads (buffer size, limits, four read sizes: see fuzz_targets/decoder.rs).
+Run from anywhere: python3 fuzz/seeds/gen.py
+"""
+
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def crc32c(data: bytes) -> int:
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def pstr(s: str) -> bytes:
+    b = s.encode()
+    return varint(len(b)) + b
+
+
+def header(kind=0, id=0, length=0, flags=0, name=None, crc=None, meta=()):
+    h = bytes([kind]) + varint(id) + varint(length) + bytes([flags])
+    h += b"\x00" if name is None else b"\x01" + pstr(name)
+    h += b"\x00" if crc is None else b"\x01" + varint(crc)
+    h += varint(len(meta))
+    for k, v in meta:
+        h += pstr(k) + pstr(v)
+    return h
+
+
+def frame(payload: bytes, **kw) -> bytes:
+    h = header(length=len(payload), **kw)
+    return b"\xf5\x46\x01" + struct.pack("<H", len(h)) + h + payload
+
+
+def config(cap: int, reads=(255, 255, 255, 255), limits: int = 0) -> bytes:
+    """cap = buffer size (5..=2052); reads = bytes per read (1..=256); limits byte."""
+    assert 5 <= cap <= 2052
+    return struct.pack("<H", cap - 5) + bytes([limits]) + bytes(r - 1 for r in reads)
+
+
+def write(target: str, name: str, data: bytes) -> None:
+    with open(os.path.join(HERE, target, name), "wb") as f:
+        f.write(data)
+
+
+def main() -> None:
+    hello = b"hello, sockframe"
+    rich = dict(
+        name="report.txt",
+        crc=crc32c(hello),
+        meta=[("type", "text/plain"), ("enc", "utf-8"), ("code", "ok")],
+    )
+    big = bytes((i * 31 + 7) & 0xFF for i in range(3000))
+
+    dec = {
+        # Header::data(1, b"hi") in a 256-byte buffer, one read.
+        "minimal": config(256) + frame(b"hi", id=1),
+        # Name, CRC-32C and three metadata entries, delivered whole.
+        "name_crc_meta": config(512) + frame(hello, id=7, **rich),
+        # 3000-byte payload with CRC through a 64-byte buffer: Start, Chunks, End;
+        # uneven reads of 3, 17, 64 and 200 bytes.
+        "streamed_large": config(64, (3, 17, 64, 200))
+        + frame(big, id=9, name="big.bin", crc=crc32c(big)),
+        # Three frames back to back (PING, PONG, DATA with MORE), one byte per read.
+        "three_frames_bytewise": config(128, (1, 1, 1, 1))
+        + frame(b"", kind=2, id=3)
+        + frame(b"", kind=3, id=3)
+        + frame(b"part", id=4, flags=1),
+        # A valid frame cut inside its payload: finish() reports UnexpectedEof.
+        "truncated": config(256) + frame(hello, id=2, **rich)[:-5],
+        # Not sockframe at all: rejected on the first byte (BadMagic).
+        "wrong_magic": config(256) + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        # Right magic, version 2: UnsupportedVersion.
+        "bad_version": config(256) + b"\xf5\x46\x02" + frame(b"x")[3:],
+        # The CRC does not match the payload: BadChecksum.
+        "bad_crc": config(256) + frame(hello, id=5, crc=crc32c(hello) ^ 1),
+        # Small limits (max_header 8, max_payload 128): a 300-byte payload is refused.
+        "over_limit": config(512, limits=0x82) + frame(bytes(300), id=6),
+    }
+    hdr = {
+        "minimal": header(id=1, length=2),
+        "name_crc_meta": header(id=7, length=len(hello), **rich),
+        "ping_more": header(kind=2, id=0xFFFFFFFF, length=0, flags=1),
+        "large_len": header(id=300, length=(64 << 20) + 1, name="big.bin"),
+        # Unknown trailing bytes after meta: a later version's fields, ignored.
+        "future_fields": header(id=1, length=5) + b"\x2a\x01\x02",
+        "max_meta": header(meta=[(f"k{i}", f"v{i}") for i in range(8)]),
+    }
+    for target, seeds in (("decoder", dec), ("header", hdr)):
+        os.makedirs(os.path.join(HERE, target), exist_ok=True)
+        for name, data in seeds.items():
+            write(target, name, data)
+
+
+if __name__ == "__main__":
+    main()
