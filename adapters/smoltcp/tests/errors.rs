@@ -6,6 +6,7 @@ mod common;
 use common::peer::{Peer, decode_all};
 use common::world::{ServerConfig, World};
 use common::{Prng, frame};
+use smoltcp::time::Duration;
 use sockframe::{DecodeError, Decoder, Header, Kind, encode_error_frame, encode_head};
 
 const N: usize = 1024;
@@ -208,6 +209,30 @@ fn a_peer_that_keeps_writing_after_its_error_is_still_closed() {
     });
     world.client(handle).close();
     world.run_until("the socket listening again", 1_000, |w| w.listening() == 1);
+}
+
+#[test]
+fn a_peer_that_never_closes_after_its_error_is_dropped_by_the_socket_timeout() {
+    // After the error frame the server closes its side; a peer that then stays silent
+    // would hold the socket in FIN-WAIT-2 forever. smoltcp's inactivity timeout (set by
+    // the firmware) frees it.
+    let config = ServerConfig {
+        timeout: Some(Duration::from_secs(10)),
+        ..ServerConfig::BOARD
+    };
+    let mut world = World::<1, N>::new(config);
+    let handle = world.connect();
+    let mut peer = Peer::new(handle, b"hello?\r\n".to_vec());
+    world.run_until("the error frame and FIN", 1_000, |w| {
+        peer.pump(&mut w.client_sockets);
+        peer.at_eof(&w.client_sockets)
+    });
+    assert_eq!(decode_all(&peer.received)[0].2, b"bad-magic");
+    let closed_at = world.steps;
+    world.run_until("the timeout to free the socket", 15_000, |w| {
+        w.listening() == 1
+    });
+    assert!(world.steps - closed_at >= 9_000, "freed too early");
 }
 
 #[test]

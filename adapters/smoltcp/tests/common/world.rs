@@ -21,6 +21,8 @@ pub struct ServerConfig {
     /// smoltcp's default delayed ACK (10 ms) and Nagle, as on the board; off makes tests
     /// with much data faster.
     pub tcp_defaults: bool,
+    /// smoltcp's inactivity timeout on the server sockets (the firmware sets 10 s).
+    pub timeout: Option<Duration>,
 }
 
 impl ServerConfig {
@@ -29,6 +31,7 @@ impl ServerConfig {
         rx: 4096,
         tx: 4096,
         tcp_defaults: false,
+        timeout: None,
     };
 }
 
@@ -66,6 +69,7 @@ impl<const POOL: usize, const N: usize> World<POOL, N> {
         let mut server_sockets = SocketSet::new(vec![]);
         let server_handles = std::array::from_fn(|_| {
             let mut s = socket(config.rx, config.tx);
+            s.set_timeout(config.timeout);
             if !config.tcp_defaults {
                 s.set_ack_delay(None);
                 s.set_nagle_enabled(false);
