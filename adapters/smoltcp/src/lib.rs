@@ -40,6 +40,36 @@
 //! # let _ = busy;
 //! assert!(sockets.get::<tcp::Socket>(handles[0]).is_listening());
 //! ```
+//!
+//! A firmware with its own pool loop can run the driver per socket instead: one
+//! [`Connection`] per socket, [`reset`](Connection::reset) whenever the socket listens
+//! anew, [`poll_socket`](Connection::poll_socket) after every `Interface::poll`.
+//!
+//! ```
+//! use smoltcp::socket::tcp;
+//! use sockframe_smoltcp::{Connection, Echo};
+//!
+//! fn serve(socket: &mut tcp::Socket<'_>, conn: &mut Connection<1024>) -> bool {
+//!     if !socket.is_open() {
+//!         conn.reset();
+//!         let _ = socket.listen(7);
+//!     }
+//!     conn.poll_socket(socket, &mut Echo)
+//! }
+//! # let (mut rx, mut tx) = ([0u8; 2048], [0u8; 2048]);
+//! # let mut socket = tcp::Socket::new(
+//! #     tcp::SocketBuffer::new(&mut rx[..]),
+//! #     tcp::SocketBuffer::new(&mut tx[..]),
+//! # );
+//! # let mut conn = Connection::<1024>::new();
+//! # assert!(!serve(&mut socket, &mut conn));
+//! # assert!(socket.is_listening());
+//! ```
+//!
+//! RAM: a [`Connection<N>`](Connection) is `N` + 104 bytes on a Cortex-M (thumbv7m), the
+//! socket buffers being the caller's. Give each socket a send buffer of at least `N` bytes
+//! and an inactivity timeout (`set_timeout`), so a peer that vanishes, or never closes
+//! after an error, frees its socket.
 #![no_std]
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
