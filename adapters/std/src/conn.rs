@@ -119,7 +119,10 @@ impl Conn {
             let idle = self.shared.idle_timeout;
             let stream = self.io.inner();
             let shutdown = &mut self.shutdown;
+            // Biased: bytes already waiting are served before a shutdown is noticed, so a
+            // frame in flight at Ctrl-C is finished rather than cut.
             tokio::select! {
+                biased;
                 r = stream.readable() => r?,
                 _ = shutdown.wait_for(|stop| *stop) => return Ok(Input::Shutdown),
                 _ = sleep_opt(idle) => return Ok(Input::Idle),
