@@ -5,37 +5,11 @@ mod common;
 
 use common::peer::{Peer, decode_all};
 use common::world::{ServerConfig, World};
-use common::{Prng, frame};
+use common::{Prng, error_frame, expected_error, frame};
 use smoltcp::time::Duration;
-use sockframe::{DecodeError, Decoder, Header, Kind, encode_error_frame, encode_head};
+use sockframe::{Header, Kind, encode_head};
 
 const N: usize = 1024;
-
-/// The error a receiver with the service's buffer and limits finds in `stream` (cut there
-/// by the peer's FIN).
-fn expected_error(stream: &[u8]) -> DecodeError {
-    let mut dec = Decoder::new([0u8; N]);
-    let mut rest = stream;
-    loop {
-        match dec.poll() {
-            Err(e) => return e,
-            Ok(true) => {
-                if let Err(e) = dec.next_event() {
-                    return e;
-                }
-            }
-            Ok(false) if rest.is_empty() => return dec.finish().expect_err("stream is bad"),
-            Ok(false) => rest = &rest[dec.feed(rest)..],
-        }
-    }
-}
-
-fn error_frame(err: &DecodeError) -> Vec<u8> {
-    let mut out = vec![0; 512];
-    let n = encode_error_frame(0, err.code(), err, &mut out).unwrap();
-    out.truncate(n);
-    out
-}
 
 struct Case {
     name: &'static str,
@@ -149,7 +123,7 @@ fn each_bad_input_gets_its_error_frame_and_a_close_while_another_client_is_serve
             .closing();
 
         let sent = [case.echoed.clone(), case.bad.clone()].concat();
-        let err = expected_error(&sent);
+        let err = expected_error::<N>(&sent);
         assert_eq!(err.code(), case.code, "{}: test data", case.name);
         let bad_handle = world.connect();
         let mut bad = Peer::new(bad_handle, sent);

@@ -6,12 +6,38 @@ pub mod link;
 pub mod peer;
 pub mod world;
 
-use sockframe::{Header, encode_frame};
+use sockframe::{DecodeError, Decoder, Header, encode_error_frame, encode_frame};
 
 /// A frame as bytes, from the core's encoder.
 pub fn frame(header: &Header<'_>, payload: &[u8]) -> Vec<u8> {
     let mut out = vec![0; payload.len() + 1024];
     let n = encode_frame(header, payload, &mut out).expect("encode");
+    out.truncate(n);
+    out
+}
+
+/// The error a receiver with the service's buffer and limits finds in `stream` (cut there
+/// by the peer's FIN).
+pub fn expected_error<const N: usize>(stream: &[u8]) -> DecodeError {
+    let mut dec = Decoder::new([0u8; N]);
+    let mut rest = stream;
+    loop {
+        match dec.poll() {
+            Err(e) => return e,
+            Ok(true) => {
+                if let Err(e) = dec.next_event() {
+                    return e;
+                }
+            }
+            Ok(false) if rest.is_empty() => return dec.finish().expect_err("stream is bad"),
+            Ok(false) => rest = &rest[dec.feed(rest)..],
+        }
+    }
+}
+
+pub fn error_frame(err: &DecodeError) -> Vec<u8> {
+    let mut out = vec![0; 512];
+    let n = encode_error_frame(0, err.code(), err, &mut out).unwrap();
     out.truncate(n);
     out
 }
