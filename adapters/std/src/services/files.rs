@@ -316,6 +316,8 @@ async fn send_file(cfg: &FilesConfig, conn: &mut Conn, id: u32, name: &str) -> i
         conn.flush().await?;
         left -= n as u64;
     }
+    // An empty file's head has not been written by the loop.
+    conn.flush().await?;
     tracing::info!(peer = %conn.peer, size, "download sent");
     Ok(())
 }
