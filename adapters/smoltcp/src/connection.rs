@@ -121,18 +121,19 @@ impl<const N: usize> Connection<N> {
         match self.decoder.poll() {
             Err(_) => self.fail(),
             Ok(true) => {
-                // The event is at most the buffered bytes, and every answer an echo-like
-                // handler makes is at most its event's size. Taking the event only when
-                // that much is free means the answer is never cut, and the event never has
-                // to be kept (it borrows the decoder and is gone on the next call).
-                let budget = self.decoder.buffered();
-                if free < budget {
+                // The event is at most the buffered bytes, and an echo-like answer is at
+                // most its event's size. Taking the event only when that much is free
+                // means such an answer is never cut, and the event never has to be kept
+                // (it borrows the decoder and is gone on the next call). The reads below
+                // keep `buffered <= free`, so this wait is only a safety net (or follows a
+                // handler that answered with more than it got).
+                if free < self.decoder.buffered() {
                     return Step::Wait;
                 }
                 match self.decoder.next_event() {
                     Ok(Some(event)) => {
                         if handler
-                            .on_event(event, &mut Reply::new(socket, budget))
+                            .on_event(event, &mut Reply::new(socket, free))
                             .is_err()
                         {
                             // A partial answer may be queued: only a reset keeps the peer

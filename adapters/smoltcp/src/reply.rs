@@ -8,10 +8,11 @@ use sockframe::{EncodeError, Event, Header, encode_head};
 pub trait Handler {
     /// Handles one event, queueing any answer into `reply`.
     ///
-    /// `reply` holds [`Reply::budget`] bytes of send buffer, at least as many as the event
-    /// took on the wire, so an answer no larger than its request (an echo, a PONG, a
-    /// transformed payload of the same size) always fits. An error makes the driver abort
-    /// the connection (a reset), because a half-written answer would corrupt the stream.
+    /// `reply` grants all the free send buffer ([`Reply::budget`]), at least as many bytes
+    /// as the event took on the wire: an answer no larger than its request (an echo, a
+    /// PONG, a transformed payload of the same size) always fits. A larger answer fits only
+    /// if the peer has read enough. An error makes the driver abort the connection (a
+    /// reset), because a half-written answer would corrupt the stream.
     fn on_event(&mut self, event: Event<'_>, reply: &mut Reply<'_, '_>) -> Result<(), ReplyError>;
 }
 
