@@ -135,7 +135,8 @@ pub fn serve_bin(args: &[&str]) -> (ChildGuard, SocketAddr) {
         .args(["serve", "--bind", "127.0.0.1:0"])
         .args(args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        // Only chat prints on stdout (the operator's view); its test reads it.
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn sockframe serve");
