@@ -30,9 +30,10 @@ enum Step {
 /// The state of one connection: the core's decoder over an `N`-byte buffer, and a phase.
 ///
 /// `N` is the largest frame (prefix, header, payload) delivered whole; larger frames pass
-/// through as chunks. The socket's send buffer must hold at least `N` bytes (checked on
-/// every poll): an event is handed out only when the send buffer has room for as many
-/// bytes as are buffered in the decoder.
+/// through as chunks. An event is handed out only when the send buffer has room for the
+/// answer to everything buffered in the decoder ([`Handler::reserve`]), so the socket's send
+/// buffer must hold at least the answer to `N` bytes (`N` for the echo; checked on every
+/// poll).
 ///
 /// Reset it with [`reset`](Self::reset) whenever its socket listens for a new connection.
 pub struct Connection<const N: usize> {
@@ -85,16 +86,19 @@ impl<const N: usize> Connection<N> {
     /// `listen`: the owner does that once the socket is no longer open.
     ///
     /// # Panics
-    /// If the socket's send buffer is smaller than `N` (the connection could stall).
+    /// If the socket's send buffer is smaller than `handler.reserve(N)` (`N` for the echo):
+    /// the connection could stall.
     pub fn poll_socket<H: Handler>(
         &mut self,
         socket: &mut tcp::Socket<'_>,
         handler: &mut H,
     ) -> bool {
         assert!(
-            socket.send_capacity() >= N,
-            "sockframe-smoltcp: socket send buffer ({} B) smaller than the decoder buffer ({N} B)",
-            socket.send_capacity()
+            socket.send_capacity() >= handler.reserve(N),
+            "sockframe-smoltcp: socket send buffer ({} B) smaller than the answer to a full \
+             decoder buffer ({} B)",
+            socket.send_capacity(),
+            handler.reserve(N)
         );
         let mut moved = false;
         // Every step either moves bytes (finitely many are there) or returns Wait.
@@ -121,13 +125,13 @@ impl<const N: usize> Connection<N> {
         match self.decoder.poll() {
             Err(_) => self.fail(),
             Ok(true) => {
-                // The event is at most the buffered bytes, and an echo-like answer is at
-                // most its event's size. Taking the event only when that much is free
-                // means such an answer is never cut, and the event never has to be kept
-                // (it borrows the decoder and is gone on the next call). The reads below
-                // keep `buffered <= free`, so this wait is only a safety net (or follows a
-                // handler that answered with more than it got).
-                if free < self.decoder.buffered() {
+                // The event is at most the buffered bytes, and the handler says how large
+                // its answer to that many bytes can be. Taking the event only when that much
+                // is free means the answer is never cut, and the event never has to be kept
+                // (it borrows the decoder and is gone on the next call). For an echo the
+                // reads below already keep `buffered <= free`; this wait matters for
+                // handlers whose answers are larger than their requests.
+                if free < handler.reserve(self.decoder.buffered()) {
                     return Step::Wait;
                 }
                 match self.decoder.next_event() {

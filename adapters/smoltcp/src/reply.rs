@@ -8,12 +8,22 @@ use sockframe::{EncodeError, Event, Header, encode_head};
 pub trait Handler {
     /// Handles one event, queueing any answer into `reply`.
     ///
-    /// `reply` grants all the free send buffer ([`Reply::budget`]), at least as many bytes
-    /// as the event took on the wire: an answer no larger than its request (an echo, a
-    /// PONG, a transformed payload of the same size) always fits. A larger answer fits only
-    /// if the peer has read enough. An error makes the driver abort the connection (a
-    /// reset), because a half-written answer would corrupt the stream.
+    /// `reply` grants all the free send buffer ([`Reply::budget`]), at least
+    /// [`reserve`](Self::reserve) of the bytes the event took on the wire. An error makes
+    /// the driver abort the connection (a reset), because a half-written answer would
+    /// corrupt the stream.
     fn on_event(&mut self, event: Event<'_>, reply: &mut Reply<'_, '_>) -> Result<(), ReplyError>;
+
+    /// The most bytes the answer to an event of `event_len` wire bytes can take. The driver
+    /// takes an event from the decoder only when that much send buffer is free (an event
+    /// cannot be put back), so the answer never has to be cut; the socket's send buffer must
+    /// hold `reserve(N)`.
+    ///
+    /// The default, `event_len`, suits answers no larger than their requests: an echo, a
+    /// PONG, a payload transformed in place.
+    fn reserve(&self, event_len: usize) -> usize {
+        event_len
+    }
 }
 
 /// Why a [`Reply`] refused bytes. Nothing was queued when it did.

@@ -35,13 +35,31 @@ impl ServerConfig {
     };
 }
 
-pub struct World<const POOL: usize, const N: usize> {
+/// What runs on the server sockets: the echo service, or a test's own.
+pub trait Service {
+    /// Serves the sockets once; true if anything moved.
+    fn poll(&mut self, sockets: &mut SocketSet<'static>) -> bool;
+    /// The per-connection state, for timeout messages.
+    fn describe(&self) -> Vec<String>;
+}
+
+impl<const POOL: usize, const N: usize> Service for EchoService<POOL, N> {
+    fn poll(&mut self, sockets: &mut SocketSet<'static>) -> bool {
+        EchoService::poll(self, sockets)
+    }
+
+    fn describe(&self) -> Vec<String> {
+        self.connections().map(|(_, c)| format!("{c:?}")).collect()
+    }
+}
+
+pub struct World<const POOL: usize, const N: usize, S = EchoService<POOL, N>> {
     pub now: Instant,
     pub steps: u64,
     server_iface: Interface,
     server_dev: End,
     pub server_sockets: SocketSet<'static>,
-    pub service: EchoService<POOL, N>,
+    pub service: S,
     pub server_handles: [SocketHandle; POOL],
     client_iface: Interface,
     client_dev: End,
@@ -63,7 +81,18 @@ fn socket(rx: usize, tx: usize) -> tcp::Socket<'static> {
 }
 
 impl<const POOL: usize, const N: usize> World<POOL, N> {
+    /// The echo service on the server sockets.
     pub fn new(config: ServerConfig) -> Self {
+        World::with_service(config, |handles| EchoService::new(PORT, handles))
+    }
+}
+
+impl<const POOL: usize, const N: usize, S: Service> World<POOL, N, S> {
+    /// `make`'s service on the server sockets.
+    pub fn with_service(
+        config: ServerConfig,
+        make: impl FnOnce([SocketHandle; POOL]) -> S,
+    ) -> Self {
         let now = Instant::from_millis(0);
         let (mut server_dev, mut client_dev) = link::pair();
         let mut server_sockets = SocketSet::new(vec![]);
@@ -76,7 +105,7 @@ impl<const POOL: usize, const N: usize> World<POOL, N> {
             }
             server_sockets.add(s)
         });
-        let mut service = EchoService::new(PORT, server_handles);
+        let mut service = make(server_handles);
         service.poll(&mut server_sockets); // start listening
         World {
             now,
@@ -156,11 +185,7 @@ impl<const POOL: usize, const N: usize> World<POOL, N> {
             .map(|h| self.server_sockets.get::<smoltcp::socket::tcp::Socket>(*h))
             .map(|s| (s.state(), s.recv_queue(), s.send_queue()))
             .collect();
-        let conns: Vec<_> = self
-            .service
-            .connections()
-            .map(|(_, c)| format!("{c:?}"))
-            .collect();
+        let conns = self.service.describe();
         panic!(
             "timed out after {max_steps} steps waiting for {what}\n\
              server sockets (state, rx, tx): {servers:?}\nconnections: {conns:#?}"
