@@ -86,12 +86,8 @@ pub enum Event<'a> {
 enum State {
     /// Waiting for a prefix and a header.
     Head,
-    /// Header checked; the whole frame fits the buffer and is still arriving.
-    Body {
-        header_len: usize,
-        frame_len: usize,
-        crc: Option<u32>,
-    },
+    /// Length known; the whole frame fits the buffer and is still arriving.
+    Body { header_len: usize, frame_len: usize },
     /// A payload larger than the buffer is passing through.
     Stream {
         len: u64,
@@ -100,14 +96,9 @@ enum State {
     },
 }
 
-/// An event found by [`Decoder::poll`], as offsets from `start` (so no borrow is held).
-#[derive(Debug, Clone, Copy)]
-enum Ready {
-    Frame { header_len: usize, frame_len: usize },
-    Start { header_len: usize },
-    Chunk { len: usize },
-    End,
-}
+/// What one step of the state machine found: `None` if more bytes are needed, otherwise
+/// an event and the bytes it uses up. Steps update the state themselves.
+type Step<'a> = Option<(Event<'a>, usize)>;
 
 /// The one frame state machine. `B` is the receive buffer: `[u8; N]`, `&mut [u8]`, `Vec<u8>`...
 ///
@@ -122,7 +113,6 @@ pub struct Decoder<B> {
     /// Bytes of the last event handed out, dropped on the next call.
     handed_out: usize,
     state: State,
-    ready: Option<Ready>,
     limits: Limits,
     failed: Option<DecodeError>,
 }
@@ -141,7 +131,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
             end: 0,
             handed_out: 0,
             state: State::Head,
-            ready: None,
             limits,
             failed: None,
         }
@@ -178,7 +167,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         self.end = 0;
         self.handed_out = 0;
         self.state = State::Head;
-        self.ready = None;
         self.failed = None;
     }
 
@@ -218,62 +206,65 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
 
     /// The next event, or `None` if more bytes are needed.
     ///
-    /// The event borrows the buffer; its bytes are released on the next call.
+    /// The event borrows the buffer; its bytes are released on the next call. A whole
+    /// frame's header is decoded exactly once, here.
     pub fn next_event(&mut self) -> Result<Option<Event<'_>>, DecodeError> {
-        if !self.poll()? {
-            return Ok(None);
+        if let Some(e) = self.failed {
+            return Err(e);
         }
-        let Some(ready) = self.ready.take() else {
-            return Ok(None);
-        };
+        self.release();
+        let cap = self.capacity();
         let data = &self.buf.as_ref()[self.start..self.end];
-        let event = match ready {
-            Ready::Frame {
+        let state = &mut self.state;
+        let step = match state {
+            State::Head => head_step(data, cap, self.limits, state),
+            State::Body {
                 header_len,
                 frame_len,
             } => {
-                self.handed_out = frame_len;
-                self.state = State::Head;
-                let header = Header::parse(&data[PREFIX_LEN..PREFIX_LEN + header_len])
-                    .map_err(|e| *self.failed.insert(e))?;
-                Event::Frame(Frame {
-                    header,
-                    payload: &data[PREFIX_LEN + header_len..frame_len],
-                })
+                let (header_len, frame_len) = (*header_len, *frame_len);
+                body_step(data, header_len, frame_len, state)
             }
-            Ready::Start { header_len } => {
-                self.handed_out = PREFIX_LEN + header_len;
-                Event::Start(
-                    Header::parse(&data[PREFIX_LEN..PREFIX_LEN + header_len])
-                        .map_err(|e| *self.failed.insert(e))?,
-                )
-            }
-            Ready::Chunk { len } => {
-                self.handed_out = len;
-                Event::Chunk(&data[..len])
-            }
-            Ready::End => Event::End,
+            State::Stream { .. } => stream_step(data, state),
         };
-        Ok(Some(event))
+        match step {
+            Ok(Some((event, used))) => {
+                self.handed_out = used;
+                Ok(Some(event))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => {
+                self.failed = Some(e);
+                Err(e)
+            }
+        }
     }
 
-    /// Runs the state machine without handing anything out: `true` if [`next_event`](Self::next_event)
-    /// will return an event. Lets a read loop decide whether to read without holding a borrow.
+    /// Whether [`next_event`](Self::next_event) would return an event (or an error) now,
+    /// found without building it: lets a read loop decide whether to read before it holds a
+    /// borrow of the decoder. Fails with the errors visible from the prefix and the first
+    /// header fields.
     pub fn poll(&mut self) -> Result<bool, DecodeError> {
         if let Some(e) = self.failed {
             return Err(e);
         }
         self.release();
-        if self.ready.is_none() {
-            match self.advance() {
-                Ok(ready) => self.ready = ready,
+        let cap = self.capacity();
+        let data = &self.buf.as_ref()[self.start..self.end];
+        Ok(match &self.state {
+            State::Head => match locate(data, cap, self.limits) {
+                Ok(None) => false,
+                // Either streamed (the header is enough) or whole (all of it is needed).
+                Ok(Some(at)) => !at.fits(cap) || data.len() >= at.frame_len(),
                 Err(e) => {
                     self.failed = Some(e);
                     return Err(e);
                 }
-            }
-        }
-        Ok(self.ready.is_some())
+            },
+            State::Body { frame_len, .. } => data.len() >= *frame_len,
+            State::Stream { remaining: 0, .. } => true,
+            State::Stream { .. } => !data.is_empty(),
+        })
     }
 
     /// Tells the decoder the stream has ended. `Ok` if it ended cleanly between frames;
@@ -286,9 +277,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         let have = (self.end - self.start) as u64;
         let cut = match self.state {
             State::Head if have == 0 => return Ok(()),
-            State::Head => match self.head_len() {
-                None => (Stage::Prefix, have, PREFIX_LEN as u64),
-                Some(head) => (
+            State::Head => match (self.head_len(), self.locate()) {
+                (None, _) => (Stage::Prefix, have, PREFIX_LEN as u64),
+                (Some(_), Some(at)) => (Stage::Payload, have - at.head() as u64, at.len),
+                (Some(head), None) => (
                     Stage::Header,
                     have - PREFIX_LEN as u64,
                     (head - PREFIX_LEN) as u64,
@@ -297,7 +289,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
             State::Body {
                 header_len,
                 frame_len,
-                ..
             } => {
                 let head = (PREFIX_LEN + header_len) as u64;
                 (Stage::Payload, have - head, frame_len as u64 - head)
@@ -326,109 +317,162 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         }
     }
 
+    /// Where the frame starting at `start` ends, if its prefix and header are here.
+    fn locate(&self) -> Option<Located> {
+        let data = &self.buf.as_ref()[self.start..self.end];
+        locate(data, self.capacity(), self.limits).ok().flatten()
+    }
+
     /// Bytes the part in progress needs contiguous in the buffer, counted from `start`.
     fn needed(&self) -> usize {
         match self.state {
-            State::Head => self.head_len().unwrap_or(PREFIX_LEN),
+            State::Head => match self.locate() {
+                Some(at) if at.fits(self.capacity()) => at.frame_len(),
+                Some(at) => at.head(),
+                None => self.head_len().unwrap_or(PREFIX_LEN),
+            },
             State::Body { frame_len, .. } => frame_len,
             State::Stream { .. } => 1,
         }
     }
+}
 
-    fn advance(&mut self) -> Result<Option<Ready>, DecodeError> {
-        let cap = self.capacity();
-        let data = &self.buf.as_ref()[self.start..self.end];
-        match &mut self.state {
-            State::Head => {
-                let Some(prefix) = Prefix::parse(data)? else {
-                    return Ok(None);
-                };
-                let header_len = usize::from(prefix.header_len);
-                let limit = self.limits.max_header.min(cap.saturating_sub(PREFIX_LEN));
-                if header_len > limit {
-                    return Err(DecodeError::HeaderTooLarge {
-                        len: header_len,
-                        limit,
-                    });
-                }
-                let Some(header_bytes) = data.get(PREFIX_LEN..PREFIX_LEN + header_len) else {
-                    return Ok(None);
-                };
-                // Validate the whole header now, so a bad one is refused before its payload
-                // is waited for; keep only the numbers (the header is parsed again, borrowed,
-                // when the event is handed out).
-                let (len, crc) = {
-                    let header = Header::parse(header_bytes)?;
-                    (header.len, header.crc)
-                };
-                if len > self.limits.max_payload {
-                    return Err(DecodeError::PayloadTooLarge {
-                        len,
-                        limit: self.limits.max_payload,
-                    });
-                }
-                let head = PREFIX_LEN + header_len;
-                if len <= (cap - head) as u64 {
-                    let frame_len = head + len as usize;
-                    self.state = State::Body {
-                        header_len,
-                        frame_len,
-                        crc,
-                    };
-                    self.advance()
-                } else {
-                    self.state = State::Stream {
-                        len,
-                        remaining: len,
-                        crc: crc.map(|c| (c, Crc32c::new())),
-                    };
-                    Ok(Some(Ready::Start { header_len }))
-                }
-            }
-            State::Body {
-                header_len,
-                frame_len,
-                crc,
-            } => {
-                let (header_len, frame_len) = (*header_len, *frame_len);
-                let Some(frame) = data.get(..frame_len) else {
-                    return Ok(None);
-                };
-                if let Some(expected) = *crc {
-                    verify(
-                        expected,
-                        crate::checksum::crc32c(&frame[PREFIX_LEN + header_len..]),
-                    )?;
-                }
-                Ok(Some(Ready::Frame {
-                    header_len,
-                    frame_len,
-                }))
-            }
-            State::Stream {
-                remaining: 0, crc, ..
-            } => {
-                if let Some((expected, digest)) = crc {
-                    verify(*expected, digest.value())?;
-                }
-                self.state = State::Head;
-                Ok(Some(Ready::End))
-            }
-            State::Stream { remaining, crc, .. } => {
-                if data.is_empty() {
-                    return Ok(None);
-                }
-                let len = data
-                    .len()
-                    .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
-                if let Some((_, digest)) = crc {
-                    digest.update(&data[..len]);
-                }
-                *remaining -= len as u64;
-                Ok(Some(Ready::Chunk { len }))
-            }
-        }
+/// A frame's position, known from its prefix and the first header fields.
+#[derive(Debug, Clone, Copy)]
+struct Located {
+    header_len: usize,
+    len: u64,
+}
+
+impl Located {
+    /// Prefix plus header.
+    fn head(&self) -> usize {
+        PREFIX_LEN + self.header_len
     }
+
+    /// Whether the whole frame fits a buffer of `cap` bytes (else it is streamed).
+    fn fits(&self, cap: usize) -> bool {
+        self.len <= cap.saturating_sub(self.head()) as u64
+    }
+
+    /// The whole frame's length; meaningful when it [`fits`](Self::fits).
+    fn frame_len(&self) -> usize {
+        self.head()
+            .saturating_add(usize::try_from(self.len).unwrap_or(usize::MAX))
+    }
+}
+
+/// Checks the prefix and the limits, and reads the payload length: `None` until the prefix
+/// and the whole header have arrived. Never builds the header.
+fn locate(data: &[u8], cap: usize, limits: Limits) -> Result<Option<Located>, DecodeError> {
+    let Some(prefix) = Prefix::parse(data)? else {
+        return Ok(None);
+    };
+    let header_len = usize::from(prefix.header_len);
+    let limit = limits.max_header.min(cap.saturating_sub(PREFIX_LEN));
+    if header_len > limit {
+        return Err(DecodeError::HeaderTooLarge {
+            len: header_len,
+            limit,
+        });
+    }
+    let Some(header_bytes) = data.get(PREFIX_LEN..PREFIX_LEN + header_len) else {
+        return Ok(None);
+    };
+    let len = Header::peek_len(header_bytes)?;
+    check_payload(len, limits)?;
+    Ok(Some(Located { header_len, len }))
+}
+
+fn check_payload(len: u64, limits: Limits) -> Result<(), DecodeError> {
+    if len > limits.max_payload {
+        return Err(DecodeError::PayloadTooLarge {
+            len,
+            limit: limits.max_payload,
+        });
+    }
+    Ok(())
+}
+
+/// Between frames: a whole frame if it is all here, the start of a streamed one, or a wait.
+fn head_step<'a>(
+    data: &'a [u8],
+    cap: usize,
+    limits: Limits,
+    state: &mut State,
+) -> Result<Step<'a>, DecodeError> {
+    let Some(at) = locate(data, cap, limits)? else {
+        return Ok(None);
+    };
+    if at.fits(cap) {
+        return match data.get(..at.frame_len()) {
+            Some(frame) => whole_frame(frame, at.header_len),
+            None => {
+                *state = State::Body {
+                    header_len: at.header_len,
+                    frame_len: at.frame_len(),
+                };
+                Ok(None)
+            }
+        };
+    }
+    // Streamed: the whole header is checked before the first chunk goes out.
+    let header = Header::parse(&data[PREFIX_LEN..at.head()])?;
+    *state = State::Stream {
+        len: at.len,
+        remaining: at.len,
+        crc: header.crc.map(|c| (c, Crc32c::new())),
+    };
+    Ok(Some((Event::Start(header), at.head())))
+}
+
+/// Waiting for the rest of a frame that fits the buffer.
+fn body_step<'a>(
+    data: &'a [u8],
+    header_len: usize,
+    frame_len: usize,
+    state: &mut State,
+) -> Result<Step<'a>, DecodeError> {
+    let Some(frame) = data.get(..frame_len) else {
+        return Ok(None);
+    };
+    *state = State::Head;
+    whole_frame(frame, header_len)
+}
+
+/// A streamed payload: the next chunk, or the end once all of it has passed.
+fn stream_step<'a>(data: &'a [u8], state: &mut State) -> Result<Step<'a>, DecodeError> {
+    let State::Stream { remaining, crc, .. } = state else {
+        return Ok(None);
+    };
+    if *remaining == 0 {
+        if let Some((expected, digest)) = crc {
+            verify(*expected, digest.value())?;
+        }
+        *state = State::Head;
+        return Ok(Some((Event::End, 0)));
+    }
+    if data.is_empty() {
+        return Ok(None);
+    }
+    let len = data
+        .len()
+        .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+    if let Some((_, digest)) = crc {
+        digest.update(&data[..len]);
+    }
+    *remaining -= len as u64;
+    Ok(Some((Event::Chunk(&data[..len]), len)))
+}
+
+/// A frame that is all in `frame`: its header decoded (once) and its checksum verified.
+fn whole_frame(frame: &[u8], header_len: usize) -> Result<Step<'_>, DecodeError> {
+    let (head, payload) = frame.split_at(PREFIX_LEN + header_len);
+    let header = Header::parse(&head[PREFIX_LEN..])?;
+    if let Some(expected) = header.crc {
+        verify(expected, crate::checksum::crc32c(payload))?;
+    }
+    Ok(Some((Event::Frame(Frame { header, payload }), frame.len())))
 }
 
 fn verify(expected: u32, actual: u32) -> Result<(), DecodeError> {

@@ -16,6 +16,7 @@
 
 use crate::error::EncodeError;
 use crate::header::{self, Header, Kind};
+use crate::metadata::MAX_META;
 use crate::prefix::{MAX_HEADER_LEN, PREFIX_LEN, Prefix};
 use core::fmt::{self, Write as _};
 
@@ -26,6 +27,12 @@ pub fn encode_head(
     payload_len: u64,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
+    if header.meta.len() > MAX_META {
+        return Err(EncodeError::TooMuchMetadata {
+            count: header.meta.len(),
+            limit: MAX_META,
+        });
+    }
     let have = out.len();
     let Some((prefix, rest)) = out.split_first_chunk_mut::<PREFIX_LEN>() else {
         return Err(EncodeError::BufferTooSmall {
@@ -93,8 +100,8 @@ pub fn encode_error_frame(
     let mut text = heapless::String::<ERROR_MESSAGE_MAX>::new();
     // A message too long for the buffer is cut, not dropped: keep what fit.
     let _ = write!(Cut(&mut text), "{message}");
-    let mut header = Header::new(Kind::ERROR, id, 0);
-    let _ = header.push_meta("code", code);
+    let pairs = [("code", code)];
+    let header = Header::new(Kind::ERROR, id, 0).with_meta(&pairs);
     encode_frame(&header, text.as_bytes(), out)
 }
 

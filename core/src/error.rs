@@ -194,6 +194,13 @@ pub enum EncodeError {
         /// Bytes available.
         have: usize,
     },
+    /// The header carries more metadata entries than a v1 receiver accepts.
+    TooMuchMetadata {
+        /// Entries given.
+        count: usize,
+        /// The limit ([`MAX_META`](crate::MAX_META)).
+        limit: usize,
+    },
     /// The encoded header is larger than the prefix can announce or the scratch space holds.
     HeaderTooLarge {
         /// Encoded header length in bytes.
@@ -211,6 +218,9 @@ impl fmt::Display for EncodeError {
             }
             EncodeError::HeaderTooLarge { len, limit } => {
                 write!(f, "header is {len} bytes, limit {limit}")
+            }
+            EncodeError::TooMuchMetadata { count, limit } => {
+                write!(f, "header has {count} metadata entries, limit {limit}")
             }
         }
     }

@@ -13,7 +13,8 @@
 //! that the prefix's header length still covers: that is where later versions add fields.
 
 use crate::error::DecodeError;
-use crate::metadata::{MAX_META, Metadata};
+use crate::metadata::Metadata;
+use crate::reader::{Field, Problem, Reader};
 use serde::{Deserialize, Serialize, Serializer, ser::SerializeTuple};
 
 /// What a frame is. Numbers 0..=63 are reserved for sockframe; applications use 64..=255.
@@ -69,7 +70,7 @@ pub struct Header<'a> {
     pub name: Option<&'a str>,
     /// Optional CRC-32C (Castagnoli) of the payload, checked by the receiver.
     pub crc: Option<u32>,
-    /// Up to [`MAX_META`] key/value pairs.
+    /// Up to [`MAX_META`](crate::MAX_META) key/value pairs.
     pub meta: Metadata<'a>,
 }
 
@@ -83,7 +84,7 @@ impl<'a> Header<'a> {
             flags: Flags::default(),
             name: None,
             crc: None,
-            meta: Metadata::new(),
+            meta: Metadata::EMPTY,
         }
     }
 
@@ -110,9 +111,17 @@ impl<'a> Header<'a> {
         self
     }
 
-    /// Adds a metadata entry; gives the entry back if [`MAX_META`] are already there.
-    pub fn push_meta(&mut self, key: &'a str, value: &'a str) -> Result<(), (&'a str, &'a str)> {
-        self.meta.push(key, value)
+    /// Sets the metadata from a slice of pairs the caller keeps alive while encoding.
+    ///
+    /// ```
+    /// use sockframe::Header;
+    /// let pairs = [("size", "3"), ("type", "text")];
+    /// let h = Header::data(1, b"xyz").with_meta(&pairs);
+    /// assert_eq!(h.meta("type"), Some("text"));
+    /// ```
+    pub fn with_meta(mut self, pairs: &'a [(&'a str, &'a str)]) -> Self {
+        self.meta = Metadata::from_pairs(pairs);
+        self
     }
 
     /// The value of the first metadata entry named `key`.
@@ -129,36 +138,43 @@ impl<'a> Header<'a> {
     ///
     /// Strings borrow from `bytes`. Bytes after the last known field are ignored (forward
     /// compatibility). Never panics.
+    #[inline]
     pub fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
-        let mut rest = bytes;
-        let kind = Kind(take(&mut rest, "kind")?);
-        let id = take(&mut rest, "id")?;
-        let len = take(&mut rest, "len")?;
-        let flags = Flags(take(&mut rest, "flags")?);
-        let name = take(&mut rest, "name")?;
-        let crc = take(&mut rest, "crc")?;
-        let count: u64 = take(&mut rest, "meta")?;
-        if count > MAX_META as u64 {
-            return Err(DecodeError::TooMuchMetadata {
-                count,
-                limit: MAX_META,
-            });
-        }
-        let mut meta = Metadata::new();
-        for _ in 0..count {
-            let (key, value) = take(&mut rest, "meta")?;
-            // Cannot fail: count <= MAX_META was checked above.
-            let _ = meta.push(key, value);
-        }
+        let mut r = Reader::new(bytes);
+        Self::read(&mut r).map_err(|problem| r.error(problem))
+    }
+
+    /// The fields in wire order; on error, `r` knows which field failed.
+    #[inline]
+    fn read(r: &mut Reader<'a>) -> Result<Self, Problem> {
         Ok(Header {
-            kind,
-            id,
-            len,
-            flags,
-            name,
-            crc,
-            meta,
+            kind: Kind(r.field(Field::Kind).byte()?),
+            id: r.field(Field::Id).varint_u32()?,
+            len: r.field(Field::Len).varint_u64()?,
+            flags: Flags(r.field(Field::Flags).byte()?),
+            name: match r.field(Field::Name).option()? {
+                true => Some(r.str()?),
+                false => None,
+            },
+            crc: match r.field(Field::Crc).option()? {
+                true => Some(r.varint_u32()?),
+                false => None,
+            },
+            meta: Metadata::read(r.field(Field::Meta))?,
         })
+    }
+
+    /// The payload length a header announces, read from its first three fields only: what a
+    /// receiver needs to know where the frame ends before the rest of the header is decoded.
+    #[inline]
+    pub fn peek_len(bytes: &[u8]) -> Result<u64, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let len = (|| {
+            r.field(Field::Kind).byte()?;
+            r.field(Field::Id).varint_u32()?;
+            r.field(Field::Len).varint_u64()
+        })();
+        len.map_err(|p| r.error(p))
     }
 
     /// The encoded length of this header in bytes.
@@ -169,30 +185,6 @@ impl<'a> Header<'a> {
     /// Encodes the header (without prefix) into `out`; returns the bytes written.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, crate::EncodeError> {
         emit(self, self.len, out)
-    }
-}
-
-/// Decodes one field with postcard and advances `rest` past it.
-fn take<'a, T: Deserialize<'a>>(
-    rest: &mut &'a [u8],
-    field: &'static str,
-) -> Result<T, DecodeError> {
-    let (value, tail) = postcard::take_from_bytes(rest).map_err(|e| DecodeError::BadHeader {
-        field,
-        problem: describe(e),
-    })?;
-    *rest = tail;
-    Ok(value)
-}
-
-fn describe(e: postcard::Error) -> &'static str {
-    use postcard::Error as E;
-    match e {
-        E::DeserializeUnexpectedEnd => "header ended before the field",
-        E::DeserializeBadVarint => "bad varint (too long or overflowing)",
-        E::DeserializeBadBool | E::DeserializeBadOption => "bad option tag (not 0 or 1)",
-        E::DeserializeBadUtf8 | E::DeserializeBadChar => "not valid UTF-8",
-        _ => "malformed",
     }
 }
 

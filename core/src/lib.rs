@@ -51,6 +51,7 @@ pub mod io;
 pub mod io_async;
 mod metadata;
 pub mod prefix;
+mod reader;
 
 pub use decoder::{Decoder, Event, Frame, Limits};
 pub use encoder::{ERROR_MESSAGE_MAX, encode_error_frame, encode_frame, encode_head};

@@ -1,73 +1,118 @@
-//! Key/value metadata: a small fixed-capacity list of borrowed string pairs.
+//! Key/value metadata: up to [`MAX_META`] borrowed string pairs.
+//!
+//! A sender lends a slice of pairs ([`Metadata::from_pairs`]); a receiver keeps the entries as
+//! the validated wire bytes they arrived in and decodes them on lookup. Either way the type is
+//! three words, `Copy`, and costs nothing when a frame carries no metadata.
 
+use crate::reader::{Problem, Reader};
 use serde::{Serialize, Serializer, ser::SerializeSeq};
 
 /// The most metadata entries a header can carry in this build.
 pub const MAX_META: usize = 8;
 
-/// Up to [`MAX_META`] key/value pairs, borrowed from the receive buffer (or the sender's
-/// strings). `Copy` and without a destructor, so a [`Header`](crate::Header) holding it
-/// releases its borrow as soon as it is last used.
+/// Key/value pairs carried in a header.
 #[derive(Clone, Copy)]
-pub struct Metadata<'a> {
-    entries: [(&'a str, &'a str); MAX_META],
-    len: usize,
+pub struct Metadata<'a>(Repr<'a>);
+
+#[derive(Clone, Copy)]
+enum Repr<'a> {
+    /// Built by a sender.
+    Pairs(&'a [(&'a str, &'a str)]),
+    /// Decoded: `count` entries, already validated, at the start of `bytes`.
+    Wire { bytes: &'a [u8], count: u8 },
 }
 
 impl<'a> Metadata<'a> {
     /// No entries.
-    pub const fn new() -> Self {
-        Metadata {
-            entries: [("", ""); MAX_META],
-            len: 0,
-        }
+    pub const EMPTY: Metadata<'static> = Metadata(Repr::Pairs(&[]));
+
+    /// Metadata lent by a sender. More than [`MAX_META`] pairs make encoding fail.
+    pub const fn from_pairs(pairs: &'a [(&'a str, &'a str)]) -> Self {
+        Metadata(Repr::Pairs(pairs))
     }
 
-    /// Appends an entry; gives it back if [`MAX_META`] are already there.
-    pub fn push(&mut self, key: &'a str, value: &'a str) -> Result<(), (&'a str, &'a str)> {
-        match self.entries.get_mut(self.len) {
-            Some(slot) => {
-                *slot = (key, value);
-                self.len += 1;
-                Ok(())
-            }
-            None => Err((key, value)),
+    /// Reads and validates the metadata field (varint count, then each key and value as a
+    /// string); keeps the entries as the bytes they arrived in.
+    #[inline]
+    pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self, Problem> {
+        let count = r.varint_u64()?;
+        if count > MAX_META as u64 {
+            return Err(Problem::TooMuchMetadata(count));
         }
+        let bytes = r.rest();
+        for _ in 0..count {
+            r.str()?;
+            r.str()?;
+        }
+        Ok(Metadata(Repr::Wire {
+            bytes,
+            count: count as u8,
+        }))
     }
 
     /// The entries, in order.
-    pub fn as_slice(&self) -> &[(&'a str, &'a str)] {
-        &self.entries[..self.len]
+    pub fn iter(&self) -> Iter<'a> {
+        Iter(match self.0 {
+            Repr::Pairs(p) => IterRepr::Pairs(p.iter()),
+            Repr::Wire { bytes, count } => IterRepr::Wire { bytes, left: count },
+        })
     }
 
     /// The value of the first entry named `key`.
     pub fn get(&self, key: &str) -> Option<&'a str> {
-        self.as_slice()
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.len
+        match self.0 {
+            Repr::Pairs(p) => p.len(),
+            Repr::Wire { count, .. } => usize::from(count),
+        }
     }
 
     /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
+    }
+}
+
+/// Iterator over metadata entries.
+pub struct Iter<'a>(IterRepr<'a>);
+
+enum IterRepr<'a> {
+    Pairs(core::slice::Iter<'a, (&'a str, &'a str)>),
+    Wire { bytes: &'a [u8], left: u8 },
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            IterRepr::Pairs(it) => it.next().copied(),
+            IterRepr::Wire { bytes, left } => {
+                *left = left.checked_sub(1)?;
+                // Validated when the header was decoded, so this does not fail; if it did,
+                // the iteration would just end.
+                let mut r = Reader::new(bytes);
+                let entry = (r.str().ok()?, r.str().ok()?);
+                *bytes = r.rest();
+                Some(entry)
+            }
+        }
     }
 }
 
 impl Default for Metadata<'_> {
     fn default() -> Self {
-        Self::new()
+        Metadata::EMPTY
     }
 }
 
 impl PartialEq for Metadata<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.as_slice() == other.as_slice()
+        self.iter().eq(other.iter())
     }
 }
 
@@ -75,25 +120,27 @@ impl Eq for Metadata<'_> {}
 
 impl core::fmt::Debug for Metadata<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_map()
-            .entries(self.as_slice().iter().copied())
-            .finish()
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
 #[cfg(feature = "defmt")]
 impl defmt::Format for Metadata<'_> {
     fn format(&self, f: defmt::Formatter<'_>) {
-        defmt::write!(f, "{}", self.as_slice())
+        defmt::write!(f, "{{");
+        for (k, v) in self.iter() {
+            defmt::write!(f, "{}: {}, ", k, v);
+        }
+        defmt::write!(f, "}}");
     }
 }
 
 /// On the wire: a varint count, then each key and value as a postcard `str`.
 impl Serialize for Metadata<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.len))?;
-        for entry in self.as_slice() {
-            seq.serialize_element(entry)?;
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for entry in self.iter() {
+            seq.serialize_element(&entry)?;
         }
         seq.end()
     }

@@ -288,3 +288,17 @@ fn error_codes_are_stable() {
     let e = DecodeError::PayloadTooLarge { len: 1, limit: 0 };
     assert_eq!(e.code(), "payload-too-large");
 }
+
+#[test]
+fn encoder_refuses_more_metadata_than_a_receiver_accepts() {
+    let pairs = [("k", "v"); MAX_META + 1];
+    let mut out = [0u8; 256];
+    let err = encode_frame(&Header::data(1, b"").with_meta(&pairs), b"", &mut out).unwrap_err();
+    assert_eq!(
+        err,
+        sockframe::EncodeError::TooMuchMetadata {
+            count: MAX_META + 1,
+            limit: MAX_META
+        }
+    );
+}

@@ -17,7 +17,7 @@ struct Spec {
 }
 
 impl Spec {
-    fn header(&self) -> Header<'_> {
+    fn header<'a>(&'a self, pairs: &'a [(&'a str, &'a str)]) -> Header<'a> {
         let mut h = Header::new(Kind(self.kind), self.id, self.payload.len() as u64);
         if self.more {
             h = h.with_more();
@@ -26,10 +26,7 @@ impl Spec {
         if self.crc {
             h = h.with_crc_of(&self.payload);
         }
-        for (k, v) in &self.meta {
-            h.push_meta(k, v).unwrap();
-        }
-        h
+        h.with_meta(pairs)
     }
 }
 
@@ -79,7 +76,6 @@ impl Got {
             crc: h.crc,
             meta: h
                 .meta
-                .as_slice()
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
@@ -96,7 +92,14 @@ fn decode(wire: &[u8], cuts: &[usize], buf_size: usize) -> Vec<Got> {
     let mut at = 0;
     let mut cut = cuts.iter().cycle();
     loop {
-        while let Some(ev) = dec.next_event().unwrap() {
+        loop {
+            // `poll` (what read loops use) must agree with `next_event` at every step.
+            let ready = dec.poll().unwrap();
+            let Some(ev) = dec.next_event().unwrap() else {
+                assert!(!ready, "poll said ready, next_event found nothing");
+                break;
+            };
+            assert!(ready, "next_event found an event poll did not see");
             match ev {
                 Event::Frame(f) => {
                     let mut g = Got::from_header(&f.header);
@@ -136,10 +139,12 @@ proptest! {
         let mut wire = Vec::new();
         let mut expected = Vec::new();
         for s in &frames {
+            let pairs: Vec<(&str, &str)> = s.meta.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let header = s.header(&pairs);
             let mut buf = vec![0u8; 4096];
-            let n = encode_frame(&s.header(), &s.payload, &mut buf).unwrap();
+            let n = encode_frame(&header, &s.payload, &mut buf).unwrap();
             wire.extend_from_slice(&buf[..n]);
-            let mut g = Got::from_header(&s.header());
+            let mut g = Got::from_header(&header);
             g.payload = s.payload.clone();
             expected.push(g);
         }

@@ -13,19 +13,15 @@ struct Vector {
 }
 
 fn vectors() -> Vec<Vector> {
-    let mut meta = Header::data(4, b"xyz");
-    meta.push_meta("size", "3").unwrap();
-    meta.push_meta("type", "text").unwrap();
-
-    let mut error = Header::new(Kind::ERROR, 0, 0);
-    error.push_meta("code", "bad-magic").unwrap();
+    let meta = Header::data(4, b"xyz").with_meta(&[("size", "3"), ("type", "text")]);
+    let error = Header::new(Kind::ERROR, 0, 0).with_meta(&[("code", "bad-magic")]);
     let error_msg = b"not a sockframe stream".to_vec();
 
-    let mut all = Header::new(Kind(64), 5, 4)
+    let all = Header::new(Kind(64), 5, 4)
         .with_name("log")
         .with_crc_of(b"data")
-        .with_more();
-    all.push_meta("k", "v").unwrap();
+        .with_more()
+        .with_meta(&[("k", "v")]);
 
     vec![
         Vector {
@@ -149,7 +145,10 @@ fn decoder_reads_every_spec_vector() {
             match dec.next_event().unwrap() {
                 Some(Event::Frame(f)) => {
                     // The encoder writes the payload's length whatever `header.len` said.
-                    let expected = Header { len: payload.len() as u64, ..*header };
+                    let expected = Header {
+                        len: payload.len() as u64,
+                        ..*header
+                    };
                     assert_eq!(f.header, expected, "vector `{}`", v.name);
                     assert_eq!(f.payload, &payload[..], "vector `{}`", v.name);
                 }
