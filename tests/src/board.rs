@@ -19,7 +19,10 @@ pub const GUEST_IP: &str = "10.0.2.15";
 
 /// The workspace root (the folder holding `qemu/`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// Builds the firmware (release) with the given cargo features (none: the default, framed
@@ -35,7 +38,9 @@ pub fn build_firmware(features: &[&str]) -> Result<PathBuf, String> {
     // feature set, so variants don't overwrite each other.
     let target = match features {
         [] => qemu_dir.join("target"),
-        _ => qemu_dir.join("target").join(format!("variant-{}", features.join("-"))),
+        _ => qemu_dir
+            .join("target")
+            .join(format!("variant-{}", features.join("-"))),
     };
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(&qemu_dir)
@@ -44,9 +49,13 @@ pub fn build_firmware(features: &[&str]) -> Result<PathBuf, String> {
     if !features.is_empty() {
         cmd.args(["--no-default-features", "--features", &features.join(",")]);
     }
-    let status = cmd.status().map_err(|e| format!("cannot run cargo for the firmware: {e}"))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run cargo for the firmware: {e}"))?;
     if !status.success() {
-        return Err(format!("firmware build failed ({status}); run `cargo xtask setup` first?"));
+        return Err(format!(
+            "firmware build failed ({status}); run `cargo xtask setup` first?"
+        ));
     }
     Ok(target.join("thumbv7m-none-eabi/release/sockframe-qemu"))
 }
@@ -83,17 +92,26 @@ impl Board {
         let log = std::env::temp_dir().join(format!("sockframe-qemu-{port}.log"));
         let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let mut cmd = Command::new("qemu-system-arm");
-        cmd.args(["-M", "lm3s6965evb", "-display", "none", "-monitor", "none", "-serial", "none"])
-            .args(["-semihosting-config", "enable=on,target=native"])
-            .arg("-nic")
-            .arg(format!(
-                "user,model=stellaris,hostfwd=tcp:127.0.0.1:{port}-{GUEST_IP}:{GUEST_PORT}"
-            ))
-            .arg("-kernel")
-            .arg(elf)
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log_file);
+        cmd.args([
+            "-M",
+            "lm3s6965evb",
+            "-display",
+            "none",
+            "-monitor",
+            "none",
+            "-serial",
+            "none",
+        ])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        .arg("-nic")
+        .arg(format!(
+            "user,model=stellaris,hostfwd=tcp:127.0.0.1:{port}-{GUEST_IP}:{GUEST_PORT}"
+        ))
+        .arg("-kernel")
+        .arg(elf)
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log_file);
         // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill QEMU if the
         // thread that started it dies, so no QEMU outlives a crashed test.
         unsafe {
@@ -105,7 +123,11 @@ impl Board {
         let child = cmd.spawn().map_err(|e| {
             format!("cannot start qemu-system-arm ({e}); install it with `apt-get install qemu-system-arm` or run `cargo xtask setup`")
         })?;
-        let mut board = Board { child, addr: SocketAddr::from(([127, 0, 0, 1], port)), log };
+        let mut board = Board {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            log,
+        };
         board.wait_ready(Duration::from_secs(20))?;
         Ok(board)
     }
@@ -139,7 +161,10 @@ impl Board {
         let mut last = String::from("no attempt");
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("QEMU exited ({status}) before the board answered:\n{}", self.log()));
+                return Err(format!(
+                    "QEMU exited ({status}) before the board answered:\n{}",
+                    self.log()
+                ));
             }
             match crate::client::echo_once(self.addr, b"ready?", Duration::from_millis(500)) {
                 Ok(()) => return Ok(()),
@@ -147,7 +172,10 @@ impl Board {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Err(format!("board not ready after {limit:?}: {last}\n{}", self.log()))
+        Err(format!(
+            "board not ready after {limit:?}: {last}\n{}",
+            self.log()
+        ))
     }
 }
 

@@ -27,11 +27,19 @@ pub struct Reply {
 impl EchoClient {
     /// Connects with a read/write timeout (a silent peer fails the call instead of hanging).
     pub fn connect(addr: SocketAddr, timeout: Duration) -> Result<Self, String> {
-        let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect {addr}: {e}"))?;
-        stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-        stream.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+        let stream = TcpStream::connect_timeout(&addr, timeout)
+            .map_err(|e| format!("connect {addr}: {e}"))?;
+        stream
+            .set_read_timeout(Some(timeout))
+            .map_err(|e| e.to_string())?;
+        stream
+            .set_write_timeout(Some(timeout))
+            .map_err(|e| e.to_string())?;
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        Ok(EchoClient { stream: FromStd::new(stream), dec: Decoder::new(vec![0u8; 8192]) })
+        Ok(EchoClient {
+            stream: FromStd::new(stream),
+            dec: Decoder::new(vec![0u8; 8192]),
+        })
     }
 
     /// The underlying stream (to send raw bytes, or shut it down).
@@ -52,11 +60,20 @@ impl EchoClient {
             match ev {
                 None => return Ok(None),
                 Some(Event::Frame(f)) => return Ok(Some(reply_of(&f.header, f.payload.to_vec()))),
-                Some(Event::Start(h)) => reply = Some(reply_of(&h, Vec::with_capacity(h.len as usize))),
-                Some(Event::Chunk(c)) => {
-                    reply.as_mut().ok_or("chunk without start")?.payload.extend_from_slice(c)
+                Some(Event::Start(h)) => {
+                    reply = Some(reply_of(&h, Vec::with_capacity(h.len as usize)))
                 }
-                Some(Event::End) => return reply.take().map(Some).ok_or_else(|| "end without start".into()),
+                Some(Event::Chunk(c)) => reply
+                    .as_mut()
+                    .ok_or("chunk without start")?
+                    .payload
+                    .extend_from_slice(c),
+                Some(Event::End) => {
+                    return reply
+                        .take()
+                        .map(Some)
+                        .ok_or_else(|| "end without start".into());
+                }
             }
         }
     }
@@ -69,7 +86,9 @@ impl EchoClient {
         let header = Header::data(id, payload);
         let mut writer = FromStd::new(self.stream().try_clone().map_err(|e| e.to_string())?);
         let reply = std::thread::scope(|s| {
-            let sent = s.spawn(|| io::write_frame(&mut writer, &header, payload).map_err(|e| e.to_string()));
+            let sent = s.spawn(|| {
+                io::write_frame(&mut writer, &header, payload).map_err(|e| e.to_string())
+            });
             let reply = self.recv();
             sent.join().map_err(|_| "writer panicked".to_string())??;
             reply
@@ -88,7 +107,12 @@ impl EchoClient {
 }
 
 fn reply_of(h: &Header<'_>, payload: Vec<u8>) -> Reply {
-    Reply { kind: h.kind, id: h.id, code: h.meta("code").map(str::to_owned), payload }
+    Reply {
+        kind: h.kind,
+        id: h.id,
+        code: h.meta("code").map(str::to_owned),
+        payload,
+    }
 }
 
 /// Connects, echoes one small frame, and disconnects.
