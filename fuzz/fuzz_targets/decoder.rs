@@ -134,7 +134,10 @@ fuzz_target!(|data: &[u8]| {
             break None;
         }
         let space = dec.read_buf();
-        assert!(!space.is_empty(), "read_buf() empty while no event is waiting");
+        assert!(
+            !space.is_empty(),
+            "read_buf() empty while no event is waiting"
+        );
         let n = reads[turn % reads.len()].min(space.len()).min(rest.len());
         space[..n].copy_from_slice(&rest[..n]);
         dec.commit(n);
@@ -164,7 +167,9 @@ fuzz_target!(|data: &[u8]| {
     if let Some(e) = failed {
         assert_failed(&mut dec, e);
         // More bytes change nothing.
-        let _ = dec.feed(&[0xF5, 0x46, 0x01, 0x07, 0x00, 0, 1, 2, 0, 0, 0, 0, b'h', b'i']);
+        let _ = dec.feed(&[
+            0xF5, 0x46, 0x01, 0x07, 0x00, 0, 1, 2, 0, 0, 0, 0, b'h', b'i',
+        ]);
         assert_failed(&mut dec, e);
         dec.reset();
         assert_eq!(dec.error(), None, "reset() keeps the error");

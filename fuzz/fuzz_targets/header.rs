@@ -2,6 +2,9 @@
 //!
 //! Invariants checked:
 //! - `Header::parse` never panics;
+//! - it agrees with postcard's own serde deserializer of the v1 field list (the wire format's
+//!   definition): same values when both accept, both refuse otherwise (more than `MAX_META`
+//!   entries are refused by sockframe alone);
 //! - an accepted header re-emits (`encoded_len()` bytes exactly) and parses back equal;
 //! - emitting is canonical: emit(parse(emit(h))) gives the same bytes as emit(h);
 //! - the re-emitted header in a whole frame (`encode_frame` with a payload of `len` bytes when
@@ -9,19 +12,63 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sockframe::{Decoder, Event, Header, Limits, encode_frame};
+use serde::Deserialize;
+use sockframe::{DecodeError, Decoder, Event, Header, Limits, MAX_META, encode_frame};
+
+/// The v1 header as postcard's serde deserializer reads it.
+#[derive(Deserialize, Debug)]
+struct Mirror<'a> {
+    kind: u8,
+    id: u32,
+    len: u64,
+    flags: u8,
+    #[serde(borrow)]
+    name: Option<&'a str>,
+    crc: Option<u32>,
+    #[serde(borrow)]
+    meta: Vec<(&'a str, &'a str)>,
+}
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(header) = Header::parse(data) else {
+    let parsed = Header::parse(data);
+    match (&parsed, postcard::take_from_bytes::<Mirror<'_>>(data)) {
+        (Ok(h), Ok((m, _))) => {
+            assert_eq!(
+                (h.kind.0, h.id, h.len, h.flags.0, h.name, h.crc),
+                (m.kind, m.id, m.len, m.flags, m.name, m.crc),
+                "sockframe and postcard read different values"
+            );
+            assert_eq!(
+                h.meta.iter().collect::<Vec<_>>(),
+                m.meta,
+                "metadata differs"
+            );
+        }
+        (Err(DecodeError::TooMuchMetadata { count, .. }), Ok((m, _))) => {
+            assert_eq!(*count as usize, m.meta.len());
+            assert!(m.meta.len() > MAX_META);
+        }
+        (Err(_), Err(_)) => {}
+        (ours, theirs) => panic!("sockframe says {ours:?}, postcard says {theirs:?}"),
+    }
+    let Ok(header) = parsed else {
         return;
     };
 
     let len = header.encoded_len();
     let mut out = vec![0u8; len];
-    let written = header.emit(&mut out).expect("emit into encoded_len() bytes");
-    assert_eq!(written, len, "emit() wrote a different length than encoded_len()");
+    let written = header
+        .emit(&mut out)
+        .expect("emit into encoded_len() bytes");
+    assert_eq!(
+        written, len,
+        "emit() wrote a different length than encoded_len()"
+    );
     if len > 0 {
-        assert!(header.emit(&mut out[..len - 1]).is_err(), "emit() into too few bytes");
+        assert!(
+            header.emit(&mut out[..len - 1]).is_err(),
+            "emit() into too few bytes"
+        );
     }
 
     let again = Header::parse(&out).expect("re-parse of an emitted header");
