@@ -94,12 +94,7 @@ impl Conn {
     /// The decoder, allocated on first use.
     pub fn decoder(&mut self) -> &mut Decoder<Box<[u8]>> {
         let shared = &self.shared;
-        self.dec.get_or_insert_with(|| {
-            Decoder::with_limits(
-                vec![0u8; shared.buffer_size].into_boxed_slice(),
-                shared.limits,
-            )
-        })
+        self.dec.get_or_insert_with(|| new_decoder(shared))
     }
 
     /// Whether the connection sits between frames with nothing buffered either way.
@@ -113,20 +108,7 @@ impl Conn {
     /// way to a shutdown; inside a frame it keeps reading so the frame can finish.
     pub async fn fill(&mut self) -> io::Result<Input> {
         if self.between_frames() {
-            // Nothing partial: give the buffers back while we wait.
-            self.dec = None;
-            self.out = Vec::new();
-            let idle = self.shared.idle_timeout;
-            let stream = self.io.inner();
-            let shutdown = &mut self.shutdown;
-            // Biased: bytes already waiting are served before a shutdown is noticed, so a
-            // frame in flight at Ctrl-C is finished rather than cut.
-            tokio::select! {
-                biased;
-                r = stream.readable() => r?,
-                _ = shutdown.wait_for(|stop| *stop) => return Ok(Input::Shutdown),
-                _ = sleep_opt(idle) => return Ok(Input::Idle),
-            }
+            return self.fill_between_frames().await;
         }
         let idle = self.shared.idle_timeout;
         self.decoder();
@@ -150,6 +132,42 @@ impl Conn {
             dec.commit(n);
         }
         Ok(Input::Data)
+    }
+
+    /// [`Conn::fill`] between frames: waits for readability holding no buffer, and only
+    /// then reads, straight into a freshly allocated decoder.
+    async fn fill_between_frames(&mut self) -> io::Result<Input> {
+        // Nothing partial: give the buffers back while we wait.
+        self.dec = None;
+        self.out = Vec::new();
+        let idle = sleep_opt(self.shared.idle_timeout);
+        tokio::pin!(idle);
+        loop {
+            let stream = self.io.inner();
+            let shutdown = &mut self.shutdown;
+            // Biased: bytes already waiting are served before a shutdown is noticed, so a
+            // frame in flight at Ctrl-C is finished rather than cut.
+            tokio::select! {
+                biased;
+                r = stream.readable() => r?,
+                _ = shutdown.wait_for(|stop| *stop) => return Ok(Input::Shutdown),
+                _ = &mut idle => return Ok(Input::Idle),
+            }
+            let shared = &self.shared;
+            let dec = self.dec.get_or_insert_with(|| new_decoder(shared));
+            match self.io.inner().try_read(dec.read_buf()) {
+                Ok(0) => return Ok(Input::Eof),
+                Ok(n) => {
+                    dec.commit(n);
+                    return Ok(Input::Data);
+                }
+                // Readiness can be stale (tokio reports a fresh socket readable at once):
+                // give the buffer back and wait again, or every idle connection would
+                // keep one.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.dec = None,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// The next event, reading as needed (the core's async path). `Ok(None)` at a clean
@@ -216,6 +234,14 @@ impl Conn {
             }
         }
     }
+}
+
+/// A decoder with the server's buffer size and limits.
+fn new_decoder(shared: &Shared) -> Decoder<Box<[u8]>> {
+    Decoder::with_limits(
+        vec![0u8; shared.buffer_size].into_boxed_slice(),
+        shared.limits,
+    )
 }
 
 /// The error an idle connection is closed with.

@@ -35,7 +35,9 @@ pub(crate) async fn serve(mut conn: Conn) {
             break Close::Quiet;
         }
     };
-    conn.close(close).await;
+    // Boxed: closing happens once, and its future (a drain buffer, timers) would
+    // otherwise be part of every idle connection's task.
+    Box::pin(conn.close(close)).await;
 }
 
 /// Answers every event the bytes read so far complete, into `conn.out`.

@@ -68,3 +68,38 @@ impl std::fmt::Debug for Service {
         f.write_str(self.name())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::Shared;
+    use std::sync::Arc;
+
+    /// An idle connection's memory is mostly its task, and a task is as large as its
+    /// future: keep the echo connection's future small (the target is 8 KiB per idle
+    /// connection, sockets and bookkeeping included).
+    #[test]
+    fn echo_connection_future_is_small() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let (stream, peer) = listener.accept().await.unwrap();
+            let shared = Arc::new(Shared {
+                limits: sockframe::Limits::DEFAULT,
+                buffer_size: 4096,
+                idle_timeout: None,
+            });
+            let (_tx, rx) = tokio::sync::watch::channel(false);
+            let service = Service::Echo;
+            let fut = service.serve(Conn::new(stream, peer, shared, rx));
+            let size = std::mem::size_of_val(&fut);
+            eprintln!("echo connection future: {size} bytes");
+            assert!(size <= 2048, "echo connection future is {size} bytes");
+        });
+    }
+}
