@@ -12,18 +12,74 @@ use sockframe::{Decoder, Event, Limits};
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-/// Settings every connection of a server shares.
+/// Settings every connection of a server shares, and its pool of receive buffers.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub limits: Limits,
     pub buffer_size: usize,
     pub idle_timeout: Option<Duration>,
+    /// Buffers given back by connections that went idle. Reusing them spares a zeroed
+    /// allocation per burst of traffic; the pool keeps at most [`POOL_KEEP`].
+    pub pool: Mutex<Vec<Box<[u8]>>>,
+}
+
+impl Shared {
+    pub fn new(limits: Limits, buffer_size: usize, idle_timeout: Option<Duration>) -> Shared {
+        Shared {
+            limits,
+            buffer_size,
+            idle_timeout,
+            pool: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+/// Free buffers a server keeps for reuse (memory bound: this times the buffer size).
+const POOL_KEEP: usize = 64;
+
+/// A receive buffer that goes back to its server's pool when the decoder owning it is
+/// dropped (the core decoder does not give its buffer back, so the buffer returns itself).
+pub(crate) struct PoolBuf {
+    buf: Box<[u8]>,
+    shared: Arc<Shared>,
+}
+
+impl PoolBuf {
+    fn take(shared: &Arc<Shared>) -> PoolBuf {
+        let recycled = shared.pool.lock().ok().and_then(|mut p| p.pop());
+        PoolBuf {
+            buf: recycled.unwrap_or_else(|| vec![0u8; shared.buffer_size].into_boxed_slice()),
+            shared: shared.clone(),
+        }
+    }
+}
+
+impl AsRef<[u8]> for PoolBuf {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl AsMut<[u8]> for PoolBuf {
+    fn as_mut(&mut self) -> &mut [u8] {
+        &mut self.buf
+    }
+}
+
+impl Drop for PoolBuf {
+    fn drop(&mut self) {
+        if let Ok(mut pool) = self.shared.pool.lock()
+            && pool.len() < POOL_KEEP
+        {
+            pool.push(std::mem::take(&mut self.buf));
+        }
+    }
 }
 
 /// What [`Conn::fill`] found.
@@ -67,7 +123,7 @@ pub(crate) const FLUSH_AT: usize = 64 * 1024;
 
 pub(crate) struct Conn {
     pub io: FromTokio<TcpStream>,
-    pub dec: Option<Decoder<Box<[u8]>>>,
+    pub dec: Option<Decoder<PoolBuf>>,
     pub out: Vec<u8>,
     pub peer: SocketAddr,
     pub shared: Arc<Shared>,
@@ -92,7 +148,7 @@ impl Conn {
     }
 
     /// The decoder, allocated on first use.
-    pub fn decoder(&mut self) -> &mut Decoder<Box<[u8]>> {
+    pub fn decoder(&mut self) -> &mut Decoder<PoolBuf> {
         let shared = &self.shared;
         self.dec.get_or_insert_with(|| new_decoder(shared))
     }
@@ -237,11 +293,8 @@ impl Conn {
 }
 
 /// A decoder with the server's buffer size and limits.
-fn new_decoder(shared: &Shared) -> Decoder<Box<[u8]>> {
-    Decoder::with_limits(
-        vec![0u8; shared.buffer_size].into_boxed_slice(),
-        shared.limits,
-    )
+fn new_decoder(shared: &Arc<Shared>) -> Decoder<PoolBuf> {
+    Decoder::with_limits(PoolBuf::take(shared), shared.limits)
 }
 
 /// The error an idle connection is closed with.

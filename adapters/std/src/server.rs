@@ -25,7 +25,10 @@ pub struct ServerConfig {
     /// Largest header and payload accepted (larger frames get an error frame).
     pub limits: Limits,
     /// Decoder buffer per active connection: frames up to this size arrive whole, larger
-    /// ones stream through it. Allocated only while bytes are in flight.
+    /// ones stream through it (cut-through). Taken from a per-server pool while bytes are
+    /// in flight and given back whenever the connection sits between frames, so idle
+    /// connections hold none. Larger means fewer system calls for large frames; smaller
+    /// means less memory held by connections stalled mid-frame.
     pub buffer_size: usize,
     /// Connections silent this long (or not reading our replies this long) are closed.
     pub idle_timeout: Option<Duration>,
@@ -42,7 +45,7 @@ impl Default for ServerConfig {
             backlog: 1024,
             max_conns: 1024,
             limits: Limits::DEFAULT,
-            buffer_size: 4096,
+            buffer_size: 16 * 1024,
             idle_timeout: Some(Duration::from_secs(300)),
             nodelay: true,
             shutdown_grace: Duration::from_secs(30),
@@ -123,11 +126,11 @@ impl Server {
             service,
         } = self;
         tracing::info!(%local, service = service.name(), "listening");
-        let shared = Arc::new(Shared {
-            limits: cfg.limits,
-            buffer_size: cfg.buffer_size.max(64),
-            idle_timeout: cfg.idle_timeout,
-        });
+        let shared = Arc::new(Shared::new(
+            cfg.limits,
+            cfg.buffer_size.max(64),
+            cfg.idle_timeout,
+        ));
         let (stop_tx, stop_rx) = watch::channel(false);
         // Every connection task holds a sender; `recv` returns `None` once all are gone.
         let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);

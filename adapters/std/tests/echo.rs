@@ -83,7 +83,7 @@ fn frames_split_byte_by_byte_are_reassembled() {
 
 #[test]
 fn frame_larger_than_the_server_buffer_streams_through() {
-    // 4 KiB server buffer, 300 KiB frame with a checksum the server passes on untouched.
+    // 16 KiB server buffer, 300 KiB frame with a checksum the server passes on untouched.
     let server = echo();
     let mut c = connect(server.local_addr());
     let payload: Vec<u8> = (0..300 * 1024u32).map(|i| (i * 7 % 251) as u8).collect();

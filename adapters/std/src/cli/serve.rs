@@ -45,7 +45,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 512)]
     max_header: usize,
     /// Per-connection receive buffer in bytes: larger frames stream through it.
-    #[arg(long, value_name = "BYTES", default_value_t = 4096)]
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024)]
     buffer: usize,
     /// Close connections idle for this many seconds (0: never).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
