@@ -173,12 +173,51 @@ fn put_and_get_through_the_binary() {
     assert!(out.status.success(), "{out:?}");
     assert!(std::fs::read(&dest).unwrap() == data);
 
+    // Several files on one connection, into the current directory.
+    let second = work.path().join("second.txt");
+    std::fs::write(&second, b"two").unwrap();
+    let out = run(&[
+        "put",
+        &addr,
+        src.to_str().unwrap(),
+        second.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let fetch = TempDir::new("cli-fetch");
+    let out = bin()
+        .args(["get", &addr, "upload.bin", "second.txt"])
+        .current_dir(fetch.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(fetch.entries(), ["second.txt", "upload.bin"]);
+    assert_eq!(
+        std::fs::read(fetch.path().join("second.txt")).unwrap(),
+        b"two"
+    );
+
     // A remote refusal is exit 1.
     let out = run(&["get", &addr, "../etc/passwd", "-o", dest.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     // A missing local file is a usage error.
     let out = run(&["put", &addr, work.path().join("nope").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+#[test]
+fn listen_backlog_is_set_from_the_flag() {
+    let (_server, addr) = serve_bin(&["--backlog", "37"]);
+    // For a listening socket, `ss` shows the backlog in the Send-Q column.
+    let out = std::process::Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{}", addr.port())])
+        .output();
+    let Ok(out) = out else {
+        eprintln!("ss not installed: backlog not checked");
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let send_q = text.split_whitespace().nth(2);
+    assert_eq!(send_q, Some("37"), "ss says: {text}");
 }
 
 #[test]

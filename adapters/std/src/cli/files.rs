@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 pub struct PutArgs {
     /// Server address, host:port.
     addr: String,
-    /// The local file to upload.
-    file: PathBuf,
-    /// Name on the server [default: the file's own name].
+    /// The local files to upload (one connection, one after the other).
+    #[arg(required = true, num_args = 1..)]
+    files: Vec<PathBuf>,
+    /// Name on the server [default: the file's own name]; only with a single file.
     #[arg(long = "as", value_name = "NAME")]
     remote: Option<String>,
 }
@@ -23,9 +24,11 @@ pub struct PutArgs {
 pub struct GetArgs {
     /// Server address, host:port.
     addr: String,
-    /// The name of the file on the server.
-    file: String,
-    /// Where to write it [default: its last path component, in the current directory].
+    /// The names of the files on the server.
+    #[arg(required = true, num_args = 1..)]
+    files: Vec<String>,
+    /// Where to write it [default: its last path component, in the current directory];
+    /// only with a single file.
     #[arg(short, long, value_name = "PATH")]
     output: Option<PathBuf>,
 }
@@ -44,51 +47,69 @@ fn progress_bar() -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// Uploads a file.
+/// Uploads files.
 pub fn put(a: PutArgs) -> Result<i32, Failure> {
-    if !a.file.is_file() {
-        return Err(Failure::usage(format!(
-            "{} is not a readable file",
-            a.file.display()
-        )));
+    if a.remote.is_some() && a.files.len() > 1 {
+        return Err(Failure::usage("--as names one file; give one file with it"));
     }
-    let remote = match a.remote {
-        Some(name) => name,
-        None => file_name(&a.file)?,
-    };
-    let mut client = super::connect(&a.addr)?;
-    let bar = progress_bar();
-    let size = client.put_file(&a.file, &remote, &mut |done, total| {
-        if let Some(bar) = &bar {
-            bar.set_length(total);
-            bar.set_position(done);
+    let mut jobs = Vec::new();
+    for file in &a.files {
+        if !file.is_file() {
+            return Err(Failure::usage(format!(
+                "{} is not a readable file",
+                file.display()
+            )));
         }
-    });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
+        let remote = match &a.remote {
+            Some(name) => name.clone(),
+            None => file_name(file)?,
+        };
+        jobs.push((file, remote));
     }
-    eprintln!("stored {remote} ({} bytes)", size?);
+    let mut client = super::connect(&a.addr)?;
+    for (file, remote) in jobs {
+        let bar = progress_bar();
+        let size = client.put_file(file, &remote, &mut |done, total| {
+            if let Some(bar) = &bar {
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+        });
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        eprintln!("stored {remote} ({} bytes)", size?);
+    }
     Ok(0)
 }
 
-/// Downloads a file.
+/// Downloads files.
 pub fn get(a: GetArgs) -> Result<i32, Failure> {
-    let local = match a.output {
-        Some(p) => p,
-        None => PathBuf::from(file_name(Path::new(&a.file))?),
-    };
-    let mut client = super::connect(&a.addr)?;
-    let bar = progress_bar();
-    let size = client.get_file(&a.file, &local, &mut |done, total| {
-        if let Some(bar) = &bar {
-            bar.set_length(total);
-            bar.set_position(done);
-        }
-    });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
+    if a.output.is_some() && a.files.len() > 1 {
+        return Err(Failure::usage("-o names one file; give one file with it"));
     }
-    eprintln!("wrote {} ({} bytes)", local.display(), size?);
+    let mut jobs = Vec::new();
+    for file in &a.files {
+        let local = match &a.output {
+            Some(p) => p.clone(),
+            None => PathBuf::from(file_name(Path::new(file))?),
+        };
+        jobs.push((file, local));
+    }
+    let mut client = super::connect(&a.addr)?;
+    for (file, local) in jobs {
+        let bar = progress_bar();
+        let size = client.get_file(file, &local, &mut |done, total| {
+            if let Some(bar) = &bar {
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+        });
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        eprintln!("wrote {} ({} bytes)", local.display(), size?);
+    }
     Ok(0)
 }
 
