@@ -242,3 +242,30 @@ fn hundred_mib_of_output_arrives_complete_and_in_order() {
     assert_eq!(out.next, 13_000_001);
     assert!(out.bytes > 100 << 20, "{} bytes", out.bytes);
 }
+
+#[test]
+fn a_client_that_leaves_stops_its_command() {
+    let dir = TempDir::new("exec-gone");
+    let pid_file = dir.path().join("pid");
+    let server = exec_server(ExecConfig {
+        allow_shell: true,
+        ..ExecConfig::default()
+    });
+    let mut c = connect(server.local_addr());
+    // A silent command that would run for 30 s; it tells us its pid first.
+    let line = format!(
+        "echo $$ > {}.tmp; mv {0}.tmp {0}; exec sleep 30",
+        pid_file.display()
+    );
+    let header = sockframe::Header::new(kinds::EXEC, 1, 0).with_meta(&[("shell", "1")]);
+    c.send(&header, line.as_bytes()).unwrap();
+    eventually("command started", || pid_file.exists());
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
+    assert!(proc_dir.exists());
+    drop(c);
+    // Killed and reaped well before its 30 s are up.
+    eventually("command killed after its client left", || {
+        !proc_dir.exists()
+    });
+}

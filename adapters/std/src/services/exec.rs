@@ -230,6 +230,12 @@ async fn run(cfg: &ExecConfig, conn: &mut Conn, id: u32, argv: Vec<OsString>) ->
             },
             _ = &mut deadline => return killed(conn, &mut child, id, "timeout",
                 format!("{program} still running after {:?}: killed", cfg.time_limit)).await,
+            _ = client_gone(conn.io.inner()) => {
+                // Nobody is left to read the output: stop the command now, not at its limit.
+                tracing::info!(peer = %conn.peer, %program, "client gone: killing the command");
+                let _ = child.kill().await;
+                return Err(io::Error::new(io::ErrorKind::BrokenPipe, "client gone"));
+            }
         };
         total += n as u64;
         if total > cfg.output_limit {
@@ -285,6 +291,16 @@ async fn killed(
     Ok(())
 }
 
+/// Completes when the client has closed or reset its side. Bytes it sent meanwhile (a
+/// pipelined next request) are only peeked at, left for the request loop.
+async fn client_gone(stream: &tokio::net::TcpStream) {
+    let mut probe = [0u8; 1];
+    match stream.peek(&mut probe).await {
+        Ok(0) | Err(_) => {}
+        Ok(_) => std::future::pending().await,
+    }
+}
+
 /// One read from a pipe that may already be closed (then never ready).
 async fn read_some<R: AsyncRead + Unpin>(
     pipe: &mut Option<R>,
@@ -293,5 +309,21 @@ async fn read_some<R: AsyncRead + Unpin>(
     match pipe {
         Some(r) => r.read(buf).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn token_comparison() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secreT", b"secret"));
+        assert!(!constant_time_eq(b"secret!", b"secret"));
+        assert!(!constant_time_eq(b"secre", b"secret"));
+        assert!(!constant_time_eq(b"", b"secret"));
+        // A presented token padded with the complement bytes must not match a shorter one.
+        assert!(!constant_time_eq(&[!b's'], b""));
     }
 }
