@@ -327,6 +327,16 @@ pub(crate) async fn linger(mut stream: TcpStream) {
     let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
 }
 
+/// Completes when the client has closed or reset its side. Bytes it sent meanwhile (a
+/// pipelined next request) are only peeked at, left for the request loop.
+pub(crate) async fn client_gone(stream: &tokio::net::TcpStream) {
+    let mut probe = [0u8; 1];
+    match stream.peek(&mut probe).await {
+        Ok(0) | Err(_) => {}
+        Ok(_) => std::future::pending().await,
+    }
+}
+
 /// Sleeps for `d`, or forever when there is no timeout.
 pub(crate) async fn sleep_opt(d: Option<Duration>) {
     match d {

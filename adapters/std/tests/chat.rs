@@ -68,3 +68,36 @@ fn operator_replies_and_ends_sessions_in_turn() {
     reply_tx.blocking_send("your turn".into()).unwrap();
     assert_eq!(second.expect_frame().unwrap().text(), "your turn");
 }
+
+#[test]
+fn a_client_leaving_before_the_reply_frees_the_operator() {
+    let (reply_tx, reply_rx) = tokio::sync::mpsc::channel::<String>(4);
+    let (seen_tx, seen_rx) = mpsc::channel::<Seen>();
+    let chat = Chat::new(reply_rx, move |note| {
+        let _ = seen_tx.send(match note {
+            ChatNote::Joined(_) => Seen::Joined,
+            ChatNote::Message(_, text) => Seen::Message(text.to_owned()),
+            ChatNote::Left(_) => Seen::Left,
+        });
+    });
+    let server = sockframe_std::Server::spawn_thread(loopback(), Service::Chat(chat)).unwrap();
+    let addr = server.local_addr();
+    let next_seen = || seen_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+
+    let mut gone = connect(addr);
+    gone.send(&sockframe::Header::data(1, b"brb"), b"brb")
+        .unwrap();
+    assert_eq!(next_seen(), Seen::Joined);
+    assert_eq!(next_seen(), Seen::Message("brb".into()));
+    drop(gone);
+    // The operator is not left waiting to answer someone who left.
+    assert_eq!(next_seen(), Seen::Left);
+
+    let mut next = connect(addr);
+    next.send(&sockframe::Header::data(1, b"hi"), b"hi")
+        .unwrap();
+    assert_eq!(next_seen(), Seen::Joined);
+    assert_eq!(next_seen(), Seen::Message("hi".into()));
+    reply_tx.blocking_send("hello".into()).unwrap();
+    assert_eq!(next.expect_frame().unwrap().text(), "hello");
+}

@@ -5,7 +5,7 @@
 //! and the next client gets its turn. Clients arriving meanwhile are accepted and wait in
 //! a first-come first-served queue; they are not refused.
 
-use crate::conn::{Close, Conn, shutdown_close};
+use crate::conn::{Close, Conn, client_gone, shutdown_close};
 use crate::kinds;
 use crate::owned::OwnedFrame;
 use crate::wire::{pong, push_error, push_frame};
@@ -96,7 +96,12 @@ impl Chat {
                     // Lines typed while nobody was asking belong to no one.
                     while op.replies.try_recv().is_ok() {}
                     (op.notes)(ChatNote::Message(peer, &frame.text()));
-                    match op.replies.recv().await {
+                    let replies = &mut op.replies;
+                    let reply = tokio::select! {
+                        r = replies.recv() => r,
+                        _ = client_gone(conn.io.inner()) => break Close::Quiet,
+                    };
+                    match reply {
                         Some(reply) if !reply.is_empty() => {
                             let _ = push_frame(
                                 &mut conn.out,

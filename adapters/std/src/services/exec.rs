@@ -8,7 +8,7 @@
 //! Frames: request [`kinds::EXEC`]; output [`kinds::STDOUT`] / [`kinds::STDERR`] with the
 //! request's id, each carrying what one read of the pipe returned; then [`kinds::EXIT`].
 
-use crate::conn::{Close, Conn};
+use crate::conn::{Close, Conn, client_gone};
 use crate::kinds;
 use crate::owned::OwnedFrame;
 use crate::wire::{pong, push_error, push_frame};
@@ -289,16 +289,6 @@ async fn killed(
     tracing::info!(peer = %conn.peer, code, "{message}");
     push_error(&mut conn.out, id, code, &message);
     Ok(())
-}
-
-/// Completes when the client has closed or reset its side. Bytes it sent meanwhile (a
-/// pipelined next request) are only peeked at, left for the request loop.
-async fn client_gone(stream: &tokio::net::TcpStream) {
-    let mut probe = [0u8; 1];
-    match stream.peek(&mut probe).await {
-        Ok(0) | Err(_) => {}
-        Ok(_) => std::future::pending().await,
-    }
 }
 
 /// One read from a pipe that may already be closed (then never ready).
