@@ -6,6 +6,7 @@
 //! and everything has been written, so 10,000 idle connections cost little more than their
 //! sockets and tasks.
 
+use crate::stats::ServerStats;
 use crate::wire::push_error;
 use embedded_io_adapters::tokio_1::FromTokio;
 use sockframe::{Decoder, Event, Limits};
@@ -27,15 +28,22 @@ pub(crate) struct Shared {
     /// Buffers given back by connections that went idle. Reusing them spares a zeroed
     /// allocation per burst of traffic; the pool keeps at most [`POOL_KEEP`].
     pub pool: Mutex<Vec<Box<[u8]>>>,
+    pub stats: Arc<ServerStats>,
 }
 
 impl Shared {
-    pub fn new(limits: Limits, buffer_size: usize, idle_timeout: Option<Duration>) -> Shared {
+    pub fn new(
+        limits: Limits,
+        buffer_size: usize,
+        idle_timeout: Option<Duration>,
+        stats: Arc<ServerStats>,
+    ) -> Shared {
         Shared {
             limits,
             buffer_size,
             idle_timeout,
             pool: Mutex::new(Vec::new()),
+            stats,
         }
     }
 }
@@ -52,6 +60,7 @@ pub(crate) struct PoolBuf {
 
 impl PoolBuf {
     fn take(shared: &Arc<Shared>) -> PoolBuf {
+        shared.stats.buffer_taken();
         let recycled = shared.pool.lock().ok().and_then(|mut p| p.pop());
         PoolBuf {
             buf: recycled.unwrap_or_else(|| vec![0u8; shared.buffer_size].into_boxed_slice()),
@@ -74,6 +83,7 @@ impl AsMut<[u8]> for PoolBuf {
 
 impl Drop for PoolBuf {
     fn drop(&mut self) {
+        self.shared.stats.buffer_returned();
         if let Ok(mut pool) = self.shared.pool.lock()
             && pool.len() < POOL_KEEP
         {
@@ -180,6 +190,7 @@ impl Conn {
             },
             None => read.await?,
         };
+        self.shared.stats.count_read();
         if n == 0 {
             return Ok(Input::Eof);
         }
@@ -211,7 +222,11 @@ impl Conn {
             }
             let shared = &self.shared;
             let dec = self.dec.get_or_insert_with(|| new_decoder(shared));
-            match self.io.inner().try_read(dec.read_buf()) {
+            let read = self.io.inner().try_read(dec.read_buf());
+            if read.is_ok() {
+                self.shared.stats.count_read();
+            }
+            match read {
                 Ok(0) => return Ok(Input::Eof),
                 Ok(n) => {
                     dec.commit(n);
@@ -252,8 +267,14 @@ impl Conn {
                 }
             }
         }
+        let stats = self.shared.stats.clone();
         match self.decoder().next_event() {
-            Ok(ev) => Ok(ev),
+            Ok(ev) => {
+                if matches!(ev, Some(Event::Frame(_) | Event::End)) {
+                    stats.count_frame();
+                }
+                Ok(ev)
+            }
             Err(e) => Err(Close::error(0, e.code(), e)),
         }
     }
@@ -272,6 +293,7 @@ impl Conn {
             None => write.await?,
         }
         self.out.clear();
+        self.shared.stats.count_write();
         Ok(())
     }
 

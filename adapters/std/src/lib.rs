@@ -59,6 +59,7 @@ pub mod kinds;
 mod owned;
 mod server;
 pub mod services;
+mod stats;
 mod tempfile;
 pub mod wire;
 
@@ -66,3 +67,4 @@ pub use client::{Client, ClientError, ExecOutcome};
 pub use owned::OwnedFrame;
 pub use server::{Server, ServerConfig, ServerHandle};
 pub use services::Service;
+pub use stats::ServerStats;

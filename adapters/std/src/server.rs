@@ -2,6 +2,7 @@
 
 use crate::conn::{Conn, Shared, linger};
 use crate::services::Service;
+use crate::stats::ServerStats;
 use crate::wire::push_error;
 use socket2::{Domain, Protocol, Socket, Type};
 use sockframe::Limits;
@@ -60,6 +61,7 @@ pub struct Server {
     local: SocketAddr,
     cfg: ServerConfig,
     service: Arc<Service>,
+    stats: Arc<ServerStats>,
 }
 
 impl Server {
@@ -86,12 +88,18 @@ impl Server {
             local,
             cfg,
             service: Arc::new(service),
+            stats: Arc::default(),
         })
     }
 
     /// The address actually bound (with the real port when the config said 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The server's counters (reads, batched writes, frames, connections), live.
+    pub fn stats(&self) -> Arc<ServerStats> {
+        self.stats.clone()
     }
 
     /// Serves until Ctrl-C, then shuts down gracefully (see [`Server::run_until`]). A
@@ -124,12 +132,14 @@ impl Server {
             local,
             cfg,
             service,
+            stats,
         } = self;
         tracing::info!(%local, service = service.name(), "listening");
         let shared = Arc::new(Shared::new(
             cfg.limits,
             cfg.buffer_size.max(64),
             cfg.idle_timeout,
+            stats.clone(),
         ));
         let (stop_tx, stop_rx) = watch::channel(false);
         // Every connection task holds a sender; `recv` returns `None` once all are gone.
@@ -155,10 +165,12 @@ impl Server {
             }
             let Ok(permit) = slots.clone().try_acquire_owned() else {
                 tracing::info!(%peer, "busy: refusing connection");
+                stats.count_busy();
                 tokio::spawn(refuse_busy(stream, cfg.max_conns));
                 continue;
             };
             tracing::debug!(%peer, "connected");
+            stats.count_accepted();
             let conn = Conn::new(stream, peer, shared.clone(), stop_rx.clone());
             let service = service.clone();
             let alive = alive_tx.clone();
@@ -197,7 +209,7 @@ impl Server {
                 rt.block_on(async move {
                     match Server::bind(cfg, service).await {
                         Ok(server) => {
-                            let _ = addr_tx.send(Ok(server.local_addr()));
+                            let _ = addr_tx.send(Ok((server.local_addr(), server.stats())));
                             server
                                 .run_until(async {
                                     let _ = stop_rx.await;
@@ -211,11 +223,12 @@ impl Server {
                     }
                 })
             })?;
-        let addr = addr_rx
+        let (addr, stats) = addr_rx
             .recv()
             .map_err(|_| io::Error::other("server thread died before binding"))??;
         Ok(ServerHandle {
             addr,
+            stats,
             stop: Some(stop_tx),
             thread: Some(thread),
         })
@@ -226,6 +239,7 @@ impl Server {
 #[derive(Debug)]
 pub struct ServerHandle {
     addr: SocketAddr,
+    stats: Arc<ServerStats>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<io::Result<()>>>,
 }
@@ -234,6 +248,11 @@ impl ServerHandle {
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The server's counters, live.
+    pub fn stats(&self) -> &ServerStats {
+        &self.stats
     }
 
     /// Shuts the server down gracefully and waits until it has stopped.

@@ -60,12 +60,22 @@ fn many_frames_in_one_write_are_all_answered_in_order() {
         )
         .unwrap();
     }
+    let stats = server.stats();
+    let (frames0, reads0, writes0) = (stats.frames(), stats.reads(), stats.writes());
     c.send_raw(&wire).unwrap();
     for id in 1..=500u32 {
         let f = c.recv_frame().unwrap().unwrap();
         assert_eq!(f.id, id);
         assert_eq!(f.payload, format!("message {id}").as_bytes());
     }
+    // Replies are batched: reads and writes together stay far below one per message.
+    let frames = stats.frames() - frames0;
+    let calls = (stats.reads() - reads0) + (stats.writes() - writes0);
+    assert!(frames >= 500, "{frames} frames counted");
+    assert!(
+        calls * 10 <= frames,
+        "{calls} reads+writes for {frames} frames"
+    );
 }
 
 #[test]
@@ -322,4 +332,27 @@ fn reads_from_a_closed_server_end_cleanly() {
     let mut rest = Vec::new();
     s.read_to_end(&mut rest).unwrap();
     assert!(rest.is_empty(), "a clean close gets no error frame");
+}
+
+#[test]
+fn idle_connections_hold_no_receive_buffer() {
+    let server = echo();
+    let addr = server.local_addr();
+    let mut clients: Vec<Client> = (0..50).map(|_| connect(addr)).collect();
+    for (i, c) in clients.iter_mut().enumerate() {
+        assert_echo(c, format!("once {i}").as_bytes());
+    }
+    // A frame in flight holds a buffer...
+    let mut wire = [0u8; 64];
+    let n = encode_frame(&Header::data(1, b"half"), b"half", &mut wire).unwrap();
+    clients[0].send_raw(&wire[..n - 2]).unwrap();
+    eventually("buffer held mid-frame", || {
+        server.stats().buffers_in_use() == 1
+    });
+    // ...and is given back once the connection is between frames again.
+    clients[0].send_raw(&wire[n - 2..n]).unwrap();
+    assert_eq!(clients[0].recv_frame().unwrap().unwrap().payload, b"half");
+    eventually("no buffers held by idle connections", || {
+        server.stats().buffers_in_use() == 0
+    });
 }

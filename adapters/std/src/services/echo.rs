@@ -47,7 +47,12 @@ async fn answer_buffered(conn: &mut Conn) -> Result<(), Close> {
             return Ok(());
         };
         match dec.next_event() {
-            Ok(Some(ev)) => echo(ev, &mut conn.out),
+            Ok(Some(ev)) => {
+                if matches!(ev, Event::Frame(_) | Event::End) {
+                    conn.shared.stats.count_frame();
+                }
+                echo(ev, &mut conn.out)
+            }
             Ok(None) => return Ok(()),
             Err(e) => return Err(Close::error(0, e.code(), e)),
         }

@@ -89,7 +89,12 @@ mod tests {
             let addr = listener.local_addr().unwrap();
             let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
             let (stream, peer) = listener.accept().await.unwrap();
-            let shared = Arc::new(Shared::new(sockframe::Limits::DEFAULT, 4096, None));
+            let shared = Arc::new(Shared::new(
+                sockframe::Limits::DEFAULT,
+                4096,
+                None,
+                Arc::default(),
+            ));
             let (_tx, rx) = tokio::sync::watch::channel(false);
             let service = Service::Echo;
             let fut = service.serve(Conn::new(stream, peer, shared, rx));
