@@ -9,7 +9,7 @@
 use crate::stats::ServerStats;
 use crate::wire::push_error;
 use embedded_io_adapters::tokio_1::FromTokio;
-use sockframe::{Decoder, Event, Limits};
+use sockframe::{Decoder, Event, Limits, io_async};
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -241,24 +241,17 @@ impl Conn {
         }
     }
 
-    /// The next event, reading as needed (the core's async path). `Ok(None)` at a clean
-    /// end of stream; `Err(close)` when the connection must end (idle, shutdown, I/O or
-    /// framing error).
+    /// The next event, reading as needed. `Ok(None)` at a clean end of stream;
+    /// `Err(close)` when the connection must end (idle, shutdown, I/O or framing error).
+    ///
+    /// Between frames it first waits holding no buffer ([`Conn::fill`]); then the core's
+    /// async path, [`io_async::read_event`], takes over. That function is cancel-safe, so
+    /// the idle timeout may drop it mid-frame without losing bytes.
     pub async fn read_event(&mut self) -> Result<Option<Event<'_>>, Close> {
-        loop {
-            match self.decoder().poll() {
-                Ok(true) => break,
-                Ok(false) => {}
-                Err(e) => return Err(Close::error(0, e.code(), e)),
-            }
-            match self.fill().await {
+        if self.between_frames() {
+            match self.fill_between_frames().await {
                 Ok(Input::Data) => {}
-                Ok(Input::Eof) => {
-                    return match self.decoder().finish() {
-                        Ok(()) => Ok(None),
-                        Err(e) => Err(Close::error(0, e.code(), e)),
-                    };
-                }
+                Ok(Input::Eof) => return Ok(None),
                 Ok(Input::Idle) => return Err(idle_close()),
                 Ok(Input::Shutdown) => return Err(shutdown_close()),
                 Err(e) => {
@@ -267,15 +260,34 @@ impl Conn {
                 }
             }
         }
-        let stats = self.shared.stats.clone();
-        match self.decoder().next_event() {
+        let (peer, idle, stats) = (
+            self.peer,
+            self.shared.idle_timeout,
+            self.shared.stats.clone(),
+        );
+        let shared = &self.shared;
+        let dec = self.dec.get_or_insert_with(|| new_decoder(shared));
+        let read = io_async::read_event(&mut self.io, dec);
+        let result = match idle {
+            Some(t) => match tokio::time::timeout(t, read).await {
+                Ok(r) => r,
+                Err(_) => return Err(idle_close()),
+            },
+            None => read.await,
+        };
+        match result {
             Ok(ev) => {
                 if matches!(ev, Some(Event::Frame(_) | Event::End)) {
                     stats.count_frame();
                 }
                 Ok(ev)
             }
-            Err(e) => Err(Close::error(0, e.code(), e)),
+            Err(sockframe::Error::Decode(e)) => Err(Close::error(0, e.code(), e)),
+            Err(sockframe::Error::Io(e)) => {
+                tracing::debug!(%peer, "read failed: {e}");
+                Err(Close::Quiet)
+            }
+            Err(sockframe::Error::Encode(e)) => Err(Close::error(0, "internal", e)),
         }
     }
 

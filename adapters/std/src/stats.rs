@@ -24,7 +24,9 @@ impl ServerStats {
         self.refused_busy.load(Ordering::Relaxed)
     }
 
-    /// Reads from connections that returned bytes (or end of stream).
+    /// Reads that returned bytes (or end of stream): all of echo's, and the first read
+    /// after an idle wait for the other services (whose further reads happen inside the
+    /// core's `io_async::read_event`).
     pub fn reads(&self) -> u64 {
         self.reads.load(Ordering::Relaxed)
     }
