@@ -1,53 +1,78 @@
-//! The per-connection service run on each TCP socket of the pool.
+//! The echo service run on the socket pool, chosen at build time:
 //!
-//! The boundary is [`Session`]: one per socket, reset (`Session::default()`) whenever the
-//! socket listens anew, and [`Session::poll_socket`] called after every `Interface::poll`.
-//! It returns true if it moved data (the caller then polls the interface again before
-//! sleeping). Today the only service is the plain, unframed echo (`plain-echo` feature, kept
-//! later as the benchmark baseline); the framed echo of `sockframe-smoltcp` will come in as
-//! the other implementation of the same boundary.
+//! - default: the framed echo of `sockframe-smoltcp` (frames come back unchanged, PING gets
+//!   PONG, bad input gets an error frame and the connection closes);
+//! - feature `plain-echo`: a plain, unframed TCP echo, the benchmark baseline.
+//!
+//! Both have the same shape: `Service::new(port, handles)` over sockets the caller created,
+//! then `poll(&mut sockets)` after every `Interface::poll`; it returns true if it moved data
+//! (the caller then polls the interface again before sleeping). Sockets listen on the first
+//! poll, and again whenever their connection ends.
 
-use smoltcp::socket::tcp;
+/// The decoder buffer of each framed connection: frames up to this size (prefix, header,
+/// payload) come out whole, larger ones are echoed cut-through. It holds the largest header
+/// the adapter accepts (512 B). Each socket's send buffer must be at least this large.
+#[cfg(not(feature = "plain-echo"))]
+pub const FRAME_BUF: usize = 1024;
 
 #[cfg(not(feature = "plain-echo"))]
-compile_error!("no service selected: the framed service is not wired in yet, enable `plain-echo`");
+pub type Service<const POOL: usize> = sockframe_smoltcp::EchoService<POOL, FRAME_BUF>;
 
 #[cfg(feature = "plain-echo")]
-pub use plain::Session;
+pub use plain::Service;
 
 #[cfg(feature = "plain-echo")]
 mod plain {
-    use super::tcp;
+    use smoltcp::iface::{SocketHandle, SocketSet};
+    use smoltcp::socket::tcp;
 
-    /// Plain echo keeps no state between polls.
-    #[derive(Default)]
-    pub struct Session {}
+    /// The plain echo keeps no state besides the pool.
+    pub struct Service<const POOL: usize> {
+        port: u16,
+        handles: [SocketHandle; POOL],
+    }
 
-    impl Session {
-        /// Echoes received bytes back, with backpressure: only as much is read as fits in the
-        /// send buffer, so unread bytes stay in the receive window. Closes the socket once the
-        /// peer has closed its side and everything received has been queued for sending.
-        pub fn poll_socket(&mut self, socket: &mut tcp::Socket<'_>) -> bool {
+    impl<const POOL: usize> Service<POOL> {
+        pub fn new(port: u16, handles: [SocketHandle; POOL]) -> Self {
+            Service { port, handles }
+        }
+
+        pub fn poll(&mut self, sockets: &mut SocketSet<'_>) -> bool {
             let mut moved = false;
-            let mut chunk = [0u8; 512];
-            while socket.can_recv() && socket.can_send() {
-                let room = socket.send_capacity() - socket.send_queue();
-                let want = room.min(chunk.len());
-                let Ok(n) = socket.recv_slice(&mut chunk[..want]) else {
-                    break;
-                };
-                if n == 0 {
-                    break;
+            for handle in self.handles {
+                let socket = sockets.get_mut::<tcp::Socket>(handle);
+                if !socket.is_open() {
+                    let _ = socket.listen(self.port);
                 }
-                // Cannot fail short: `n` bytes were measured to fit.
-                let _ = socket.send_slice(&chunk[..n]);
-                moved = true;
-            }
-            if !socket.may_recv() && socket.may_send() && socket.recv_queue() == 0 {
-                socket.close(); // FIN goes out after the queued echo
-                moved = true;
+                moved |= echo(socket);
             }
             moved
         }
+    }
+
+    /// Echoes received bytes back, with backpressure: only as much is read as fits in the
+    /// send buffer, so unread bytes stay in the receive window. Closes the socket once the
+    /// peer has closed its side and everything received has been queued for sending.
+    fn echo(socket: &mut tcp::Socket<'_>) -> bool {
+        let mut moved = false;
+        let mut chunk = [0u8; 512];
+        while socket.can_recv() && socket.can_send() {
+            let room = socket.send_capacity() - socket.send_queue();
+            let want = room.min(chunk.len());
+            let Ok(n) = socket.recv_slice(&mut chunk[..want]) else {
+                break;
+            };
+            if n == 0 {
+                break;
+            }
+            // Cannot fail short: `n` bytes were measured to fit.
+            let _ = socket.send_slice(&chunk[..n]);
+            moved = true;
+        }
+        if !socket.may_recv() && socket.may_send() && socket.recv_queue() == 0 {
+            socket.close(); // FIN goes out after the queued echo
+            moved = true;
+        }
+        moved
     }
 }
