@@ -41,9 +41,10 @@ pub struct ServeArgs {
     /// Largest payload accepted, in bytes [default: 64 MiB; no limit for files].
     #[arg(long, value_name = "BYTES")]
     max_frame: Option<u64>,
-    /// Largest header accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 512)]
-    max_header: usize,
+    /// Largest header accepted, in bytes [default: 512; 2048 for files, whose names may
+    /// be up to 1024 bytes].
+    #[arg(long, value_name = "BYTES")]
+    max_header: Option<usize>,
     /// Per-connection receive buffer in bytes: larger frames stream through it.
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024)]
     buffer: usize,
@@ -70,16 +71,17 @@ pub struct ServeArgs {
 
 /// Runs the server until Ctrl-C.
 pub fn run(a: ServeArgs) -> Result<i32, Failure> {
-    let default_payload = match a.service {
-        ServiceKind::Files => u64::MAX,
-        _ => Limits::DEFAULT.max_payload,
+    // Files stream to disk, so their size is bounded by the disk, not by memory.
+    let (default_header, default_payload) = match a.service {
+        ServiceKind::Files => (2048, u64::MAX),
+        _ => (Limits::DEFAULT.max_header, Limits::DEFAULT.max_payload),
     };
     let cfg = ServerConfig {
         bind: a.bind,
         backlog: a.backlog,
         max_conns: a.max_conns.max(1),
         limits: Limits {
-            max_header: a.max_header,
+            max_header: a.max_header.unwrap_or(default_header),
             max_payload: a.max_frame.unwrap_or(default_payload),
         },
         buffer_size: a.buffer,

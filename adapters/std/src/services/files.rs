@@ -23,6 +23,10 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Where the files service reads and writes.
+///
+/// The server's [`Limits`](sockframe::Limits) still apply: give the server a
+/// `max_payload` as large as the largest file it should take (payloads stream, so this
+/// bounds disk use, not memory), and a `max_header` that fits the names (up to 1024 bytes).
 #[derive(Debug, Clone)]
 pub struct FilesConfig {
     /// The served directory; nothing outside it is read or written.
