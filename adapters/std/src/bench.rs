@@ -120,6 +120,18 @@ pub fn run(cfg: &BenchConfig) -> Result<BenchReport, ClientError> {
     })
 }
 
+/// Opens `n` connections and checks each with a ping, for measuring what idle
+/// connections cost the server (hold the returned clients, then read the server's RSS).
+pub fn open_idle(addr: SocketAddr, n: usize) -> Result<Vec<Client>, ClientError> {
+    (0..n)
+        .map(|_| {
+            let mut c = Client::connect(addr)?;
+            c.ping()?;
+            Ok(c)
+        })
+        .collect()
+}
+
 /// The payload of message `id`: a pattern that differs per message and per byte.
 fn fill(id: u32, buf: &mut [u8]) {
     let seed = id.wrapping_mul(2_654_435_761);

@@ -241,6 +241,18 @@ fn bench_verifies_and_reports() {
             assert!(text.contains(needle), "{mode}: {text}");
         }
     }
+    let out = run(&[
+        "bench",
+        &addr,
+        "--mode",
+        "idle",
+        "--conns",
+        "5",
+        "--duration",
+        "0.1",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("holding 5 idle connections"));
 }
 
 #[test]

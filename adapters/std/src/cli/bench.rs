@@ -12,6 +12,9 @@ pub enum ModeArg {
     Pingpong,
     /// Up to --window frames in flight per connection.
     Pipelined,
+    /// Open --conns connections, ping each once, hold them idle for --duration (measure
+    /// the server's memory meanwhile).
+    Idle,
 }
 
 /// Arguments of `sockframe bench`.
@@ -43,16 +46,28 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
             "--duration must be a positive number of seconds",
         ));
     }
+    let addr = super::resolve(&a.addr)?;
+    let duration = Duration::from_secs_f64(a.duration);
+    if a.mode == ModeArg::Idle {
+        let clients = bench::open_idle(addr, a.conns)?;
+        println!(
+            "holding {} idle connections (each answered a ping) for {:.1} s",
+            clients.len(),
+            a.duration
+        );
+        std::thread::sleep(duration);
+        return Ok(0);
+    }
     let cfg = BenchConfig {
-        addr: super::resolve(&a.addr)?,
+        addr,
         mode: match a.mode {
             ModeArg::Pingpong => Mode::PingPong,
-            ModeArg::Pipelined => Mode::Pipelined,
+            ModeArg::Pipelined | ModeArg::Idle => Mode::Pipelined,
         },
         size: a.size,
         conns: a.conns.max(1),
         window: a.window.max(1),
-        duration: Duration::from_secs_f64(a.duration),
+        duration,
     };
     let report = bench::run(&cfg)?;
     println!(
