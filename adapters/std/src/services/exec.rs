@@ -7,6 +7,10 @@
 //!
 //! Frames: request [`kinds::EXEC`]; output [`kinds::STDOUT`] / [`kinds::STDERR`] with the
 //! request's id, each carrying what one read of the pipe returned; then [`kinds::EXIT`].
+//!
+//! A command whose client goes away is killed at once. A killed client process closes its
+//! socket with an ordinary FIN, which looks exactly like a half-close, so a client must
+//! keep its sending side open until the `EXIT` frame has arrived.
 
 use crate::conn::{Close, Conn, client_gone};
 use crate::kinds;
