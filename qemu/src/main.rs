@@ -1,5 +1,5 @@
 //! sockframe echo firmware for QEMU's lm3s6965evb: smoltcp over the Stellaris Ethernet MAC,
-//! a pool of TCP sockets on port 7 served by the echo of `service.rs` (framed by default,
+//! a pool of TCP sockets on port 7, each running the echo of `service.rs` (framed by default,
 //! plain with the `plain-echo` feature).
 
 #![no_std]
@@ -15,6 +15,7 @@ use core::mem::MaybeUninit;
 use cortex_m::interrupt;
 use cortex_m_rt::{entry, exception};
 use cortex_m_semihosting::{self as semihosting, hprintln};
+use service::Session;
 use smoltcp::iface::{Config, Interface, SocketSet, SocketStorage};
 use smoltcp::phy::{Device, TxToken};
 use smoltcp::socket::tcp;
@@ -48,8 +49,9 @@ static mut TCP_TX: [[u8; TX_BUF]; POOL] = [[0; TX_BUF]; POOL];
 static mut SOCKETS: MaybeUninit<[SocketStorage<'static>; POOL]> = MaybeUninit::uninit();
 static mut ETH_RX: [u8; eth::BUF_LEN] = [0; eth::BUF_LEN];
 static mut ETH_TX: [u8; eth::BUF_LEN] = [0; eth::BUF_LEN];
-// The service (the framed echo's decoder buffers) counts as static RAM, not stack.
-static mut SERVICE: MaybeUninit<service::Service<POOL>> = MaybeUninit::uninit();
+// The sessions (the framed echo's decoder buffers) count as static RAM, not stack; each is
+// initialised in place (a whole pool built by value would pass through the stack).
+static mut SESSIONS: [MaybeUninit<Session>; POOL] = [const { MaybeUninit::uninit() }; POOL];
 
 #[entry]
 fn main() -> ! {
@@ -57,14 +59,14 @@ fn main() -> ! {
     let cp = cortex_m::Peripherals::take().unwrap();
 
     // SAFETY: `main` runs once and these statics are borrowed nowhere else.
-    let (tcp_rx, tcp_tx, storage, eth_rx, eth_tx, service) = unsafe {
+    let (tcp_rx, tcp_tx, storage, eth_rx, eth_tx, sessions) = unsafe {
         (
             take(&raw mut TCP_RX),
             take(&raw mut TCP_TX),
             take(&raw mut SOCKETS).write([SocketStorage::EMPTY; POOL]),
             take(&raw mut ETH_RX),
             take(&raw mut ETH_TX),
-            take(&raw mut SERVICE),
+            take(&raw mut SESSIONS).each_mut(),
         )
     };
 
@@ -82,17 +84,16 @@ fn main() -> ! {
 
     let mut sockets = SocketSet::new(&mut storage[..]);
     let mut bufs = tcp_rx.iter_mut().zip(tcp_tx.iter_mut());
-    let handles = core::array::from_fn(|_| {
+    let mut pool = sessions.map(|session| {
         let (rx, tx) = bufs.next().expect("POOL buffers");
         let mut socket = tcp::Socket::new(
             tcp::SocketBuffer::new(&mut rx[..]),
             tcp::SocketBuffer::new(&mut tx[..]),
         );
         socket.set_timeout(Some(TCP_TIMEOUT));
-        sockets.add(socket)
+        let _ = socket.listen(PORT);
+        (sockets.add(socket), session.write(Session::new()))
     });
-    let service = service.write(service::Service::new(PORT, handles));
-    service.poll(&mut sockets); // listen
 
     // Slirp learns our MAC only from a frame we send: until then an incoming SYN waits on
     // slirp's own ARP for ~0.5-1 s. One ARP request for the gateway makes the first
@@ -104,9 +105,18 @@ fn main() -> ! {
     let mut next_stats = STATS_EVERY_MS;
     loop {
         let now = time::now();
-        let changed = iface.poll(now, &mut eth, &mut sockets)
+        let mut busy = iface.poll(now, &mut eth, &mut sockets)
             == smoltcp::iface::PollResult::SocketStateChanged;
-        if service.poll(&mut sockets) || changed {
+        for (handle, session) in pool.iter_mut() {
+            let socket = sockets.get_mut::<tcp::Socket>(*handle);
+            if !socket.is_open() {
+                // Connection over (or never started): serve the next client.
+                session.reset();
+                let _ = socket.listen(PORT);
+            }
+            busy |= session.poll_socket(socket);
+        }
+        if busy {
             continue; // send what the service queued before sleeping
         }
 

@@ -1,13 +1,18 @@
-//! The echo service run on the socket pool, chosen at build time:
+//! The per-connection echo run on each socket of the pool, chosen at build time:
 //!
 //! - default: the framed echo of `sockframe-smoltcp` (frames come back unchanged, PING gets
 //!   PONG, bad input gets an error frame and the connection closes);
 //! - feature `plain-echo`: a plain, unframed TCP echo, the benchmark baseline.
 //!
-//! Both have the same shape: `Service::new(port, handles)` over sockets the caller created,
-//! then `poll(&mut sockets)` after every `Interface::poll`; it returns true if it moved data
-//! (the caller then polls the interface again before sleeping). Sockets listen on the first
-//! poll, and again whenever their connection ends.
+//! Both are a [`Session`] per socket: [`Session::reset`] whenever the socket listens anew,
+//! [`Session::poll_socket`] after every `Interface::poll`, which returns true if it moved
+//! data (the caller then polls the interface again before sleeping).
+
+use smoltcp::socket::tcp;
+
+/// The framed echo: a `sockframe-smoltcp` connection with a `FRAME_BUF`-byte decoder.
+#[cfg(not(feature = "plain-echo"))]
+pub struct Session(sockframe_smoltcp::Connection<FRAME_BUF>);
 
 /// The decoder buffer of each framed connection: frames up to this size (prefix, header,
 /// payload) come out whole, larger ones are echoed cut-through. It holds the largest header
@@ -16,44 +21,36 @@
 pub const FRAME_BUF: usize = 1024;
 
 #[cfg(not(feature = "plain-echo"))]
-pub type Service<const POOL: usize> = sockframe_smoltcp::EchoService<POOL, FRAME_BUF>;
-
-#[cfg(feature = "plain-echo")]
-pub use plain::Service;
-
-#[cfg(feature = "plain-echo")]
-mod plain {
-    use smoltcp::iface::{SocketHandle, SocketSet};
-    use smoltcp::socket::tcp;
-
-    /// The plain echo keeps no state besides the pool.
-    pub struct Service<const POOL: usize> {
-        port: u16,
-        handles: [SocketHandle; POOL],
+impl Session {
+    pub fn new() -> Self {
+        Session(sockframe_smoltcp::Connection::new())
     }
 
-    impl<const POOL: usize> Service<POOL> {
-        pub fn new(port: u16, handles: [SocketHandle; POOL]) -> Self {
-            Service { port, handles }
-        }
-
-        pub fn poll(&mut self, sockets: &mut SocketSet<'_>) -> bool {
-            let mut moved = false;
-            for handle in self.handles {
-                let socket = sockets.get_mut::<tcp::Socket>(handle);
-                if !socket.is_open() {
-                    let _ = socket.listen(self.port);
-                }
-                moved |= echo(socket);
-            }
-            moved
-        }
+    pub fn reset(&mut self) {
+        self.0.reset();
     }
+
+    pub fn poll_socket(&mut self, socket: &mut tcp::Socket<'_>) -> bool {
+        self.0.poll_socket(socket, &mut sockframe_smoltcp::Echo)
+    }
+}
+
+/// The plain echo keeps no state between polls.
+#[cfg(feature = "plain-echo")]
+pub struct Session;
+
+#[cfg(feature = "plain-echo")]
+impl Session {
+    pub fn new() -> Self {
+        Session
+    }
+
+    pub fn reset(&mut self) {}
 
     /// Echoes received bytes back, with backpressure: only as much is read as fits in the
     /// send buffer, so unread bytes stay in the receive window. Closes the socket once the
     /// peer has closed its side and everything received has been queued for sending.
-    fn echo(socket: &mut tcp::Socket<'_>) -> bool {
+    pub fn poll_socket(&mut self, socket: &mut tcp::Socket<'_>) -> bool {
         let mut moved = false;
         let mut chunk = [0u8; 512];
         while socket.can_recv() && socket.can_send() {
