@@ -168,6 +168,30 @@ impl Conn {
         self.dec.as_ref().is_none_or(|d| d.is_idle()) && self.out.is_empty()
     }
 
+    /// Whether a frame is partly received (the decoder holds or awaits part of it).
+    pub fn mid_frame(&self) -> bool {
+        self.dec.as_ref().is_some_and(|d| !d.is_idle())
+    }
+
+    /// One read without waiting: `Ok(None)` if nothing has arrived.
+    pub fn try_fill(&mut self) -> io::Result<Option<Input>> {
+        let shared = &self.shared;
+        let dec = self.dec.get_or_insert_with(|| new_decoder(shared));
+        match self.io.inner().try_read(dec.read_buf()) {
+            Ok(0) => {
+                self.shared.stats.count_read();
+                Ok(Some(Input::Eof))
+            }
+            Ok(n) => {
+                dec.commit(n);
+                self.shared.stats.count_read();
+                Ok(Some(Input::Data))
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Waits for bytes and reads them into the decoder (one read).
     ///
     /// Between frames it first waits for readability without holding any buffer, and gives

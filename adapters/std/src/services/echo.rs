@@ -11,24 +11,33 @@ use sockframe::{Event, Kind};
 
 /// Serves one connection until it ends.
 pub(crate) async fn serve(mut conn: Conn) {
-    let close = loop {
-        match conn.fill().await {
-            Ok(Input::Data) => {}
-            Ok(Input::Eof) => {
-                break match conn.decoder().finish() {
-                    Ok(()) => Close::Quiet,
-                    Err(e) => Close::error(0, e.code(), e),
-                };
+    let close = 'conn: loop {
+        let mut input = conn.fill().await;
+        loop {
+            match input {
+                Ok(Input::Data) => {}
+                Ok(Input::Eof) => break 'conn end_of_stream(&mut conn),
+                Ok(Input::Idle) => break 'conn idle_close(),
+                Ok(Input::Shutdown) => break 'conn shutdown_close(),
+                Err(e) => {
+                    tracing::debug!(peer = %conn.peer, "read failed: {e}");
+                    break 'conn Close::Quiet;
+                }
             }
-            Ok(Input::Idle) => break idle_close(),
-            Ok(Input::Shutdown) => break shutdown_close(),
-            Err(e) => {
-                tracing::debug!(peer = %conn.peer, "read failed: {e}");
-                break Close::Quiet;
+            if let Err(close) = answer_buffered(&mut conn).await {
+                break 'conn close;
             }
-        }
-        if let Err(close) = answer_buffered(&mut conn).await {
-            break close;
+            // Mid-frame with room left in the output: take what else has already arrived
+            // before writing, so a large frame leaves in a few big writes rather than one
+            // per buffer. (Between frames this would cost ping-pong a useless read.)
+            if !conn.mid_frame() || conn.out.len() >= FLUSH_AT {
+                break;
+            }
+            input = match conn.try_fill() {
+                Ok(Some(more)) => Ok(more),
+                Ok(None) => break,
+                Err(e) => Err(e),
+            };
         }
         if let Err(e) = conn.flush().await {
             tracing::debug!(peer = %conn.peer, "write failed: {e}");
@@ -38,6 +47,14 @@ pub(crate) async fn serve(mut conn: Conn) {
     // Boxed: closing happens once, and its future (a drain buffer, timers) would
     // otherwise be part of every idle connection's task.
     Box::pin(conn.close(close)).await;
+}
+
+/// The peer closed its side: fine between frames, a truncation error inside one.
+fn end_of_stream(conn: &mut Conn) -> Close {
+    match conn.decoder().finish() {
+        Ok(()) => Close::Quiet,
+        Err(e) => Close::error(0, e.code(), e),
+    }
 }
 
 /// Answers every event the bytes read so far complete, into `conn.out`.
