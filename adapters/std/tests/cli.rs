@@ -306,3 +306,35 @@ fn ctrl_c_stops_the_server_with_status_0() {
     let status = server.0.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn exec_commands_do_not_see_the_server_token() {
+    let mut child = bin()
+        .args(["serve", "--bind", "127.0.0.1:0", "--service", "exec"])
+        .env("SOCKFRAME_TOKEN", "hidden-tok")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let _guard = ChildGuard(child);
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while err.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    let addr = String::from_utf8(line)
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let out = bin()
+        .args(["exec", &addr, "--", "env"])
+        .env("SOCKFRAME_TOKEN", "hidden-tok")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("hidden-tok"));
+}

@@ -197,6 +197,8 @@ async fn run(cfg: &ExecConfig, conn: &mut Conn, id: u32, argv: Vec<OsString>) ->
     tracing::info!(peer = %conn.peer, %program, args = argv.len() - 1, "exec");
     let mut child = match tokio::process::Command::new(&argv[0])
         .args(&argv[1..])
+        // The server's own secret is not the command's business.
+        .env_remove("SOCKFRAME_TOKEN")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
