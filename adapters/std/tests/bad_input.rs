@@ -186,3 +186,33 @@ fn a_peer_that_keeps_sending_garbage_still_reads_its_error_frame() {
     assert_eq!(first, sockframe::MAGIC, "the error frame arrives intact");
     writer.join().unwrap();
 }
+
+#[test]
+fn every_service_answers_a_foreign_protocol_with_an_error_frame() {
+    let root = TempDir::new("bad-files");
+    let (_tx, rx) = tokio::sync::mpsc::channel(1);
+    let services = [
+        sockframe_std::Service::Exec(sockframe_std::services::ExecConfig::default()),
+        sockframe_std::Service::Files(sockframe_std::services::FilesConfig::new(root.path())),
+        sockframe_std::Service::Chat(sockframe_std::services::Chat::new(rx, |_| {})),
+    ];
+    for service in services {
+        let name = service.name();
+        let server = sockframe_std::Server::spawn_thread(loopback(), service).unwrap();
+        let mut s = raw(server.local_addr());
+        s.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        let mut c = sockframe_std::Client::from_stream(s);
+        let err = expect_error(&mut c);
+        assert_eq!(err.meta("code"), Some("bad-magic"), "{name}");
+        // Truncation is reported too.
+        let mut s = raw(server.local_addr());
+        s.write_all(&[0xF5, 0x46, 0x01]).unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        let mut c = sockframe_std::Client::from_stream(s);
+        assert_eq!(
+            expect_error(&mut c).meta("code"),
+            Some("truncated"),
+            "{name}"
+        );
+    }
+}
