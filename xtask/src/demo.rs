@@ -26,8 +26,14 @@ pub fn qemu(port: Option<u16>, plain: bool) -> Result<(), String> {
         Some(p) => Board::boot_on(&elf, p)?,
         None => Board::boot(&elf)?,
     };
-    println!("board up: echo service of 10.0.2.15:7 reached at {}", board.addr());
-    println!("try: cargo run -p sockframe-std --bin sockframe -- send {} hello", board.addr());
+    println!(
+        "board up: echo service of 10.0.2.15:7 reached at {}",
+        board.addr()
+    );
+    println!(
+        "try: cargo run -p sockframe-std --bin sockframe -- send {} hello",
+        board.addr()
+    );
     println!("Ctrl-C stops QEMU.");
     loop {
         std::thread::sleep(Duration::from_secs(3600));
@@ -38,9 +44,19 @@ pub fn run() -> Result<(), String> {
     setup::run_all()?;
     println!("building the firmware and the desktop tools...");
     let elf = build_firmware(&[])?;
-    sh(cargo().args(["build", "--quiet", "-p", "sockframe-std", "--bin", "sockframe"]))?;
+    sh(cargo().args([
+        "build",
+        "--quiet",
+        "-p",
+        "sockframe-std",
+        "--bin",
+        "sockframe",
+    ]))?;
     let board = Board::boot(&elf)?;
-    println!("board:   QEMU lm3s6965evb, echo on 10.0.2.15:7, forwarded to {}", board.addr());
+    println!(
+        "board:   QEMU lm3s6965evb, echo on 10.0.2.15:7, forwarded to {}",
+        board.addr()
+    );
 
     let port = free_port()?;
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
@@ -65,7 +81,9 @@ pub fn run() -> Result<(), String> {
 }
 
 fn target_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(Into::into).unwrap_or_else(|| root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|| root().join("target"))
 }
 
 fn wait_for(addr: SocketAddr) -> Result<(), String> {
@@ -73,7 +91,9 @@ fn wait_for(addr: SocketAddr) -> Result<(), String> {
     loop {
         match sockframe_tests::client::echo_once(addr, b"ready?", Duration::from_millis(500)) {
             Ok(()) => return Ok(()),
-            Err(e) if Instant::now() > deadline => return Err(format!("server at {addr} not ready: {e}")),
+            Err(e) if Instant::now() > deadline => {
+                return Err(format!("server at {addr} not ready: {e}"));
+            }
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
     }
@@ -86,7 +106,10 @@ fn talk(name: &str, addr: SocketAddr) -> Result<(), String> {
         ("greeting", b"hello from the desktop".to_vec()),
         ("64 B", vec![b'x'; 64]),
         ("64 KiB", (0..65_536u32).map(|i| i as u8).collect()),
-        ("1 MiB streamed", (0..1u32 << 20).map(|i| (i * 7) as u8).collect()),
+        (
+            "1 MiB streamed",
+            (0..1u32 << 20).map(|i| (i * 7) as u8).collect(),
+        ),
     ];
     for (i, (label, payload)) in messages.iter().enumerate() {
         let t = Instant::now();
@@ -98,7 +121,10 @@ fn talk(name: &str, addr: SocketAddr) -> Result<(), String> {
             format!("{} bytes", payload.len())
         };
         println!("  -> {name:<7} DATA id {i} {label:<15} {shown}");
-        println!("  <- {name:<7} echo byte-exact, round trip {:.2} ms", rtt.as_secs_f64() * 1e3);
+        println!(
+            "  <- {name:<7} echo byte-exact, round trip {:.2} ms",
+            rtt.as_secs_f64() * 1e3
+        );
     }
     c.send(&Header::new(Kind::PING, 99, 0), b"")?;
     let t = Instant::now();

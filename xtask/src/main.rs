@@ -6,7 +6,9 @@
 //! - `demo`: boots the board, starts the desktop server, and talks to both.
 //! - `qemu`: builds the firmware and boots it with the echo port forwarded to 127.0.0.1.
 //! - `size`: flash, static RAM and peak stack of the firmware.
+//! - `bench-board`: round trip and bulk echo of the framed against the plain echo on the board.
 
+mod board_bench;
 mod demo;
 mod setup;
 mod size;
@@ -46,6 +48,18 @@ enum Task {
     },
     /// Print the firmware's flash, static RAM and peak stack.
     Size,
+    /// Benchmark the framed echo against the plain echo on the QEMU board.
+    BenchBoard {
+        /// 64 B round trips measured per run (after a warm-up of 200).
+        #[arg(long, default_value_t = 2000)]
+        round_trips: usize,
+        /// MiB echoed per bulk run.
+        #[arg(long, default_value_t = 16)]
+        bulk_mib: usize,
+        /// Runs per firmware, taken in turns.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -55,6 +69,15 @@ fn main() -> ExitCode {
         Task::Demo => demo::run(),
         Task::Qemu { port, plain } => demo::qemu(port, plain),
         Task::Size => size::run(),
+        Task::BenchBoard {
+            round_trips,
+            bulk_mib,
+            runs,
+        } => board_bench::run(&board_bench::Params {
+            round_trips,
+            bulk_mib,
+            runs,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

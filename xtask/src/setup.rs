@@ -8,7 +8,10 @@ const TARGET: &str = "thumbv7m-none-eabi";
 /// Everything the tests and the demo need.
 pub fn run_all() -> Result<(), String> {
     target()?;
-    apt(&[("qemu-system-arm", "qemu-system-arm"), ("arm-none-eabi-size", "binutils-arm-none-eabi")])
+    apt(&[
+        ("qemu-system-arm", "qemu-system-arm"),
+        ("arm-none-eabi-size", "binutils-arm-none-eabi"),
+    ])
 }
 
 /// `cargo xtask setup`: also the fuzzing tools.
@@ -23,7 +26,10 @@ pub fn target() -> Result<(), String> {
         .args(["target", "list", "--installed"])
         .output()
         .map_err(|e| format!("rustup not found ({e}): install the {TARGET} target by hand"))?;
-    if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == TARGET) {
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == TARGET)
+    {
         return Ok(());
     }
     sh(Command::new("rustup").args(["target", "add", TARGET]))
@@ -31,7 +37,11 @@ pub fn target() -> Result<(), String> {
 
 /// Debian packages, each given as (program it provides, package).
 pub fn apt(wanted: &[(&str, &str)]) -> Result<(), String> {
-    let missing: Vec<&str> = wanted.iter().filter(|(prog, _)| !have(prog)).map(|(_, pkg)| *pkg).collect();
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(prog, _)| !have(prog))
+        .map(|(_, pkg)| *pkg)
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -59,7 +69,10 @@ pub fn have_nightly() -> bool {
 
 /// cargo-fuzz, built from crates.io if missing.
 pub fn cargo_fuzz() -> Result<(), String> {
-    let present = Command::new("cargo").args(["fuzz", "--version"]).output().is_ok_and(|o| o.status.success());
+    let present = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if present {
         return Ok(());
     }

@@ -19,14 +19,20 @@ pub fn sections(elf: &std::path::Path) -> Result<(u64, u64), String> {
         .ok_or("arm-none-eabi-size printed nothing")?
         .split_whitespace()
         .take(3)
-        .map(|n| n.parse().map_err(|_| format!("unexpected size output: {text}")))
+        .map(|n| {
+            n.parse()
+                .map_err(|_| format!("unexpected size output: {text}"))
+        })
         .collect::<Result<_, _>>()?;
     Ok((nums[0] + nums[1], nums[1] + nums[2]))
 }
 
 pub fn run() -> Result<(), String> {
     setup::run_all()?;
-    for (name, features) in [("framed echo", &[][..]), ("plain echo (baseline)", &["plain-echo"][..])] {
+    for (name, features) in [
+        ("framed echo", &[][..]),
+        ("plain echo (baseline)", &["plain-echo"][..]),
+    ] {
         let elf = build_firmware(features)?;
         let (flash, ram) = sections(&elf)?;
         let stack = peak_stack(&elf)?;
@@ -48,11 +54,13 @@ fn peak_stack(elf: &std::path::Path) -> Result<String, String> {
     }
     // The firmware prints its stats line at most once a second.
     std::thread::sleep(Duration::from_millis(1500));
-    let log = board.log();
-    Ok(log
-        .lines()
+    Ok(stack_peak(&board.log()).unwrap_or_else(|| "not reported".into()))
+}
+
+/// The last stack peak the firmware printed ("stack peak N of M B, ..."): "N of M B".
+pub fn stack_peak(log: &str) -> Option<String> {
+    log.lines()
         .rev()
         .find_map(|l| l.split("stack peak ").nth(1))
         .map(|s| s.split(',').next().unwrap_or(s).to_string())
-        .unwrap_or_else(|| "not reported".into()))
 }

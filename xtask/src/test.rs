@@ -15,15 +15,48 @@ pub fn run_steps(fuzz_seconds: u32) -> Result<Vec<(String, f64)>, String> {
         Ok(())
     };
     step("install what is missing", &mut setup::run_all)?;
-    step("format", &mut || sh(cargo().args(["fmt", "--all", "--check"])))?;
+    step("format", &mut || {
+        sh(cargo().args(["fmt", "--all", "--check"]))
+    })?;
     step("clippy (host workspace)", &mut || {
-        sh(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+        sh(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
     })?;
-    step("core builds for thumbv7m-none-eabi with no allocator", &mut || {
-        sh(cargo().args(["build", "-p", "sockframe", "--no-default-features", "--target", "thumbv7m-none-eabi"]))?;
-        sh(cargo().args(["build", "-p", "sockframe", "--features", "defmt", "--target", "thumbv7m-none-eabi"]))?;
-        sh(cargo().args(["build", "-p", "sockframe-smoltcp", "--target", "thumbv7m-none-eabi"]))
-    })?;
+    step(
+        "core builds for thumbv7m-none-eabi with no allocator",
+        &mut || {
+            sh(cargo().args([
+                "build",
+                "-p",
+                "sockframe",
+                "--no-default-features",
+                "--target",
+                "thumbv7m-none-eabi",
+            ]))?;
+            sh(cargo().args([
+                "build",
+                "-p",
+                "sockframe",
+                "--features",
+                "defmt",
+                "--target",
+                "thumbv7m-none-eabi",
+            ]))?;
+            sh(cargo().args([
+                "build",
+                "-p",
+                "sockframe-smoltcp",
+                "--target",
+                "thumbv7m-none-eabi",
+            ]))
+        },
+    )?;
     let firmware = root().join("qemu");
     step("firmware: clippy and release build", &mut || {
         sh(Command::new("cargo")
@@ -32,16 +65,19 @@ pub fn run_steps(fuzz_seconds: u32) -> Result<Vec<(String, f64)>, String> {
             .args(["clippy", "--release", "--", "-D", "warnings"]))?;
         sockframe_tests::board::build_firmware(&[]).map(drop)
     })?;
-    step("tests (workspace, including desktop <-> board in QEMU)", &mut || {
-        sh(cargo().args(["test", "--workspace"]))
-    })?;
+    step(
+        "tests (workspace, including desktop <-> board in QEMU)",
+        &mut || sh(cargo().args(["test", "--workspace"])),
+    )?;
     step("fuzz (short run of every target)", &mut || {
         if !setup::have_nightly() {
             eprintln!("no nightly toolchain here: fuzzing skipped (cargo-fuzz needs nightly)");
             return Ok(());
         }
         setup::cargo_fuzz()?;
-        sh(Command::new("bash").current_dir(root()).args(["fuzz/run-short.sh", &fuzz_seconds.to_string()]))
+        sh(Command::new("bash")
+            .current_dir(root())
+            .args(["fuzz/run-short.sh", &fuzz_seconds.to_string()]))
     })?;
     Ok(timings)
 }

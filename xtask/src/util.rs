@@ -18,7 +18,9 @@ pub fn cargo() -> Command {
 /// Runs `cmd`, echoing it first; an error names the command and its status.
 pub fn sh(cmd: &mut Command) -> Result<(), String> {
     eprintln!("$ {}", show(cmd));
-    let status = cmd.status().map_err(|e| format!("cannot run `{}`: {e}", show(cmd)))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run `{}`: {e}", show(cmd)))?;
     if status.success() {
         Ok(())
     } else {
@@ -36,7 +38,10 @@ pub fn have(program: &str) -> bool {
 
 /// Whether we are root (apt-get works without sudo).
 pub fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"))
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"))
 }
 
 fn show(cmd: &Command) -> String {
