@@ -338,3 +338,16 @@ fn exec_commands_do_not_see_the_server_token() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("hidden-tok"));
 }
+
+#[test]
+fn send_to_a_silent_server_gives_up_with_exit_3() {
+    // Accepts (the kernel does, from the backlog) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let out = run(&["send", &addr, "anyone?", "--timeout", "0.3"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no reply"),
+        "{out:?}"
+    );
+}
