@@ -131,10 +131,8 @@ enum State {
 /// What to do after an event, once the decoder's borrow is over.
 enum Action {
     Nothing,
-    Stored {
-        id: u32,
-        size: u64,
-    },
+    /// A complete upload, to be flushed to disk and renamed into place.
+    Complete(Upload),
     Refuse {
         id: u32,
         code: &'static str,
@@ -155,12 +153,12 @@ fn on_event(cfg: &FilesConfig, state: &mut State, ev: Event<'_>) -> Action {
     match ev {
         Event::Frame(f) => match f.header.kind {
             kinds::PUT => {
-                let stored = Upload::begin(cfg, &f.header).and_then(|mut up| {
+                let written = Upload::begin(cfg, &f.header).and_then(|mut up| {
                     up.write(f.payload).map_err(|e| ("io", e.to_string()))?;
-                    up.finish()
+                    Ok(up)
                 });
-                match stored {
-                    Ok((id, size)) => Action::Stored { id, size },
+                match written {
+                    Ok(up) => Action::Complete(up),
                     Err(e) => refuse(f.header.id, e),
                 }
             }
@@ -207,13 +205,7 @@ fn on_event(cfg: &FilesConfig, state: &mut State, ev: Event<'_>) -> Action {
             Action::Nothing
         }
         Event::End => match std::mem::replace(state, State::Idle) {
-            State::Receiving(up) => {
-                let id = up.id;
-                match up.finish() {
-                    Ok((id, size)) => Action::Stored { id, size },
-                    Err(e) => refuse(id, e),
-                }
-            }
+            State::Receiving(up) => Action::Complete(up),
             _ => Action::Nothing,
         },
     }
@@ -237,12 +229,25 @@ pub(crate) async fn serve(cfg: &FilesConfig, mut conn: Conn) {
         };
         let result = match action {
             Action::Nothing => Ok(()),
-            Action::Stored { id, size } => {
-                tracing::info!(peer = %conn.peer, size, "upload stored");
-                let size = size.to_string();
-                let pairs = [("size", size.as_str())];
-                let h = Header::new(kinds::PUT_OK, id, 0).with_meta(&pairs);
-                let _ = push_frame(&mut conn.out, &h, &[]);
+            Action::Complete(up) => {
+                let id = up.id;
+                // fsync can take long on a busy disk: not on the thread serving everyone.
+                let stored = tokio::task::spawn_blocking(move || up.finish())
+                    .await
+                    .unwrap_or_else(|e| Err(("io", e.to_string())));
+                match stored {
+                    Ok((id, size)) => {
+                        tracing::info!(peer = %conn.peer, size, "upload stored");
+                        let size = size.to_string();
+                        let pairs = [("size", size.as_str())];
+                        let h = Header::new(kinds::PUT_OK, id, 0).with_meta(&pairs);
+                        let _ = push_frame(&mut conn.out, &h, &[]);
+                    }
+                    Err((code, message)) => {
+                        tracing::info!(peer = %conn.peer, code, "upload failed: {message}");
+                        push_error(&mut conn.out, id, code, &message);
+                    }
+                }
                 conn.flush().await
             }
             Action::Refuse { id, code, message } => {
