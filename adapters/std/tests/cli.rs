@@ -8,11 +8,7 @@ use std::io::{Read, Write};
 use std::process::{Output, Stdio};
 
 fn run(args: &[&str]) -> Output {
-    bin()
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run sockframe")
+    output(bin().args(args).stdin(Stdio::null()))
 }
 
 fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
@@ -24,7 +20,7 @@ fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
         .spawn()
         .unwrap();
     child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
+    finish(child)
 }
 
 /// A loopback port with nothing listening on it.
@@ -121,30 +117,30 @@ fn exec_token_from_the_environment() {
         (guard, addr)
     };
     let addr = addr.to_string();
-    let out = bin()
-        .args(["exec", &addr, "--", "true"])
-        .env_remove("SOCKFRAME_TOKEN")
-        .output()
-        .unwrap();
+    let out = output(
+        bin()
+            .args(["exec", &addr, "--", "true"])
+            .env_remove("SOCKFRAME_TOKEN"),
+    );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("unauthorized"));
-    let out = bin()
-        .args(["exec", &addr, "--", "true"])
-        .env("SOCKFRAME_TOKEN", "tok-123")
-        .output()
-        .unwrap();
+    let out = output(
+        bin()
+            .args(["exec", &addr, "--", "true"])
+            .env("SOCKFRAME_TOKEN", "tok-123"),
+    );
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
 
 #[test]
 fn exec_on_a_public_address_without_token_refuses_to_start() {
     // Refused before binding: nothing listens beyond loopback.
-    let out = bin()
-        .args(["serve", "--bind", "0.0.0.0:0", "--service", "exec"])
-        .env_remove("SOCKFRAME_TOKEN")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = output(
+        bin()
+            .args(["serve", "--bind", "0.0.0.0:0", "--service", "exec"])
+            .env_remove("SOCKFRAME_TOKEN")
+            .stdin(Stdio::null()),
+    );
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("token"));
 }
@@ -184,11 +180,11 @@ fn put_and_get_through_the_binary() {
     ]);
     assert!(out.status.success(), "{out:?}");
     let fetch = TempDir::new("cli-fetch");
-    let out = bin()
-        .args(["get", &addr, "upload.bin", "second.txt"])
-        .current_dir(fetch.path())
-        .output()
-        .unwrap();
+    let out = output(
+        bin()
+            .args(["get", &addr, "upload.bin", "second.txt"])
+            .current_dir(fetch.path()),
+    );
     assert!(out.status.success(), "{out:?}");
     assert_eq!(fetch.entries(), ["second.txt", "upload.bin"]);
     assert_eq!(
@@ -282,7 +278,7 @@ fn chat_client_sends_lines_and_hears_the_end() {
     assert!(String::from_utf8_lossy(&seen).contains("> hello"));
     operator.write_all(b"\n").unwrap();
     operator.flush().unwrap();
-    let out = client.wait_with_output().unwrap();
+    let out = finish(client);
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("empty input is not sent"), "{text}");
@@ -330,11 +326,11 @@ fn exec_commands_do_not_see_the_server_token() {
         .next()
         .unwrap()
         .to_owned();
-    let out = bin()
-        .args(["exec", &addr, "--", "env"])
-        .env("SOCKFRAME_TOKEN", "hidden-tok")
-        .output()
-        .unwrap();
+    let out = output(
+        bin()
+            .args(["exec", &addr, "--", "env"])
+            .env("SOCKFRAME_TOKEN", "hidden-tok"),
+    );
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("hidden-tok"));
 }

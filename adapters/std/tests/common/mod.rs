@@ -166,3 +166,58 @@ pub fn serve_bin(args: &[&str]) -> (ChildGuard, SocketAddr) {
     assert_eq!(pong.kind, Kind::PONG);
     (guard, addr)
 }
+
+/// Runs `cmd` to completion like `Command::output`, but kills it (and fails the test) if it
+/// has not finished within a minute, so a hung binary cannot hang the suite.
+pub fn output(cmd: &mut Command) -> std::process::Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sockframe");
+    finish(child)
+}
+
+/// Waits for a spawned child (stdout and stderr piped) like `Child::wait_with_output`,
+/// with the same one-minute bound.
+pub fn finish(mut child: Child) -> std::process::Output {
+    use std::io::Read;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let mut guard = ChildGuard(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = guard.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sockframe did not finish within a minute"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    std::process::Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
