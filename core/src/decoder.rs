@@ -136,6 +136,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         }
     }
 
+    /// Gives the buffer back (for pooling), dropping any partial frame.
+    pub fn into_inner(self) -> B {
+        self.buf
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> Limits {
         self.limits
