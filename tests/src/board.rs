@@ -28,10 +28,10 @@ pub fn workspace_root() -> PathBuf {
 /// Builds the firmware (release) with the given cargo features (none: the default, framed
 /// echo) and returns the ELF's path. `SOCKFRAME_FIRMWARE` names a prebuilt default ELF instead.
 pub fn build_firmware(features: &[&str]) -> Result<PathBuf, String> {
-    if features.is_empty() {
-        if let Some(path) = std::env::var_os("SOCKFRAME_FIRMWARE") {
-            return Ok(PathBuf::from(path));
-        }
+    if features.is_empty()
+        && let Some(path) = std::env::var_os("SOCKFRAME_FIRMWARE")
+    {
+        return Ok(PathBuf::from(path));
     }
     let qemu_dir = workspace_root().join("qemu");
     // The firmware's own target dir even when the caller set one for the host build; one per
