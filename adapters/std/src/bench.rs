@@ -1,16 +1,24 @@
-//! The load generator behind `sockframe bench`: ping-pong or pipelined `DATA` frames
-//! against an echo server, every reply byte verified.
+//! The load generator behind `sockframe bench`: ping-pong or pipelined messages against an
+//! echo server, every reply byte verified.
 //!
-//! Ping-pong: one frame in flight per connection. Pipelined: up to `window` frames in
-//! flight, written by one thread and read by another (so a window of large frames cannot
+//! Ping-pong: one message in flight per connection. Pipelined: up to `window` messages in
+//! flight, written by one thread and read by another (so a window of large messages cannot
 //! deadlock on full socket buffers); every batch of credits returned by the reader leaves
 //! in one write.
+//!
+//! Two protocols share these code paths: sockframe `DATA` frames (against `sockframe
+//! serve`), and a bare 4-byte big-endian length before each payload
+//! ([`Protocol::LengthPrefix`]), which is what the baseline echo servers of the benchmark
+//! speak (a thread-per-connection echo and a tokio-util `LengthDelimitedCodec` echo). Both
+//! build each batch of requests in one buffer written at once, and read replies through a
+//! 64 KiB buffer, so the load generator does the same work for either.
 
 use crate::client::{Client, ClientError};
 use crate::wire::push_frame;
 use sockframe::{Event, Header, Kind};
 use std::collections::VecDeque;
 use std::fmt;
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -25,6 +33,17 @@ pub enum Mode {
     Pipelined,
 }
 
+/// What the load generator speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// sockframe `DATA` frames (the echo service of `sockframe serve`).
+    #[default]
+    Sockframe,
+    /// A 4-byte big-endian payload length, then the payload; the reply must be the same
+    /// bytes. For comparing with plain length-prefix echo servers.
+    LengthPrefix,
+}
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct BenchConfig {
@@ -32,6 +51,8 @@ pub struct BenchConfig {
     pub addr: SocketAddr,
     /// Ping-pong or pipelined.
     pub mode: Mode,
+    /// The wire protocol.
+    pub protocol: Protocol,
     /// Payload bytes per frame.
     pub size: usize,
     /// Connections, each on its own thread(s).
@@ -120,7 +141,7 @@ pub fn run(cfg: &BenchConfig) -> Result<BenchReport, ClientError> {
     })
 }
 
-/// Opens `n` connections and checks each with a ping, for measuring what idle
+/// Opens `n` sockframe connections and checks each with a ping, for measuring what idle
 /// connections cost the server (hold the returned clients, then read the server's RSS).
 pub fn open_idle(addr: SocketAddr, n: usize) -> Result<Vec<Client>, ClientError> {
     (0..n)
@@ -132,12 +153,139 @@ pub fn open_idle(addr: SocketAddr, n: usize) -> Result<Vec<Client>, ClientError>
         .collect()
 }
 
+/// [`open_idle`] for either protocol: each connection first has one 64-byte message
+/// echoed and verified (a `PING` for sockframe), then is held open, silent.
+pub fn open_idle_with(
+    addr: SocketAddr,
+    n: usize,
+    protocol: Protocol,
+) -> Result<Vec<TcpStream>, ClientError> {
+    if protocol == Protocol::Sockframe {
+        // One client (and its 64 KiB buffer) at a time; only the socket is kept.
+        return (0..n)
+            .map(|_| {
+                let mut c = Client::connect(addr)?;
+                c.ping()?;
+                Ok(c.stream().try_clone()?)
+            })
+            .collect();
+    }
+    let mut payload = [0u8; 64];
+    let mut verify = Verifier::new(payload.len());
+    (0..n)
+        .map(|i| {
+            let (mut writer, mut replies) = connect(addr, protocol)?;
+            let id = u32::try_from(i).unwrap_or(u32::MAX).wrapping_add(1);
+            fill(id, &mut payload);
+            verify.expect(id);
+            let mut out = Vec::new();
+            push_request(protocol, &mut out, id, &payload)?;
+            writer.write_all(&out)?;
+            replies.read_reply(&mut verify)?;
+            Ok(writer)
+        })
+        .collect()
+}
+
 /// The payload of message `id`: a pattern that differs per message and per byte.
 fn fill(id: u32, buf: &mut [u8]) {
     let seed = id.wrapping_mul(2_654_435_761);
     for (i, b) in buf.iter_mut().enumerate() {
         *b = (seed >> ((i & 3) * 8)) as u8 ^ i as u8;
     }
+}
+
+/// Appends request `id` carrying `payload` in `protocol`'s framing.
+fn push_request(
+    protocol: Protocol,
+    out: &mut Vec<u8>,
+    id: u32,
+    payload: &[u8],
+) -> Result<(), ClientError> {
+    match protocol {
+        Protocol::Sockframe => push_frame(out, &Header::data(id, payload), payload)?,
+        Protocol::LengthPrefix => {
+            let len = u32::try_from(payload.len()).map_err(|_| {
+                ClientError::Unexpected("payload too large for a 4-byte length".into())
+            })?;
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(payload);
+        }
+    }
+    Ok(())
+}
+
+/// Connects (TCP_NODELAY), returning the writing half and the reply reader.
+fn connect(addr: SocketAddr, protocol: Protocol) -> Result<(TcpStream, Replies), ClientError> {
+    let stream = TcpStream::connect(addr)?;
+    stream.set_nodelay(true)?;
+    let writer = stream.try_clone()?;
+    let replies = match protocol {
+        Protocol::Sockframe => Replies::Frames(Client::from_stream(stream)),
+        Protocol::LengthPrefix => Replies::Prefixed(
+            BufReader::with_capacity(Client::DEFAULT_BUFFER, stream),
+            Vec::new(),
+        ),
+    };
+    Ok((writer, replies))
+}
+
+/// The reading side of a bench connection.
+enum Replies {
+    /// sockframe frames, through the client's decoder.
+    Frames(Client),
+    /// Length-prefixed messages, through a buffer; the `Vec` holds one payload.
+    Prefixed(BufReader<TcpStream>, Vec<u8>),
+}
+
+impl Replies {
+    /// Reads the reply `verify` expects and checks every byte of it.
+    fn read_reply(&mut self, verify: &mut Verifier) -> Result<(), ClientError> {
+        match self {
+            Replies::Frames(client) => loop {
+                let ev = client.recv()?.ok_or(ClientError::Closed)?;
+                if verify.check(ev)? {
+                    return Ok(());
+                }
+            },
+            Replies::Prefixed(reader, payload) => {
+                let mut len = [0u8; 4];
+                read_exact(reader, &mut len)?;
+                let len = u32::from_be_bytes(len) as usize;
+                if len != verify.size {
+                    return Err(ClientError::Unexpected(format!(
+                        "reply to message {} has length {len}, expected {}",
+                        verify.id, verify.size
+                    )));
+                }
+                payload.resize(len, 0);
+                read_exact(reader, payload)?;
+                if payload.as_slice() != verify.expected.as_slice() {
+                    return Err(ClientError::Unexpected(format!(
+                        "payload of message {} differs",
+                        verify.id
+                    )));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn shutdown_write(&self) -> std::io::Result<()> {
+        let stream = match self {
+            Replies::Frames(client) => client.stream(),
+            Replies::Prefixed(reader, _) => reader.get_ref(),
+        };
+        stream.shutdown(std::net::Shutdown::Write)
+    }
+}
+
+/// `read_exact`, with the peer closing reported as [`ClientError::Closed`].
+fn read_exact(r: &mut impl Read, buf: &mut [u8]) -> Result<(), ClientError> {
+    r.read_exact(buf).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => ClientError::Closed,
+        _ => e.into(),
+    })
 }
 
 /// Checks replies as events arrive, streamed or whole.
@@ -206,33 +354,30 @@ impl Verifier {
 }
 
 fn ping_pong(cfg: &BenchConfig) -> Result<Vec<Duration>, ClientError> {
-    let mut client = Client::connect(cfg.addr)?;
+    let (mut writer, mut replies) = connect(cfg.addr, cfg.protocol)?;
     let mut verify = Verifier::new(cfg.size);
     let mut payload = vec![0u8; cfg.size];
+    let mut out = Vec::new();
     let mut latencies = Vec::new();
+    let mut next_id: u32 = 1;
     let end = Instant::now() + cfg.duration;
     while Instant::now() < end {
-        let id = client.next_id();
+        let id = next_id;
+        next_id = next_id.wrapping_add(1).max(1);
         fill(id, &mut payload);
         verify.expect(id);
+        out.clear();
+        push_request(cfg.protocol, &mut out, id, &payload)?;
         let sent = Instant::now();
-        client.send(&Header::data(id, &payload), &payload)?;
-        loop {
-            let ev = client.recv()?.ok_or(ClientError::Closed)?;
-            if verify.check(ev)? {
-                break;
-            }
-        }
+        writer.write_all(&out)?;
+        replies.read_reply(&mut verify)?;
         latencies.push(sent.elapsed());
     }
     Ok(latencies)
 }
 
 fn pipelined(cfg: &BenchConfig) -> Result<Vec<Duration>, ClientError> {
-    let stream = TcpStream::connect(cfg.addr)?;
-    stream.set_nodelay(true)?;
-    let mut writer = stream.try_clone()?;
-    let mut reader = Client::from_stream(stream);
+    let (mut writer, mut replies) = connect(cfg.addr, cfg.protocol)?;
     let in_flight: Arc<Mutex<VecDeque<(u32, Instant)>>> = Arc::default();
     let done = Arc::new(AtomicBool::new(false));
     let (credit_tx, credit_rx) = mpsc::channel::<()>();
@@ -261,19 +406,7 @@ fn pipelined(cfg: &BenchConfig) -> Result<Vec<Duration>, ClientError> {
             continue;
         };
         verify.expect(id);
-        let complete = loop {
-            let ev = match reader.recv() {
-                Ok(Some(ev)) => ev,
-                Ok(None) => break Err(ClientError::Closed),
-                Err(e) => break Err(e),
-            };
-            match verify.check(ev) {
-                Ok(true) => break Ok(()),
-                Ok(false) => {}
-                Err(e) => break Err(e),
-            }
-        };
-        if let Err(e) = complete {
+        if let Err(e) = replies.read_reply(&mut verify) {
             break Err(e);
         }
         latencies.push(sent.elapsed());
@@ -284,7 +417,7 @@ fn pipelined(cfg: &BenchConfig) -> Result<Vec<Duration>, ClientError> {
     };
     // Unblocks the writer if it waits for credits after an error.
     drop(credit_tx);
-    let _ = reader.shutdown_write();
+    let _ = replies.shutdown_write();
     let written = write_thread
         .join()
         .map_err(|_| ClientError::Unexpected("bench writer panicked".into()))?;
@@ -299,7 +432,6 @@ fn write_loop(
     credits: &mpsc::Receiver<()>,
     in_flight: &Mutex<VecDeque<(u32, Instant)>>,
 ) -> Result<(), ClientError> {
-    use std::io::Write;
     let end = Instant::now() + cfg.duration;
     let mut payload = vec![0u8; cfg.size];
     let mut out = Vec::new();
@@ -321,7 +453,7 @@ fn write_loop(
             let id = next_id;
             next_id = next_id.wrapping_add(1).max(1);
             fill(id, &mut payload);
-            push_frame(&mut out, &Header::data(id, &payload), &payload)?;
+            push_request(cfg.protocol, &mut out, id, &payload)?;
             q.push_back((id, now));
         }
         drop(q);

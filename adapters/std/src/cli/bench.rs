@@ -2,7 +2,7 @@
 
 use super::Failure;
 use clap::{Args, ValueEnum};
-use sockframe_std::bench::{self, BenchConfig, Mode};
+use sockframe_std::bench::{self, BenchConfig, Mode, Protocol};
 use std::time::Duration;
 
 /// How the load generator sends.
@@ -17,6 +17,15 @@ pub enum ModeArg {
     Idle,
 }
 
+/// What the load generator speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    /// sockframe DATA frames (`sockframe serve`).
+    Sockframe,
+    /// A 4-byte big-endian length, then the payload (baseline echo servers).
+    LengthPrefix,
+}
+
 /// Arguments of `sockframe bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -25,6 +34,10 @@ pub struct BenchArgs {
     /// Ping-pong or pipelined.
     #[arg(long, value_enum, default_value_t = ModeArg::Pingpong)]
     mode: ModeArg,
+    /// Wire protocol: sockframe frames, or a bare 4-byte length prefix for comparing with
+    /// other echo servers.
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Sockframe)]
+    protocol: ProtocolArg,
     /// Payload bytes per frame.
     #[arg(long, default_value_t = 64)]
     size: usize,
@@ -48,13 +61,19 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
     }
     let addr = super::resolve(&a.addr)?;
     let duration = Duration::from_secs_f64(a.duration);
+    let protocol = match a.protocol {
+        ProtocolArg::Sockframe => Protocol::Sockframe,
+        ProtocolArg::LengthPrefix => Protocol::LengthPrefix,
+    };
     if a.mode == ModeArg::Idle {
-        let clients = bench::open_idle(addr, a.conns)?;
+        let clients = bench::open_idle_with(addr, a.conns, protocol)?;
         println!(
-            "holding {} idle connections (each answered a ping) for {:.1} s",
+            "holding {} idle connections (each echoed one verified message) for {:.1} s",
             clients.len(),
             a.duration
         );
+        // Flushed: a script waits for this line before measuring.
+        let _ = std::io::Write::flush(&mut std::io::stdout());
         std::thread::sleep(duration);
         return Ok(0);
     }
@@ -64,6 +83,7 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
             ModeArg::Pingpong => Mode::PingPong,
             ModeArg::Pipelined | ModeArg::Idle => Mode::Pipelined,
         },
+        protocol,
         size: a.size,
         conns: a.conns.max(1),
         window: a.window.max(1),
@@ -71,8 +91,8 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
     };
     let report = bench::run(&cfg)?;
     println!(
-        "{:?} size {} conns {} window {}: {report}",
-        cfg.mode, cfg.size, cfg.conns, cfg.window
+        "{:?} {:?} size {} conns {} window {}: {report}",
+        cfg.protocol, cfg.mode, cfg.size, cfg.conns, cfg.window
     );
     Ok(0)
 }
