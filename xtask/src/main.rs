@@ -7,9 +7,11 @@
 //! - `qemu`: builds the firmware and boots it with the echo port forwarded to 127.0.0.1.
 //! - `size`: flash, static RAM and peak stack of the firmware.
 //! - `bench-board`: round trip and bulk echo of the framed against the plain echo on the board.
+//! - `bench-server`: `sockframe serve` against two baseline echo servers (issue 3's benchmark).
 
 mod board_bench;
 mod demo;
+mod server_bench;
 mod setup;
 mod size;
 mod test;
@@ -60,6 +62,18 @@ enum Task {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// Benchmark `sockframe serve` against a thread-per-connection and a tokio-util echo.
+    BenchServer {
+        /// Seconds per throughput measurement.
+        #[arg(long, default_value_t = 5.0)]
+        duration: f64,
+        /// Repetitions of every measurement (medians are reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Connections held for the idle-memory measurement.
+        #[arg(long, default_value_t = 10_000)]
+        idle_conns: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -77,6 +91,15 @@ fn main() -> ExitCode {
             round_trips,
             bulk_mib,
             runs,
+        }),
+        Task::BenchServer {
+            duration,
+            runs,
+            idle_conns,
+        } => server_bench::run(&server_bench::Params {
+            duration,
+            runs,
+            idle_conns,
         }),
     };
     match result {
