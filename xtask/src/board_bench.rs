@@ -6,9 +6,10 @@
 //! alike. QEMU is pinned to CPU 0 and this process (the client) to CPU 1 when the machine has
 //! two CPUs or more. Per board:
 //!
-//! - 64 B round trip: one connection, one request in flight; median and p99 over all runs.
-//!   Framed: a DATA frame with a 64-byte payload, answered by its echo (the core's client).
-//!   Plain: 64 raw bytes written, 64 read back.
+//! - 64 B round trip: one connection per board, one request in flight; median and p99 over
+//!   all runs. The boards take turns every 100 round trips. Framed: a DATA frame with a
+//!   64-byte payload, answered by its echo (the core's client). Plain: 64 raw bytes written,
+//!   64 read back.
 //! - bulk echo: `--bulk-mib` MiB through one connection, a writer thread and a reader thread
 //!   (checking every byte); MiB/s of payload, median over the runs. Framed: frames of 64 KiB
 //!   payload, echoed cut-through. Plain: the same bytes, raw, in 64 KiB writes.
@@ -26,6 +27,8 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 const SMALL: usize = 64;
 const BLOCK: usize = 64 * 1024;
 const WARM_UP: usize = 200;
+/// Round trips on one board before the other board's turn.
+const TURN: usize = 100;
 
 /// What a run measures.
 pub struct Params {
@@ -84,13 +87,27 @@ pub fn run(p: &Params) -> Result<(), String> {
 
     let block = pattern(BLOCK);
     for run in 1..=p.runs {
+        let mut conns = Vec::new();
+        for t in &targets {
+            let mut c = Conn::open(t.kind, t.board.addr())?;
+            c.round_trips(WARM_UP)
+                .map_err(|e| format!("{}: warm-up: {e}\n{}", t.name, t.board.log()))?;
+            conns.push(c);
+        }
+        let mut done = 0;
+        while done < p.round_trips {
+            let n = TURN.min(p.round_trips - done);
+            for (t, c) in targets.iter_mut().zip(&mut conns) {
+                let rtt = c
+                    .round_trips(n)
+                    .map_err(|e| format!("{}: round trips: {e}\n{}", t.name, t.board.log()))?;
+                t.rtt_us.extend(rtt);
+            }
+            done += n;
+        }
+        drop(conns);
         for t in &mut targets {
             let addr = t.board.addr();
-            let mut rtt = match t.kind {
-                Kind::Framed => framed_round_trips(addr, p.round_trips),
-                Kind::Plain => plain_round_trips(addr, p.round_trips),
-            }
-            .map_err(|e| format!("{}: round trips: {e}\n{}", t.name, t.board.log()))?;
             let bytes = p.bulk_mib * (1 << 20);
             let secs = match t.kind {
                 Kind::Framed => framed_bulk(addr, &block, bytes),
@@ -98,13 +115,13 @@ pub fn run(p: &Params) -> Result<(), String> {
             }
             .map_err(|e| format!("{}: bulk: {e}\n{}", t.name, t.board.log()))?;
             let mib_s = p.bulk_mib as f64 / secs;
+            let mut rtt = t.rtt_us[t.rtt_us.len() - p.round_trips..].to_vec();
             eprintln!(
                 "run {run}/{}  {:<22} round trip median {:>6.1} us  bulk {mib_s:>6.2} MiB/s",
                 p.runs,
                 t.name,
                 percentile(&mut rtt, 0.5)
             );
-            t.rtt_us.extend(rtt);
             t.bulk_mib_s.push(mib_s);
         }
     }
@@ -155,45 +172,46 @@ pub fn run(p: &Params) -> Result<(), String> {
     Ok(())
 }
 
-/// Round trip times (us) of `n` framed 64 B echoes on one connection, after a warm-up.
-fn framed_round_trips(addr: SocketAddr, n: usize) -> Result<Vec<f64>, String> {
-    let mut c = EchoClient::connect(addr, TIMEOUT)?;
-    let payload = pattern(SMALL);
-    let mut times = Vec::with_capacity(n);
-    for i in 0..WARM_UP + n {
-        let t = Instant::now();
-        c.send(&Header::data(i as u32, &payload), &payload)?;
-        let reply = c.recv()?.ok_or("closed")?;
-        let us = t.elapsed().as_secs_f64() * 1e6;
-        if reply.id != i as u32 || reply.payload != payload {
-            return Err(format!("echo {i} differs"));
-        }
-        if i >= WARM_UP {
-            times.push(us);
-        }
-    }
-    Ok(times)
+/// One connection for round trips: the core's client, or a raw stream.
+enum Conn {
+    Framed(EchoClient),
+    Plain(TcpStream),
 }
 
-/// Round trip times (us) of `n` raw 64 B echoes on one connection, after a warm-up.
-fn plain_round_trips(addr: SocketAddr, n: usize) -> Result<Vec<f64>, String> {
-    let mut s = connect(addr)?;
-    let payload = pattern(SMALL);
-    let mut back = [0u8; SMALL];
-    let mut times = Vec::with_capacity(n);
-    for i in 0..WARM_UP + n {
-        let t = Instant::now();
-        s.write_all(&payload).map_err(|e| e.to_string())?;
-        s.read_exact(&mut back).map_err(|e| e.to_string())?;
-        let us = t.elapsed().as_secs_f64() * 1e6;
-        if back[..] != payload[..] {
-            return Err(format!("echo {i} differs"));
-        }
-        if i >= WARM_UP {
-            times.push(us);
-        }
+impl Conn {
+    fn open(kind: Kind, addr: SocketAddr) -> Result<Conn, String> {
+        Ok(match kind {
+            Kind::Framed => Conn::Framed(EchoClient::connect(addr, TIMEOUT)?),
+            Kind::Plain => Conn::Plain(connect(addr)?),
+        })
     }
-    Ok(times)
+
+    /// Times (us) of `n` echoes of 64 B, one at a time, each checked.
+    fn round_trips(&mut self, n: usize) -> Result<Vec<f64>, String> {
+        let payload = pattern(SMALL);
+        let mut back = [0u8; SMALL];
+        let mut times = Vec::with_capacity(n);
+        for i in 0..n as u32 {
+            let t = Instant::now();
+            let same = match self {
+                Conn::Framed(c) => {
+                    c.send(&Header::data(i, &payload), &payload)?;
+                    let reply = c.recv()?.ok_or("closed")?;
+                    reply.id == i && reply.payload == payload
+                }
+                Conn::Plain(s) => {
+                    s.write_all(&payload).map_err(|e| e.to_string())?;
+                    s.read_exact(&mut back).map_err(|e| e.to_string())?;
+                    back[..] == payload[..]
+                }
+            };
+            times.push(t.elapsed().as_secs_f64() * 1e6);
+            if !same {
+                return Err(format!("echo {i} came back different"));
+            }
+        }
+        Ok(times)
+    }
 }
 
 /// Seconds to echo `bytes` (a multiple of the block) as frames of one block each.
