@@ -246,21 +246,21 @@ impl Conn {
             }
             let shared = &self.shared;
             let dec = self.dec.get_or_insert_with(|| new_decoder(shared));
-            let read = self.io.inner().try_read(dec.read_buf());
-            if read.is_ok() {
+            let read = read_ready(self.io.inner_mut(), dec.read_buf()).await;
+            if matches!(read, Some(Ok(_))) {
                 self.shared.stats.count_read();
             }
             match read {
-                Ok(0) => return Ok(Input::Eof),
-                Ok(n) => {
+                Some(Ok(0)) => return Ok(Input::Eof),
+                Some(Ok(n)) => {
                     dec.commit(n);
                     return Ok(Input::Data);
                 }
                 // Readiness can be stale (tokio reports a fresh socket readable at once):
                 // give the buffer back and wait again, or every idle connection would
                 // keep one.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.dec = None,
-                Err(e) => return Err(e),
+                None => self.dec = None,
+                Some(Err(e)) => return Err(e),
             }
         }
     }
@@ -348,6 +348,27 @@ impl Conn {
             }
         }
     }
+}
+
+/// One read if bytes are waiting, `None` (without waiting) if not.
+///
+/// Unlike `TcpStream::try_read`, this goes through tokio's `poll_read`, which also marks
+/// the socket not-ready after a read that did not fill `buf` (the socket is drained; new
+/// bytes bring a new readiness event). With `try_read` the readiness stays set, and the
+/// next wait for bytes costs one more `recvfrom` that only says "would block": one extra
+/// system call per ping-pong message.
+async fn read_ready(stream: &mut TcpStream, buf: &mut [u8]) -> Option<io::Result<usize>> {
+    use std::pin::Pin;
+    use std::task::Poll;
+    use tokio::io::{AsyncRead, ReadBuf};
+    std::future::poll_fn(|cx| {
+        let mut rb = ReadBuf::new(buf);
+        match Pin::new(&mut *stream).poll_read(cx, &mut rb) {
+            Poll::Ready(r) => Poll::Ready(Some(r.map(|()| rb.filled().len()))),
+            Poll::Pending => Poll::Ready(None),
+        }
+    })
+    .await
 }
 
 /// A decoder with the server's buffer size and limits.
