@@ -371,6 +371,9 @@ impl Located {
 /// and the whole header have arrived. Never builds the header.
 fn locate(data: &[u8], cap: usize, limits: Limits) -> Result<Option<Located>, DecodeError> {
     let Some(prefix) = Prefix::parse(data)? else {
+        if cap < PREFIX_LEN && data.len() == cap {
+            return Err(DecodeError::BufferTooSmall { capacity: cap });
+        }
         return Ok(None);
     };
     let header_len = usize::from(prefix.header_len);

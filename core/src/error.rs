@@ -79,6 +79,12 @@ pub enum DecodeError {
         /// The checksum of the bytes received.
         actual: u32,
     },
+    /// The decoder's buffer is smaller than the fixed prefix, so no frame can ever fit
+    /// (a configuration mistake, reported instead of waiting forever).
+    BufferTooSmall {
+        /// The buffer's size in bytes.
+        capacity: usize,
+    },
     /// The stream ended inside a frame.
     UnexpectedEof {
         /// The part of the frame that was cut.
@@ -111,6 +117,7 @@ impl DecodeError {
             DecodeError::BadHeader { .. } => "bad-header",
             DecodeError::TooMuchMetadata { .. } => "too-much-metadata",
             DecodeError::BadChecksum { .. } => "bad-checksum",
+            DecodeError::BufferTooSmall { .. } => "buffer-too-small",
             DecodeError::UnexpectedEof { .. } => "truncated",
         }
     }
@@ -173,6 +180,11 @@ impl fmt::Display for DecodeError {
             DecodeError::BadChecksum { expected, actual } => write!(
                 f,
                 "payload checksum mismatch: header says crc32c {expected:08x}, payload has {actual:08x}"
+            ),
+            DecodeError::BufferTooSmall { capacity } => write!(
+                f,
+                "receive buffer is {capacity} bytes, smaller than the {} byte prefix",
+                crate::PREFIX_LEN
             ),
             DecodeError::UnexpectedEof { stage, have, need } => {
                 write!(f, "stream ended mid-{stage}: got {have} of {need} bytes")

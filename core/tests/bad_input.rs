@@ -277,10 +277,22 @@ fn decoder_stays_failed_until_reset() {
 }
 
 #[test]
-fn no_panic_on_a_zero_sized_buffer() {
+fn a_buffer_smaller_than_the_prefix_is_an_error_not_a_stall() {
     let mut dec = Decoder::new([0u8; 0]);
     assert_eq!(dec.feed(b"\xF5\x46"), 0);
-    assert_eq!(dec.next_event(), Ok(None));
+    assert_eq!(
+        dec.next_event(),
+        Err(DecodeError::BufferTooSmall { capacity: 0 })
+    );
+    // Through the read loop: an error, not a false end of stream.
+    let wire = frame(&Header::data(1, b"hi"), b"hi");
+    let mut dec = Decoder::new([0u8; 4]);
+    let mut r: &[u8] = &wire;
+    let err = sockframe::io::read_event(&mut r, &mut dec).unwrap_err();
+    assert!(matches!(
+        err,
+        sockframe::Error::Decode(DecodeError::BufferTooSmall { capacity: 4 })
+    ));
 }
 
 #[test]
