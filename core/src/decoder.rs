@@ -367,9 +367,8 @@ impl Located {
     }
 }
 
-/// Checks the prefix and the limits, and reads the payload length: `None` until the prefix
-/// and the whole header have arrived. Never builds the header.
-fn locate(data: &[u8], cap: usize, limits: Limits) -> Result<Option<Located>, DecodeError> {
+/// Checks the prefix and the header limit; `None` until the prefix has arrived.
+fn header_len(data: &[u8], cap: usize, limits: Limits) -> Result<Option<usize>, DecodeError> {
     let Some(prefix) = Prefix::parse(data)? else {
         if cap < PREFIX_LEN && data.len() == cap {
             return Err(DecodeError::BufferTooSmall { capacity: cap });
@@ -384,6 +383,15 @@ fn locate(data: &[u8], cap: usize, limits: Limits) -> Result<Option<Located>, De
             limit,
         });
     }
+    Ok(Some(header_len))
+}
+
+/// Where the frame at the front of `data` ends, from its prefix and the first header fields
+/// (the header is not built): `None` until the prefix and the whole header have arrived.
+fn locate(data: &[u8], cap: usize, limits: Limits) -> Result<Option<Located>, DecodeError> {
+    let Some(header_len) = header_len(data, cap, limits)? else {
+        return Ok(None);
+    };
     let Some(header_bytes) = data.get(PREFIX_LEN..PREFIX_LEN + header_len) else {
         return Ok(None);
     };
@@ -403,38 +411,49 @@ fn check_payload(len: u64, limits: Limits) -> Result<(), DecodeError> {
 }
 
 /// Between frames: a whole frame if it is all here, the start of a streamed one, or a wait.
+/// The header is decoded once, as soon as it is complete.
+#[inline(always)]
 fn head_step<'a>(
     data: &'a [u8],
     cap: usize,
     limits: Limits,
     state: &mut State,
 ) -> Result<Step<'a>, DecodeError> {
-    let Some(at) = locate(data, cap, limits)? else {
+    let Some(header_len) = header_len(data, cap, limits)? else {
         return Ok(None);
     };
-    if at.fits(cap) {
-        return match data.get(..at.frame_len()) {
-            Some(frame) => whole_frame(frame, at.header_len),
-            None => {
-                *state = State::Body {
-                    header_len: at.header_len,
-                    frame_len: at.frame_len(),
-                };
-                Ok(None)
-            }
-        };
-    }
-    // Streamed: the whole header is checked before the first chunk goes out.
-    let header = Header::parse(&data[PREFIX_LEN..at.head()])?;
-    *state = State::Stream {
-        len: at.len,
-        remaining: at.len,
-        crc: header.crc.map(|c| (c, Crc32c::new())),
+    let head = PREFIX_LEN + header_len;
+    let Some(header_bytes) = data.get(PREFIX_LEN..head) else {
+        return Ok(None);
     };
-    Ok(Some((Event::Start(header), at.head())))
+    let header = Header::parse(header_bytes)?;
+    check_payload(header.len, limits)?;
+    let at = Located {
+        header_len,
+        len: header.len,
+    };
+    if !at.fits(cap) {
+        *state = State::Stream {
+            len: at.len,
+            remaining: at.len,
+            crc: header.crc.map(|c| (c, Crc32c::new())),
+        };
+        return Ok(Some((Event::Start(header), head)));
+    }
+    match data.get(head..at.frame_len()) {
+        Some(payload) => checked(header, payload).map(|frame| Some((frame, at.frame_len()))),
+        None => {
+            *state = State::Body {
+                header_len,
+                frame_len: at.frame_len(),
+            };
+            Ok(None)
+        }
+    }
 }
 
-/// Waiting for the rest of a frame that fits the buffer.
+/// Waiting for the rest of a frame that fits the buffer (its header is decoded again: this
+/// path is taken only by frames split across reads).
 fn body_step<'a>(
     data: &'a [u8],
     header_len: usize,
@@ -445,7 +464,9 @@ fn body_step<'a>(
         return Ok(None);
     };
     *state = State::Head;
-    whole_frame(frame, header_len)
+    let (head, payload) = frame.split_at(PREFIX_LEN + header_len);
+    let header = Header::parse(&head[PREFIX_LEN..])?;
+    checked(header, payload).map(|frame| Some((frame, frame_len)))
 }
 
 /// A streamed payload: the next chunk, or the end once all of it has passed.
@@ -473,14 +494,13 @@ fn stream_step<'a>(data: &'a [u8], state: &mut State) -> Result<Step<'a>, Decode
     Ok(Some((Event::Chunk(&data[..len]), len)))
 }
 
-/// A frame that is all in `frame`: its header decoded (once) and its checksum verified.
-fn whole_frame(frame: &[u8], header_len: usize) -> Result<Step<'_>, DecodeError> {
-    let (head, payload) = frame.split_at(PREFIX_LEN + header_len);
-    let header = Header::parse(&head[PREFIX_LEN..])?;
+/// A whole frame, once its checksum (if any) matches.
+#[inline(always)]
+fn checked<'a>(header: Header<'a>, payload: &'a [u8]) -> Result<Event<'a>, DecodeError> {
     if let Some(expected) = header.crc {
         verify(expected, crate::checksum::crc32c(payload))?;
     }
-    Ok(Some((Event::Frame(Frame { header, payload }), frame.len())))
+    Ok(Event::Frame(Frame { header, payload }))
 }
 
 fn verify(expected: u32, actual: u32) -> Result<(), DecodeError> {

@@ -138,14 +138,14 @@ impl<'a> Header<'a> {
     ///
     /// Strings borrow from `bytes`. Bytes after the last known field are ignored (forward
     /// compatibility). Never panics.
-    #[inline]
+    #[inline(always)]
     pub fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         Self::read(&mut r).map_err(|problem| r.error(problem))
     }
 
     /// The fields in wire order; on error, `r` knows which field failed.
-    #[inline]
+    #[inline(always)]
     fn read(r: &mut Reader<'a>) -> Result<Self, Problem> {
         Ok(Header {
             kind: Kind(r.field(Field::Kind).byte()?),
@@ -166,7 +166,7 @@ impl<'a> Header<'a> {
 
     /// The payload length a header announces, read from its first three fields only: what a
     /// receiver needs to know where the frame ends before the rest of the header is decoded.
-    #[inline]
+    #[inline(always)]
     pub fn peek_len(bytes: &[u8]) -> Result<u64, DecodeError> {
         let mut r = Reader::new(bytes);
         let len = (|| {
