@@ -86,26 +86,39 @@ pub fn run(p: &Params) -> Result<(), String> {
     }
 
     let block = pattern(BLOCK);
+    let mut cross_rtt_us = Vec::new();
     for run in 1..=p.runs {
+        // (board, connection): each board with its own client, and the framed client on the
+        // plain echo too, which returns each frame as raw bytes: that one shows what framing
+        // costs the client and the wire, without the board's decoding and encoding.
         let mut conns = Vec::new();
-        for t in &targets {
-            let mut c = Conn::open(t.kind, t.board.addr())?;
-            c.round_trips(WARM_UP)
-                .map_err(|e| format!("{}: warm-up: {e}\n{}", t.name, t.board.log()))?;
-            conns.push(c);
+        for (i, t) in targets.iter().enumerate() {
+            conns.push((i, Conn::open(t.kind, t.board.addr())?));
         }
-        let mut done = 0;
-        while done < p.round_trips {
-            let n = TURN.min(p.round_trips - done);
-            for (t, c) in targets.iter_mut().zip(&mut conns) {
-                let rtt = c
-                    .round_trips(n)
-                    .map_err(|e| format!("{}: round trips: {e}\n{}", t.name, t.board.log()))?;
-                t.rtt_us.extend(rtt);
+        conns.push((1, Conn::open(Kind::Framed, targets[1].board.addr())?));
+        let mut samples = vec![Vec::new(); conns.len()];
+        for (n, first) in [(WARM_UP, true), (p.round_trips, false)] {
+            let mut done = 0;
+            while done < n {
+                let turn = TURN.min(n - done);
+                for ((i, c), s) in conns.iter_mut().zip(&mut samples) {
+                    let t = &targets[*i];
+                    let rtt = c
+                        .round_trips(turn)
+                        .map_err(|e| format!("{}: round trips: {e}\n{}", t.name, t.board.log()))?;
+                    if !first {
+                        s.extend(rtt);
+                    }
+                }
+                done += turn;
             }
-            done += n;
         }
         drop(conns);
+        let mut samples = samples.into_iter();
+        for t in &mut targets {
+            t.rtt_us.extend(samples.next().unwrap_or_default());
+        }
+        cross_rtt_us.extend(samples.next().unwrap_or_default());
         for t in &mut targets {
             let addr = t.board.addr();
             let bytes = p.bulk_mib * (1 << 20);
@@ -160,6 +173,13 @@ pub fn run(p: &Params) -> Result<(), String> {
         );
         summary.push((median, bulk));
     }
+    let (cross, cross_p99) = (
+        percentile(&mut cross_rtt_us, 0.5),
+        percentile(&mut cross_rtt_us, 0.99),
+    );
+    println!(
+        "| framed client, plain echo (frames echoed as bytes) | {cross:.1} us | {cross_p99:.1} us | | | | |"
+    );
     let ((f_rtt, f_bulk), (p_rtt, p_bulk)) = (summary[0], summary[1]);
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
     println!(
@@ -168,6 +188,12 @@ pub fn run(p: &Params) -> Result<(), String> {
         verdict(f_rtt <= 1.1 * p_rtt),
         f_bulk / p_bulk,
         verdict(f_bulk >= 0.9 * p_bulk)
+    );
+    println!(
+        "round trip, split: client and wire {:.2}x (framed client on the plain echo / plain), \
+         board {:.2}x (framed echo / plain echo, both with the framed client)",
+        cross / p_rtt,
+        f_rtt / cross
     );
     Ok(())
 }
