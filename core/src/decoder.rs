@@ -96,9 +96,9 @@ enum State {
     },
 }
 
-/// What one step of the state machine found: `None` if more bytes are needed, otherwise
-/// an event and the bytes it uses up. Steps update the state themselves.
-type Step<'a> = Option<(Event<'a>, usize)>;
+/// What one step of the state machine found: `None` if more bytes are needed. Steps update
+/// the state and the count of bytes the event uses up themselves.
+type Step<'a> = Option<Event<'a>>;
 
 /// The one frame state machine. `B` is the receive buffer: `[u8; N]`, `&mut [u8]`, `Vec<u8>`...
 ///
@@ -220,29 +220,22 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         self.release();
         let cap = self.capacity();
         let data = &self.buf.as_ref()[self.start..self.end];
-        let state = &mut self.state;
+        let (state, used) = (&mut self.state, &mut self.handed_out);
         let step = match state {
-            State::Head => head_step(data, cap, self.limits, state),
+            State::Head => head_step(data, cap, self.limits, state, used),
             State::Body {
                 header_len,
                 frame_len,
             } => {
                 let (header_len, frame_len) = (*header_len, *frame_len);
-                body_step(data, header_len, frame_len, state)
+                body_step(data, header_len, frame_len, state, used)
             }
-            State::Stream { .. } => stream_step(data, state),
+            State::Stream { .. } => stream_step(data, state, used),
         };
-        match step {
-            Ok(Some((event, used))) => {
-                self.handed_out = used;
-                Ok(Some(event))
-            }
-            Ok(None) => Ok(None),
-            Err(e) => {
-                self.failed = Some(e);
-                Err(e)
-            }
+        if let Err(e) = step {
+            self.failed = Some(e);
         }
+        step
     }
 
     /// Whether [`next_event`](Self::next_event) would return an event (or an error) now,
@@ -418,6 +411,7 @@ fn head_step<'a>(
     cap: usize,
     limits: Limits,
     state: &mut State,
+    used: &mut usize,
 ) -> Result<Step<'a>, DecodeError> {
     let Some(header_len) = header_len(data, cap, limits)? else {
         return Ok(None);
@@ -438,10 +432,14 @@ fn head_step<'a>(
             remaining: at.len,
             crc: header.crc.map(|c| (c, Crc32c::new())),
         };
-        return Ok(Some((Event::Start(header), head)));
+        *used = head;
+        return Ok(Some(Event::Start(header)));
     }
     match data.get(head..at.frame_len()) {
-        Some(payload) => checked(header, payload).map(|frame| Some((frame, at.frame_len()))),
+        Some(payload) => {
+            *used = at.frame_len();
+            checked(header, payload).map(Some)
+        }
         None => {
             *state = State::Body {
                 header_len,
@@ -459,6 +457,7 @@ fn body_step<'a>(
     header_len: usize,
     frame_len: usize,
     state: &mut State,
+    used: &mut usize,
 ) -> Result<Step<'a>, DecodeError> {
     let Some(frame) = data.get(..frame_len) else {
         return Ok(None);
@@ -466,11 +465,16 @@ fn body_step<'a>(
     *state = State::Head;
     let (head, payload) = frame.split_at(PREFIX_LEN + header_len);
     let header = Header::parse(&head[PREFIX_LEN..])?;
-    checked(header, payload).map(|frame| Some((frame, frame_len)))
+    *used = frame_len;
+    checked(header, payload).map(Some)
 }
 
 /// A streamed payload: the next chunk, or the end once all of it has passed.
-fn stream_step<'a>(data: &'a [u8], state: &mut State) -> Result<Step<'a>, DecodeError> {
+fn stream_step<'a>(
+    data: &'a [u8],
+    state: &mut State,
+    used: &mut usize,
+) -> Result<Step<'a>, DecodeError> {
     let State::Stream { remaining, crc, .. } = state else {
         return Ok(None);
     };
@@ -479,7 +483,7 @@ fn stream_step<'a>(data: &'a [u8], state: &mut State) -> Result<Step<'a>, Decode
             verify(*expected, digest.value())?;
         }
         *state = State::Head;
-        return Ok(Some((Event::End, 0)));
+        return Ok(Some(Event::End));
     }
     if data.is_empty() {
         return Ok(None);
@@ -491,7 +495,8 @@ fn stream_step<'a>(data: &'a [u8], state: &mut State) -> Result<Step<'a>, Decode
         digest.update(&data[..len]);
     }
     *remaining -= len as u64;
-    Ok(Some((Event::Chunk(&data[..len]), len)))
+    *used = len;
+    Ok(Some(Event::Chunk(&data[..len])))
 }
 
 /// A whole frame, once its checksum (if any) matches.
