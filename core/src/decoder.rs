@@ -361,6 +361,7 @@ impl Located {
 }
 
 /// Checks the prefix and the header limit; `None` until the prefix has arrived.
+#[inline(always)]
 fn header_len(data: &[u8], cap: usize, limits: Limits) -> Result<Option<usize>, DecodeError> {
     let Some(prefix) = Prefix::parse(data)? else {
         if cap < PREFIX_LEN && data.len() == cap {
@@ -393,6 +394,7 @@ fn locate(data: &[u8], cap: usize, limits: Limits) -> Result<Option<Located>, De
     Ok(Some(Located { header_len, len }))
 }
 
+#[inline(always)]
 fn check_payload(len: u64, limits: Limits) -> Result<(), DecodeError> {
     if len > limits.max_payload {
         return Err(DecodeError::PayloadTooLarge {

@@ -41,6 +41,7 @@ impl Prefix {
     /// Checks the magic bytes present so far (`bytes` may be shorter than the prefix).
     ///
     /// Lets a receiver reject a foreign protocol on its very first byte.
+    #[inline(always)]
     pub fn check_magic(bytes: &[u8]) -> Result<(), DecodeError> {
         // Byte by byte (not a slice compare): this runs once per frame.
         let ok = match bytes {
@@ -57,6 +58,7 @@ impl Prefix {
 
     /// Parses a prefix from the start of `bytes`; `Ok(None)` if fewer than
     /// [`PREFIX_LEN`] bytes are there yet.
+    #[inline(always)]
     pub fn parse(bytes: &[u8]) -> Result<Option<Prefix>, DecodeError> {
         Self::check_magic(bytes)?;
         let Some(p) = bytes.get(..PREFIX_LEN) else {
