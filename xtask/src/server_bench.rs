@@ -141,6 +141,12 @@ const SCENARIOS: [Scenario; 4] = [
 #[derive(Clone, Copy, Default)]
 struct Sample {
     msgs_s: f64,
+    /// Messages echoed in the run.
+    msgs: f64,
+    /// Server CPU time per message, microseconds (user + system, all its threads).
+    cpu_us: f64,
+    /// Server CPU use over the run, in CPUs (1.0: one core busy all the time).
+    cpu_load: f64,
     mib_s: f64,
     p50_us: f64,
     p99_us: f64,
@@ -151,6 +157,7 @@ pub fn run(p: &Params) -> Result<(), String> {
         return Err("--runs must be at least 1 and --duration a positive number".into());
     }
     let bins = build()?;
+    let load_before = loadavg();
     let pinned = std::thread::available_parallelism().map_or(1, usize::from) >= 2;
     if !pinned {
         eprintln!("bench-server: fewer than 2 CPUs, running unpinned (expect noise)");
@@ -170,14 +177,16 @@ pub fn run(p: &Params) -> Result<(), String> {
                     args.extend(["--duration".into(), p.duration.to_string()]);
                     let s = bench(&bins, server, &args, pinned, p.duration)?;
                     eprintln!(
-                        "run {run}/{}: {} / {}: {:.0} msgs/s, {:.1} MiB/s, p50 {:.1} us, p99 {:.1} us",
+                        "run {run}/{}: {} / {}: {:.0} msgs/s, {:.1} MiB/s, p50 {:.1} us, p99 {:.1} us, server CPU {:.0}% = {:.2} us/msg",
                         p.runs,
                         sc.name,
                         server.which.name(),
                         s.msgs_s,
                         s.mib_s,
                         s.p50_us,
-                        s.p99_us
+                        s.p99_us,
+                        s.cpu_load * 100.0,
+                        s.cpu_us
                     );
                     samples[si][ii].push(s);
                 }
@@ -202,7 +211,19 @@ pub fn run(p: &Params) -> Result<(), String> {
     }
 
     print_tables(p, &samples, &idle);
+    println!();
+    println!(
+        "Load average (1, 5, 15 min) before: {load_before}; after: {} (other work on the machine shows here).",
+        loadavg()
+    );
     Ok(())
+}
+
+/// The first three fields of /proc/loadavg.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// Builds the three servers (and the load generator) in release mode.
@@ -286,6 +307,8 @@ struct Server {
     which: Impl,
     addr: String,
     pid: u32,
+    /// Clock ticks per second of /proc/PID/stat.
+    clk_tck: f64,
     _child: Guard,
 }
 
@@ -321,8 +344,23 @@ impl Server {
             which,
             addr,
             pid,
+            clk_tck: clk_tck(),
             _child: guard,
         })
+    }
+
+    /// CPU time the server has used so far (user + system, all threads), in seconds.
+    fn cpu_secs(&self) -> Result<f64, String> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
+            .map_err(|e| format!("cannot read /proc/{}/stat: {e}", self.pid))?;
+        // Fields after the command name: state is field 3, utime 14, stime 15.
+        let rest = &stat[stat.rfind(')').map_or(0, |i| i + 1)..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+        match (ticks(11), ticks(12)) {
+            (Some(u), Some(s)) => Ok((u + s) / self.clk_tck),
+            _ => Err(format!("cannot parse /proc/{}/stat", self.pid)),
+        }
     }
 
     /// The server's resident memory (VmRSS), in KiB.
@@ -335,6 +373,16 @@ impl Server {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .ok_or_else(|| format!("no VmRSS in /proc/{}/status", self.pid))
     }
+}
+
+/// `getconf CLK_TCK` (100 on Linux unless it says otherwise).
+fn clk_tck() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 /// Runs `sockframe bench` against `server` and parses its report.
@@ -353,6 +401,7 @@ fn bench(
         server.which.protocol().into(),
     ];
     argv.extend(args.iter().cloned());
+    let (cpu0, t0) = (server.cpu_secs()?, Instant::now());
     let child = command(pinned.then_some(1), &argv)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -367,7 +416,12 @@ fn bench(
             stderr.trim()
         ));
     }
-    parse_report(&stdout).ok_or_else(|| format!("cannot parse the bench report: {stdout}"))
+    let (cpu, wall) = (server.cpu_secs()? - cpu0, t0.elapsed().as_secs_f64());
+    let mut sample =
+        parse_report(&stdout).ok_or_else(|| format!("cannot parse the bench report: {stdout}"))?;
+    sample.cpu_us = cpu * 1e6 / sample.msgs.max(1.0);
+    sample.cpu_load = cpu / wall;
+    Ok(sample)
 }
 
 /// Waits for `child` at most `limit` (then kills it): (success, stdout, stderr).
@@ -421,6 +475,9 @@ fn parse_report(s: &str) -> Option<Sample> {
     };
     Some(Sample {
         msgs_s: before(" msgs/s")?,
+        msgs: before(" msgs in ")?,
+        cpu_us: 0.0,
+        cpu_load: 0.0,
         mib_s: before(" MiB/s")?,
         p50_us: after("p50 ")?,
         p99_us: after("p99 ")?,
@@ -575,6 +632,23 @@ fn print_tables(p: &Params, samples: &[Vec<Vec<Sample>>], idle: &[Vec<f64>]) {
                 "{:.1} / {:.1}",
                 med(si, ii, |s| s.p50_us),
                 med(si, ii, |s| s.p99_us)
+            )
+        };
+        println!("| {} | {} | {} | {} |", sc.name, cell(0), cell(1), cell(2));
+    }
+    println!();
+    println!(
+        "Server CPU (median of the runs): time per message in microseconds (user + system, all threads), and load in % of one core:"
+    );
+    println!();
+    println!("| scenario | sockframe | plain | tokio-util |");
+    println!("| --- | ---: | ---: | ---: |");
+    for (si, sc) in SCENARIOS.iter().enumerate() {
+        let cell = |ii: usize| {
+            format!(
+                "{:.2} us ({:.0}%)",
+                med(si, ii, |s| s.cpu_us),
+                med(si, ii, |s| s.cpu_load * 100.0)
             )
         };
         println!("| {} | {} | {} | {} |", sc.name, cell(0), cell(1), cell(2));

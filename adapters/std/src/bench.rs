@@ -1,10 +1,13 @@
 //! The load generator behind `sockframe bench`: ping-pong or pipelined messages against an
 //! echo server, every reply byte verified.
 //!
-//! Ping-pong: one message in flight per connection. Pipelined: up to `window` messages in
-//! flight, written by one thread and read by another (so a window of large messages cannot
-//! deadlock on full socket buffers); every batch of credits returned by the reader leaves
-//! in one write.
+//! Ping-pong: one message in flight per connection; all connections are driven from one
+//! thread by a tokio current-thread runtime, one task each (an event loop, like the
+//! servers: with a thread per connection, the load generator's thread switches cost more
+//! than the server's work, and it measured itself rather than the server). Pipelined: up
+//! to `window` messages in flight, written by one thread and read by another (so a window
+//! of large messages cannot deadlock on full socket buffers); every batch of credits
+//! returned by the reader leaves in one write.
 //!
 //! Two protocols share these code paths: sockframe `DATA` frames (against `sockframe
 //! serve`), and a bare 4-byte big-endian length before each payload
@@ -15,7 +18,8 @@
 
 use crate::client::{Client, ClientError};
 use crate::wire::push_frame;
-use sockframe::{Event, Header, Kind};
+use embedded_io_adapters::tokio_1::FromTokio;
+use sockframe::{Decoder, Event, Header, Kind, io_async};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::{BufReader, Read, Write};
@@ -55,7 +59,7 @@ pub struct BenchConfig {
     pub protocol: Protocol,
     /// Payload bytes per frame.
     pub size: usize,
-    /// Connections, each on its own thread(s).
+    /// Connections (ping-pong: all on one event-loop thread; pipelined: two threads each).
     pub conns: usize,
     /// Frames in flight per connection (pipelined only).
     pub window: usize,
@@ -108,22 +112,25 @@ impl fmt::Display for BenchReport {
 /// Runs the benchmark; fails on the first connection error or wrong byte.
 pub fn run(cfg: &BenchConfig) -> Result<BenchReport, ClientError> {
     let start = Instant::now();
-    let threads: Vec<_> = (0..cfg.conns.max(1))
-        .map(|_| {
-            let cfg = cfg.clone();
-            std::thread::spawn(move || match cfg.mode {
-                Mode::PingPong => ping_pong(&cfg),
-                Mode::Pipelined => pipelined(&cfg),
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for t in threads {
-        let mut lat = t
-            .join()
-            .map_err(|_| ClientError::Unexpected("bench thread panicked".into()))??;
-        latencies.append(&mut lat);
-    }
+    let mut latencies = match cfg.mode {
+        Mode::PingPong => ping_pong_all(cfg)?,
+        Mode::Pipelined => {
+            let threads: Vec<_> = (0..cfg.conns.max(1))
+                .map(|_| {
+                    let cfg = cfg.clone();
+                    std::thread::spawn(move || pipelined(&cfg))
+                })
+                .collect();
+            let mut latencies = Vec::new();
+            for t in threads {
+                let mut lat = t
+                    .join()
+                    .map_err(|_| ClientError::Unexpected("bench thread panicked".into()))??;
+                latencies.append(&mut lat);
+            }
+            latencies
+        }
+    };
     let elapsed = start.elapsed();
     latencies.sort_unstable();
     let pct = |p: f64| {
@@ -251,22 +258,10 @@ impl Replies {
             Replies::Prefixed(reader, payload) => {
                 let mut len = [0u8; 4];
                 read_exact(reader, &mut len)?;
-                let len = u32::from_be_bytes(len) as usize;
-                if len != verify.size {
-                    return Err(ClientError::Unexpected(format!(
-                        "reply to message {} has length {len}, expected {}",
-                        verify.id, verify.size
-                    )));
-                }
-                payload.resize(len, 0);
+                verify.check_len(u32::from_be_bytes(len))?;
+                payload.resize(verify.size, 0);
                 read_exact(reader, payload)?;
-                if payload.as_slice() != verify.expected.as_slice() {
-                    return Err(ClientError::Unexpected(format!(
-                        "payload of message {} differs",
-                        verify.id
-                    )));
-                }
-                Ok(())
+                verify.check_payload(payload)
             }
         }
     }
@@ -337,6 +332,28 @@ impl Verifier {
         }
     }
 
+    /// A length-prefixed reply's length.
+    fn check_len(&self, len: u32) -> Result<(), ClientError> {
+        if len as usize != self.size {
+            return Err(ClientError::Unexpected(format!(
+                "reply to message {} has length {len}, expected {}",
+                self.id, self.size
+            )));
+        }
+        Ok(())
+    }
+
+    /// A length-prefixed reply's payload.
+    fn check_payload(&self, payload: &[u8]) -> Result<(), ClientError> {
+        if payload != self.expected.as_slice() {
+            return Err(ClientError::Unexpected(format!(
+                "payload of message {} differs",
+                self.id
+            )));
+        }
+        Ok(())
+    }
+
     fn check_header(&self, h: &Header<'_>) -> Result<(), ClientError> {
         if h.kind == Kind::ERROR {
             return Err(ClientError::Unexpected(
@@ -353,8 +370,31 @@ impl Verifier {
     }
 }
 
-fn ping_pong(cfg: &BenchConfig) -> Result<Vec<Duration>, ClientError> {
-    let (mut writer, mut replies) = connect(cfg.addr, cfg.protocol)?;
+/// Every connection's ping-pong, on one thread.
+fn ping_pong_all(cfg: &BenchConfig) -> Result<Vec<Duration>, ClientError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..cfg.conns.max(1))
+            .map(|_| tokio::spawn(ping_pong(cfg.clone())))
+            .collect();
+        let mut latencies = Vec::new();
+        for t in tasks {
+            let mut lat = t
+                .await
+                .map_err(|_| ClientError::Unexpected("bench task panicked".into()))??;
+            latencies.append(&mut lat);
+        }
+        Ok(latencies)
+    })
+}
+
+/// One connection's ping-pong.
+async fn ping_pong(cfg: BenchConfig) -> Result<Vec<Duration>, ClientError> {
+    let stream = tokio::net::TcpStream::connect(cfg.addr).await?;
+    stream.set_nodelay(true)?;
+    let mut conn = AsyncConn::new(cfg.protocol, stream);
     let mut verify = Verifier::new(cfg.size);
     let mut payload = vec![0u8; cfg.size];
     let mut out = Vec::new();
@@ -369,11 +409,69 @@ fn ping_pong(cfg: &BenchConfig) -> Result<Vec<Duration>, ClientError> {
         out.clear();
         push_request(cfg.protocol, &mut out, id, &payload)?;
         let sent = Instant::now();
-        writer.write_all(&out)?;
-        replies.read_reply(&mut verify)?;
+        conn.write_all(&out).await?;
+        conn.read_reply(&mut verify).await?;
         latencies.push(sent.elapsed());
     }
     Ok(latencies)
+}
+
+/// A ping-pong connection on the event loop.
+enum AsyncConn {
+    /// sockframe frames, through the core's async path and a 64 KiB decoder buffer.
+    Frames(FromTokio<tokio::net::TcpStream>, Decoder<Vec<u8>>),
+    /// Length-prefixed messages, through a 64 KiB buffer; the `Vec` holds one payload.
+    Prefixed(tokio::io::BufReader<tokio::net::TcpStream>, Vec<u8>),
+}
+
+impl AsyncConn {
+    fn new(protocol: Protocol, stream: tokio::net::TcpStream) -> AsyncConn {
+        match protocol {
+            Protocol::Sockframe => AsyncConn::Frames(
+                FromTokio::new(stream),
+                Decoder::with_limits(vec![0u8; Client::DEFAULT_BUFFER], Client::LIMITS),
+            ),
+            Protocol::LengthPrefix => AsyncConn::Prefixed(
+                tokio::io::BufReader::with_capacity(Client::DEFAULT_BUFFER, stream),
+                Vec::new(),
+            ),
+        }
+    }
+
+    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        match self {
+            AsyncConn::Frames(io, _) => io.inner_mut().write_all(bytes).await,
+            AsyncConn::Prefixed(reader, _) => reader.get_mut().write_all(bytes).await,
+        }
+    }
+
+    /// Reads the reply `verify` expects and checks every byte of it.
+    async fn read_reply(&mut self, verify: &mut Verifier) -> Result<(), ClientError> {
+        use tokio::io::AsyncReadExt;
+        let closed = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => ClientError::Closed,
+            _ => e.into(),
+        };
+        match self {
+            AsyncConn::Frames(io, dec) => loop {
+                let ev = io_async::read_event(io, dec)
+                    .await?
+                    .ok_or(ClientError::Closed)?;
+                if verify.check(ev)? {
+                    return Ok(());
+                }
+            },
+            AsyncConn::Prefixed(reader, payload) => {
+                let mut len = [0u8; 4];
+                reader.read_exact(&mut len).await.map_err(closed)?;
+                verify.check_len(u32::from_be_bytes(len))?;
+                payload.resize(verify.size, 0);
+                reader.read_exact(payload).await.map_err(closed)?;
+                verify.check_payload(payload)
+            }
+        }
+    }
 }
 
 fn pipelined(cfg: &BenchConfig) -> Result<Vec<Duration>, ClientError> {
