@@ -147,6 +147,8 @@ struct Sample {
     cpu_us: f64,
     /// Server CPU use over the run, in CPUs (1.0: one core busy all the time).
     cpu_load: f64,
+    /// Whether the machine was quiet when the run started.
+    quiet: bool,
     mib_s: f64,
     p50_us: f64,
     p99_us: f64,
@@ -211,12 +213,67 @@ pub fn run(p: &Params) -> Result<(), String> {
     }
 
     print_tables(p, &samples, &idle);
+    let all: Vec<&Sample> = samples.iter().flatten().flatten().collect();
     println!();
+    println!(
+        "{} of {} throughput measurements started on a quiet machine (under 10% CPU busy for 0.5 s, waiting up to 60 s for it).",
+        all.iter().filter(|s| s.quiet).count(),
+        all.len()
+    );
     println!(
         "Load average (1, 5, 15 min) before: {load_before}; after: {} (other work on the machine shows here).",
         loadavg()
     );
     Ok(())
+}
+
+/// Busy CPU time of the whole machine (all CPUs) and total time, in clock ticks.
+fn cpu_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: u64 = f.iter().take(8).sum();
+    // idle and iowait are not busy.
+    let idle = f.get(3)? + f.get(4)?;
+    Some((total - idle, total))
+}
+
+/// Waits (at most 60 s) until the machine has been nearly idle for half a second, so a
+/// measurement does not start in the middle of someone else's build or benchmark. Returns
+/// whether it was quiet.
+fn wait_quiet() -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut waited = false;
+    loop {
+        let Some((b0, t0)) = cpu_ticks() else {
+            return true;
+        };
+        std::thread::sleep(Duration::from_millis(500));
+        let Some((b1, t1)) = cpu_ticks() else {
+            return true;
+        };
+        let busy = (b1 - b0) as f64 / (t1 - t0).max(1) as f64;
+        if busy < 0.10 {
+            return true;
+        }
+        if Instant::now() > deadline {
+            eprintln!(
+                "bench-server: machine still busy ({:.0}%), measuring anyway",
+                busy * 100.0
+            );
+            return false;
+        }
+        if !waited {
+            eprintln!(
+                "bench-server: machine busy ({:.0}%), waiting for quiet",
+                busy * 100.0
+            );
+            waited = true;
+        }
+    }
 }
 
 /// The first three fields of /proc/loadavg.
@@ -401,6 +458,7 @@ fn bench(
         server.which.protocol().into(),
     ];
     argv.extend(args.iter().cloned());
+    let quiet = wait_quiet();
     let (cpu0, t0) = (server.cpu_secs()?, Instant::now());
     let child = command(pinned.then_some(1), &argv)
         .stdin(Stdio::null())
@@ -421,6 +479,7 @@ fn bench(
         parse_report(&stdout).ok_or_else(|| format!("cannot parse the bench report: {stdout}"))?;
     sample.cpu_us = cpu * 1e6 / sample.msgs.max(1.0);
     sample.cpu_load = cpu / wall;
+    sample.quiet = quiet;
     Ok(sample)
 }
 
@@ -478,6 +537,7 @@ fn parse_report(s: &str) -> Option<Sample> {
         msgs: before(" msgs in ")?,
         cpu_us: 0.0,
         cpu_load: 0.0,
+        quiet: false,
         mib_s: before(" MiB/s")?,
         p50_us: after("p50 ")?,
         p99_us: after("p99 ")?,
