@@ -36,7 +36,9 @@ const POOL: usize = 4;
 /// hold the framed echo's decoder buffer.
 const RX_BUF: usize = 4096;
 const TX_BUF: usize = 3072;
-/// Drop a connection whose peer stays silent this long while we have data in flight.
+/// Abort a connection whose peer has sent nothing for this long. This frees the slot of a
+/// peer that vanished or never closes after its error frame; smoltcp applies it to idle
+/// connections too, so a client silent for 10 s is reset.
 const TCP_TIMEOUT: Duration = Duration::from_secs(10);
 /// The stats line (`cargo xtask size` reads its stack peak) is printed at most this often,
 /// and only when a value changed.
