@@ -7,9 +7,12 @@
 //! two CPUs or more. Per board:
 //!
 //! - 64 B round trip: one connection per board, one request in flight; median and p99 over
-//!   all runs. The boards take turns every 100 round trips. Framed: a DATA frame with a
-//!   64-byte payload, answered by its echo (the core's client). Plain: 64 raw bytes written,
-//!   64 read back.
+//!   all runs. Framed: a DATA frame with a 64-byte payload, answered by its echo (the core's
+//!   client). Plain: 64 raw bytes written, 64 read back. A third connection runs the framed
+//!   client against the plain echo (which returns frames as raw bytes), to tell the client's
+//!   and the wire's share of the framing cost from the board's. The boards take turns every
+//!   100 round trips (framed, plain, framed, framed client on plain...), so that each turn
+//!   follows one on the other board.
 //! - bulk echo: `--bulk-mib` MiB through one connection, a writer thread and a reader thread
 //!   (checking every byte); MiB/s of payload, median over the runs. Framed: frames of 64 KiB
 //!   payload, echoed cut-through. Plain: the same bytes, raw, in 64 KiB writes.
@@ -86,6 +89,14 @@ pub fn run(p: &Params) -> Result<(), String> {
     }
 
     let block = pattern(BLOCK);
+    // Warm-up: every code path of both firmwares (and of QEMU) runs once before measuring.
+    for t in &targets {
+        match t.kind {
+            Kind::Framed => framed_bulk(t.board.addr(), &block, 1 << 20),
+            Kind::Plain => plain_bulk(t.board.addr(), &block, 1 << 20),
+        }
+        .map_err(|e| format!("{}: warm-up: {e}\n{}", t.name, t.board.log()))?;
+    }
     let mut cross_rtt_us = Vec::new();
     for run in 1..=p.runs {
         // (board, connection): each board with its own client, and the framed client on the
@@ -101,13 +112,16 @@ pub fn run(p: &Params) -> Result<(), String> {
             let mut done = 0;
             while done < n {
                 let turn = TURN.min(n - done);
-                for ((i, c), s) in conns.iter_mut().zip(&mut samples) {
+                // Every turn follows a turn on the other board: the framed echo between
+                // the plain echo's two clients (so it is measured twice as often).
+                for k in [0, 1, 0, 2] {
+                    let (i, c) = &mut conns[k];
                     let t = &targets[*i];
                     let rtt = c
                         .round_trips(turn)
                         .map_err(|e| format!("{}: round trips: {e}\n{}", t.name, t.board.log()))?;
                     if !first {
-                        s.extend(rtt);
+                        samples[k].extend(rtt);
                     }
                 }
                 done += turn;
@@ -115,11 +129,14 @@ pub fn run(p: &Params) -> Result<(), String> {
         }
         drop(conns);
         let mut samples = samples.into_iter();
+        let mut run_medians = Vec::new();
         for t in &mut targets {
-            t.rtt_us.extend(samples.next().unwrap_or_default());
+            let mut rtt = samples.next().unwrap_or_default();
+            t.rtt_us.extend(&rtt);
+            run_medians.push(percentile(&mut rtt, 0.5));
         }
         cross_rtt_us.extend(samples.next().unwrap_or_default());
-        for t in &mut targets {
+        for (t, median) in targets.iter_mut().zip(run_medians) {
             let addr = t.board.addr();
             let bytes = p.bulk_mib * (1 << 20);
             let secs = match t.kind {
@@ -128,12 +145,9 @@ pub fn run(p: &Params) -> Result<(), String> {
             }
             .map_err(|e| format!("{}: bulk: {e}\n{}", t.name, t.board.log()))?;
             let mib_s = p.bulk_mib as f64 / secs;
-            let mut rtt = t.rtt_us[t.rtt_us.len() - p.round_trips..].to_vec();
             eprintln!(
-                "run {run}/{}  {:<22} round trip median {:>6.1} us  bulk {mib_s:>6.2} MiB/s",
-                p.runs,
-                t.name,
-                percentile(&mut rtt, 0.5)
+                "run {run}/{}  {:<22} round trip median {median:>6.1} us  bulk {mib_s:>6.2} MiB/s",
+                p.runs, t.name,
             );
             t.bulk_mib_s.push(mib_s);
         }
