@@ -2,20 +2,25 @@
 //! board, in the same run.
 //!
 //! Both firmwares are booted side by side, each on its own free port, and measured in turns,
-//! so load from elsewhere on the machine falls on both alike. QEMU is pinned to CPU 0 and
-//! this process (the client) to CPU 1 when the machine has two CPUs or more. The client runs
-//! from a release build of xtask (a debug build re-runs itself with `--release`). Per board:
+//! so load from elsewhere on the machine falls on both alike; `--boots` times afresh (one
+//! QEMU process runs a few percent faster or slower than the next one booted from the same
+//! image), `--runs` runs per boot. QEMU is pinned to CPU 0 and this process (the client) to
+//! CPU 1 when the machine has two CPUs or more. The client runs from a release build of
+//! xtask (a debug build re-runs itself with `--release`). Per board and run:
 //!
-//! - 64 B round trip: one connection per board, one request in flight; median and p99 over
-//!   all runs. Framed: a DATA frame with a 64-byte payload, answered by its echo (the core's
-//!   client). Plain: 64 raw bytes written, 64 read back. A third connection runs the framed
-//!   client against the plain echo (which returns frames as raw bytes), to tell the client's
-//!   and the wire's share of the framing cost from the board's. The boards take turns every
-//!   100 round trips (framed, plain, framed, framed client on plain...), so that each turn
-//!   follows one on the other board.
+//! - 64 B round trips: one connection per board, one request in flight. Framed: a DATA frame
+//!   with a 64-byte payload, answered by its echo (the core's client). Plain: 64 raw bytes
+//!   written, 64 read back. A third connection runs the framed client against the plain echo
+//!   (which returns frames as raw bytes), to tell the client's and the wire's share of the
+//!   framing cost from the board's. The connections take turns every 100 round trips
+//!   (framed, plain, framed, framed client on plain), so that each turn follows one on the
+//!   other board.
 //! - bulk echo: `--bulk-mib` MiB through one connection, a writer thread and a reader thread
-//!   (checking every byte); MiB/s of payload, median over the runs. Framed: frames of 64 KiB
-//!   payload, echoed cut-through. Plain: the same bytes, raw, in 64 KiB writes.
+//!   checking every byte (after a 1 MiB warm-up per boot). Framed: frames of 64 KiB payload,
+//!   echoed cut-through. Plain: the same bytes, raw, in 64 KiB writes.
+//!
+//! The table gives the medians (and p99) over all samples; the ratios against the targets are
+//! taken per run, where both boards saw the same load, then their median over the runs.
 
 use crate::util::{cargo, sh};
 use crate::{setup, size};
@@ -24,6 +29,7 @@ use sockframe_tests::board::{Board, build_firmware};
 use sockframe_tests::client::EchoClient;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -39,6 +45,7 @@ pub struct Params {
     pub round_trips: usize,
     pub bulk_mib: usize,
     pub runs: usize,
+    pub boots: usize,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -47,19 +54,21 @@ enum Kind {
     Plain,
 }
 
+/// One firmware and what was measured on it, over all boots.
 struct Target {
     kind: Kind,
     name: &'static str,
-    board: Board,
+    elf: PathBuf,
     flash: u64,
     ram: u64,
+    stack: String,
     rtt_us: Vec<f64>,
     bulk_mib_s: Vec<f64>,
 }
 
 pub fn run(p: &Params) -> Result<(), String> {
-    if p.round_trips == 0 || p.bulk_mib == 0 || p.runs == 0 {
-        return Err("--round-trips, --bulk-mib and --runs must be at least 1".into());
+    if p.round_trips == 0 || p.bulk_mib == 0 || p.runs == 0 || p.boots == 0 {
+        return Err("--round-trips, --bulk-mib, --runs and --boots must be at least 1".into());
     }
     if cfg!(debug_assertions) {
         // The client's framing work is part of every round trip: built for debug (as
@@ -71,6 +80,7 @@ pub fn run(p: &Params) -> Result<(), String> {
                 format!("--round-trips={}", p.round_trips),
                 format!("--bulk-mib={}", p.bulk_mib),
                 format!("--runs={}", p.runs),
+                format!("--boots={}", p.boots),
             ]));
     }
     setup::run_all()?;
@@ -85,94 +95,91 @@ pub fn run(p: &Params) -> Result<(), String> {
     ] {
         let elf = build_firmware(features)?;
         let (flash, ram) = size::sections(&elf)?;
-        let board = Board::boot(&elf)?;
-        if pinned {
-            pin(board.pid(), 0)?;
-        }
-        eprintln!("{name}: QEMU pid {} at {}", board.pid(), board.addr());
         targets.push(Target {
             kind,
             name,
-            board,
+            elf,
             flash,
             ram,
+            stack: "?".into(),
             rtt_us: Vec::new(),
             bulk_mib_s: Vec::new(),
         });
     }
 
     let block = pattern(BLOCK);
-    // Warm-up: every code path of both firmwares (and of QEMU) runs once before measuring.
-    for t in &targets {
-        match t.kind {
-            Kind::Framed => framed_bulk(t.board.addr(), &block, 1 << 20),
-            Kind::Plain => plain_bulk(t.board.addr(), &block, 1 << 20),
-        }
-        .map_err(|e| format!("{}: warm-up: {e}\n{}", t.name, t.board.log()))?;
-    }
     let mut cross_rtt_us = Vec::new();
-    for run in 1..=p.runs {
-        // (board, connection): each board with its own client, and the framed client on the
-        // plain echo too, which returns each frame as raw bytes: that one shows what framing
-        // costs the client and the wire, without the board's decoding and encoding.
-        let mut conns = Vec::new();
-        for (i, t) in targets.iter().enumerate() {
-            conns.push((i, Conn::open(t.kind, t.board.addr())?));
-        }
-        conns.push((1, Conn::open(Kind::Framed, targets[1].board.addr())?));
-        let mut samples = vec![Vec::new(); conns.len()];
-        for (n, first) in [(WARM_UP, true), (p.round_trips, false)] {
-            let mut done = 0;
-            while done < n {
-                let turn = TURN.min(n - done);
-                // Every turn follows a turn on the other board: the framed echo between
-                // the plain echo's two clients (so it is measured twice as often).
-                for k in [0, 1, 0, 2] {
-                    let (i, c) = &mut conns[k];
-                    let t = &targets[*i];
-                    let rtt = c
-                        .round_trips(turn)
-                        .map_err(|e| format!("{}: round trips: {e}\n{}", t.name, t.board.log()))?;
-                    if !first {
-                        samples[k].extend(rtt);
-                    }
-                }
-                done += turn;
+    let mut ratios = Vec::new();
+    // Each QEMU process runs a few percent faster or slower than another one booted from
+    // the same image (placement in host memory and caches): fresh boards for every boot.
+    for boot in 1..=p.boots {
+        let mut boards = Vec::new();
+        for t in &targets {
+            let board = Board::boot(&t.elf)?;
+            if pinned {
+                pin(board.pid(), 0)?;
             }
+            // Warm-up: every code path of the firmware (and of QEMU) runs before measuring.
+            bulk(t.kind, board.addr(), &block, 1 << 20)
+                .map_err(|e| format!("{}: warm-up: {e}\n{}", t.name, board.log()))?;
+            boards.push(board);
         }
-        drop(conns);
-        let mut samples = samples.into_iter();
-        let mut run_medians = Vec::new();
-        for t in &mut targets {
-            let mut rtt = samples.next().unwrap_or_default();
-            t.rtt_us.extend(&rtt);
-            run_medians.push(percentile(&mut rtt, 0.5));
-        }
-        cross_rtt_us.extend(samples.next().unwrap_or_default());
-        for (t, median) in targets.iter_mut().zip(run_medians) {
-            let addr = t.board.addr();
-            let bytes = p.bulk_mib * (1 << 20);
-            let secs = match t.kind {
-                Kind::Framed => framed_bulk(addr, &block, bytes),
-                Kind::Plain => plain_bulk(addr, &block, bytes),
+        for run in 1..=p.runs {
+            let [framed, plain] = &boards[..] else {
+                unreachable!("two boards")
+            };
+            let [mut f, mut pl, mut cross] = round_trips(framed, plain, p.round_trips)?;
+            let mut medians = [0.0; 2];
+            let mut mib_s = [0.0; 2];
+            for (k, ((t, board), samples)) in targets
+                .iter_mut()
+                .zip(&boards)
+                .zip([&mut f, &mut pl])
+                .enumerate()
+            {
+                mib_s[k] = p.bulk_mib as f64
+                    / bulk(t.kind, board.addr(), &block, p.bulk_mib << 20)
+                        .map_err(|e| format!("{}: bulk: {e}\n{}", t.name, board.log()))?;
+                medians[k] = percentile(samples, 0.5);
+                t.rtt_us.extend(&*samples);
+                t.bulk_mib_s.push(mib_s[k]);
             }
-            .map_err(|e| format!("{}: bulk: {e}\n{}", t.name, t.board.log()))?;
-            let mib_s = p.bulk_mib as f64 / secs;
+            let cross_median = percentile(&mut cross, 0.5);
+            cross_rtt_us.extend(cross);
+            let r = Ratios {
+                rtt: medians[0] / medians[1],
+                client: cross_median / medians[1],
+                board: medians[0] / cross_median,
+                bulk: mib_s[0] / mib_s[1],
+            };
             eprintln!(
-                "run {run}/{}  {:<22} round trip median {median:>6.1} us  bulk {mib_s:>6.2} MiB/s",
-                p.runs, t.name,
+                "boot {boot}/{} run {run}/{}: round trip {:.1} / {:.1} us = {:.2}x \
+                 (client and wire {:.2}x, board {:.2}x); bulk {:.2} / {:.2} MiB/s = {:.2}x",
+                p.boots,
+                p.runs,
+                medians[0],
+                medians[1],
+                r.rtt,
+                r.client,
+                r.board,
+                mib_s[0],
+                mib_s[1],
+                r.bulk
             );
-            t.bulk_mib_s.push(mib_s);
+            ratios.push(r);
+        }
+        // The firmware prints its stack peak at most once a second.
+        std::thread::sleep(Duration::from_millis(1500));
+        for (t, board) in targets.iter_mut().zip(&boards) {
+            t.stack = size::stack_peak(&board.log()).unwrap_or_else(|| "?".into());
         }
     }
 
-    // The firmware prints its stack peak at most once a second.
-    std::thread::sleep(Duration::from_millis(1500));
     println!(
-        "\n{} x {} round trips of {SMALL} B, {} x {} MiB bulk echo; {}\n",
+        "\n{} boots x {} runs: {} round trips of {SMALL} B and {} MiB of bulk echo each; {}\n",
+        p.boots,
         p.runs,
         p.round_trips,
-        p.runs,
         p.bulk_mib,
         if pinned {
             "QEMU on CPU 0, client on CPU 1"
@@ -184,7 +191,6 @@ pub fn run(p: &Params) -> Result<(), String> {
         "| firmware | 64 B round trip median | p99 | bulk echo | flash | static RAM | peak stack |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-    let mut summary = Vec::new();
     for t in &mut targets {
         let (median, p99) = (
             percentile(&mut t.rtt_us, 0.5),
@@ -196,9 +202,8 @@ pub fn run(p: &Params) -> Result<(), String> {
             t.name,
             t.flash as f64 / 1024.0,
             t.ram as f64 / 1024.0,
-            size::stack_peak(&t.board.log()).unwrap_or_else(|| "?".into()),
+            t.stack,
         );
-        summary.push((median, bulk));
     }
     let (cross, cross_p99) = (
         percentile(&mut cross_rtt_us, 0.5),
@@ -207,22 +212,75 @@ pub fn run(p: &Params) -> Result<(), String> {
     println!(
         "| framed client, plain echo (frames echoed as bytes) | {cross:.1} us | {cross_p99:.1} us | | | | |"
     );
-    let ((f_rtt, f_bulk), (p_rtt, p_bulk)) = (summary[0], summary[1]);
+    // Both boards of a run saw the same load: the ratios are taken per run, then their
+    // median (and range) over the runs.
+    let stat = |f: fn(&Ratios) -> f64| {
+        let mut v: Vec<f64> = ratios.iter().map(f).collect();
+        let median = percentile(&mut v, 0.5);
+        (median, v[0], v[v.len() - 1])
+    };
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    let (rtt, rtt_lo, rtt_hi) = stat(|r| r.rtt);
+    let (bulk, bulk_lo, bulk_hi) = stat(|r| r.bulk);
+    let (client, client_lo, client_hi) = stat(|r| r.client);
+    let (board, board_lo, board_hi) = stat(|r| r.board);
     println!(
-        "\nframed / plain: round trip {:.2}x (target <= 1.10x: {}), bulk {:.2}x (target >= 0.90x: {})",
-        f_rtt / p_rtt,
-        verdict(f_rtt <= 1.1 * p_rtt),
-        f_bulk / p_bulk,
-        verdict(f_bulk >= 0.9 * p_bulk)
-    );
-    println!(
-        "round trip, split: client and wire {:.2}x (framed client on the plain echo / plain), \
-         board {:.2}x (framed echo / plain echo, both with the framed client)",
-        cross / p_rtt,
-        f_rtt / cross
+        "\nframed / plain, median of the runs' ratios (range):\n\
+         round trip {rtt:.2}x ({rtt_lo:.2}-{rtt_hi:.2}), target <= 1.10x: {}\n\
+         bulk echo  {bulk:.2}x ({bulk_lo:.2}-{bulk_hi:.2}), target >= 0.90x: {}\n\
+         round trip split: client and wire {client:.2}x ({client_lo:.2}-{client_hi:.2}; framed \
+         client on the plain echo / plain), board {board:.2}x ({board_lo:.2}-{board_hi:.2}; \
+         framed echo / plain echo, both with the framed client)",
+        verdict(rtt <= 1.1),
+        verdict(bulk >= 0.9),
     );
     Ok(())
+}
+
+/// Framed / plain within one run.
+struct Ratios {
+    rtt: f64,
+    client: f64,
+    board: f64,
+    bulk: f64,
+}
+
+/// 64 B round trips in turns of [`TURN`], each turn following one on the other board:
+/// framed echo, plain echo, framed echo, and the framed client on the plain echo (which
+/// returns each frame as raw bytes: what framing costs the client and the wire, without the
+/// board's decoding and encoding). Returns the samples (us) of these three connections.
+fn round_trips(framed: &Board, plain: &Board, n: usize) -> Result<[Vec<f64>; 3], String> {
+    let mut conns = [
+        (framed, Conn::open(Kind::Framed, framed.addr())?),
+        (plain, Conn::open(Kind::Plain, plain.addr())?),
+        (plain, Conn::open(Kind::Framed, plain.addr())?),
+    ];
+    let mut samples: [Vec<f64>; 3] = Default::default();
+    for (n, measured) in [(WARM_UP, false), (n, true)] {
+        let mut done = 0;
+        while done < n {
+            let turn = TURN.min(n - done);
+            for k in [0, 1, 0, 2] {
+                let (board, c) = &mut conns[k];
+                let rtt = c
+                    .round_trips(turn)
+                    .map_err(|e| format!("round trips: {e}\n{}", board.log()))?;
+                if measured {
+                    samples[k].extend(rtt);
+                }
+            }
+            done += turn;
+        }
+    }
+    Ok(samples)
+}
+
+/// Seconds to echo `bytes` (a multiple of the block) in bulk.
+fn bulk(kind: Kind, addr: SocketAddr, block: &[u8], bytes: usize) -> Result<f64, String> {
+    match kind {
+        Kind::Framed => framed_bulk(addr, block, bytes),
+        Kind::Plain => plain_bulk(addr, block, bytes),
+    }
 }
 
 /// One connection for round trips: the core's client, or a raw stream.

@@ -58,9 +58,12 @@ enum Task {
         /// MiB echoed per bulk run.
         #[arg(long, default_value_t = 16)]
         bulk_mib: usize,
-        /// Runs per firmware, taken in turns.
-        #[arg(long, default_value_t = 3)]
+        /// Runs per boot.
+        #[arg(long, default_value_t = 2)]
         runs: usize,
+        /// Times both boards are booted afresh (QEMU processes differ by a few percent).
+        #[arg(long, default_value_t = 3)]
+        boots: usize,
     },
     /// Benchmark `sockframe serve` against a thread-per-connection and a tokio-util echo.
     BenchServer {
@@ -87,10 +90,12 @@ fn main() -> ExitCode {
             round_trips,
             bulk_mib,
             runs,
+            boots,
         } => board_bench::run(&board_bench::Params {
             round_trips,
             bulk_mib,
             runs,
+            boots,
         }),
         Task::BenchServer {
             duration,
