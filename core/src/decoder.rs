@@ -238,10 +238,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         step
     }
 
-    /// Whether [`next_event`](Self::next_event) would return an event (or an error) now,
+    /// Whether [`next_event`](Self::next_event) would return an event now,
     /// found without building it: lets a read loop decide whether to read before it holds a
     /// borrow of the decoder. Fails with the errors visible from the prefix and the first
-    /// header fields.
+    /// header fields; `next_event` may find a bad header earlier, since it decodes the whole
+    /// header as soon as it is in.
     pub fn poll(&mut self) -> Result<bool, DecodeError> {
         if let Some(e) = self.failed {
             return Err(e);
