@@ -101,7 +101,7 @@ fn main() -> ! {
     // slirp's own ARP for ~0.5-1 s. One ARP request for the gateway makes the first
     // connection fast (and fills our neighbour cache as a bonus).
     send_arp_request(&mut eth, GATEWAY);
-    // A literal: formatting the address would cost 0.5 KiB of flash.
+    // A literal: formatting the address would cost 0.7 KiB of flash.
     hprintln!("sockframe-qemu: listening on 10.0.2.15:7");
 
     let mut last_stats = (0, eth::Stats::default());
