@@ -20,7 +20,8 @@
 //!   connection = (VmRSS holding them - VmRSS before) / connections, a fresh server each
 //!   run.
 //!
-//! Every child is killed on the way out, errors included (guards kill on drop).
+//! Every child is killed on the way out, errors included (guards kill on drop; with
+//! `setpriv` available, children also die with this process if it is killed).
 
 use crate::util;
 use std::io::{BufRead, BufReader, Read};
@@ -335,13 +336,20 @@ fn build() -> Result<Bins, String> {
 /// A command line run with the open-files limit raised to the hard limit (10,000 idle
 /// connections need more descriptors than some defaults allow) and, when `cpu` is given,
 /// pinned to that CPU. `exec` keeps the process id: it is the program's own.
+///
+/// With `setpriv` (util-linux) the child also gets SIGKILL when this process dies, so even
+/// a signal that kills us before the guards run (`kill`, `timeout`) leaves no server behind.
 fn command(cpu: Option<u32>, args: &[String]) -> Command {
+    static SETPRIV: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let mut c = Command::new("sh");
     c.args([
         "-c",
         r#"ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@""#,
         "sh",
     ]);
+    if *SETPRIV.get_or_init(|| util::have("setpriv")) {
+        c.args(["setpriv", "--pdeathsig", "KILL"]);
+    }
     if let Some(cpu) = cpu {
         c.args(["taskset", "-c", &cpu.to_string()]);
     }
