@@ -13,7 +13,11 @@ secs="${1:-${FUZZ_SECONDS:-20}}"
 shift || true
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-    targets=(decoder header)
+    # Every target in fuzz_targets/ (decoder, header, smoltcp_echo, ...).
+    targets=()
+    for f in "$(dirname "$0")"/fuzz_targets/*.rs; do
+        targets+=("$(basename "$f" .rs)")
+    done
 fi
 toolchain="${FUZZ_TOOLCHAIN:-nightly}"
 

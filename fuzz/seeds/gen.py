@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora in fuzz/seeds/decoder/ and fuzz/seeds/header/.
+"""Writes the seed corpora in fuzz/seeds/{decoder,header,smoltcp_echo}/.
 
 The frames follow docs/wire-format.md (prefix F5 46 01 + u16 LE header length, postcard
 header, payload); each decoder seed starts with the 7 configuration bytes the `decoder`
-target reads (buffer size, limits, four read sizes: see fuzz_targets/decoder.rs).
+target reads (buffer size, limits, four read sizes: see fuzz_targets/decoder.rs); each
+smoltcp_echo seed starts with the 4 write-size bytes that target reads.
 Run from anywhere: python3 fuzz/seeds/gen.py
 """
 
@@ -60,6 +61,18 @@ def config(cap: int, reads=(255, 255, 255, 255), limits: int = 0) -> bytes:
     return struct.pack("<H", cap - 5) + bytes([limits]) + bytes(r - 1 for r in reads)
 
 
+def writes(*sizes: int) -> bytes:
+    """The smoltcp_echo target's 4 write sizes: 1..=128 bytes, or a multiple of 64 up to 8192."""
+    out = bytearray()
+    for n in sizes:
+        if 1 <= n <= 128:
+            out.append(n - 1)
+        else:
+            assert n % 64 == 0 and 64 <= n <= 8192
+            out.append(127 + n // 64)
+    return bytes(out)
+
+
 def write(target: str, name: str, data: bytes) -> None:
     with open(os.path.join(HERE, target, name), "wb") as f:
         f.write(data)
@@ -108,7 +121,49 @@ def main() -> None:
         "future_fields": header(id=1, length=5) + b"\x2a\x01\x02",
         "max_meta": header(meta=[(f"k{i}", f"v{i}") for i in range(8)]),
     }
-    for target, seeds in (("decoder", dec), ("header", hdr)):
+    # A deterministic pseudo-random stream (xorshift32), so the garbage seed never changes.
+    x = 2463534242
+    noise = bytearray()
+    for _ in range(600):
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        noise.append(x & 0xFF)
+    good = frame(b"hello", id=5)
+    echo = {
+        # Valid: DATA, rich header, PING, PONG, MORE fragment; everything in one write.
+        "mixed_valid": writes(8192, 8192, 8192, 8192)
+        + frame(b"hi", id=1)
+        + frame(hello, id=7, **rich)
+        + frame(b"", kind=2, id=3)
+        + frame(b"ping payload", kind=2, id=4)
+        + frame(b"", kind=3, id=3)
+        + frame(b"part", id=4, flags=1),
+        # Valid: PING then DATA, written one byte at a time.
+        "ping_bytewise": writes(1, 1, 1, 1) + frame(b"", kind=2, id=9) + frame(b"x", id=10),
+        # Valid: a 3000-byte frame with CRC, larger than the service's 1 KiB decoder
+        # buffer (echoed cut-through), in uneven writes.
+        "streamed_large": writes(2, 16, 100, 1088)
+        + frame(big, id=9, name="big.bin", crc=crc32c(big)),
+        # Valid: 40 small frames in 64-byte writes.
+        "many_small": writes(64, 64, 64, 64)
+        + b"".join(frame(bytes([i]) * i, id=i) for i in range(40)),
+        # Bad: a good frame, then an HTTP request (bad-magic).
+        "garbage_after_frame": writes(128, 128, 128, 128)
+        + good
+        + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        # Bad: 600 pseudo-random bytes.
+        "random": writes(7, 64, 1, 128) + bytes(noise),
+        # Bad: a streamed frame whose CRC is wrong: echoed, then bad-checksum.
+        "bad_crc_streamed": writes(1088, 1088, 1088, 1088)
+        + good
+        + frame(big, id=11, crc=crc32c(big) ^ 1),
+        # Bad: a frame cut inside its payload by the client's FIN (truncated).
+        "truncated": writes(128, 128, 128, 128) + good + frame(hello, id=2, **rich)[:-5],
+        # Bad: a prefix announcing a 9000-byte header (header-too-large).
+        "oversize_header": writes(16, 16, 16, 16) + b"\xf5\x46\x01" + struct.pack("<H", 9000) + bytes(64),
+    }
+    for target, seeds in (("decoder", dec), ("header", hdr), ("smoltcp_echo", echo)):
         os.makedirs(os.path.join(HERE, target), exist_ok=True)
         for name, data in seeds.items():
             write(target, name, data)
