@@ -60,6 +60,12 @@ pub fn build_firmware(features: &[&str]) -> Result<PathBuf, String> {
     Ok(target.join("thumbv7m-none-eabi/release/sockframe-qemu"))
 }
 
+/// The default firmware, built once per process (tests share it).
+pub fn default_firmware() -> Result<PathBuf, String> {
+    static ELF: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    ELF.get_or_init(|| build_firmware(&[])).clone()
+}
+
 /// A running board. Dropping it kills QEMU.
 pub struct Board {
     child: Child,

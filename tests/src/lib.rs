@@ -4,3 +4,17 @@
 
 pub mod board;
 pub mod client;
+
+/// Deterministic pseudo-random bytes (xorshift), so that a shifted or mixed-up echo does not
+/// compare equal the way a constant fill would.
+pub fn pattern(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}

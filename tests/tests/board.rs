@@ -5,38 +5,18 @@
 //! when the test fails.
 
 use sockframe::{Header, Kind};
-use sockframe_tests::board::{Board, build_firmware};
+use sockframe_tests::board::{Board, default_firmware};
 use sockframe_tests::client::EchoClient;
+use sockframe_tests::pattern;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::{Barrier, OnceLock};
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-fn firmware() -> PathBuf {
-    static ELF: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    ELF.get_or_init(|| build_firmware(&[]))
-        .clone()
-        .expect("firmware")
-}
-
 fn boot() -> Board {
-    Board::boot(&firmware()).expect("board boots and echoes")
-}
-
-/// Deterministic pseudo-random bytes (so a mismatch shows up as more than a length error).
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+    Board::boot(&default_firmware().expect("firmware")).expect("board boots and echoes")
 }
 
 #[test]

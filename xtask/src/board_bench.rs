@@ -27,6 +27,7 @@ use crate::{setup, size};
 use sockframe::{Header, encode_head};
 use sockframe_tests::board::{Board, build_firmware};
 use sockframe_tests::client::EchoClient;
+use sockframe_tests::pattern;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -107,7 +108,7 @@ pub fn run(p: &Params) -> Result<(), String> {
         });
     }
 
-    let block = pattern(BLOCK);
+    let block = pattern(BLOCK, 0x9E37_79B9);
     let mut cross_rtt_us = Vec::new();
     let mut ratios = Vec::new();
     // Each QEMU process runs a few percent faster or slower than another one booted from
@@ -299,7 +300,7 @@ impl Conn {
 
     /// Times (us) of `n` echoes of 64 B, one at a time, each checked.
     fn round_trips(&mut self, n: usize) -> Result<Vec<f64>, String> {
-        let payload = pattern(SMALL);
+        let payload = pattern(SMALL, 0x9E37_79B9);
         let mut back = [0u8; SMALL];
         let mut times = Vec::with_capacity(n);
         for i in 0..n as u32 {
@@ -398,19 +399,6 @@ fn connect(addr: SocketAddr) -> Result<TcpStream, String> {
         .map_err(|e| e.to_string())?;
     s.set_nodelay(true).map_err(|e| e.to_string())?;
     Ok(s)
-}
-
-/// Pseudo-random bytes (xorshift), so a shifted or mixed-up echo does not compare equal.
-fn pattern(len: usize) -> Vec<u8> {
-    let mut x = 0x9E37_79B9u32;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
 }
 
 /// The `q` quantile (nearest rank) of `v`, sorting it.

@@ -31,30 +31,17 @@ pub fn run_steps(fuzz_seconds: u32) -> Result<Vec<(String, f64)>, String> {
     step(
         "core builds for thumbv7m-none-eabi with no allocator",
         &mut || {
-            sh(cargo().args([
-                "build",
-                "-p",
-                "sockframe",
-                "--no-default-features",
-                "--target",
-                "thumbv7m-none-eabi",
-            ]))?;
-            sh(cargo().args([
-                "build",
-                "-p",
-                "sockframe",
-                "--features",
-                "defmt",
-                "--target",
-                "thumbv7m-none-eabi",
-            ]))?;
-            sh(cargo().args([
-                "build",
-                "-p",
-                "sockframe-smoltcp",
-                "--target",
-                "thumbv7m-none-eabi",
-            ]))
+            for args in [
+                &["-p", "sockframe", "--no-default-features"][..],
+                &["-p", "sockframe", "--features", "defmt"],
+                &["-p", "sockframe-smoltcp"],
+            ] {
+                sh(cargo()
+                    .arg("build")
+                    .args(args)
+                    .args(["--target", "thumbv7m-none-eabi"]))?;
+            }
+            Ok(())
         },
     )?;
     let firmware = root().join("qemu");
