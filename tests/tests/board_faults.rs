@@ -14,13 +14,13 @@
 //! connection whose peer has sent nothing for 10 s.
 
 use sockframe::{Header, Kind, encode_frame};
-use sockframe_tests::board::{Board, build_firmware};
+use sockframe_tests::board::{Board, default_firmware};
 use sockframe_tests::client::EchoClient;
+use sockframe_tests::pattern;
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsRawFd as _;
-use std::path::PathBuf;
-use std::sync::{Barrier, OnceLock};
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -30,28 +30,8 @@ const POOL: usize = 4;
 /// timeout, which frees any socket a fault left behind.
 const SERVE_DEADLINE: Duration = Duration::from_secs(15);
 
-fn firmware() -> PathBuf {
-    static ELF: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    ELF.get_or_init(|| build_firmware(&[]))
-        .clone()
-        .expect("firmware")
-}
-
 fn boot() -> Board {
-    Board::boot(&firmware()).expect("board boots and echoes")
-}
-
-/// Deterministic pseudo-random bytes (xorshift32).
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+    Board::boot(&default_firmware().expect("firmware")).expect("board boots and echoes")
 }
 
 fn frame(header: &Header<'_>, payload: &[u8]) -> Vec<u8> {
