@@ -52,86 +52,11 @@ const SERVER_IP: Ipv4Address = Ipv4Address::new(10, 0, 0, 1);
 const CLIENT_IP: Ipv4Address = Ipv4Address::new(10, 0, 0, 2);
 const PORT: u16 = 7;
 
-/// Two smoltcp devices wired back to back in memory (copied from the adapter's test harness,
-/// `adapters/smoltcp/tests/common/link.rs`).
-mod link {
-    use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
-    use smoltcp::time::Instant;
-    use std::cell::RefCell;
-    use std::collections::VecDeque;
-    use std::rc::Rc;
-
-    type Queues = Rc<RefCell<[VecDeque<Vec<u8>>; 2]>>;
-
-    pub struct End {
-        queues: Queues,
-        side: usize,
-    }
-
-    pub fn pair() -> (End, End) {
-        let queues: Queues = Rc::default();
-        (
-            End {
-                queues: queues.clone(),
-                side: 0,
-            },
-            End { queues, side: 1 },
-        )
-    }
-
-    pub struct Rx(Vec<u8>);
-
-    pub struct Tx {
-        queues: Queues,
-        to: usize,
-    }
-
-    impl phy::RxToken for Rx {
-        fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-            f(&self.0)
-        }
-    }
-
-    impl phy::TxToken for Tx {
-        fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-            let mut packet = vec![0; len];
-            let r = f(&mut packet);
-            self.queues.borrow_mut()[self.to].push_back(packet);
-            r
-        }
-    }
-
-    impl phy::Device for End {
-        type RxToken<'a> = Rx;
-        type TxToken<'a> = Tx;
-
-        fn receive(&mut self, _: Instant) -> Option<(Rx, Tx)> {
-            let packet = self.queues.borrow_mut()[self.side].pop_front()?;
-            Some((Rx(packet), self.tx()))
-        }
-
-        fn transmit(&mut self, _: Instant) -> Option<Tx> {
-            Some(self.tx())
-        }
-
-        fn capabilities(&self) -> DeviceCapabilities {
-            let mut caps = DeviceCapabilities::default();
-            caps.medium = Medium::Ip;
-            caps.max_transmission_unit = 1500;
-            caps.checksum = ChecksumCapabilities::ignored();
-            caps
-        }
-    }
-
-    impl End {
-        fn tx(&self) -> Tx {
-            Tx {
-                queues: self.queues.clone(),
-                to: 1 - self.side,
-            }
-        }
-    }
-}
+/// Two smoltcp devices wired back to back in memory: the adapter's own test harness file,
+/// shared rather than copied.
+#[allow(dead_code)]
+#[path = "../../adapters/smoltcp/tests/common/link.rs"]
+mod link;
 
 fn socket(rx: usize, tx: usize) -> tcp::Socket<'static> {
     let mut s = tcp::Socket::new(
