@@ -129,6 +129,18 @@ impl<'a> Header<'a> {
         self.meta.get(key)
     }
 
+    /// The header an echo sends back: [`Kind::PONG`] for a [`Kind::PING`] (same id, and the
+    /// payload comes back too), every other frame unchanged.
+    pub fn echo_reply(self) -> Self {
+        match self.kind {
+            Kind::PING => Header {
+                kind: Kind::PONG,
+                ..self
+            },
+            _ => self,
+        }
+    }
+
     /// Whether more fragments of this message follow.
     pub fn more(&self) -> bool {
         self.flags.contains(Flags::MORE)

@@ -214,16 +214,6 @@ impl Peer {
     }
 }
 
-fn answer(header: Header<'_>) -> Header<'_> {
-    match header.kind {
-        Kind::PING => Header {
-            kind: Kind::PONG,
-            ..header
-        },
-        _ => header,
-    }
-}
-
 fn head(header: &Header<'_>, len: u64) -> Vec<u8> {
     let mut out = [0u8; PREFIX_LEN + 1024];
     let n = encode_head(header, len, &mut out).expect("a decoded header re-encodes");
@@ -273,7 +263,7 @@ fn model(input: &[u8]) -> Model {
                 Ok(None) => unreachable!("poll() said an event is ready"),
                 Ok(Some(event)) => match event {
                     Event::Frame(f) => {
-                        let h = head(&answer(f.header), f.payload.len() as u64);
+                        let h = head(&f.header.echo_reply(), f.payload.len() as u64);
                         let raw = head(&f.header, f.payload.len() as u64);
                         if input.get(frame_start..frame_start + raw.len()) != Some(&raw[..]) {
                             m.canonical = false;
@@ -287,10 +277,10 @@ fn model(input: &[u8]) -> Model {
                         m.echo.extend_from_slice(&h);
                         m.echo.extend_from_slice(f.payload);
                         m.frames
-                            .push((format!("{:?}", answer(f.header)), f.payload.to_vec()));
+                            .push((format!("{:?}", f.header.echo_reply()), f.payload.to_vec()));
                     }
                     Event::Start(header) => {
-                        let h = head(&answer(header), header.len);
+                        let h = head(&header.echo_reply(), header.len);
                         let raw = head(&header, header.len);
                         if input.get(frame_start..frame_start + raw.len()) != Some(&raw[..]) {
                             m.canonical = false;
@@ -300,7 +290,7 @@ fn model(input: &[u8]) -> Model {
                                 as usize;
                         frame_start += PREFIX_LEN + wire_header + header.len as usize;
                         m.echo.extend_from_slice(&h);
-                        open = Some((format!("{:?}", answer(header)), Vec::new()));
+                        open = Some((format!("{:?}", header.echo_reply()), Vec::new()));
                     }
                     Event::Chunk(bytes) => {
                         m.echo.extend_from_slice(bytes);

@@ -4,7 +4,7 @@ use crate::connection::Connection;
 use crate::reply::{Handler, Reply, ReplyError};
 use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
-use sockframe::{Event, Header, Kind, Limits};
+use sockframe::{Event, Limits};
 
 /// The echo [`Handler`]: every frame comes back with the same header and payload, except
 /// that a [`Kind::PING`] is answered with a [`Kind::PONG`] carrying the same id (and
@@ -21,28 +21,16 @@ use sockframe::{Event, Header, Kind, Limits};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Echo;
 
-impl Echo {
-    fn answer(header: Header<'_>) -> Header<'_> {
-        match header.kind {
-            Kind::PING => Header {
-                kind: Kind::PONG,
-                ..header
-            },
-            _ => header,
-        }
-    }
-}
-
 impl Handler for Echo {
     fn on_event(&mut self, event: Event<'_>, reply: &mut Reply<'_, '_>) -> Result<(), ReplyError> {
         // Every answer is at most as long as its event on the wire (a re-encoded header is
         // never longer than the one decoded), so it fits the budget.
         match event {
             Event::Frame(frame) => {
-                reply.send_head(&Self::answer(frame.header), frame.payload.len() as u64)?;
+                reply.send_head(&frame.header.echo_reply(), frame.payload.len() as u64)?;
                 reply.send(frame.payload)
             }
-            Event::Start(header) => reply.send_head(&Self::answer(header), header.len),
+            Event::Start(header) => reply.send_head(&header.echo_reply(), header.len),
             Event::Chunk(bytes) => reply.send(bytes),
             Event::End => Ok(()),
         }

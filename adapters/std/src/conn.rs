@@ -6,6 +6,7 @@
 //! and everything has been written, so 10,000 idle connections cost little more than their
 //! sockets and tasks.
 
+use crate::owned::OwnedFrame;
 use crate::stats::ServerStats;
 use crate::wire::push_error;
 use embedded_io_adapters::tokio_1::FromTokio;
@@ -261,6 +262,27 @@ impl Conn {
                 // keep one.
                 None => self.dec = None,
                 Some(Err(e)) => return Err(e),
+            }
+        }
+    }
+
+    /// The next request of a service whose requests are small (chat, exec), copied out of the
+    /// decoder so the connection is free to write while it is handled. `Ok(None)` at a clean
+    /// end; a request too large for the buffer ends the connection with `bad-request`.
+    pub async fn read_request(&mut self) -> Result<Option<OwnedFrame>, Close> {
+        loop {
+            match self.read_event().await? {
+                None => return Ok(None),
+                Some(Event::Frame(f)) => return Ok(Some(OwnedFrame::new(&f.header, f.payload))),
+                Some(Event::Start(h)) => {
+                    return Err(Close::error(
+                        h.id,
+                        "bad-request",
+                        "request larger than the server buffer",
+                    ));
+                }
+                // Chunks and ends only follow a Start, which ended the connection above.
+                Some(_) => {}
             }
         }
     }

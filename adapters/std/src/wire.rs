@@ -4,7 +4,7 @@
 //! buffer grows by exactly what the head needs, then the payload is copied after it.
 
 use sockframe::{
-    ERROR_MESSAGE_MAX, EncodeError, Header, Kind, PREFIX_LEN, encode_error_frame, encode_head,
+    ERROR_MESSAGE_MAX, EncodeError, Header, PREFIX_LEN, encode_error_frame, encode_head,
 };
 use std::fmt;
 
@@ -50,11 +50,4 @@ pub fn push_error(out: &mut Vec<u8>, id: u32, code: &str, message: &dyn fmt::Dis
     if let Ok(n) = encode_error_frame(id, code, message, &mut buf) {
         out.extend_from_slice(&buf[..n]);
     }
-}
-
-/// The reply to a frame that every service gives the same way: `PONG` for `PING`.
-pub fn pong<'a>(ping: &Header<'a>) -> Header<'a> {
-    let mut h = *ping;
-    h.kind = Kind::PONG;
-    h
 }

@@ -7,9 +7,8 @@
 
 use crate::conn::{Close, Conn, client_gone, shutdown_close};
 use crate::kinds;
-use crate::owned::OwnedFrame;
-use crate::wire::{pong, push_error, push_frame};
-use sockframe::{Event, Header, Kind};
+use crate::wire::{push_error, push_frame};
+use sockframe::{Header, Kind};
 use std::net::SocketAddr;
 use tokio::sync::{Mutex, mpsc};
 
@@ -78,19 +77,15 @@ impl Chat {
         };
         (op.notes)(ChatNote::Joined(peer));
         let close = loop {
-            let frame = match conn.read_event().await {
+            let frame = match conn.read_request().await {
+                Ok(Some(frame)) => frame,
                 Ok(None) => break Close::Quiet,
                 Err(close) => break close,
-                Ok(Some(Event::Frame(f))) => OwnedFrame::new(&f.header, f.payload),
-                Ok(Some(Event::Start(h))) => {
-                    break Close::error(h.id, "bad-request", "chat message larger than the buffer");
-                }
-                Ok(Some(_)) => continue,
             };
             match frame.kind {
                 Kind::PING => {
-                    let ping = Header::new(Kind::PING, frame.id, 0);
-                    let _ = push_frame(&mut conn.out, &pong(&ping), &frame.payload);
+                    let pong = Header::new(Kind::PONG, frame.id, 0);
+                    let _ = push_frame(&mut conn.out, &pong, &frame.payload);
                 }
                 Kind::DATA => {
                     // Lines typed while nobody was asking belong to no one.

@@ -6,8 +6,8 @@
 //! so a large frame never needs a large buffer.
 
 use crate::conn::{Close, Conn, FLUSH_AT, Input, idle_close, shutdown_close};
-use crate::wire::{pong, push_frame, push_head};
-use sockframe::{Event, Kind};
+use crate::wire::{push_frame, push_head};
+use sockframe::Event;
 
 /// Serves one connection until it ends.
 pub(crate) async fn serve(mut conn: Conn) {
@@ -84,17 +84,11 @@ fn echo(ev: Event<'_>, out: &mut Vec<u8>) {
     // Re-encoding a header that was just decoded within the limits cannot fail; if it did,
     // the peer would see a framing error, which is the truth.
     match ev {
-        Event::Frame(f) if f.header.kind == Kind::PING => {
-            let _ = push_frame(out, &pong(&f.header), f.payload);
-        }
         Event::Frame(f) => {
-            let _ = push_frame(out, &f.header, f.payload);
-        }
-        Event::Start(h) if h.kind == Kind::PING => {
-            let _ = push_head(out, &pong(&h), h.len);
+            let _ = push_frame(out, &f.header.echo_reply(), f.payload);
         }
         Event::Start(h) => {
-            let _ = push_head(out, &h, h.len);
+            let _ = push_head(out, &h.echo_reply(), h.len);
         }
         Event::Chunk(bytes) => out.extend_from_slice(bytes),
         Event::End => {}

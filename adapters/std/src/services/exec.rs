@@ -15,8 +15,8 @@
 use crate::conn::{Close, Conn, client_gone};
 use crate::kinds;
 use crate::owned::OwnedFrame;
-use crate::wire::{pong, push_error, push_frame};
-use sockframe::{Event, Header, Kind};
+use crate::wire::{push_error, push_frame};
+use sockframe::{Header, Kind};
 use std::ffi::OsString;
 use std::io;
 use std::net::SocketAddr;
@@ -148,21 +148,15 @@ fn parse(cfg: &ExecConfig, req: &OwnedFrame) -> Result<Request, Close> {
 /// Serves one connection: requests one after the other.
 pub(crate) async fn serve(cfg: &ExecConfig, mut conn: Conn) {
     let close = loop {
-        // Requests are small: copy each out of the decoder so the connection is free to
-        // write while the command runs.
-        let frame = match conn.read_event().await {
+        let frame = match conn.read_request().await {
+            Ok(Some(frame)) => frame,
             Ok(None) => break Close::Quiet,
             Err(close) => break close,
-            Ok(Some(Event::Frame(f))) => OwnedFrame::new(&f.header, f.payload),
-            Ok(Some(Event::Start(h))) => {
-                break Close::error(h.id, "bad-request", "request larger than the server buffer");
-            }
-            Ok(Some(_)) => continue,
         };
         let request = match frame.kind {
             Kind::PING => {
-                let ping = Header::new(Kind::PING, frame.id, 0);
-                let _ = push_frame(&mut conn.out, &pong(&ping), &frame.payload);
+                let pong = Header::new(Kind::PONG, frame.id, 0);
+                let _ = push_frame(&mut conn.out, &pong, &frame.payload);
                 None
             }
             kinds::EXEC => match parse(cfg, &frame) {

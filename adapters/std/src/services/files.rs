@@ -16,7 +16,7 @@ use crate::conn::{Close, Conn};
 use crate::kinds;
 use crate::services::safe_path::{PathError, resolve};
 use crate::tempfile::TempFile;
-use crate::wire::{pong, push_error, push_frame, push_head};
+use crate::wire::{push_error, push_frame, push_head};
 use sockframe::{Event, Header, Kind};
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -256,11 +256,7 @@ pub(crate) async fn serve(cfg: &FilesConfig, mut conn: Conn) {
                 conn.flush().await
             }
             Action::Pong { id, payload } => {
-                let _ = push_frame(
-                    &mut conn.out,
-                    &pong(&Header::new(Kind::PING, id, 0)),
-                    &payload,
-                );
+                let _ = push_frame(&mut conn.out, &Header::new(Kind::PONG, id, 0), &payload);
                 conn.flush().await
             }
             Action::Send { id, name } => send_file(cfg, &mut conn, id, &name).await,
