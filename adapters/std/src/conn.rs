@@ -1,5 +1,5 @@
-//! One accepted connection: the socket, a lazily allocated decoder and output buffer, and
-//! the waits (idle timeout, shutdown) every service shares.
+//! One accepted connection: the stream, a lazily allocated decoder and output buffer, and
+//! the waits every service shares (idle, frame and write deadlines, shutdown).
 //!
 //! Memory: an idle connection holds no buffers. The decoder and the output `Vec` are
 //! allocated when bytes arrive and dropped again whenever the decoder sits between frames
@@ -8,6 +8,8 @@
 
 use crate::owned::OwnedFrame;
 use crate::stats::ServerStats;
+use crate::transport::Transport;
+use crate::watchdog::{Expired, Timer, Watchdog, millis};
 use crate::wire::push_error;
 use embedded_io_adapters::tokio_1::FromTokio;
 use sockframe::{Decoder, Event, Limits, io_async};
@@ -16,35 +18,61 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-/// Settings every connection of a server shares, and its pool of receive buffers.
+/// Settings every connection of a server shares, its pool of receive buffers, and the
+/// watchdog that enforces its timeouts.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub limits: Limits,
     pub buffer_size: usize,
-    pub idle_timeout: Option<Duration>,
+    pub timeouts: Timeouts,
     /// Buffers given back by connections that went idle. Reusing them spares a zeroed
     /// allocation per burst of traffic; the pool keeps at most [`POOL_KEEP`].
     pub pool: Mutex<Vec<Box<[u8]>>>,
     pub stats: Arc<ServerStats>,
+    pub watchdog: Arc<Watchdog>,
+}
+
+/// The deadlines a connection is held to (see [`ServerConfig`](crate::ServerConfig)).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// Between frames (and between reads inside one): no bytes for this long.
+    pub idle: Option<Duration>,
+    /// A frame in progress: this long, plus one second per `min_rate` bytes received.
+    pub frame: Option<Duration>,
+    /// Bytes per second a frame in progress must average after `frame`.
+    pub min_rate: u64,
+    /// A write that cannot finish (the peer is not reading) for this long.
+    pub write: Option<Duration>,
+}
+
+impl Timeouts {
+    /// The shortest configured timeout (how finely the watchdog must tick).
+    fn shortest(&self) -> Option<Duration> {
+        [self.idle, self.frame, self.write]
+            .into_iter()
+            .flatten()
+            .min()
+    }
 }
 
 impl Shared {
     pub fn new(
         limits: Limits,
         buffer_size: usize,
-        idle_timeout: Option<Duration>,
+        timeouts: Timeouts,
         stats: Arc<ServerStats>,
     ) -> Shared {
         Shared {
             limits,
             buffer_size,
-            idle_timeout,
+            timeouts,
             pool: Mutex::new(Vec::new()),
             stats,
+            watchdog: Watchdog::start(timeouts.shortest()),
         }
     }
 }
@@ -104,6 +132,8 @@ pub(crate) enum Input {
     Idle,
     /// The server is shutting down and this connection sits between frames.
     Shutdown,
+    /// The frame in progress ran past its deadline (the frame timeout and minimum rate).
+    FrameTimeout,
 }
 
 /// How a connection ends, decided by a service.
@@ -129,32 +159,92 @@ impl Close {
 }
 
 /// Output buffered beyond this is written before more frames are handled, bounding the
-/// memory one pipelining peer can make the server hold.
+/// memory one pipelining peer can make the server hold: a connection stops reading while
+/// this much of its replies waits to be written, so a peer that sends but never reads
+/// holds at most this plus one receive buffer, until the write timeout closes it.
 pub(crate) const FLUSH_AT: usize = 64 * 1024;
 
-pub(crate) struct Conn {
-    pub io: FromTokio<TcpStream>,
+/// The connection's stream, counting the bytes read (the frame deadline's progress).
+pub(crate) struct ConnIo<S> {
+    io: FromTokio<S>,
+    read_total: u64,
+}
+
+impl<S> ConnIo<S> {
+    pub fn inner_mut(&mut self) -> &mut S {
+        self.io.inner_mut()
+    }
+}
+
+impl<S: Transport> embedded_io_async::ErrorType for ConnIo<S> {
+    type Error = io::Error;
+}
+
+impl<S: Transport> embedded_io_async::Read for ConnIo<S> {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = embedded_io_async::Read::read(&mut self.io, buf).await?;
+        self.read_total += n as u64;
+        Ok(n)
+    }
+}
+
+impl<S: Transport> embedded_io_async::Write for ConnIo<S> {
+    async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        embedded_io_async::Write::write(&mut self.io, buf).await
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        embedded_io_async::Write::flush(&mut self.io).await
+    }
+}
+
+/// Where the frame in progress began: when, and how many bytes had been read before it.
+#[derive(Debug, Clone, Copy)]
+struct FrameStart {
+    at_ms: u64,
+    read_before: u64,
+}
+
+/// Which deadline a read was armed with, to say which one passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadWait {
+    Idle,
+    Frame,
+}
+
+pub(crate) struct Conn<S: Transport = TcpStream> {
+    pub io: ConnIo<S>,
     pub dec: Option<Decoder<PoolBuf>>,
     pub out: Vec<u8>,
     pub peer: SocketAddr,
     pub shared: Arc<Shared>,
     pub shutdown: watch::Receiver<bool>,
+    timer: Timer,
+    frame: Option<FrameStart>,
+    /// A write ran past the write timeout: the peer is not reading, close without writing.
+    stalled: bool,
 }
 
-impl Conn {
+impl<S: Transport> Conn<S> {
     pub fn new(
-        stream: TcpStream,
+        stream: S,
         peer: SocketAddr,
         shared: Arc<Shared>,
         shutdown: watch::Receiver<bool>,
-    ) -> Conn {
+    ) -> Conn<S> {
         Conn {
-            io: FromTokio::new(stream),
+            io: ConnIo {
+                io: FromTokio::new(stream),
+                read_total: 0,
+            },
             dec: None,
             out: Vec::new(),
             peer,
+            timer: shared.watchdog.timer(),
             shared,
             shutdown,
+            frame: None,
+            stalled: false,
         }
     }
 
@@ -175,51 +265,44 @@ impl Conn {
     }
 
     /// One read without waiting: `Ok(None)` if nothing has arrived.
-    pub fn try_fill(&mut self) -> io::Result<Option<Input>> {
+    pub async fn try_fill(&mut self) -> io::Result<Option<Input>> {
         let shared = &self.shared;
         let dec = self.dec.get_or_insert_with(|| new_decoder(shared));
-        match self.io.inner().try_read(dec.read_buf()) {
-            Ok(0) => {
-                self.shared.stats.count_read();
-                Ok(Some(Input::Eof))
-            }
-            Ok(n) => {
-                dec.commit(n);
-                self.shared.stats.count_read();
-                Ok(Some(Input::Data))
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(e),
+        let n = match read_ready(self.io.inner_mut(), dec.read_buf()).await {
+            None => return Ok(None),
+            Some(r) => r?,
+        };
+        self.shared.stats.count_read();
+        self.io.read_total += n as u64;
+        if n == 0 {
+            return Ok(Some(Input::Eof));
         }
+        dec.commit(n);
+        Ok(Some(Input::Data))
     }
 
     /// Waits for bytes and reads them into the decoder (one read).
     ///
     /// Between frames it first waits for readability without holding any buffer, and gives
-    /// way to a shutdown; inside a frame it keeps reading so the frame can finish.
+    /// way to a shutdown; inside a frame it keeps reading so the frame can finish, held to
+    /// the idle and frame deadlines.
     pub async fn fill(&mut self) -> io::Result<Input> {
         if self.between_frames() {
             return self.fill_between_frames().await;
         }
-        let idle = self.shared.idle_timeout;
-        self.decoder();
-        let Some(dec) = self.dec.as_mut() else {
-            return Ok(Input::Eof);
-        };
-        let buf = dec.read_buf();
-        let read = embedded_io_async::Read::read(&mut self.io, buf);
-        let n = match idle {
-            Some(t) => match tokio::time::timeout(t, read).await {
-                Ok(r) => r?,
-                Err(_) => return Ok(Input::Idle),
-            },
-            None => read.await?,
+        let wait = self.arm_read();
+        let shared = &self.shared;
+        let dec = self.dec.get_or_insert_with(|| new_decoder(shared));
+        let read = embedded_io_async::Read::read(&mut self.io, dec.read_buf());
+        let n = match self.timer.within(read).await {
+            Ok(r) => r?,
+            Err(Expired) => return Ok(self.expired(wait)),
         };
         self.shared.stats.count_read();
         if n == 0 {
             return Ok(Input::Eof);
         }
-        // `self.dec` was just filled by `decoder()`.
+        // `self.dec` was filled above.
         if let Some(dec) = self.dec.as_mut() {
             dec.commit(n);
         }
@@ -232,37 +315,84 @@ impl Conn {
         // Nothing partial: give the buffers back while we wait.
         self.dec = None;
         self.out = Vec::new();
-        let idle = sleep_opt(self.shared.idle_timeout);
-        tokio::pin!(idle);
+        self.frame = None;
+        self.timer.arm(self.shared.timeouts.idle);
         loop {
-            let stream = self.io.inner();
+            let stream = self.io.inner_mut();
             let shutdown = &mut self.shutdown;
+            let ready = std::future::poll_fn(|cx| stream.poll_read_ready(cx));
             // Biased: bytes already waiting are served before a shutdown is noticed, so a
             // frame in flight at Ctrl-C is finished rather than cut.
-            tokio::select! {
-                biased;
-                r = stream.readable() => r?,
-                _ = shutdown.wait_for(|stop| *stop) => return Ok(Input::Shutdown),
-                _ = &mut idle => return Ok(Input::Idle),
+            let waited = self
+                .timer
+                .within(async {
+                    tokio::select! {
+                        biased;
+                        r = ready => r.map(|()| true),
+                        _ = shutdown.wait_for(|stop| *stop) => Ok(false),
+                    }
+                })
+                .await;
+            match waited {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false)) => return Ok(Input::Shutdown),
+                Ok(Err(e)) => return Err(e),
+                Err(Expired) => return Ok(Input::Idle),
             }
-            let shared = &self.shared;
-            let dec = self.dec.get_or_insert_with(|| new_decoder(shared));
-            let read = read_ready(self.io.inner_mut(), dec.read_buf()).await;
-            if matches!(read, Some(Ok(_))) {
-                self.shared.stats.count_read();
-            }
-            match read {
-                Some(Ok(0)) => return Ok(Input::Eof),
-                Some(Ok(n)) => {
-                    dec.commit(n);
-                    return Ok(Input::Data);
+            let read_before = self.io.read_total;
+            match self.try_fill().await? {
+                Some(input) => {
+                    self.frame = Some(FrameStart {
+                        at_ms: self.timer.now_ms(),
+                        read_before,
+                    });
+                    return Ok(input);
                 }
                 // Readiness can be stale (tokio reports a fresh socket readable at once):
                 // give the buffer back and wait again, or every idle connection would
                 // keep one.
                 None => self.dec = None,
-                Some(Err(e)) => return Err(e),
             }
+        }
+    }
+
+    /// Arms the timer for a read inside a frame: the idle deadline or the frame's,
+    /// whichever comes first.
+    fn arm_read(&mut self) -> ReadWait {
+        let t = self.shared.timeouts;
+        let now = self.timer.now_ms();
+        let idle = t.idle.map(|d| now.saturating_add(millis(d)));
+        let frame = self.frame_deadline();
+        let (at, wait) = match (idle, frame) {
+            (Some(i), Some(f)) if f < i => (Some(f), ReadWait::Frame),
+            (None, Some(f)) => (Some(f), ReadWait::Frame),
+            (i, _) => (i, ReadWait::Idle),
+        };
+        match at {
+            Some(at) => self.timer.arm_at(at),
+            None => self.timer.disarm(),
+        }
+        wait
+    }
+
+    /// When the frame in progress runs out of time: its start, plus the frame timeout,
+    /// plus one second for every `min_rate` bytes received since.
+    fn frame_deadline(&self) -> Option<u64> {
+        let t = self.shared.timeouts;
+        let grace = millis(t.frame?);
+        let start = self.frame?;
+        let earned = match t.min_rate {
+            0 => 0,
+            rate => (self.io.read_total - start.read_before).saturating_mul(1000) / rate,
+        };
+        Some(start.at_ms.saturating_add(grace).saturating_add(earned))
+    }
+
+    /// What an expired read means.
+    fn expired(&self, wait: ReadWait) -> Input {
+        match wait {
+            ReadWait::Idle => Input::Idle,
+            ReadWait::Frame => Input::FrameTimeout,
         }
     }
 
@@ -292,63 +422,85 @@ impl Conn {
     ///
     /// Between frames it first waits holding no buffer ([`Conn::fill`]); then the core's
     /// async path, [`io_async::read_event`], takes over. That function is cancel-safe, so
-    /// the idle timeout may drop it mid-frame without losing bytes.
+    /// a deadline may drop it mid-frame without losing bytes.
     pub async fn read_event(&mut self) -> Result<Option<Event<'_>>, Close> {
         if self.between_frames() {
             match self.fill_between_frames().await {
                 Ok(Input::Data) => {}
                 Ok(Input::Eof) => return Ok(None),
-                Ok(Input::Idle) => return Err(idle_close()),
-                Ok(Input::Shutdown) => return Err(shutdown_close()),
+                Ok(other) => return Err(self.input_close(other)),
                 Err(e) => {
                     tracing::debug!(peer = %self.peer, "read failed: {e}");
                     return Err(Close::Quiet);
                 }
             }
         }
-        let (peer, idle, stats) = (
-            self.peer,
-            self.shared.idle_timeout,
-            self.shared.stats.clone(),
-        );
+        let wait = self.arm_read();
         let shared = &self.shared;
         let dec = self.dec.get_or_insert_with(|| new_decoder(shared));
-        let read = io_async::read_event(&mut self.io, dec);
-        let result = match idle {
-            Some(t) => match tokio::time::timeout(t, read).await {
-                Ok(r) => r,
-                Err(_) => return Err(idle_close()),
-            },
-            None => read.await,
-        };
+        let result = self
+            .timer
+            .within(io_async::read_event(&mut self.io, dec))
+            .await;
+        // Fields, not methods, below: the event borrows `self.dec`.
         match result {
-            Ok(ev) => {
+            Ok(Ok(ev)) => {
                 if matches!(ev, Some(Event::Frame(_) | Event::End)) {
-                    stats.count_frame();
+                    self.shared.stats.count_frame();
                 }
                 Ok(ev)
             }
-            Err(sockframe::Error::Decode(e)) => Err(Close::error(0, e.code(), e)),
-            Err(sockframe::Error::Io(e)) => {
-                tracing::debug!(%peer, "read failed: {e}");
+            Err(Expired) => Err(match wait {
+                ReadWait::Idle => idle_close(),
+                ReadWait::Frame => frame_timeout_close(
+                    self.shared.timeouts,
+                    self.frame,
+                    self.timer.now_ms(),
+                    self.io.read_total,
+                ),
+            }),
+            Ok(Err(sockframe::Error::Decode(e))) => Err(Close::error(0, e.code(), e)),
+            Ok(Err(sockframe::Error::Io(e))) => {
+                tracing::debug!(peer = %self.peer, "read failed: {e}");
                 Err(Close::Quiet)
             }
-            Err(sockframe::Error::Encode(e)) => Err(Close::error(0, "internal", e)),
+            Ok(Err(sockframe::Error::Encode(e))) => Err(Close::error(0, "internal", e)),
         }
     }
 
-    /// Writes everything in `out` with one `write_all`, bounded by the idle timeout (a
-    /// peer that stops reading must not pin the connection forever).
+    /// The way a connection ends for an [`Input`] other than data or end of stream.
+    pub fn input_close(&self, input: Input) -> Close {
+        match input {
+            Input::Idle => idle_close(),
+            Input::Shutdown => shutdown_close(),
+            Input::FrameTimeout => frame_timeout_close(
+                self.shared.timeouts,
+                self.frame,
+                self.timer.now_ms(),
+                self.io.read_total,
+            ),
+            Input::Data | Input::Eof => Close::Quiet,
+        }
+    }
+
+    /// Writes everything in `out` with one `write_all`, held to the write timeout (a peer
+    /// that stops reading must not pin the connection, or its replies the server's memory).
     pub async fn flush(&mut self) -> io::Result<()> {
         if self.out.is_empty() {
             return Ok(());
         }
+        if self.stalled {
+            return Err(stalled_error());
+        }
+        self.timer.arm(self.shared.timeouts.write);
         let write = embedded_io_async::Write::write_all(&mut self.io, &self.out);
-        match self.shared.idle_timeout {
-            Some(t) => tokio::time::timeout(t, write)
-                .await
-                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "peer stopped reading"))??,
-            None => write.await?,
+        match self.timer.within(write).await {
+            Ok(r) => r?,
+            Err(Expired) => {
+                self.stalled = true;
+                tracing::info!(peer = %self.peer, unsent = self.out.len(), "peer stopped reading: closing");
+                return Err(stalled_error());
+            }
         }
         self.out.clear();
         self.shared.stats.count_write();
@@ -357,6 +509,12 @@ impl Conn {
 
     /// Ends the connection as `close` says.
     pub async fn close(mut self, close: Close) {
+        self.timer.disarm();
+        if self.stalled {
+            // The peer is not reading: nothing more can be delivered, free it now.
+            self.io.io.into_inner().abort();
+            return;
+        }
         match close {
             Close::Quiet => {
                 let _ = self.flush().await;
@@ -365,24 +523,35 @@ impl Conn {
             Close::Error { id, code, message } => {
                 tracing::info!(peer = %self.peer, code, "closing: {message}");
                 push_error(&mut self.out, id, code, &message);
-                let _ = self.flush().await;
-                linger(self.io.into_inner()).await;
+                if self.flush().await.is_ok() {
+                    linger(self.io.io.into_inner()).await;
+                } else if self.stalled {
+                    self.io.io.into_inner().abort();
+                }
             }
         }
     }
 }
 
+/// The error a write that ran past the write timeout ends with.
+fn stalled_error() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "peer stopped reading")
+}
+
 /// One read if bytes are waiting, `None` (without waiting) if not.
 ///
-/// Unlike `TcpStream::try_read`, this goes through tokio's `poll_read`, which also marks
-/// the socket not-ready after a read that did not fill `buf` (the socket is drained; new
-/// bytes bring a new readiness event). With `try_read` the readiness stays set, and the
-/// next wait for bytes costs one more `recvfrom` that only says "would block": one extra
-/// system call per ping-pong message.
-async fn read_ready(stream: &mut TcpStream, buf: &mut [u8]) -> Option<io::Result<usize>> {
+/// Unlike a `try_read`, this goes through tokio's `poll_read`, which also marks the socket
+/// not-ready after a read that did not fill `buf` (the socket is drained; new bytes bring a
+/// new readiness event). With `try_read` the readiness stays set, and the next wait for
+/// bytes costs one more `recvfrom` that only says "would block": one extra system call per
+/// ping-pong message.
+async fn read_ready<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut [u8],
+) -> Option<io::Result<usize>> {
     use std::pin::Pin;
     use std::task::Poll;
-    use tokio::io::{AsyncRead, ReadBuf};
+    use tokio::io::ReadBuf;
     std::future::poll_fn(|cx| {
         let mut rb = ReadBuf::new(buf);
         match Pin::new(&mut *stream).poll_read(cx, &mut rb) {
@@ -396,6 +565,29 @@ async fn read_ready(stream: &mut TcpStream, buf: &mut [u8]) -> Option<io::Result
 /// A decoder with the server's buffer size and limits.
 fn new_decoder(shared: &Arc<Shared>) -> Decoder<PoolBuf> {
     Decoder::with_limits(PoolBuf::take(shared), shared.limits)
+}
+
+/// The error frame for a frame that ran out of time, with its numbers.
+fn frame_timeout_close(
+    t: Timeouts,
+    frame: Option<FrameStart>,
+    now_ms: u64,
+    read_total: u64,
+) -> Close {
+    let (elapsed, got) = match frame {
+        Some(f) => (now_ms.saturating_sub(f.at_ms), read_total - f.read_before),
+        None => (0, 0),
+    };
+    Close::error(
+        0,
+        "frame-timeout",
+        format_args!(
+            "frame incomplete after {:.1} s with {got} bytes received; a frame may take {} s plus 1 s per {} bytes",
+            elapsed as f64 / 1000.0,
+            t.frame.map_or(0, |d| d.as_secs()),
+            t.min_rate,
+        ),
+    )
 }
 
 /// The error an idle connection is closed with.
@@ -412,7 +604,7 @@ pub(crate) fn shutdown_close() -> Close {
 /// the peer still sends (bounded in time and bytes). Closing with unread input would make
 /// the kernel answer with a reset, and a reset can discard the error frame before the peer
 /// reads it.
-pub(crate) async fn linger(mut stream: TcpStream) {
+pub(crate) async fn linger<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
     use tokio::io::AsyncReadExt;
     let _ = stream.shutdown().await;
     let mut sink = [0u8; 1024];
@@ -430,18 +622,11 @@ pub(crate) async fn linger(mut stream: TcpStream) {
 
 /// Completes when the client has closed or reset its side. Bytes it sent meanwhile (a
 /// pipelined next request) are only peeked at, left for the request loop.
-pub(crate) async fn client_gone(stream: &tokio::net::TcpStream) {
+pub(crate) async fn client_gone<S: Transport>(stream: &mut S) {
     let mut probe = [0u8; 1];
-    match stream.peek(&mut probe).await {
+    let mut rb = tokio::io::ReadBuf::new(&mut probe);
+    match std::future::poll_fn(|cx| stream.poll_peek(cx, &mut rb)).await {
         Ok(0) | Err(_) => {}
         Ok(_) => std::future::pending().await,
-    }
-}
-
-/// Sleeps for `d`, or forever when there is no timeout.
-pub(crate) async fn sleep_opt(d: Option<Duration>) {
-    match d {
-        Some(d) => tokio::time::sleep(d).await,
-        None => std::future::pending().await,
     }
 }

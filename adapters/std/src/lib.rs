@@ -55,16 +55,23 @@
 pub mod bench;
 mod client;
 mod conn;
+mod handler;
 pub mod kinds;
+mod mem;
 mod owned;
 mod server;
 pub mod services;
 mod stats;
 mod tempfile;
+mod transport;
+mod watchdog;
 pub mod wire;
 
 pub use client::{Client, ClientError, ExecOutcome};
+pub use handler::Handler;
+pub use mem::MemStream;
 pub use owned::OwnedFrame;
 pub use server::{Server, ServerConfig, ServerHandle};
 pub use services::Service;
 pub use stats::ServerStats;
+pub use transport::Transport;

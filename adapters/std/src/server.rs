@@ -1,6 +1,7 @@
 //! The tokio server: listening socket, accept loop, connection limit, graceful shutdown.
 
-use crate::conn::{Conn, Shared, linger};
+use crate::conn::linger;
+use crate::handler::Handler;
 use crate::services::Service;
 use crate::stats::ServerStats;
 use crate::wire::push_error;
@@ -12,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// How a [`Server`] listens and treats its connections.
 #[derive(Debug, Clone)]
@@ -31,8 +32,24 @@ pub struct ServerConfig {
     /// connections hold none. Larger means fewer system calls for large frames; smaller
     /// means less memory held by connections stalled mid-frame.
     pub buffer_size: usize,
-    /// Connections silent this long (or not reading our replies this long) are closed.
+    /// Connections silent this long are closed with an `idle-timeout` error frame (also
+    /// inside a frame: no byte for this long).
     pub idle_timeout: Option<Duration>,
+    /// A frame in progress may take this long plus one second per [`min_rate`] bytes
+    /// received; a peer slower than that (one byte a second keeps the idle timeout at bay)
+    /// gets a `frame-timeout` error frame and is closed.
+    ///
+    /// [`min_rate`]: ServerConfig::min_rate
+    pub frame_timeout: Option<Duration>,
+    /// Bytes per second a frame in progress must average after [`frame_timeout`]; 0 makes
+    /// `frame_timeout` a hard limit on every frame, however large.
+    ///
+    /// [`frame_timeout`]: ServerConfig::frame_timeout
+    pub min_rate: u64,
+    /// A peer that does not read our replies for this long is cut off (with a reset: it
+    /// would not read an error frame either). Until then the connection stops reading from
+    /// it once 64 KiB of replies wait, so such a peer holds a bounded amount of memory.
+    pub write_timeout: Option<Duration>,
     /// Set TCP_NODELAY on accepted connections (replies leave at once, not after an ACK).
     pub nodelay: bool,
     /// After a shutdown request, how long to wait for connections to finish their frames.
@@ -48,6 +65,9 @@ impl Default for ServerConfig {
             limits: Limits::DEFAULT,
             buffer_size: 16 * 1024,
             idle_timeout: Some(Duration::from_secs(300)),
+            frame_timeout: Some(Duration::from_secs(30)),
+            min_rate: 1024,
+            write_timeout: Some(Duration::from_secs(30)),
             nodelay: true,
             shutdown_grace: Duration::from_secs(30),
         }
@@ -60,8 +80,7 @@ pub struct Server {
     listener: TcpListener,
     local: SocketAddr,
     cfg: ServerConfig,
-    service: Arc<Service>,
-    stats: Arc<ServerStats>,
+    handler: Arc<Handler>,
 }
 
 impl Server {
@@ -71,7 +90,7 @@ impl Server {
     /// Fails if the service cannot run as configured: exec bound to a non-loopback
     /// address without a token, files with a root that is not a directory.
     pub async fn bind(cfg: ServerConfig, service: Service) -> io::Result<Server> {
-        let service = service.prepare(&cfg)?;
+        let handler = Arc::new(Handler::new(&cfg, service)?);
         let socket = Socket::new(
             Domain::for_address(cfg.bind),
             Type::STREAM,
@@ -87,8 +106,7 @@ impl Server {
             listener,
             local,
             cfg,
-            service: Arc::new(service),
-            stats: Arc::default(),
+            handler,
         })
     }
 
@@ -99,7 +117,7 @@ impl Server {
 
     /// The server's counters (reads, batched writes, frames, connections), live.
     pub fn stats(&self) -> Arc<ServerStats> {
-        self.stats.clone()
+        self.handler.stats()
     }
 
     /// Serves until Ctrl-C, then shuts down gracefully (see [`Server::run_until`]). A
@@ -131,17 +149,10 @@ impl Server {
             listener,
             local,
             cfg,
-            service,
-            stats,
+            handler,
         } = self;
-        tracing::info!(%local, service = service.name(), "listening");
-        let shared = Arc::new(Shared::new(
-            cfg.limits,
-            cfg.buffer_size.max(64),
-            cfg.idle_timeout,
-            stats.clone(),
-        ));
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let stats = handler.stats();
+        tracing::info!(%local, service = handler.service_name(), "listening");
         // Every connection task holds a sender; `recv` returns `None` once all are gone.
         let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
         let slots = Arc::new(Semaphore::new(cfg.max_conns));
@@ -171,18 +182,17 @@ impl Server {
             };
             tracing::debug!(%peer, "connected");
             stats.count_accepted();
-            let conn = Conn::new(stream, peer, shared.clone(), stop_rx.clone());
-            let service = service.clone();
+            let handler = handler.clone();
             let alive = alive_tx.clone();
             tokio::spawn(async move {
-                service.serve(conn).await;
+                handler.serve(stream, peer).await;
                 tracing::debug!(%peer, "closed");
                 drop(permit);
                 drop(alive);
             });
         }
         drop(listener);
-        let _ = stop_tx.send(true);
+        handler.shutdown();
         drop(alive_tx);
         if tokio::time::timeout(cfg.shutdown_grace, alive_rx.recv())
             .await

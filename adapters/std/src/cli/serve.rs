@@ -51,6 +51,18 @@ pub struct ServeArgs {
     /// Close connections idle for this many seconds (0: never).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     idle_timeout: u64,
+    /// Time a frame in progress may take, plus 1 s per --min-rate bytes received; a slower
+    /// peer gets a "frame-timeout" error frame (0: no frame deadline).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    frame_timeout: u64,
+    /// Bytes per second a frame in progress must average after --frame-timeout (0: the
+    /// frame timeout is a hard limit per frame).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
+    min_rate: u64,
+    /// Cut off (reset) a peer that has not read our replies for this many seconds
+    /// (0: never). Meanwhile at most 64 KiB of its replies are held.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    write_timeout: u64,
     /// exec: the token clients must present. Prefer the environment variable: a command
     /// line is visible to other users.
     #[arg(long, env = "SOCKFRAME_TOKEN", hide_env_values = true)]
@@ -69,6 +81,11 @@ pub struct ServeArgs {
     root: PathBuf,
 }
 
+/// A timeout in whole seconds; 0 means none.
+fn secs(n: u64) -> Option<Duration> {
+    (n > 0).then(|| Duration::from_secs(n))
+}
+
 /// Runs the server until Ctrl-C.
 pub fn run(a: ServeArgs) -> Result<i32, Failure> {
     // Files stream to disk, so their size is bounded by the disk, not by memory.
@@ -85,7 +102,10 @@ pub fn run(a: ServeArgs) -> Result<i32, Failure> {
             max_payload: a.max_frame.unwrap_or(default_payload),
         },
         buffer_size: a.buffer,
-        idle_timeout: (a.idle_timeout > 0).then(|| Duration::from_secs(a.idle_timeout)),
+        idle_timeout: secs(a.idle_timeout),
+        frame_timeout: secs(a.frame_timeout),
+        min_rate: a.min_rate,
+        write_timeout: secs(a.write_timeout),
         ..ServerConfig::default()
     };
     let service = match a.service {

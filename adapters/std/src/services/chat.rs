@@ -7,6 +7,7 @@
 
 use crate::conn::{Close, Conn, client_gone, shutdown_close};
 use crate::kinds;
+use crate::transport::Transport;
 use crate::wire::{push_error, push_frame};
 use sockframe::{Header, Kind};
 use std::net::SocketAddr;
@@ -54,7 +55,7 @@ impl Chat {
     }
 
     /// Serves one connection: waits for its turn, then converses until either side ends.
-    pub(crate) async fn serve(&self, mut conn: Conn) {
+    pub(crate) async fn serve<S: Transport>(&self, mut conn: Conn<S>) {
         let peer = conn.peer;
         let mut op = match self.operator.try_lock() {
             Ok(op) => op,
@@ -94,7 +95,7 @@ impl Chat {
                     let replies = &mut op.replies;
                     let reply = tokio::select! {
                         r = replies.recv() => r,
-                        _ = client_gone(conn.io.inner()) => break Close::Quiet,
+                        _ = client_gone(conn.io.inner_mut()) => break Close::Quiet,
                     };
                     match reply {
                         Some(reply) if !reply.is_empty() => {

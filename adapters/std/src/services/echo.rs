@@ -5,20 +5,22 @@
 //! the decoder's buffer are echoed cut-through: the head when it arrives, then each chunk,
 //! so a large frame never needs a large buffer.
 
-use crate::conn::{Close, Conn, FLUSH_AT, Input, idle_close, shutdown_close};
+use crate::conn::{Close, Conn, FLUSH_AT, Input};
+use crate::transport::Transport;
 use crate::wire::{push_frame, push_head};
 use sockframe::Event;
 
 /// Serves one connection until it ends.
-pub(crate) async fn serve(mut conn: Conn) {
+pub(crate) async fn serve<S: Transport>(mut conn: Conn<S>) {
     let close = 'conn: loop {
         let mut input = conn.fill().await;
         loop {
             match input {
                 Ok(Input::Data) => {}
                 Ok(Input::Eof) => break 'conn end_of_stream(&mut conn),
-                Ok(Input::Idle) => break 'conn idle_close(),
-                Ok(Input::Shutdown) => break 'conn shutdown_close(),
+                Ok(other @ (Input::Idle | Input::Shutdown | Input::FrameTimeout)) => {
+                    break 'conn conn.input_close(other);
+                }
                 Err(e) => {
                     tracing::debug!(peer = %conn.peer, "read failed: {e}");
                     break 'conn Close::Quiet;
@@ -33,7 +35,7 @@ pub(crate) async fn serve(mut conn: Conn) {
             if !conn.mid_frame() || conn.out.len() >= FLUSH_AT {
                 break;
             }
-            input = match conn.try_fill() {
+            input = match conn.try_fill().await {
                 Ok(Some(more)) => Ok(more),
                 Ok(None) => break,
                 Err(e) => Err(e),
@@ -44,13 +46,13 @@ pub(crate) async fn serve(mut conn: Conn) {
             break Close::Quiet;
         }
     };
-    // Boxed: closing happens once, and its future (a drain buffer, timers) would
+    // Boxed: closing happens once, and its future (a drain buffer, a timer) would
     // otherwise be part of every idle connection's task.
     Box::pin(conn.close(close)).await;
 }
 
 /// The peer closed its side: fine between frames, a truncation error inside one.
-fn end_of_stream(conn: &mut Conn) -> Close {
+fn end_of_stream<S: Transport>(conn: &mut Conn<S>) -> Close {
     match conn.decoder().finish() {
         Ok(()) => Close::Quiet,
         Err(e) => Close::error(0, e.code(), e),
@@ -58,7 +60,7 @@ fn end_of_stream(conn: &mut Conn) -> Close {
 }
 
 /// Answers every event the bytes read so far complete, into `conn.out`.
-async fn answer_buffered(conn: &mut Conn) -> Result<(), Close> {
+async fn answer_buffered<S: Transport>(conn: &mut Conn<S>) -> Result<(), Close> {
     loop {
         let Some(dec) = conn.dec.as_mut() else {
             return Ok(());

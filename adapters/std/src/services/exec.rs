@@ -15,6 +15,7 @@
 use crate::conn::{Close, Conn, client_gone};
 use crate::kinds;
 use crate::owned::OwnedFrame;
+use crate::transport::Transport;
 use crate::wire::{push_error, push_frame};
 use sockframe::{Header, Kind};
 use std::ffi::OsString;
@@ -146,7 +147,7 @@ fn parse(cfg: &ExecConfig, req: &OwnedFrame) -> Result<Request, Close> {
 }
 
 /// Serves one connection: requests one after the other.
-pub(crate) async fn serve(cfg: &ExecConfig, mut conn: Conn) {
+pub(crate) async fn serve<S: Transport>(cfg: &ExecConfig, mut conn: Conn<S>) {
     let close = loop {
         let frame = match conn.read_request().await {
             Ok(Some(frame)) => frame,
@@ -186,7 +187,12 @@ pub(crate) async fn serve(cfg: &ExecConfig, mut conn: Conn) {
 }
 
 /// Runs one command, streaming its output to the connection.
-async fn run(cfg: &ExecConfig, conn: &mut Conn, id: u32, argv: Vec<OsString>) -> io::Result<()> {
+async fn run<S: Transport>(
+    cfg: &ExecConfig,
+    conn: &mut Conn<S>,
+    id: u32,
+    argv: Vec<OsString>,
+) -> io::Result<()> {
     let program = argv[0].to_string_lossy().into_owned();
     tracing::info!(peer = %conn.peer, %program, args = argv.len() - 1, "exec");
     let mut child = match tokio::process::Command::new(&argv[0])
@@ -230,7 +236,7 @@ async fn run(cfg: &ExecConfig, conn: &mut Conn, id: u32, argv: Vec<OsString>) ->
             },
             _ = &mut deadline => return killed(conn, &mut child, id, "timeout",
                 format!("{program} still running after {:?}: killed", cfg.time_limit)).await,
-            _ = client_gone(conn.io.inner()) => {
+            _ = client_gone(conn.io.inner_mut()) => {
                 // Nobody is left to read the output: stop the command now, not at its limit.
                 tracing::info!(peer = %conn.peer, %program, "client gone: killing the command");
                 let _ = child.kill().await;
@@ -278,8 +284,8 @@ async fn run(cfg: &ExecConfig, conn: &mut Conn, id: u32, argv: Vec<OsString>) ->
 }
 
 /// Kills the command and reports why.
-async fn killed(
-    conn: &mut Conn,
+async fn killed<S: Transport>(
+    conn: &mut Conn<S>,
     child: &mut tokio::process::Child,
     id: u32,
     code: &'static str,

@@ -16,6 +16,7 @@ use crate::conn::{Close, Conn};
 use crate::kinds;
 use crate::services::safe_path::{PathError, resolve};
 use crate::tempfile::TempFile;
+use crate::transport::Transport;
 use crate::wire::{push_error, push_frame, push_head};
 use sockframe::{Event, Header, Kind};
 use std::fs::File;
@@ -219,7 +220,7 @@ fn unsupported(kind: Kind) -> (&'static str, String) {
 }
 
 /// Serves one connection.
-pub(crate) async fn serve(cfg: &FilesConfig, mut conn: Conn) {
+pub(crate) async fn serve<S: Transport>(cfg: &FilesConfig, mut conn: Conn<S>) {
     let mut state = State::Idle;
     let close = loop {
         let action = match conn.read_event().await {
@@ -272,8 +273,13 @@ pub(crate) async fn serve(cfg: &FilesConfig, mut conn: Conn) {
 }
 
 /// Answers a download: checksum pass, then the head, then the content in 64 KiB pieces.
-async fn send_file(cfg: &FilesConfig, conn: &mut Conn, id: u32, name: &str) -> io::Result<()> {
-    let refuse = |conn: &mut Conn, (code, message): (&'static str, String)| {
+async fn send_file<S: Transport>(
+    cfg: &FilesConfig,
+    conn: &mut Conn<S>,
+    id: u32,
+    name: &str,
+) -> io::Result<()> {
+    let refuse = |conn: &mut Conn<S>, (code, message): (&'static str, String)| {
         tracing::info!(peer = %conn.peer, code, "refused: {message}");
         push_error(&mut conn.out, id, code, &message);
     };

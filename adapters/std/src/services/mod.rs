@@ -15,6 +15,7 @@ pub use files::FilesConfig;
 
 use crate::ServerConfig;
 use crate::conn::Conn;
+use crate::transport::Transport;
 use std::io;
 
 /// What a server does with its connections.
@@ -51,7 +52,7 @@ impl Service {
     }
 
     /// Serves one connection until it ends.
-    pub(crate) async fn serve(&self, conn: Conn) {
+    pub(crate) async fn serve<S: Transport>(&self, conn: Conn<S>) {
         // Only echo runs unboxed: it is the service that holds 10,000 idle connections, and
         // a task's size is its largest future, so the others must not inflate it.
         match self {
@@ -72,7 +73,7 @@ impl std::fmt::Debug for Service {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conn::Shared;
+    use crate::conn::{Shared, Timeouts};
     use std::sync::Arc;
 
     /// An idle connection's memory is mostly its task, and a task is as large as its
@@ -89,10 +90,16 @@ mod tests {
             let addr = listener.local_addr().unwrap();
             let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
             let (stream, peer) = listener.accept().await.unwrap();
+            let timeouts = Timeouts {
+                idle: None,
+                frame: None,
+                min_rate: 0,
+                write: None,
+            };
             let shared = Arc::new(Shared::new(
                 sockframe::Limits::DEFAULT,
                 4096,
-                None,
+                timeouts,
                 Arc::default(),
             ));
             let (_tx, rx) = tokio::sync::watch::channel(false);
