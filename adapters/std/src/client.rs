@@ -6,7 +6,7 @@ use crate::owned::OwnedFrame;
 use crate::tempfile::TempFile;
 use embedded_io_adapters::std::FromStd;
 use sockframe::checksum::Crc32c;
-use sockframe::{DecodeError, Decoder, EncodeError, Event, Header, Kind, Limits, io};
+use sockframe::{DecodeError, Decoder, EncodeError, Event, Header, Kind, Limits, PREFIX_LEN, io};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -102,6 +102,11 @@ pub struct Client {
 /// Pieces in which the client streams files.
 const FILE_PIECE: usize = 64 * 1024;
 
+/// Whether the core writers' stack scratch holds this header's head.
+fn fits_scratch(header: &Header<'_>) -> bool {
+    PREFIX_LEN + header.encoded_len() <= io::HEAD_SCRATCH
+}
+
 impl Client {
     /// Receive buffer of [`Client::connect`]: replies up to this size arrive whole.
     pub const DEFAULT_BUFFER: usize = 64 * 1024;
@@ -156,13 +161,26 @@ impl Client {
 
     /// Sends one whole frame; `header.len` is set from `payload`.
     pub fn send(&mut self, header: &Header<'_>, payload: &[u8]) -> Result<(), ClientError> {
-        Ok(io::write_frame(&mut self.io, header, payload)?)
+        let mut sized = *header;
+        sized.len = payload.len() as u64;
+        if fits_scratch(&sized) {
+            return Ok(io::write_frame(&mut self.io, &sized, payload)?);
+        }
+        self.send_head(&sized)?;
+        self.send_raw(payload)
     }
 
     /// Sends only the head of a frame; then send its `header.len` payload bytes with
     /// [`Client::send_raw`], in pieces of any size.
     pub fn send_head(&mut self, header: &Header<'_>) -> Result<(), ClientError> {
-        Ok(io::write_head(&mut self.io, header)?)
+        if fits_scratch(header) {
+            return Ok(io::write_head(&mut self.io, header)?);
+        }
+        // A header larger than the core writers' stack scratch (a long file name: the
+        // files service takes names up to 1024 bytes): encoded on the heap instead.
+        let mut head = vec![0u8; PREFIX_LEN + header.encoded_len()];
+        let n = sockframe::encode_head(header, header.len, &mut head)?;
+        self.send_raw(&head[..n])
     }
 
     /// Writes bytes as they are: pieces of a payload after [`Client::send_head`] (or, in
@@ -258,6 +276,14 @@ impl Client {
         stdout: &mut dyn Write,
         stderr: &mut dyn Write,
     ) -> Result<ExecOutcome, ClientError> {
+        // Arguments travel NUL-separated: one with a NUL inside would reach the command as
+        // two (and no program can receive a NUL in an argument anyway).
+        if !shell && let Some(i) = argv.iter().position(|a| a.contains('\0')) {
+            return Err(ClientError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("argument {i} contains a NUL byte, which no command can receive"),
+            )));
+        }
         let payload = if shell {
             argv.join(" ").into_bytes()
         } else {

@@ -22,7 +22,10 @@ impl TempFile {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        let stem = dest.file_name().unwrap_or_default().to_string_lossy();
+        let name = dest.file_name().unwrap_or_default().to_string_lossy();
+        // The temporary name adds up to about 45 bytes to the destination's: keep it within
+        // the usual 255-byte limit of a name even when the destination's is at that limit.
+        let stem = truncate_at_char(&name, STEM_MAX);
         loop {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
             let path = dir.join(format!(".{stem}.{}.{n}.sockframe-part", std::process::id()));
@@ -52,6 +55,18 @@ impl TempFile {
         self.kept = true;
         Ok(())
     }
+}
+
+/// The most of the destination's name a temporary name repeats, in bytes.
+const STEM_MAX: usize = 160;
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn truncate_at_char(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 impl Drop for TempFile {
