@@ -492,3 +492,29 @@ fn requests_larger_than_the_buffer_are_not_gathered_in_memory() {
         (Kind::PONG, &b"tiny"[..])
     );
 }
+
+#[test]
+fn a_program_name_cannot_forge_log_lines() {
+    let (mut server, addr, logs) = logging_server(&["--service", "exec"], &[]);
+    let forged = "nope\nFORGED 2026 INFO all is well \u{1b}[31m";
+    let out = output(bin().args(["exec", &addr, "--", forged]));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("spawn-failed"), "{said}");
+    assert!(
+        said.contains("nope\\nFORGED"),
+        "escaped in the message: {said}"
+    );
+    signal_int(&server);
+    assert_eq!(server.0.wait().unwrap().code(), Some(0));
+    let logs = String::from_utf8_lossy(&logs.join().unwrap()).into_owned();
+    assert!(logs.contains("nope\\nFORGED"), "{logs}");
+    assert!(
+        !logs.lines().any(|l| l.starts_with("FORGED")),
+        "a forged log line: {logs}"
+    );
+    assert!(
+        !logs.contains("\u{1b}[31m"),
+        "a raw escape sequence: {logs}"
+    );
+}

@@ -161,9 +161,23 @@ fn operator_chat() -> Chat {
             ChatNote::Joined(peer) => {
                 writeln!(out, "--- {peer} joined (an empty reply ends the session)")
             }
-            ChatNote::Message(peer, text) => write!(out, "{peer}> {text}\nreply> "),
+            ChatNote::Message(peer, text) => write!(out, "{peer}> {}\nreply> ", printable(text)),
             ChatNote::Left(peer) => writeln!(out, "\n--- {peer} left; waiting for the next client"),
         };
         let _ = out.flush();
     })
+}
+
+/// A client's line as the operator sees it: control characters (a newline faking a prompt
+/// or a "joined" line, a terminal escape sequence) shown escaped, not acted on.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

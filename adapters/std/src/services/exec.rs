@@ -193,7 +193,9 @@ async fn run<S: Transport>(
     id: u32,
     argv: Vec<OsString>,
 ) -> io::Result<()> {
-    let program = argv[0].to_string_lossy().into_owned();
+    // The name goes into logs and error messages: control characters (a newline forging a
+    // log line, a terminal escape) are shown escaped.
+    let program = printable(&argv[0].to_string_lossy());
     tracing::info!(peer = %conn.peer, %program, args = argv.len() - 1, "exec");
     let mut child = match tokio::process::Command::new(&argv[0])
         .args(&argv[1..])
@@ -283,6 +285,19 @@ async fn run<S: Transport>(
     Ok(())
 }
 
+/// `s` with its control characters escaped (`\n`, `\u{1b}`), for logs and messages.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Kills the command and reports why.
 async fn killed<S: Transport>(
     conn: &mut Conn<S>,
@@ -321,5 +336,11 @@ mod tests {
         assert!(!constant_time_eq(b"", b"secret"));
         // A presented token padded with the complement bytes must not match a shorter one.
         assert!(!constant_time_eq(&[!b's'], b""));
+    }
+
+    #[test]
+    fn program_names_are_printable() {
+        assert_eq!(super::printable("ls"), "ls");
+        assert_eq!(super::printable("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
     }
 }
