@@ -8,12 +8,15 @@
 //! - `size`: flash, static RAM and peak stack of the firmware.
 //! - `bench-board`: round trip and bulk echo of the framed against the plain echo on the board.
 //! - `bench-server`: `sockframe serve` against two baseline echo servers (issue 3's benchmark).
+//! - `soak`: minutes of mixed clients against the desktop servers and the board, every byte
+//!   verified; errors, server memory and throughput over time (issue 5).
 
 mod board_bench;
 mod demo;
 mod server_bench;
 mod setup;
 mod size;
+mod soak;
 mod test;
 mod util;
 
@@ -77,6 +80,25 @@ enum Task {
         #[arg(long, default_value_t = 10_000)]
         idle_conns: usize,
     },
+    /// Minutes of mixed clients against the desktop servers and the board, every byte
+    /// verified; exits non-zero on any error or on server memory growth.
+    Soak {
+        /// Minutes per target (fractions allowed).
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+        /// What to soak (both: the desktop, then the board).
+        #[arg(long, value_enum, default_value_t = soak::Target::Both)]
+        target: soak::Target,
+        /// Desktop clients: a tenth files, a tenth exec, the rest echo.
+        #[arg(long, default_value_t = 100)]
+        clients: usize,
+        /// Board clients (echo).
+        #[arg(long, default_value_t = 4)]
+        board_clients: usize,
+        /// Seconds between throughput lines.
+        #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+        report_every: f64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -105,6 +127,19 @@ fn main() -> ExitCode {
             duration,
             runs,
             idle_conns,
+        }),
+        Task::Soak {
+            minutes,
+            target,
+            clients,
+            board_clients,
+            report_every,
+        } => soak::run(&soak::Params {
+            minutes,
+            target,
+            clients,
+            board_clients,
+            report_every,
         }),
     };
     match result {
