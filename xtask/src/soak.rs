@@ -1454,7 +1454,8 @@ fn print_throughput(p: &Params, series: &[Interval]) {
     // Per minute: (messages, bytes, seconds).
     let mut minutes: Vec<(u64, u64, f64)> = Vec::new();
     for iv in series {
-        let m = ((iv.at - 1e-6) / 60.0).floor() as usize;
+        // By its middle: the short last interval belongs to the last minute.
+        let m = ((iv.at - iv.secs / 2.0) / 60.0).floor() as usize;
         if minutes.len() <= m {
             minutes.resize(m + 1, (0, 0, 0.0));
         }
