@@ -278,7 +278,17 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
             State::Head if have == 0 => return Ok(()),
             State::Head => match (self.head_len(), self.locate()) {
                 (None, _) => (Stage::Prefix, have, PREFIX_LEN as u64),
-                (Some(_), Some(at)) => (Stage::Payload, have - at.head() as u64, at.len),
+                (Some(_), Some(at)) => {
+                    // The whole header is here: an error in it is news about bytes that
+                    // arrived, and beats the truncation. `next_event` decodes it (and
+                    // fails the decoder if it is bad), as it would have had the caller
+                    // called it instead of `poll`; a call, not a second copy of the
+                    // header reader (flash on the board).
+                    if let Err(e) = self.next_event() {
+                        return Err(e);
+                    }
+                    (Stage::Payload, have - at.head() as u64, at.len)
+                }
                 (Some(head), None) => (
                     Stage::Header,
                     have - PREFIX_LEN as u64,
@@ -395,6 +405,22 @@ fn locate(data: &[u8], cap: usize, limits: Limits) -> Result<Option<Located>, De
     Ok(Some(Located { header_len, len }))
 }
 
+/// The error a malformed header is reported with: a payload over the limit, when the
+/// first three fields say so, comes before a fault further on, which is the order `poll`
+/// finds them in (it reads only those fields). So a peer gets the same answer whichever
+/// read loop the receiver runs. Only on the error path: no cost to good frames.
+#[cold]
+fn first_header_error(
+    header_bytes: &[u8],
+    limits: Limits,
+    parse_error: DecodeError,
+) -> DecodeError {
+    match Header::peek_len(header_bytes).map(|len| check_payload(len, limits)) {
+        Ok(Err(too_large)) => too_large,
+        _ => parse_error,
+    }
+}
+
 #[inline(always)]
 fn check_payload(len: u64, limits: Limits) -> Result<(), DecodeError> {
     if len > limits.max_payload {
@@ -423,7 +449,10 @@ fn head_step<'a>(
     let Some(header_bytes) = data.get(PREFIX_LEN..head) else {
         return Ok(None);
     };
-    let header = Header::parse(header_bytes)?;
+    let header = match Header::parse(header_bytes) {
+        Ok(h) => h,
+        Err(e) => return Err(first_header_error(header_bytes, limits, e)),
+    };
     check_payload(header.len, limits)?;
     let at = Located {
         header_len,

@@ -238,6 +238,52 @@ fn end_of_stream_mid_payload() {
     );
 }
 
+/// Found by the `desktop_conn` fuzz target: a complete but malformed header followed by a
+/// cut payload was reported as `truncated` by a reader that only polled (and so had not yet
+/// decoded the header), but as `bad-header` by one that called `next_event`. `finish` now
+/// decodes a complete header first, so the answer no longer depends on the read loop.
+#[test]
+fn end_of_stream_after_a_malformed_header_reports_the_header_not_the_cut() {
+    // kind 0, id 2, len 16, flags 0, no name, no crc, meta count 1, key length 104 > rest.
+    let mut wire = vec![0xF5, 0x46, 0x01, 0x0B, 0x00];
+    wire.extend_from_slice(&[0, 2, 16, 0, 0, 0, 1, 104, b'a', b'b', b'c']);
+    wire.extend_from_slice(b"xy"); // 2 of the 16 payload bytes, then the end
+    // The polling read loop: poll() looks at the first three header fields only.
+    let mut polled = Decoder::new(vec![0u8; 256]);
+    polled.feed(&wire);
+    assert!(!polled.poll().unwrap(), "waits for the payload");
+    let by_poll = polled.finish().unwrap_err();
+    // The next_event read loop decodes the header as soon as it is complete.
+    let by_next = first_error(&wire, 256);
+    assert!(
+        matches!(by_poll, DecodeError::BadHeader { .. }),
+        "{by_poll:?}"
+    );
+    assert_eq!(by_poll, by_next);
+}
+
+/// Found by the `desktop_conn` fuzz target: a header announcing a payload over the limit
+/// *and* malformed further on was `payload-too-large` to a polling reader (which reads the
+/// first three fields only) but `bad-header` to a `next_event` reader. Both now say
+/// `payload-too-large`: errors come in wire order.
+#[test]
+fn oversized_payload_in_a_malformed_header_is_reported_as_too_large_either_way() {
+    // kind 0, id 2, len 2^40 (varint), flags 0, no name, no crc, meta count 1, key length
+    // 104 > rest of the header.
+    let mut wire = vec![0xF5, 0x46, 0x01, 0x10, 0x00];
+    wire.extend_from_slice(&[0, 2, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0, 0, 0, 1, 104]);
+    wire.extend_from_slice(b"abc");
+    let mut polled = Decoder::new(vec![0u8; 256]);
+    polled.feed(&wire);
+    let by_poll = polled.poll().unwrap_err();
+    let by_next = first_error(&wire, 256);
+    assert!(
+        matches!(by_poll, DecodeError::PayloadTooLarge { .. }),
+        "{by_poll:?}"
+    );
+    assert_eq!(by_poll, by_next);
+}
+
 #[test]
 fn end_of_stream_mid_streamed_payload() {
     let payload = vec![1u8; 10_000];

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora in fuzz/seeds/{decoder,header,smoltcp_echo}/.
+"""Writes the seed corpora in fuzz/seeds/{decoder,header,smoltcp_echo,desktop_conn}/.
 
 The frames follow docs/wire-format.md (prefix F5 46 01 + u16 LE header length, postcard
 header, payload); each decoder seed starts with the 7 configuration bytes the `decoder`
 target reads (buffer size, limits, four read sizes: see fuzz_targets/decoder.rs); each
-smoltcp_echo seed starts with the 4 write-size bytes that target reads.
+smoltcp_echo seed starts with the 4 write-size bytes that target reads; each desktop_conn
+seed is the smoltcp_echo seed of the same name with one option byte after the write sizes
+(server receive buffer and pipe capacity: see fuzz_targets/desktop_conn.rs).
 Run from anywhere: python3 fuzz/seeds/gen.py
 """
 
@@ -163,7 +165,27 @@ def main() -> None:
         # Bad: a prefix announcing a 9000-byte header (header-too-large).
         "oversize_header": writes(16, 16, 16, 16) + b"\xf5\x46\x01" + struct.pack("<H", 9000) + bytes(64),
     }
-    for target, seeds in (("decoder", dec), ("header", hdr), ("smoltcp_echo", echo)):
+    # desktop_conn: the same streams; option byte = buffer index | pipe index << 2, where
+    # buffers are 64/256/1024/16384 and pipes 64/512/4096/65536 bytes. Small buffers make
+    # frames stream cut-through; small pipes make the handler wait on the client.
+    options = {
+        "mixed_valid": 3 | 3 << 2,  # 16 KiB buffer, 64 KiB pipe: all whole frames
+        "ping_bytewise": 0 | 0 << 2,  # 64-byte buffer, 64-byte pipe
+        "streamed_large": 1 | 1 << 2,  # 3000 bytes through 256: cut-through
+        "many_small": 2 | 2 << 2,
+        "garbage_after_frame": 2 | 3 << 2,
+        "random": 1 | 2 << 2,
+        "bad_crc_streamed": 0 | 2 << 2,  # bad CRC found at the end of a streamed frame
+        "truncated": 1 | 0 << 2,
+        "oversize_header": 3 | 1 << 2,  # 9000 > 512: refused even with a 16 KiB buffer
+    }
+    desktop = {name: data[:4] + bytes([options[name]]) + data[4:] for name, data in echo.items()}
+    for target, seeds in (
+        ("decoder", dec),
+        ("header", hdr),
+        ("smoltcp_echo", echo),
+        ("desktop_conn", desktop),
+    ):
         os.makedirs(os.path.join(HERE, target), exist_ok=True)
         for name, data in seeds.items():
             write(target, name, data)

@@ -1,0 +1,251 @@
+//! What an echo service must send back for a given input, and the check that what it did
+//! send is that: shared by the fuzz targets of the smoltcp echo service and the desktop
+//! server's echo, which must behave the same (one wire format, one echo rule).
+
+use sockframe::{DecodeError, Decoder, Event, Header, Kind, Limits, PREFIX_LEN, encode_head};
+
+fn head(header: &Header<'_>, len: u64) -> Vec<u8> {
+    let mut out = [0u8; PREFIX_LEN + 1024];
+    let n = encode_head(header, len, &mut out).expect("a decoded header re-encodes");
+    out[..n].to_vec()
+}
+
+/// What the echo service must send back for `input` (followed by FIN): the echo of every
+/// event a decoder with the service's buffer and limits takes out of it, then the error
+/// frame if it fails. Also returns the error, and the input's frames as the echo should
+/// reproduce them (header with PING->PONG, payload).
+pub struct Model {
+    /// Everything the service echoes before its error frame (all of it for valid input).
+    pub echo: Vec<u8>,
+    pub error: Option<DecodeError>,
+    /// Per frame of the input, in order: its echo's head re-encoded, and its payload.
+    pub frames: Vec<(String, Vec<u8>)>,
+    /// Whether every input header is canonical (re-encoding gives back the input's bytes).
+    pub canonical: bool,
+    /// Whether a frame was being streamed (Start seen, no End) when the error struck.
+    pub open_at_error: bool,
+}
+
+pub fn model(input: &[u8], buffer: usize, limits: Limits) -> Model {
+    let mut dec = Decoder::with_limits(vec![0u8; buffer], limits);
+    let mut m = Model {
+        echo: Vec::new(),
+        error: None,
+        frames: Vec::new(),
+        canonical: true,
+        open_at_error: false,
+    };
+    let mut rest = input;
+    // Where the current frame starts in `input`, to compare its head bytes.
+    let mut frame_start = 0usize;
+    let mut open: Option<(String, Vec<u8>)> = None;
+    let err = loop {
+        match dec.poll() {
+            Err(e) => break e,
+            Ok(true) => match dec.next_event() {
+                Err(e) => break e,
+                Ok(None) => unreachable!("poll() said an event is ready"),
+                Ok(Some(event)) => match event {
+                    Event::Frame(f) => {
+                        let h = head(&f.header.echo_reply(), f.payload.len() as u64);
+                        let raw = head(&f.header, f.payload.len() as u64);
+                        if input.get(frame_start..frame_start + raw.len()) != Some(&raw[..]) {
+                            m.canonical = false;
+                        }
+                        // The frame's true extent on the wire is its prefix-announced header
+                        // length plus payload; re-derive it from the input's prefix.
+                        let wire_header =
+                            u16::from_le_bytes([input[frame_start + 3], input[frame_start + 4]])
+                                as usize;
+                        frame_start += PREFIX_LEN + wire_header + f.payload.len();
+                        m.echo.extend_from_slice(&h);
+                        m.echo.extend_from_slice(f.payload);
+                        m.frames
+                            .push((format!("{:?}", f.header.echo_reply()), f.payload.to_vec()));
+                    }
+                    Event::Start(header) => {
+                        let h = head(&header.echo_reply(), header.len);
+                        let raw = head(&header, header.len);
+                        if input.get(frame_start..frame_start + raw.len()) != Some(&raw[..]) {
+                            m.canonical = false;
+                        }
+                        let wire_header =
+                            u16::from_le_bytes([input[frame_start + 3], input[frame_start + 4]])
+                                as usize;
+                        frame_start += PREFIX_LEN + wire_header + header.len as usize;
+                        m.echo.extend_from_slice(&h);
+                        open = Some((format!("{:?}", header.echo_reply()), Vec::new()));
+                    }
+                    Event::Chunk(bytes) => {
+                        m.echo.extend_from_slice(bytes);
+                        open.as_mut()
+                            .expect("chunk after start")
+                            .1
+                            .extend_from_slice(bytes);
+                    }
+                    Event::End => m.frames.push(open.take().expect("end after start")),
+                },
+            },
+            Ok(false) if rest.is_empty() => match dec.finish() {
+                Ok(()) => return m,
+                Err(e) => break e,
+            },
+            Ok(false) => {
+                let n = dec.feed(rest);
+                rest = &rest[n..];
+            }
+        }
+    };
+    m.error = Some(err);
+    m.open_at_error = open.is_some();
+    m
+}
+
+/// The frames in `bytes` (header with the payload length, as text; payload), and whether
+/// the bytes end between frames. Error frames are kept as frames.
+fn decode_all(bytes: &[u8]) -> (Vec<(String, Vec<u8>)>, bool) {
+    let mut dec = Decoder::new(vec![0u8; 4096]);
+    let mut frames = Vec::new();
+    let mut rest = bytes;
+    let mut open: Option<(String, Vec<u8>)> = None;
+    loop {
+        match dec.poll() {
+            Err(_) => return (frames, false),
+            Ok(false) if rest.is_empty() => return (frames, dec.finish().is_ok()),
+            Ok(false) => rest = &rest[dec.feed(rest)..],
+            Ok(true) => match dec.next_event() {
+                Err(_) => return (frames, false),
+                Ok(None) => unreachable!("poll() said an event is ready"),
+                Ok(Some(Event::Frame(f))) => {
+                    frames.push((format!("{:?}", f.header), f.payload.to_vec()))
+                }
+                Ok(Some(Event::Start(h))) => open = Some((format!("{h:?}"), Vec::new())),
+                Ok(Some(Event::Chunk(c))) => open.as_mut().expect("start").1.extend_from_slice(c),
+                Ok(Some(Event::End)) => frames.push(open.take().expect("start")),
+            },
+        }
+    }
+}
+
+/// The input with the kind byte of every PING header replaced by PONG (only meaningful for
+/// canonical input: kind is the first header field, one byte for kinds below 128).
+fn ping_to_pong(input: &[u8]) -> Option<Vec<u8>> {
+    let mut out = input.to_vec();
+    let mut at = 0;
+    while at < out.len() {
+        let header_len = u16::from_le_bytes([out[at + 3], out[at + 4]]) as usize;
+        let header = Header::parse(&out[at + PREFIX_LEN..at + PREFIX_LEN + header_len]).ok()?;
+        let payload = usize::try_from(header.len).ok()?;
+        if header.kind == Kind::PING {
+            out[at + PREFIX_LEN] = Kind::PONG.0;
+        }
+        at += PREFIX_LEN + header_len + payload;
+    }
+    Some(out)
+}
+
+/// Checks what an echo service sent back (`received`, up to its end of stream) for
+/// `input` against `expected = model(input, ..)`; panics on any difference.
+///
+/// - the echoes are byte-exact against the reference decoder's;
+/// - valid input: nothing else, the reply decodes to the input's frames with PING->PONG,
+///   and canonical input comes back byte-identical but for the PING kind bytes;
+/// - bad input: exactly one error frame after the echoes, id 0, with the model's code, and
+///   nothing after it.
+pub fn check_echo(input: &[u8], received: &[u8], expected: &Model) {
+    // 1. The echoes, byte-exact against the reference decoder.
+    let echoed = expected.echo.len().min(received.len());
+    if received[..echoed] != expected.echo[..echoed] || echoed < expected.echo.len() {
+        let at = received
+            .iter()
+            .zip(&expected.echo)
+            .position(|(a, b)| a != b)
+            .unwrap_or(echoed);
+        panic!(
+            "echo differs from the model at byte {at} (got {} bytes, expected {} before any \
+             error frame; error {:?})\ngot      {:02x?}\nexpected {:02x?}",
+            received.len(),
+            expected.echo.len(),
+            expected.error,
+            &received[at.saturating_sub(16)..received.len().min(at + 48)],
+            &expected.echo[at.saturating_sub(16)..expected.echo.len().min(at + 48)],
+        );
+    }
+    let after = &received[expected.echo.len()..];
+
+    // 2. Frame by frame.
+    match &expected.error {
+        None => {
+            assert!(
+                after.is_empty(),
+                "valid input: {} bytes after the echo",
+                after.len()
+            );
+            let (got, clean) = decode_all(&received);
+            assert!(
+                clean,
+                "valid input: the echo is not a clean sequence of frames"
+            );
+            assert_eq!(
+                got, expected.frames,
+                "valid input: the echo has other frames"
+            );
+            if expected.canonical {
+                let want = ping_to_pong(input).expect("valid input re-parses");
+                assert!(
+                    received == want,
+                    "canonical valid input: the echo is not the input with PING->PONG"
+                );
+            }
+        }
+        Some(err) => {
+            // Then exactly one error frame, id 0, with the error's code (its message text
+            // may differ from the model's: how many bytes the decoder had seen when it
+            // failed depends on how they arrived), and nothing after: the service closed.
+            let mut dec = Decoder::new(vec![0u8; 1024]);
+            let n = dec.feed(after);
+            assert_eq!(
+                n,
+                after.len(),
+                "bad input: {} bytes after the echo",
+                after.len()
+            );
+            let error = match dec.next_event() {
+                Ok(Some(Event::Frame(f))) => (
+                    f.header.kind,
+                    f.header.id,
+                    f.header.meta("code").map(str::to_owned),
+                ),
+                other => panic!("bad input ({err:?}): no error frame after the echo: {other:?}"),
+            };
+            assert_eq!(
+                error,
+                (Kind::ERROR, 0, Some(err.code().to_owned())),
+                "bad input ({err:?}): the error frame"
+            );
+            assert!(
+                matches!(dec.next_event(), Ok(None)) && dec.finish().is_ok(),
+                "bad input ({err:?}): bytes after the error frame"
+            );
+            let (echoes, clean) = decode_all(&expected.echo);
+            // Before it: whole echoes of the input's frames; a frame being echoed
+            // cut-through when the error struck (bad checksum at its end, or cut by FIN)
+            // leaves its head and chunks unfinished.
+            assert!(
+                clean || expected.open_at_error,
+                "bad input ({err:?}): the echoes before the error frame are cut"
+            );
+            assert!(
+                echoes.len() <= expected.frames.len() + usize::from(expected.open_at_error),
+                "bad input: more echoes than frames decoded from the input"
+            );
+            let whole = echoes.len().min(expected.frames.len());
+            assert_eq!(
+                &echoes[..whole],
+                &expected.frames[..whole],
+                "bad input: the echoes are not a prefix of the input's frames"
+            );
+        }
+    }
+
+}
