@@ -284,9 +284,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
                     // fails the decoder if it is bad), as it would have had the caller
                     // called it instead of `poll`; a call, not a second copy of the
                     // header reader (flash on the board).
-                    if let Err(e) = self.next_event() {
-                        return Err(e);
-                    }
+                    self.next_event()?;
                     (Stage::Payload, have - at.head() as u64, at.len)
                 }
                 (Some(head), None) => (
