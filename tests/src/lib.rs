@@ -5,6 +5,16 @@
 pub mod board;
 pub mod client;
 
+use sockframe::{Header, encode_frame};
+
+/// `payload` encoded as one whole frame under `header` (prefix, header, payload).
+pub fn frame(header: &Header<'_>, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0; payload.len() + 1024];
+    let n = encode_frame(header, payload, &mut out).expect("encode");
+    out.truncate(n);
+    out
+}
+
 /// Deterministic pseudo-random bytes (xorshift), so that a shifted or mixed-up echo does not
 /// compare equal the way a constant fill would.
 pub fn pattern(len: usize, seed: u32) -> Vec<u8> {

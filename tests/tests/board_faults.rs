@@ -1,22 +1,25 @@
-//! Faults against the board (QEMU): connection churn, garbage, a client that stops reading,
-//! more clients than the socket pool. Each test boots its own board and ends with a
-//! well-behaved client getting byte-exact echoes: the board keeps serving.
+//! Faults against the board (QEMU): connection churn, garbage, a client that stops reading
+//! (briefly, and until the board's timeout ends it), peers that never close after their
+//! error frame, more clients than the socket pool. Each test boots its own board and ends
+//! with a well-behaved client getting byte-exact echoes: the board keeps serving.
 //!
 //! Needs `qemu-system-arm` and the `thumbv7m-none-eabi` target (`cargo xtask setup`). No
-//! assertion is about time: every wait is bounded (socket timeouts, retry deadlines, step
-//! counts) and fails with a message saying what was awaited. Run with `--nocapture` to see
-//! what each test observed (counts of outcomes).
+//! assertion is about time except generous upper bounds on waits for the board's timeout:
+//! every wait is bounded (socket timeouts, retry deadlines, step counts) and fails with a
+//! message saying what was awaited. Run with `--nocapture` to see what each test observed
+//! (counts of outcomes, and how long the board took to end a connection).
 //!
 //! Facts about the path these tests rely on: QEMU's user-mode network (slirp) accepts the
 //! host's connection itself and opens one to the guest; when the guest refuses (no
 //! listening socket: smoltcp has no backlog, so a client beyond the pool of 4 gets a reset)
 //! the host sees its connection end (EOF or reset) without a byte. The firmware aborts a
-//! connection whose peer has sent nothing for 10 s.
+//! connection whose peer has sent nothing for 10 s (nothing smoltcp takes in: a peer's
+//! probes of a closed window do not count).
 
-use sockframe::{Header, Kind, encode_frame};
+use sockframe::{Header, Kind};
 use sockframe_tests::board::{Board, default_firmware};
 use sockframe_tests::client::EchoClient;
-use sockframe_tests::pattern;
+use sockframe_tests::{frame, pattern};
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsRawFd as _;
@@ -32,13 +35,6 @@ const SERVE_DEADLINE: Duration = Duration::from_secs(15);
 
 fn boot() -> Board {
     Board::boot(&default_firmware().expect("firmware")).expect("board boots and echoes")
-}
-
-fn frame(header: &Header<'_>, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![0; payload.len() + 64];
-    let n = encode_frame(header, payload, &mut out).expect("encode");
-    out.truncate(n);
-    out
 }
 
 /// Connects and gets a first echo, retrying until `SERVE_DEADLINE`: right after another
@@ -249,21 +245,30 @@ fn garbage_flood_on_every_socket_gets_error_frames() {
     assert_still_serving(&board, "a 1 MiB garbage flood on 4 connections");
 }
 
-#[test]
-fn a_client_that_stops_reading_does_not_wedge_the_board() {
-    let board = boot();
-    let addr = board.addr();
-    let (mut stalled, _) = connect_served(addr).expect("stalled client");
-    // 1000-byte frames, never read: the echo backs up through the board's send buffer,
-    // its receive window, slirp and the host's socket buffers until writing blocks.
+/// A client that sent 1000-byte frames, reading nothing, until its writes blocked: the echo
+/// backs up through the board's send buffer, its receive window, slirp and the host's socket
+/// buffers.
+struct Stalled {
+    client: EchoClient,
+    /// Everything it would send (32,768 frames); what comes back must be a prefix of it.
+    frames: Vec<u8>,
+    /// Where each frame ends in `frames`.
+    ends: Vec<usize>,
+    /// How many bytes of `frames` the host accepted before writing blocked.
+    written: usize,
+}
+
+/// Connects (served first) and writes frames without reading until a write blocks.
+fn stall(addr: SocketAddr) -> Stalled {
+    let (mut client, _) = connect_served(addr).expect("stalled client");
     let mut frames = Vec::new();
-    let mut ends = Vec::new(); // where each frame ends in `frames`
+    let mut ends = Vec::new();
     for i in 0..32_768u32 {
         let p = pattern(1000, i);
         frames.extend_from_slice(&frame(&Header::data(i, &p), &p));
         ends.push(frames.len());
     }
-    let writer = stalled.stream().try_clone().unwrap();
+    let writer = client.stream().try_clone().unwrap();
     writer
         .set_write_timeout(Some(Duration::from_millis(500)))
         .unwrap();
@@ -281,7 +286,74 @@ fn a_client_that_stops_reading_does_not_wedge_the_board() {
         "writing {} bytes never blocked although nothing was read",
         frames.len()
     );
-    eprintln!("stalled client: writing blocked after {written} bytes");
+    Stalled {
+        client,
+        frames,
+        ends,
+        written,
+    }
+}
+
+impl Stalled {
+    /// Reads again (while finishing the partly written last frame, if `finish`) until the
+    /// whole echo of what was written is back or the connection ends, and checks every byte
+    /// received is the echo of what was sent. Returns the bytes received and how the
+    /// connection ended (`None`: it did not; EOF is an `UnexpectedEof` error).
+    ///
+    /// Without `finish` nothing is written: on a connection already reset, a write would
+    /// take the pending reset error (Linux reports it once), and the read would see EOF.
+    fn read_back(&mut self, finish: bool) -> (usize, Option<std::io::Error>) {
+        let end = self.ends[self.ends.partition_point(|&e| e < self.written)];
+        let writer = self.client.stream().try_clone().unwrap();
+        writer.set_write_timeout(Some(TIMEOUT)).unwrap();
+        let mut reader = self.client.stream().try_clone().unwrap();
+        reader
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut received = Vec::with_capacity(end);
+        let ended = std::thread::scope(|s| {
+            let rest = &self.frames[self.written..end];
+            // Fails once the connection is gone: that is seen by the reader.
+            let finishing = finish.then(|| s.spawn(move || (&writer).write_all(rest)));
+            let mut buf = vec![0u8; 64 * 1024];
+            let ended = loop {
+                if received.len() >= end {
+                    break None;
+                }
+                match reader.read(&mut buf) {
+                    Ok(0) => break Some(ErrorKind::UnexpectedEof.into()),
+                    Ok(n) => received.extend_from_slice(&buf[..n]),
+                    Err(e) => break Some(e),
+                }
+            };
+            if let Some(finishing) = finishing {
+                let _ = finishing.join();
+            }
+            ended
+        });
+        assert!(
+            received.len() <= end,
+            "more echoed ({}) than sent ({end})",
+            received.len()
+        );
+        assert!(
+            received[..] == self.frames[..received.len()],
+            "the stalled client's echo differs from what it sent (within {} bytes)",
+            received.len()
+        );
+        (received.len(), ended)
+    }
+}
+
+#[test]
+fn a_client_that_stops_reading_does_not_wedge_the_board() {
+    let board = boot();
+    let addr = board.addr();
+    let mut stalled = stall(addr);
+    eprintln!(
+        "stalled client: writing blocked after {} bytes",
+        stalled.written
+    );
 
     // While it is stalled (its socket held, its echo unread), the other sockets serve.
     std::thread::scope(|s| {
@@ -298,52 +370,22 @@ fn a_client_that_stops_reading_does_not_wedge_the_board() {
     });
     eprintln!("stalled client: 3 other clients got 10 echoes each meanwhile");
 
-    // Now it reads (while finishing its last, partly written frame): what comes back must
-    // be the echo of what it sent, byte for byte, for as long as the connection lasts.
-    let end = ends[ends.partition_point(|&e| e < written)];
-    writer.set_write_timeout(Some(TIMEOUT)).unwrap();
-    let mut reader = stalled.stream().try_clone().unwrap();
-    reader
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut received = Vec::with_capacity(end);
-    let ended = std::thread::scope(|s| {
-        let rest = &frames[written..end];
-        let finish = s.spawn(move || (&writer).write_all(rest));
-        let mut buf = vec![0u8; 64 * 1024];
-        let ended = loop {
-            if received.len() >= end {
-                break None;
-            }
-            match reader.read(&mut buf) {
-                Ok(0) => break Some("EOF".to_string()),
-                Ok(n) => received.extend_from_slice(&buf[..n]),
-                Err(e) => break Some(format!("{e}")),
-            }
-        };
-        let _ = finish.join();
-        ended
-    });
-    assert!(
-        received[..] == frames[..received.len()],
-        "the stalled client's echo differs from what it sent (within {} bytes)",
-        received.len()
-    );
-    match &ended {
-        None => {
-            assert_eq!(received.len(), end, "more echoed than sent");
+    // Now it reads: what comes back must be the echo of what it sent, byte for byte, for as
+    // long as the connection lasts.
+    match stalled.read_back(true) {
+        (received, None) => {
             // The connection is still good: one more echo on it.
             stalled
+                .client
                 .echo(99_999, b"after the stall")
                 .expect("the stalled client's connection after reading");
             eprintln!(
-                "stalled client: read back all {end} bytes byte-exact, then echoed once more"
+                "stalled client: read back all {received} bytes byte-exact, then echoed once more"
             );
         }
-        Some(how) => eprintln!(
-            "stalled client: connection ended ({how}) after {} of {end} bytes echoed, \
-             every one of them correct",
-            received.len()
+        (received, Some(how)) => eprintln!(
+            "stalled client: connection ended ({how}) after {received} bytes echoed, every one \
+             of them correct"
         ),
     }
     assert_still_serving(&board, "a client that stopped reading");
@@ -422,4 +464,211 @@ fn eight_clients_on_a_pool_of_four() {
     });
     eprintln!("8 clients retrying: all served; attempts each: {attempts:?}");
     assert_still_serving(&board, "8 clients on a pool of 4");
+}
+
+/// The TCP state of `stream` as the host's kernel sees it (`TCP_INFO`): how the end of a
+/// connection is observed without reading from it.
+fn tcp_state(stream: &TcpStream) -> u8 {
+    // SAFETY: all-zero bits are a valid `tcp_info` (integers only).
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: a valid socket descriptor, and `info` and `len` describe a writable tcp_info.
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&raw mut info).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(rc, 0, "TCP_INFO: {}", std::io::Error::last_os_error());
+    info.tcpi_state
+}
+
+/// Linux's TCP states (include/net/tcp_states.h), as `tcpi_state` reports them.
+const TCP_ESTABLISHED: u8 = 1;
+const TCP_CLOSE: u8 = 7;
+
+/// How long a stalled reader may wait for the board to end its connection. The firmware's
+/// 10 s timeout counts from the peer's last packet that smoltcp takes in: slirp's answers
+/// to the board's zero-window probes count (probes 1, 2, 4, 8 s apart, then 16 s), slirp's
+/// own probes of the board's closed window do not (out of window). So the reset comes about
+/// 10 s after the probe at 15 s, about 25 s into the stall, in the board's time. The board's
+/// clock runs slow when the host is busy (its 25 s took up to 57.5 s at a load average of
+/// 22 on 2 cores). This bound is generous.
+const STALL_LIMIT: Duration = Duration::from_secs(150);
+
+#[test]
+fn a_reader_stalled_past_the_inactivity_timeout_is_reset_after_a_correct_prefix() {
+    let board = boot();
+    let addr = board.addr();
+    let mut stalled = stall(addr);
+    let stalled_at = Instant::now();
+    let watch = stalled.client.stream().try_clone().unwrap();
+
+    // Until the stalled connection ends, a good client beside it echoes every 100 ms.
+    let (mut good, _) = connect_served(addr).expect("a good client beside the stalled one");
+    let mut echoes = 0u32;
+    while tcp_state(&watch) == TCP_ESTABLISHED {
+        assert!(
+            stalled_at.elapsed() < STALL_LIMIT,
+            "waited {STALL_LIMIT:?} for the board to end the stalled connection (firmware \
+             timeout: 10 s after the peer's last packet)"
+        );
+        good.echo(echoes, &pattern(3000, echoes))
+            .unwrap_or_else(|e| panic!("good client beside the stalled one, echo {echoes}: {e}"));
+        echoes += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ended_after = stalled_at.elapsed();
+    // slirp passes the board's reset on as a reset (it closes its host socket with the
+    // client's unread bytes in it).
+    assert_eq!(
+        tcp_state(&watch),
+        TCP_CLOSE,
+        "the stalled connection's state after it left ESTABLISHED"
+    );
+
+    // What the stalled client then reads: a correct prefix of its echo (checked by
+    // read_back), then the reset.
+    let (received, ended) = stalled.read_back(false);
+    let ended = ended.expect("the stalled connection ended");
+    assert_eq!(
+        ended.kind(),
+        ErrorKind::ConnectionReset,
+        "how the stalled connection ended, after {received} bytes: {ended}"
+    );
+    assert!(
+        received > 0 && received < stalled.written,
+        "a prefix of the echo arrives before the reset: {received} of {} bytes",
+        stalled.written
+    );
+    eprintln!(
+        "stalled past the timeout: writing blocked after {} bytes; the connection was reset \
+         {ended_after:.1?} after the stall began; the client then read {received} bytes, \
+         all correct, then: {ended}; a good client beside it echoed 3000 B {echoes} times \
+         meanwhile",
+        stalled.written
+    );
+
+    // The good client's connection goes on after the reset.
+    for i in 0..5 {
+        good.echo(echoes + i, &pattern(3000, echoes + i))
+            .unwrap_or_else(|e| panic!("good client after the reset: {e}"));
+    }
+    assert_still_serving(&board, "a reader stalled past the inactivity timeout");
+}
+
+/// How long the board may take to free the sockets of peers that never close: its 10 s
+/// inactivity timeout (in the board's time, which runs slow when the host is busy; see
+/// `STALL_LIMIT`), and a generous margin.
+const FREE_LIMIT: Duration = Duration::from_secs(60);
+
+/// Connects, sends a telnet line, and reads the error frame and the end of the stream that
+/// follows (the board's FIN); the connection is then left open. Retries while refused.
+fn error_then_silence(addr: SocketAddr, peer: usize) -> EchoClient {
+    let deadline = Instant::now() + SERVE_DEADLINE;
+    loop {
+        let mut c = EchoClient::connect(addr, Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("silent peer {peer}: {e}"));
+        c.stream()
+            .write_all(b"hello\r\n")
+            .unwrap_or_else(|e| panic!("silent peer {peer}: {e}"));
+        match c.recv() {
+            Ok(Some(reply)) => {
+                assert_eq!(
+                    (reply.kind, reply.id, reply.code.as_deref()),
+                    (Kind::ERROR, 0, Some("bad-magic")),
+                    "silent peer {peer}: the error frame"
+                );
+                assert_eq!(
+                    c.recv(),
+                    Ok(None),
+                    "silent peer {peer}: the stream ends (FIN) after the error frame"
+                );
+                return c;
+            }
+            // Refused (a socket still closing): no byte came back.
+            Ok(None) | Err(_) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            other => panic!("silent peer {peer}: refused until the deadline: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn peers_that_never_close_after_their_error_are_freed_by_the_timeout() {
+    let board = boot();
+    let addr = board.addr();
+    // The whole pool: each peer gets its error frame and the board's FIN, then stays
+    // connected, silent, never closing.
+    let mut silent: Vec<EchoClient> = (0..POOL).map(|i| error_then_silence(addr, i)).collect();
+    let held_at = Instant::now();
+
+    // Meanwhile the board holds their sockets: a good client is refused, until the timeout
+    // frees them.
+    let mut refused = 0u32;
+    let mut last = String::new();
+    let mut good = loop {
+        let attempt = EchoClient::connect(addr, Duration::from_secs(5))
+            .and_then(|mut c| c.echo(1, b"good").map(|()| c));
+        match attempt {
+            Ok(c) => break c,
+            Err(e) => {
+                assert!(
+                    held_at.elapsed() < FREE_LIMIT,
+                    "waited {FREE_LIMIT:?} for the board to free a socket held by a silent \
+                     peer (firmware timeout 10 s); {refused} attempts refused, the last: {e}"
+                );
+                refused += 1;
+                last = e;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let freed_after = held_at.elapsed();
+    assert!(
+        refused > 0,
+        "a good client was served at once although 4 silent peers held the pool of {POOL}"
+    );
+    // Every socket was freed: three more good clients are served beside the first one.
+    let others: Vec<(EchoClient, u32)> = (1..POOL)
+        .map(|i| {
+            connect_served(addr)
+                .unwrap_or_else(|e| panic!("good client {i} after the silent peers: {e}"))
+        })
+        .collect();
+    good.echo(2, &pattern(5000, 2))
+        .expect("the first good client after the silent peers");
+    eprintln!(
+        "4 silent peers: error frame, FIN, then held until the board freed their sockets; a good \
+         client was refused {refused} times (50 ms apart; the last: {last}) and served \
+         {freed_after:.1?} after the pool was held; {} more good clients were then served at \
+         once (attempts: {:?})",
+        POOL - 1,
+        others.iter().map(|(_, a)| a).collect::<Vec<_>>()
+    );
+    drop((good, others));
+
+    // The board's abort reached slirp, which dropped its side without a word: each silent
+    // peer still sees only the FIN (CLOSE_WAIT); a byte it writes now is answered by a
+    // reset.
+    for (i, peer) in silent.iter_mut().enumerate() {
+        let state = tcp_state(peer.stream());
+        peer.stream()
+            .write_all(b"?")
+            .unwrap_or_else(|e| panic!("silent peer {i}: write: {e}"));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while tcp_state(peer.stream()) != TCP_CLOSE {
+            assert!(
+                Instant::now() < deadline,
+                "silent peer {i}: waited 5 s for the reset answering its late byte"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        eprintln!("silent peer {i}: state {state} (8: CLOSE_WAIT), reset after a late byte");
+    }
+    assert_still_serving(&board, "4 peers silent after their error frames");
 }
