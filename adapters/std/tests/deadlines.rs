@@ -58,6 +58,7 @@ fn one_byte_per_interval_gets_a_frame_timeout_with_its_numbers() {
     trickle.join().unwrap();
     assert_eq!(err.meta("code"), Some("frame-timeout"));
     let text = err.text();
+    eprintln!("the trickling peer got: {text}");
     assert!(
         text.contains("bytes received") && text.contains("1 s plus 1 s per 1024 bytes"),
         "message gives the numbers: {text}"
