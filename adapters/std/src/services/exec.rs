@@ -11,12 +11,27 @@
 //! A command whose client goes away is killed at once. A killed client process closes its
 //! socket with an ordinary FIN, which looks exactly like a half-close, so a client must
 //! keep its sending side open until the `EXIT` frame has arrived.
+//!
+//! Each command runs as the leader of its own process group, and every kill (time limit,
+//! output limit, client gone, the request's task dropped) is a `SIGKILL` to the whole
+//! group, so what the command started (`sh -c 'sleep 300 & ...'`, a forking program) dies
+//! with it. Output is read until both pipes reach end of file, then the exit status of the
+//! command's first process is sent; a background process still holding a pipe keeps the
+//! request going, still under the time limit, which kills the group. Once the status is
+//! sent, whatever is left in the group (background processes that closed or redirected
+//! their output) is killed too: nothing the command started in its group outlives the
+//! request. A process that leaves the group (`setsid`, `setpgid`) escapes this; containing
+//! those needs a cgroup or a container. The server reaps the command's first process on
+//! every path; the others are reparented to init when it exits, and reaped there.
 
 use crate::conn::{Close, Conn, client_gone};
 use crate::kinds;
 use crate::owned::OwnedFrame;
 use crate::transport::Transport;
 use crate::wire::{push_error, push_frame};
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
 use sockframe::{Header, Kind};
 use std::ffi::OsString;
 use std::io;
@@ -204,7 +219,10 @@ async fn run<S: Transport>(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        // The command must not outlive its client (or the server's interest in it).
+        // The command must not outlive its client (or the server's interest in it): its
+        // own process group, killed whole by `Group`; `kill_on_drop` is the backstop for
+        // the first process alone.
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
     {
@@ -219,6 +237,9 @@ async fn run<S: Transport>(
             return Ok(());
         }
     };
+    // Declared after `child`, so dropped before it: the group is killed while its leader
+    // is not yet reaped and its id cannot have been reused.
+    let mut group = Group::of(&child);
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let mut out_buf = vec![0u8; 64 * 1024];
@@ -236,12 +257,13 @@ async fn run<S: Transport>(
                 Ok(n) if n > 0 => (kinds::STDERR, n),
                 _ => { stderr = None; continue; }
             },
-            _ = &mut deadline => return killed(conn, &mut child, id, "timeout",
+            _ = &mut deadline => return killed(conn, &mut child, &mut group, id, "timeout",
                 format!("{program} still running after {:?}: killed", cfg.time_limit)).await,
             _ = client_gone(conn.io.inner_mut()) => {
                 // Nobody is left to read the output: stop the command now, not at its limit.
                 tracing::info!(peer = %conn.peer, %program, "client gone: killing the command");
-                let _ = child.kill().await;
+                group.kill();
+                let _ = child.wait().await;
                 return Err(io::Error::new(io::ErrorKind::BrokenPipe, "client gone"));
             }
         };
@@ -250,6 +272,7 @@ async fn run<S: Transport>(
             return killed(
                 conn,
                 &mut child,
+                &mut group,
                 id,
                 "output-limit",
                 format!(
@@ -269,9 +292,13 @@ async fn run<S: Transport>(
     }
     let status = tokio::select! {
         s = child.wait() => s?,
-        _ = &mut deadline => return killed(conn, &mut child, id, "timeout",
+        _ = &mut deadline => return killed(conn, &mut child, &mut group, id, "timeout",
             format!("{program} still running after {:?}: killed", cfg.time_limit)).await,
     };
+    // Background processes that let go of the pipes would otherwise run on unbounded.
+    if group.kill() {
+        tracing::info!(peer = %conn.peer, %program, "killed what the command left running");
+    }
     let (key, value) = match (status.code(), status.signal()) {
         (Some(code), _) => ("code", code.to_string()),
         (None, Some(signal)) => ("signal", signal.to_string()),
@@ -298,15 +325,62 @@ fn printable(s: &str) -> String {
         .collect()
 }
 
-/// Kills the command and reports why.
+/// The process group a command runs in (its first process is the leader), killed whole
+/// when dropped.
+///
+/// A group's id is its leader's pid, which the kernel does not hand out again while any
+/// process is still in the group or the leader is unreaped. The command's own exit is
+/// the one kill that comes after the leader is reaped: then either something is left in
+/// the group (which holds the id) or nobody is, and the kill finds nobody (`ESRCH`),
+/// short of the pid counter wrapping around to the same number in between.
+struct Group(Option<Pid>);
+
+impl Group {
+    /// The group `child` leads (spawned with `process_group(0)`).
+    fn of(child: &tokio::process::Child) -> Group {
+        Group(
+            child
+                .id()
+                .and_then(|pid| i32::try_from(pid).ok())
+                .map(Pid::from_raw),
+        )
+    }
+
+    /// Sends `SIGKILL` to every process in the group; true if there was any. Only once:
+    /// after it the group is empty (or emptying), and its id may be reused once its
+    /// leader is reaped.
+    fn kill(&mut self) -> bool {
+        let Some(pgid) = self.0.take() else {
+            return false;
+        };
+        match killpg(pgid, Signal::SIGKILL) {
+            Ok(()) => true,
+            Err(Errno::ESRCH) => false,
+            Err(e) => {
+                tracing::warn!(%pgid, "cannot kill the command's process group: {e}");
+                false
+            }
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Kills the command's whole group, reaps its first process, and reports why.
 async fn killed<S: Transport>(
     conn: &mut Conn<S>,
     child: &mut tokio::process::Child,
+    group: &mut Group,
     id: u32,
     code: &'static str,
     message: String,
 ) -> io::Result<()> {
-    let _ = child.kill().await;
+    group.kill();
+    let _ = child.wait().await;
     tracing::info!(peer = %conn.peer, code, "{message}");
     push_error(&mut conn.out, id, code, &message);
     Ok(())
