@@ -22,6 +22,12 @@
 //! QEMU's emulation is CPU-bound too, so side by side each would slow the other and neither
 //! throughput figure would mean anything.
 //!
+//! Memory: each process's VmRSS before the clients start, then once a second under load.
+//! "After the first minute" is the median of seconds 51-60 and "at the end" the median of
+//! the last 10 seconds: one instant is a poor figure, since an exec server's RSS moves by half
+//! a MiB with the commands running at that moment (a first 10-minute run with single samples
+//! read 6.0 MiB at 1 min and 6.6 at the end, while it swung between 5.6 and 6.6 throughout).
+//!
 //! Exit status: failure on any error (a lost or corrupted byte is an error), on a desktop
 //! server whose RSS at the end is more than 10% above its RSS after the first minute (runs
 //! of at least 2 minutes), and on Ctrl-C. Every child (servers, QEMU) is killed on the way
@@ -81,8 +87,13 @@ pub struct Params {
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 /// Clients must finish their session this long after being told to stop.
 const STOP_GRACE: Duration = Duration::from_secs(60);
-/// The moment of the "after the first minute" RSS sample.
-const FIRST_MINUTE: Duration = Duration::from_secs(60);
+/// Memory is sampled once a second. One sample is a poor figure: an exec server's RSS moves
+/// by half a MiB with the commands running at that instant, so the first-minute and end
+/// figures are each the median of ten samples: seconds 51-60, and the last ten seconds.
+const RSS_EVERY: Duration = Duration::from_secs(1);
+const RSS_WINDOW: usize = 10;
+/// Samples in the first minute.
+const FIRST_MINUTE: usize = 60;
 /// Allowed RSS growth from the first minute to the end.
 const RSS_GROWTH_LIMIT: f64 = 0.10;
 /// Runs shorter than this are too short for the RSS check.
@@ -1108,9 +1119,10 @@ struct Watched {
     pid: u32,
     /// Whether its growth fails the soak (servers) or is information only (QEMU).
     checked: bool,
+    /// Before any client.
     start: Option<u64>,
-    minute: Option<u64>,
-    end: Option<u64>,
+    /// Under load, one a second (`RSS_EVERY`).
+    samples: Vec<u64>,
     /// After the clients stopped.
     idle: Option<u64>,
     /// VmHWM at the end: the most it ever held.
@@ -1124,12 +1136,57 @@ impl Watched {
             pid,
             checked,
             start: None,
-            minute: None,
-            end: None,
+            samples: Vec::new(),
             idle: None,
             peak: None,
         }
     }
+
+    /// RSS after the first minute: seconds 51-60.
+    fn minute(&self) -> Option<Spread> {
+        let s = self.samples.get(FIRST_MINUTE - RSS_WINDOW..FIRST_MINUTE)?;
+        Spread::of(s)
+    }
+
+    /// RSS at the end: the last ten seconds under load.
+    fn end(&self) -> Option<Spread> {
+        Spread::of(&self.samples[self.samples.len().saturating_sub(RSS_WINDOW)..])
+    }
+}
+
+/// Median, lowest and highest of some RSS samples (KiB).
+#[derive(Clone, Copy)]
+struct Spread {
+    median: u64,
+    min: u64,
+    max: u64,
+}
+
+impl Spread {
+    fn of(samples: &[u64]) -> Option<Spread> {
+        let mut v = samples.to_vec();
+        v.sort_unstable();
+        Some(Spread {
+            median: *v.get(v.len() / 2)?,
+            min: v[0],
+            max: v[v.len() - 1],
+        })
+    }
+
+    fn show(s: Option<Spread>) -> String {
+        s.map_or("n/a".into(), |s| {
+            format!(
+                "{} ({:.1}-{:.1})",
+                mib(Some(s.median)),
+                kib_mib(s.min),
+                kib_mib(s.max)
+            )
+        })
+    }
+}
+
+fn kib_mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
 }
 
 /// A `/proc/PID/status` field in kB.
@@ -1199,6 +1256,7 @@ fn drive(
     let mut series = Vec::new();
     let (mut last, mut last_at) = (totals(), t0);
     let mut next_report = t0 + every;
+    let mut next_rss = t0 + RSS_EVERY;
     let mut interval = |now: Instant| {
         let now_totals = totals();
         let per = now_totals
@@ -1217,8 +1275,11 @@ fn drive(
     loop {
         std::thread::sleep(Duration::from_millis(100));
         let now = Instant::now();
-        if watched[0].minute.is_none() && now - t0 >= FIRST_MINUTE {
-            sample(watched, |w| &mut w.minute);
+        if now >= next_rss {
+            for w in watched.iter_mut() {
+                w.samples.extend(status_kib(w.pid, "VmRSS"));
+            }
+            next_rss += RSS_EVERY;
         }
         if let Err(e) = alive() {
             load.error(e);
@@ -1234,8 +1295,6 @@ fn drive(
             break;
         }
     }
-    // Under load, like the first-minute sample it is compared with.
-    sample(watched, |w| &mut w.end);
     for w in watched.iter_mut() {
         w.peak = status_kib(w.pid, "VmHWM");
     }
@@ -1377,25 +1436,36 @@ fn print_verified(target: &str, load: &Load) {
 /// Memory of every watched process, and the RSS check; the failures it found.
 fn print_memory(p: &Params, watched: &[Watched]) -> Vec<String> {
     println!(
-        "memory (VmRSS): start / after 1 min / end (under load) / clients stopped; peak (VmHWM)"
+        "memory (VmRSS): start / after 1 min / end / clients stopped; peak (VmHWM). \
+         1 min and end: median (lowest-highest) of 1 s samples under load, seconds 51-60 and \
+         the last 10 s"
     );
     let check = p.minutes >= RSS_CHECK_MIN_MINUTES && !INTERRUPTED.load(Relaxed);
     let mut failures = Vec::new();
     for w in watched {
-        let growth = match (w.minute, w.end) {
-            (Some(m), Some(e)) if m > 0 => Some(e as f64 / m as f64 - 1.0),
+        let (minute, end) = (w.minute(), w.end());
+        let growth = match (minute, end) {
+            (Some(m), Some(e)) if m.median > 0 => Some(e.median as f64 / m.median as f64 - 1.0),
             _ => None,
         };
         println!(
             "  {}: {} / {} / {} / {}; peak {}; end vs 1 min: {}",
             w.label,
             mib(w.start),
-            mib(w.minute),
-            mib(w.end),
+            Spread::show(minute),
+            Spread::show(end),
             mib(w.idle),
             mib(w.peak),
             growth.map_or("n/a".into(), |g| format!("{:+.1}%", g * 100.0))
         );
+        if w.samples.len() > FIRST_MINUTE {
+            let per: Vec<String> = w
+                .samples
+                .chunks(FIRST_MINUTE)
+                .filter_map(|c| Spread::of(c).map(|s| format!("{:.1}", kib_mib(s.median))))
+                .collect();
+            println!("    median RSS of each minute, MiB: {}", per.join(", "));
+        }
         match growth {
             _ if !(w.checked && check) => {}
             Some(g) if g > RSS_GROWTH_LIMIT => failures.push(format!(
