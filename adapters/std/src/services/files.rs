@@ -8,19 +8,25 @@
 //! ([`kinds::GET`]) is answered with a [`kinds::FILE`] frame built the same way. Payloads
 //! stream through the connection's small buffer, so files larger than RAM are fine.
 //!
+//! Names are checked by path first (`safe_path::resolve`, which gives the refusals their
+//! reasons), then every file is opened or created through a handle on the served
+//! directory that cannot be left (`safe_path::open_root`, cap-std): a directory swapped
+//! for a symlink to elsewhere between the check and the open makes the open fail, it
+//! does not lead outside.
+//!
 //! File I/O is plain `std::fs` on the connection's task: reads and writes of at most
 //! 64 KiB that the page cache absorbs; only the checksum pass over a whole file, which can
 //! take seconds, runs on tokio's blocking pool.
 
 use crate::conn::{Close, Conn};
 use crate::kinds;
-use crate::services::safe_path::{PathError, resolve};
+use crate::services::safe_path::{PathError, open_root, relative, resolve};
 use crate::tempfile::TempFile;
 use crate::transport::Transport;
 use crate::wire::{push_error, push_frame, push_head};
 use sockframe::{Event, Header, Kind};
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// Where the files service reads and writes.
@@ -79,7 +85,8 @@ impl Upload {
         if dest.is_dir() {
             return Err(("bad-path", format!("{name} is a directory")));
         }
-        let tmp = TempFile::beside(&dest).map_err(|e| ("io", e.to_string()))?;
+        let rel = relative(&cfg.root, &dest).map_err(path_error)?;
+        let tmp = create_upload(&cfg.root, rel).map_err(|e| ("io", e.to_string()))?;
         Ok(Upload {
             id: h.id,
             tmp,
@@ -111,6 +118,30 @@ impl Upload {
             .map_err(|e| ("io", e.to_string()))?;
         Ok((id, size))
     }
+}
+
+/// The temporary file of an upload to `rel` (relative to `root`), created through the
+/// root's handle: it cannot land outside, whatever the path's components have become since
+/// they were checked; it is renamed into place in the same open directory.
+fn create_upload(root: &Path, rel: &Path) -> io::Result<TempFile> {
+    TempFile::beside_in(&open_root(root)?, rel)
+}
+
+/// Opens `rel` (relative to `root`) for a download through the root's handle, so that it
+/// cannot be a file outside, and checks that it is a regular file. The check before the
+/// open keeps a FIFO from blocking the open; the one after, on the open file, is the one
+/// that holds.
+fn open_download(root: &Path, rel: &Path) -> io::Result<File> {
+    let dir = open_root(root)?;
+    let not_regular = || io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+    if !dir.metadata(rel)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = dir.open(rel)?.into_std();
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    Ok(file)
 }
 
 fn path_error(e: PathError) -> (&'static str, String) {
@@ -283,18 +314,26 @@ async fn send_file<S: Transport>(
         tracing::info!(peer = %conn.peer, code, "refused: {message}");
         push_error(&mut conn.out, id, code, &message);
     };
-    let path = match resolve(&cfg.root, name, true) {
-        Ok(p) => p,
+    let rel = match resolve(&cfg.root, name, true)
+        .and_then(|path| relative(&cfg.root, &path).map(Path::to_path_buf))
+    {
+        Ok(rel) => rel,
         Err(e) => {
             refuse(conn, path_error(e));
             return conn.flush().await;
         }
     };
-    let sum_path = path.clone();
-    let summed = tokio::task::spawn_blocking(move || checksum_file(&sum_path))
-        .await
-        .map_err(io::Error::other)?;
-    let (size, crc) = match summed {
+    let root = cfg.root.clone();
+    // The checksum pass and the sending read the same open file.
+    let summed = tokio::task::spawn_blocking(move || {
+        let mut file = open_download(&root, &rel)?;
+        let sum = checksum_open(&mut file)?;
+        file.rewind()?;
+        Ok::<_, io::Error>((file, sum))
+    })
+    .await
+    .map_err(io::Error::other)?;
+    let (mut file, (size, crc)) = match summed {
         Ok(s) => s,
         Err(e) => {
             let code = if e.kind() == io::ErrorKind::NotFound {
@@ -306,7 +345,6 @@ async fn send_file<S: Transport>(
             return conn.flush().await;
         }
     };
-    let mut file = File::open(&path)?;
     let mut h = Header::new(kinds::FILE, id, size).with_name(name);
     h.crc = Some(crc);
     let _ = push_head(&mut conn.out, &h, size);
@@ -333,13 +371,153 @@ async fn send_file<S: Transport>(
     Ok(())
 }
 
-/// Size and CRC-32C of a regular file.
-fn checksum_file(path: &Path) -> io::Result<(u64, u32)> {
-    if !std::fs::metadata(path)?.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
+/// Size and CRC-32C of the rest of an open file.
+fn checksum_open(file: &mut File) -> io::Result<(u64, u32)> {
+    let mut crc = sockframe::checksum::Crc32c::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        match file.read(&mut buf)? {
+            0 => return Ok((size, crc.value())),
+            n => {
+                crc.update(&buf[..n]);
+                size += n as u64;
+            }
+        }
     }
-    crate::client::checksum_file(path)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The open-time guarantee, tested on its own. The race it closes (a directory swapped
+    //! for a symlink to elsewhere between `resolve`'s check and the open) cannot be timed
+    //! deterministically, so these tests skip the check: they give the opening functions
+    //! names whose components already are symlinks out, exactly what a swap would leave
+    //! behind, and require a refusal with nothing written or read outside.
+
+    use super::{create_upload, open_download};
+    use std::io::{Read, Write};
+    use std::os::unix::fs::symlink;
+    use std::path::{Path, PathBuf};
+
+    /// A served directory and an outside one, removed on drop.
+    struct Dirs {
+        base: PathBuf,
+    }
+
+    impl Dirs {
+        fn new(tag: &str) -> Dirs {
+            let base = std::env::temp_dir()
+                .join(format!("sockframe-files-unit-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&base);
+            std::fs::create_dir_all(base.join("root/real")).unwrap();
+            std::fs::create_dir_all(base.join("outside")).unwrap();
+            std::fs::write(base.join("outside/secret"), b"outside").unwrap();
+            Dirs {
+                base: base.canonicalize().unwrap(),
+            }
+        }
+
+        fn root(&self) -> PathBuf {
+            self.base.join("root")
+        }
+
+        fn outside(&self) -> PathBuf {
+            self.base.join("outside")
+        }
+
+        fn outside_entries(&self) -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(self.outside())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        }
+    }
+
+    impl Drop for Dirs {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.base);
+        }
+    }
+
+    #[test]
+    fn opening_through_a_symlinked_directory_cannot_leave_the_root() {
+        let d = Dirs::new("escape");
+        let root = d.root();
+        // What a swap would leave: directories inside the root that lead outside, by an
+        // absolute and by a relative symlink.
+        symlink(d.outside(), root.join("swapped")).unwrap();
+        symlink("../outside", root.join("relative")).unwrap();
+        for dir in ["swapped", "relative", "real/../../outside"] {
+            let name = format!("{dir}/new");
+            assert!(
+                create_upload(&root, Path::new(&name)).is_err(),
+                "upload through {name} created"
+            );
+            let secret = format!("{dir}/secret");
+            assert!(
+                open_download(&root, Path::new(&secret)).is_err(),
+                "download through {secret} opened"
+            );
+        }
+        assert_eq!(d.outside_entries(), ["secret"], "written outside");
+        assert_eq!(
+            std::fs::read(d.outside().join("secret")).unwrap(),
+            b"outside"
+        );
+    }
+
+    #[test]
+    fn an_upload_replaces_a_symlink_it_lands_on_never_its_target() {
+        let d = Dirs::new("replace");
+        let root = d.root();
+        symlink(d.outside().join("secret"), root.join("real/link")).unwrap();
+        let dest = Path::new("real/link");
+        let mut tmp = create_upload(&root, dest).unwrap();
+        tmp.file().write_all(b"uploaded").unwrap();
+        tmp.persist(dest).unwrap();
+        assert!(
+            !root
+                .join("real/link")
+                .symlink_metadata()
+                .unwrap()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(root.join("real/link")).unwrap(), b"uploaded");
+        assert_eq!(
+            std::fs::read(d.outside().join("secret")).unwrap(),
+            b"outside"
+        );
+        assert_eq!(d.outside_entries(), ["secret"], "written outside");
+    }
+
+    #[test]
+    fn files_inside_the_root_open_and_a_dropped_upload_leaves_nothing() {
+        let d = Dirs::new("inside");
+        let root = d.root();
+        // A symlink that stays inside is followed, as downloads allow.
+        symlink("real", root.join("alias")).unwrap();
+        let dest = Path::new("alias/file");
+        let mut tmp = create_upload(&root, dest).unwrap();
+        tmp.file().write_all(b"content").unwrap();
+        tmp.persist(dest).unwrap();
+        let mut got = Vec::new();
+        open_download(&root, Path::new("real/file"))
+            .unwrap()
+            .read_to_end(&mut got)
+            .unwrap();
+        assert_eq!(got, b"content");
+        assert!(
+            open_download(&root, Path::new("real")).is_err(),
+            "a directory"
+        );
+        drop(create_upload(&root, Path::new("real/partial")).unwrap());
+        let left: Vec<_> = std::fs::read_dir(root.join("real"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["file"], "a dropped upload left its temporary file");
+    }
 }

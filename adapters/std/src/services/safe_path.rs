@@ -4,7 +4,18 @@
 //! The name is checked as text first (no absolute paths, no `.`/`..`/empty components, no
 //! control characters or NUL, no backslashes, bounded length), then on disk: the directory
 //! it lands in must resolve, symlinks followed, to a place inside the root.
+//!
+//! These checks are by path, and the file is opened afterwards: a local user who can
+//! write in the served directory could swap a checked directory for a symlink to
+//! elsewhere in between. So the opening itself cannot leave the root either: it goes
+//! through [`open_root`]'s handle with the [`relative`] name, and cap-std resolves that
+//! beneath the handle (`openat2` with `RESOLVE_BENEATH` on Linux where the kernel has it,
+//! else one component at a time with `O_NOFOLLOW`), refusing any `..`, absolute path or
+//! symlink that leads out. The checks here stay first: they give the network peer its
+//! `bad-path` reason, and the open-time refusal is the defence in depth.
 
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -93,6 +104,23 @@ pub fn resolve(root: &Path, name: &str, allow_symlink: bool) -> Result<PathBuf, 
         return Ok(real);
     }
     Ok(path)
+}
+
+/// Opens the served directory: the handle every file of a request is opened or created
+/// through, never leaving it.
+pub fn open_root(root: &Path) -> io::Result<Dir> {
+    Dir::open_ambient_dir(root, ambient_authority())
+}
+
+/// `path`, a result of [`resolve`] on the same `root`, relative to `root`, for opening
+/// through [`open_root`]'s handle (`.` for the root itself).
+pub fn relative<'a>(root: &Path, path: &'a Path) -> Result<&'a Path, PathError> {
+    let rel = path.strip_prefix(root).map_err(|_| PathError::Escapes)?;
+    Ok(if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    })
 }
 
 #[cfg(test)]
