@@ -444,12 +444,17 @@ impl std::fmt::Debug for Client {
 
 /// Size and CRC-32C of a file, read in pieces.
 pub(crate) fn checksum_file(path: &Path) -> std::io::Result<(u64, u32)> {
-    let mut file = File::open(path)?;
+    checksum_reader(&mut File::open(path)?)
+}
+
+/// Size and CRC-32C of everything `r` yields (an open file: the files service sums the very
+/// file it then sends).
+pub(crate) fn checksum_reader(r: &mut impl Read) -> std::io::Result<(u64, u32)> {
     let mut crc = Crc32c::new();
     let mut buf = vec![0u8; FILE_PIECE];
     let mut size = 0u64;
     loop {
-        let n = file.read(&mut buf)?;
+        let n = r.read(&mut buf)?;
         if n == 0 {
             return Ok((size, crc.value()));
         }

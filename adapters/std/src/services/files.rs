@@ -327,7 +327,7 @@ async fn send_file<S: Transport>(
     // The checksum pass and the sending read the same open file.
     let summed = tokio::task::spawn_blocking(move || {
         let mut file = open_download(&root, &rel)?;
-        let sum = checksum_open(&mut file)?;
+        let sum = crate::client::checksum_reader(&mut file)?;
         file.rewind()?;
         Ok::<_, io::Error>((file, sum))
     })
@@ -369,22 +369,6 @@ async fn send_file<S: Transport>(
     conn.flush().await?;
     tracing::info!(peer = %conn.peer, size, "download sent");
     Ok(())
-}
-
-/// Size and CRC-32C of the rest of an open file.
-fn checksum_open(file: &mut File) -> io::Result<(u64, u32)> {
-    let mut crc = sockframe::checksum::Crc32c::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut size = 0u64;
-    loop {
-        match file.read(&mut buf)? {
-            0 => return Ok((size, crc.value())),
-            n => {
-                crc.update(&buf[..n]);
-                size += n as u64;
-            }
-        }
-    }
 }
 
 #[cfg(test)]
