@@ -286,10 +286,7 @@ fn loadavg() -> String {
 
 /// Builds the three servers (and the load generator) in release mode.
 fn build() -> Result<Bins, String> {
-    let mut cmd = util::cargo();
-    cmd.args([
-        "build",
-        "--release",
+    let find = util::build_release(&[
         "-p",
         "sockframe-std",
         "--bin",
@@ -298,34 +295,7 @@ fn build() -> Result<Bins, String> {
         "bench_plain_echo",
         "--example",
         "bench_tokio_echo",
-        "--message-format=json-render-diagnostics",
-    ]);
-    eprintln!(
-        "$ cargo build --release -p sockframe-std --bin sockframe --example bench_plain_echo --example bench_tokio_echo"
-    );
-    let out = cmd
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("cargo build failed ({})", out.status));
-    }
-    // The executables, from cargo's JSON messages ("executable":"/path").
-    let text = String::from_utf8_lossy(&out.stdout);
-    let exes: Vec<PathBuf> = text
-        .lines()
-        .filter_map(|l| {
-            let at = l.find("\"executable\":\"")? + "\"executable\":\"".len();
-            let end = l[at..].find('"')?;
-            Some(PathBuf::from(&l[at..at + end]))
-        })
-        .collect();
-    let find = |name: &str| {
-        exes.iter()
-            .find(|p| p.file_name().is_some_and(|f| f == name))
-            .cloned()
-            .ok_or_else(|| format!("cargo did not report the `{name}` executable"))
-    };
+    ])?;
     Ok(Bins {
         sockframe: find("sockframe")?,
         plain: find("bench_plain_echo")?,

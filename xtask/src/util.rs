@@ -15,6 +15,36 @@ pub fn cargo() -> Command {
     c
 }
 
+/// `cargo build --release ARGS`, echoed first; returns a lookup from an executable's file
+/// name to its path, as cargo's JSON messages report them ("executable":"/path").
+pub fn build_release(args: &[&str]) -> Result<impl Fn(&str) -> Result<PathBuf, String>, String> {
+    eprintln!("$ cargo build --release {}", args.join(" "));
+    let out = cargo()
+        .args(["build", "--release"])
+        .args(args)
+        .arg("--message-format=json-render-diagnostics")
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo build failed ({})", out.status));
+    }
+    let key = "\"executable\":\"";
+    let exes: Vec<PathBuf> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let at = l.find(key)? + key.len();
+            Some(PathBuf::from(&l[at..at + l[at..].find('"')?]))
+        })
+        .collect();
+    Ok(move |name: &str| {
+        exes.iter()
+            .find(|p| p.file_name().is_some_and(|f| f == name))
+            .cloned()
+            .ok_or_else(|| format!("cargo did not report the `{name}` executable"))
+    })
+}
+
 /// Runs `cmd`, echoing it first; an error names the command and its status.
 pub fn sh(cmd: &mut Command) -> Result<(), String> {
     eprintln!("$ {}", show(cmd));

@@ -14,35 +14,7 @@ use std::time::{Duration, Instant};
 
 /// Builds `sockframe` in release mode (as shipped) and returns its path.
 pub(super) fn build_server() -> Result<PathBuf, String> {
-    eprintln!("$ cargo build --release -p sockframe-std --bin sockframe");
-    let out = util::cargo()
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "sockframe-std",
-            "--bin",
-            "sockframe",
-            "--message-format=json-render-diagnostics",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("cargo build failed ({})", out.status));
-    }
-    // cargo's JSON messages name the executable: "executable":"/path".
-    let key = "\"executable\":\"";
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| {
-            let at = l.find(key)? + key.len();
-            let path = PathBuf::from(&l[at..at + l[at..].find('"')?]);
-            path.file_name()
-                .is_some_and(|f| f == "sockframe")
-                .then_some(path)
-        })
-        .ok_or_else(|| "cargo did not report the `sockframe` executable".into())
+    util::build_release(&["-p", "sockframe-std", "--bin", "sockframe"])?("sockframe")
 }
 
 /// A running `sockframe serve`, killed when dropped.
