@@ -32,11 +32,13 @@
 //! | files | [`kinds::PUT`] (name, len, crc, payload = content) or [`kinds::GET`] (name) | [`kinds::PUT_OK`], or [`kinds::FILE`] (name, len, crc, payload = content) |
 //!
 //! Service errors are `ERROR` frames with these `code`s: `busy` (max-conns reached),
-//! `idle-timeout`, `shutdown`, `unsupported` (a kind the service does not handle),
-//! `bad-request`, `unauthorized` (exec token missing or wrong), `shell-disabled`,
-//! `spawn-failed`, `timeout` (exec time limit), `output-limit`, `bad-path`, `not-found`,
-//! `io`. After `busy`, `idle-timeout`, `shutdown`, `unauthorized` and framing errors the
-//! server closes the connection; after the others it goes on serving it.
+//! `idle-timeout`, `frame-timeout` (a frame in progress arrived too slowly), `shutdown`,
+//! `unsupported` (a kind the service does not handle), `bad-request`, `unauthorized` (exec
+//! token missing or wrong), `shell-disabled`, `spawn-failed`, `timeout` (exec time limit),
+//! `output-limit`, `bad-path`, `not-found`, `io`. After `busy`, `idle-timeout`,
+//! `frame-timeout`, `shutdown`, `unauthorized` and framing errors the server closes the
+//! connection; after the others it goes on serving it. A peer that stops reading our replies
+//! for `--write-timeout` gets no error frame (it would not read it): its connection is reset.
 //!
 //! ## Exit codes of the `sockframe` command
 //!

@@ -41,7 +41,7 @@ pub fn push_frame(
     Ok(())
 }
 
-/// Appends a [`Kind::ERROR`] frame (metadata `code`, payload = `message`, cut at
+/// Appends a [`Kind::ERROR`](sockframe::Kind::ERROR) frame (metadata `code`, payload = `message`, cut at
 /// [`ERROR_MESSAGE_MAX`] bytes), built by the core's [`encode_error_frame`].
 pub fn push_error(out: &mut Vec<u8>, id: u32, code: &str, message: &dyn fmt::Display) {
     let mut buf = [0u8; PREFIX_LEN + 128 + ERROR_MESSAGE_MAX];
