@@ -359,21 +359,8 @@ impl Server {
         let pid = child.id();
         let stderr = child.stderr.take();
         let guard = Guard(child);
-        // A reader thread finds the "listening on ADDR" line, then keeps draining stderr
-        // so the server never blocks on a full pipe.
-        let (tx, rx) = mpsc::channel();
-        if let Some(stderr) = stderr {
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(at) = line.find("listening on ") {
-                        let _ = tx.send(line[at + "listening on ".len()..].trim().to_string());
-                    }
-                }
-            });
-        }
-        let addr = rx
-            .recv_timeout(Duration::from_secs(10))
-            .map_err(|_| format!("{} did not report its address", which.name()))?;
+        let addr = util::listening_addr(stderr, drop)
+            .ok_or_else(|| format!("{} did not report its address", which.name()))?;
         eprintln!("{}: pid {pid} at {addr}", which.name());
         Ok(Server {
             which,

@@ -45,6 +45,30 @@ pub fn build_release(args: &[&str]) -> Result<impl Fn(&str) -> Result<PathBuf, S
     })
 }
 
+/// Reads a server's stderr on a thread of its own: returns the address from its
+/// "listening on ADDR" line (waiting up to 10 s), and keeps draining the pipe (a full pipe
+/// would block the server), handing every line to `each_line`.
+pub fn listening_addr(
+    stderr: Option<std::process::ChildStderr>,
+    mut each_line: impl FnMut(String) + Send + 'static,
+) -> Option<String> {
+    use std::io::BufRead;
+    let stderr = stderr?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(at) = line.find("listening on ") {
+                let _ = tx.send(line[at + "listening on ".len()..].trim().to_string());
+            }
+            each_line(line);
+        }
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10)).ok()
+}
+
 /// Runs `cmd`, echoing it first; an error names the command and its status.
 pub fn sh(cmd: &mut Command) -> Result<(), String> {
     eprintln!("$ {}", show(cmd));

@@ -5,11 +5,10 @@ use super::clients::set_timeouts;
 use crate::util;
 use sockframe_std::Client;
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Builds `sockframe` in release mode (as shipped) and returns its path.
@@ -52,26 +51,15 @@ impl Server {
             log: log.clone(),
             child,
         };
-        // A reader thread learns the port from "listening on ADDR", then keeps draining
-        // stderr (a full pipe would block the server) into the last-lines log.
-        let (tx, rx) = mpsc::channel();
-        if let Some(stderr) = stderr {
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(at) = line.find("listening on ") {
-                        let _ = tx.send(line[at + "listening on ".len()..].trim().to_string());
-                    }
-                    let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
-                    if log.len() == 20 {
-                        log.pop_front();
-                    }
-                    log.push_back(line);
-                }
-            });
-        }
-        let addr = rx
-            .recv_timeout(Duration::from_secs(10))
-            .map_err(|_| format!("{name} server did not report its address"))?;
+        // The port from "listening on ADDR"; every stderr line into the last-lines log.
+        let addr = util::listening_addr(stderr, move |line| {
+            let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+            if log.len() == 20 {
+                log.pop_front();
+            }
+            log.push_back(line);
+        })
+        .ok_or_else(|| format!("{name} server did not report its address"))?;
         server.addr = addr
             .parse()
             .map_err(|e| format!("{name} server address {addr:?}: {e}"))?;
