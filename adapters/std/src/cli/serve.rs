@@ -4,7 +4,7 @@ use super::Failure;
 use clap::{Args, ValueEnum};
 use sockframe::Limits;
 use sockframe_std::services::{Chat, ChatNote, ExecConfig, FilesConfig};
-use sockframe_std::{Server, ServerConfig, Service};
+use sockframe_std::{Server, ServerConfig, Service, printable};
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -166,18 +166,4 @@ fn operator_chat() -> Chat {
         };
         let _ = out.flush();
     })
-}
-
-/// A client's line as the operator sees it: control characters (a newline faking a prompt
-/// or a "joined" line, a terminal escape sequence) shown escaped, not acted on.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }

@@ -27,6 +27,7 @@
 use crate::conn::{Close, Conn, client_gone};
 use crate::kinds;
 use crate::owned::OwnedFrame;
+use crate::printable;
 use crate::transport::Transport;
 use crate::wire::{push_error, push_frame};
 use nix::errno::Errno;
@@ -312,19 +313,6 @@ async fn run<S: Transport>(
     Ok(())
 }
 
-/// `s` with its control characters escaped (`\n`, `\u{1b}`), for logs and messages.
-fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
 /// The process group a command runs in (its first process is the leader), killed whole
 /// when dropped.
 ///
@@ -414,7 +402,7 @@ mod tests {
 
     #[test]
     fn program_names_are_printable() {
-        assert_eq!(super::printable("ls"), "ls");
-        assert_eq!(super::printable("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
+        assert_eq!(crate::printable("ls"), "ls");
+        assert_eq!(crate::printable("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
     }
 }
