@@ -11,8 +11,8 @@ mod common;
 use common::*;
 use sockframe::{Header, Kind, Limits, encode_frame, encode_head};
 use sockframe_std::{Client, ClientError, ServerConfig, Service};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -60,40 +60,6 @@ fn echo_server() -> sockframe_std::ServerHandle {
 /// between frames or is gone (the steady client, once answered, holds none).
 fn no_buffers(server: &sockframe_std::ServerHandle, what: &str) {
     eventually(what, || server.stats().buffers_in_use() == 0);
-}
-
-/// `sockframe serve --bind BIND ARGS...` (echo unless ARGS say otherwise), its address
-/// read from the line it prints, ready once it answered a real exchange. Unlike
-/// `serve_bin`, the address is chosen here, so a restarted server can take the same port.
-fn serve_at(bind: &str, args: &[&str]) -> (ChildGuard, SocketAddr) {
-    let mut child = bin()
-        .args(["serve", "--bind", bind])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sockframe serve");
-    let stderr = child.stderr.take().unwrap();
-    let guard = ChildGuard(child);
-    let mut lines = BufReader::new(stderr);
-    let mut line = String::new();
-    lines
-        .read_line(&mut line)
-        .expect("serve prints its address");
-    let addr: SocketAddr = line
-        .rsplit(' ')
-        .next()
-        .and_then(|a| a.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?} (bind {bind})"));
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while lines.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-            sink.clear();
-        }
-    });
-    connect(addr).ping().expect("the new server answers a ping");
-    (guard, addr)
 }
 
 /// Sends `signal` (a `kill` name: INT, KILL) to the child.
@@ -615,7 +581,7 @@ fn ten_thousand_connections_are_held_at_once() {
 
 #[test]
 fn clients_of_a_restarted_server_get_a_clear_error_and_reconnect() {
-    let (mut first, addr) = serve_at("127.0.0.1:0", &[]);
+    let (mut first, addr) = serve_bin_at("127.0.0.1:0", &[]);
     let bind = addr.to_string();
     let mut a = connect(addr);
     let mut b = connect(addr);
@@ -644,7 +610,7 @@ fn clients_of_a_restarted_server_get_a_clear_error_and_reconnect() {
     assert!(said.contains("refused"), "{said}");
 
     // A new server takes the same port at once; the clients reconnect and are served.
-    let (mut second, again) = serve_at(&bind, &[]);
+    let (mut second, again) = serve_bin_at(&bind, &[]);
     assert_eq!(again, addr);
     let mut a = connect(addr);
     let mut b = connect(addr);
@@ -680,7 +646,7 @@ fn clients_of_a_restarted_server_get_a_clear_error_and_reconnect() {
     }
 
     // A third server on the same port; both clients reconnect.
-    let (mut third, again) = serve_at(&bind, &[]);
+    let (mut third, again) = serve_bin_at(&bind, &[]);
     assert_eq!(again, addr);
     let mut a = connect(addr);
     let mut b = connect(addr);

@@ -131,8 +131,14 @@ impl Drop for ChildGuard {
 /// `sockframe serve --bind 127.0.0.1:0 ARGS...`, its address read from the line it prints,
 /// and ready once it answered a real exchange.
 pub fn serve_bin(args: &[&str]) -> (ChildGuard, SocketAddr) {
+    serve_bin_at("127.0.0.1:0", args)
+}
+
+/// `sockframe serve --bind BIND ARGS...`, as [`serve_bin`]; a chosen address lets a
+/// restarted server take the same port.
+pub fn serve_bin_at(bind: &str, args: &[&str]) -> (ChildGuard, SocketAddr) {
     let mut child = bin()
-        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(["serve", "--bind", bind])
         .args(args)
         .stdin(Stdio::piped())
         // Only chat prints on stdout (the operator's view); its test reads it.
@@ -151,7 +157,7 @@ pub fn serve_bin(args: &[&str]) -> (ChildGuard, SocketAddr) {
         .rsplit(' ')
         .next()
         .and_then(|a| a.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
+        .unwrap_or_else(|| panic!("no address in {line:?} (bind {bind})"));
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || {
         let mut sink = String::new();
