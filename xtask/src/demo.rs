@@ -31,7 +31,7 @@ pub fn qemu(port: Option<u16>, plain: bool) -> Result<(), String> {
         board.addr()
     );
     println!(
-        "try: cargo run -p sockframe-std --bin sockframe -- send {} hello",
+        "try: cargo run -p sockframe-cli -- send {} hello",
         board.addr()
     );
     println!("Ctrl-C stops QEMU.");
@@ -48,7 +48,7 @@ pub fn run() -> Result<(), String> {
         "build",
         "--quiet",
         "-p",
-        "sockframe-std",
+        "sockframe-cli",
         "--bin",
         "sockframe",
     ]))?;

@@ -288,9 +288,11 @@ fn loadavg() -> String {
 fn build() -> Result<Bins, String> {
     let find = util::build_release(&[
         "-p",
-        "sockframe-std",
+        "sockframe-cli",
         "--bin",
         "sockframe",
+        "-p",
+        "sockframe-std",
         "--example",
         "bench_plain_echo",
         "--example",

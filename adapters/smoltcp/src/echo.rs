@@ -7,8 +7,8 @@ use smoltcp::socket::tcp;
 use sockframe::{Event, Limits};
 
 /// The echo [`Handler`]: every frame comes back with the same header and payload, except
-/// that a [`Kind::PING`] is answered with a [`Kind::PONG`] carrying the same id (and
-/// payload).
+/// that a [`Kind::PING`](sockframe::Kind::PING) is answered with a
+/// [`Kind::PONG`](sockframe::Kind::PONG) carrying the same id (and payload).
 ///
 /// Frames larger than the decoder's buffer are echoed cut-through: the head, re-encoded
 /// from the [`Event::Start`] header, as soon as it is decoded, then each chunk as it

@@ -1,8 +1,14 @@
 //! # sockframe-std
 //!
-//! The desktop side of sockframe: a blocking [`Client`], a tokio [`Server`] with four
-//! services, and the `sockframe` command built on both. All framing comes from the
-//! [`sockframe`] core crate; this crate only moves bytes and decides what to answer.
+//! The desktop side of sockframe: a blocking [`Client`] and a tokio [`Server`] with four
+//! services. The `sockframe` command (crate `sockframe-cli`) is built on this crate's
+//! public API. All framing comes from the [`sockframe`] core crate; this crate only moves
+//! bytes and decides what to answer.
+//!
+//! Cargo features: `exec` (the exec service, [`services::exec`]) and `files` (the files
+//! service and [`Client::put_file`] / [`Client::get_file`]), both off by default: they
+//! bring dependencies (nix, cap-std) an application that does not serve them should not
+//! carry.
 //!
 //! ```no_run
 //! use sockframe_std::{Client, Server, ServerConfig, Service};
@@ -40,7 +46,7 @@
 //! connection; after the others it goes on serving it. A peer that stops reading our replies
 //! for `--write-timeout` gets no error frame (it would not read it): its connection is reset.
 //!
-//! ## Exit codes of the `sockframe` command
+//! ## Exit codes of the `sockframe` command (crate `sockframe-cli`)
 //!
 //! | code | meaning |
 //! | --- | --- |
@@ -54,7 +60,6 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod bench;
 mod client;
 mod conn;
 mod handler;
@@ -65,6 +70,7 @@ mod printable;
 mod server;
 pub mod services;
 mod stats;
+#[cfg(feature = "files")]
 mod tempfile;
 mod transport;
 mod watchdog;

@@ -6,8 +6,8 @@
 //!   no token; `LC_ALL=C` so error texts are known). `--clients` threads (default 100), a
 //!   tenth of them files clients, a tenth exec clients, the rest echo clients (half
 //!   ping-pong, half pipelined with a window of 2 to 16), each using the library's
-//!   [`Client`]. Every client works in sessions: a connection, a random number of requests,
-//!   a clean end, a new connection.
+//!   [`Client`](sockframe_std::Client). Every client works in sessions: a connection, a
+//!   random number of requests, a clean end, a new connection.
 //! - **board**: the QEMU board with the framed echo firmware, `--board-clients` echo clients
 //!   (default 4, the board's socket pool), half ping-pong, half pipelined.
 //!

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 /// Builds `sockframe` in release mode (as shipped) and returns its path.
 pub(super) fn build_server() -> Result<PathBuf, String> {
-    util::build_release(&["-p", "sockframe-std", "--bin", "sockframe"])?("sockframe")
+    util::build_release(&["-p", "sockframe-cli", "--bin", "sockframe"])?("sockframe")
 }
 
 /// A running `sockframe serve`, killed when dropped.

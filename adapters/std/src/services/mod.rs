@@ -5,12 +5,17 @@
 
 pub mod chat;
 pub(crate) mod echo;
+#[cfg(feature = "exec")]
 pub mod exec;
+#[cfg(feature = "files")]
 pub mod files;
+#[cfg(feature = "files")]
 pub(crate) mod safe_path;
 
 pub use chat::{Chat, ChatNote};
+#[cfg(feature = "exec")]
 pub use exec::ExecConfig;
+#[cfg(feature = "files")]
 pub use files::FilesConfig;
 
 use crate::ServerConfig;
@@ -24,9 +29,12 @@ pub enum Service {
     Echo,
     /// Turn-taking conversation with an operator; one client at a time, others queue.
     Chat(Chat),
-    /// Remote commands. Off unless chosen; see [`ExecConfig`].
+    /// Remote commands. Off unless chosen; see [`ExecConfig`]. Cargo feature `exec`.
+    #[cfg(feature = "exec")]
     Exec(ExecConfig),
-    /// Upload and download inside one directory; see [`FilesConfig`].
+    /// Upload and download inside one directory; see [`FilesConfig`]. Cargo feature
+    /// `files`.
+    #[cfg(feature = "files")]
     Files(FilesConfig),
 }
 
@@ -36,16 +44,21 @@ impl Service {
         match self {
             Service::Echo => "echo",
             Service::Chat(_) => "chat",
+            #[cfg(feature = "exec")]
             Service::Exec(_) => "exec",
+            #[cfg(feature = "files")]
             Service::Files(_) => "files",
         }
     }
 
     /// Checks that the service can run with `server` and settles what it needs (the
     /// canonical files root), before anything is bound.
+    #[cfg_attr(not(feature = "exec"), allow(unused_variables))]
     pub(crate) fn prepare(self, server: &ServerConfig) -> io::Result<Service> {
         Ok(match self {
+            #[cfg(feature = "exec")]
             Service::Exec(cfg) => Service::Exec(cfg.prepare(server.bind)?),
+            #[cfg(feature = "files")]
             Service::Files(cfg) => Service::Files(cfg.prepare()?),
             other => other,
         })
@@ -58,7 +71,9 @@ impl Service {
         match self {
             Service::Echo => echo::serve(conn).await,
             Service::Chat(chat) => Box::pin(chat.serve(conn)).await,
+            #[cfg(feature = "exec")]
             Service::Exec(cfg) => Box::pin(exec::serve(cfg, conn)).await,
+            #[cfg(feature = "files")]
             Service::Files(cfg) => Box::pin(files::serve(cfg, conn)).await,
         }
     }

@@ -1,8 +1,8 @@
 //! `sockframe bench`.
 
 use super::Failure;
+use crate::load_generator::{self as bench, BenchConfig, Mode, Protocol};
 use clap::{Args, ValueEnum};
-use sockframe_std::bench::{self, BenchConfig, Mode, Protocol};
 use std::time::Duration;
 
 /// How the load generator sends.

@@ -3,8 +3,11 @@
 //! within the server's limits, and requests cannot make a connection hold more than its
 //! buffer.
 
+mod bin;
+#[path = "../../std/tests/common/mod.rs"]
 mod common;
 
+use bin::*;
 use common::*;
 use sockframe::{Header, Kind, Limits, encode_frame};
 use sockframe_std::services::{Chat, ExecConfig, FilesConfig};

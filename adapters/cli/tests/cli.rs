@@ -1,8 +1,11 @@
 //! The `sockframe` binary end to end: every subcommand against a real `sockframe serve`,
 //! exit codes, and --help.
 
+mod bin;
+#[path = "../../std/tests/common/mod.rs"]
 mod common;
 
+use bin::*;
 use common::*;
 use std::io::{Read, Write};
 use std::process::{Output, Stdio};

@@ -16,10 +16,10 @@
 //! build each batch of requests in one buffer written at once, and read replies through a
 //! 64 KiB buffer, so the load generator does the same work for either.
 
-use crate::client::{Client, ClientError};
-use crate::wire::push_frame;
 use embedded_io_adapters::tokio_1::FromTokio;
 use sockframe::{Decoder, Event, Header, Kind, io_async};
+use sockframe_std::wire::push_frame;
+use sockframe_std::{Client, ClientError};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::{BufReader, Read, Write};
@@ -148,19 +148,8 @@ pub fn run(cfg: &BenchConfig) -> Result<BenchReport, ClientError> {
     })
 }
 
-/// Opens `n` sockframe connections and checks each with a ping, for measuring what idle
-/// connections cost the server (hold the returned clients, then read the server's RSS).
-pub fn open_idle(addr: SocketAddr, n: usize) -> Result<Vec<Client>, ClientError> {
-    (0..n)
-        .map(|_| {
-            let mut c = Client::connect(addr)?;
-            c.ping()?;
-            Ok(c)
-        })
-        .collect()
-}
-
-/// [`open_idle`] for either protocol: each connection first has one 64-byte message
+/// Opens `n` connections for measuring what idle connections cost the server (hold the
+/// returned sockets, then read the server's RSS), for either protocol: each connection first has one 64-byte message
 /// echoed and verified (a `PING` for sockframe), then is held open, silent.
 pub fn open_idle_with(
     addr: SocketAddr,

@@ -6,8 +6,11 @@
 //! No assertion is about time: every wait is bounded and fails saying what it waited for.
 //! Every spawned process is held by a `ChildGuard`, so it is killed even when a test fails.
 
+mod bin;
+#[path = "../../std/tests/common/mod.rs"]
 mod common;
 
+use bin::*;
 use common::*;
 use sockframe::{Header, Kind, Limits, encode_frame, encode_head};
 use sockframe_std::{Client, ClientError, ServerConfig, Service};

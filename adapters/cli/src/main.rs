@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod load_generator;
 
 use clap::Parser;
 

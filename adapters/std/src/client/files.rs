@@ -1,0 +1,132 @@
+//! File transfer with a files server (cargo feature `files`): uploads and downloads that
+//! stream through one piece of memory, whatever the file's size.
+
+use super::{Client, ClientError};
+use crate::kinds;
+use crate::owned::OwnedFrame;
+use crate::tempfile::TempFile;
+use sockframe::checksum::Crc32c;
+use sockframe::{Event, Header, Kind};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// Pieces in which the client streams files.
+const FILE_PIECE: usize = 64 * 1024;
+
+impl Client {
+    /// Uploads the file at `local` as `remote` (a path inside the server's directory).
+    /// `progress(sent, total)` is called as pieces go out. Returns the size stored.
+    pub fn put_file(
+        &mut self,
+        local: &Path,
+        remote: &str,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, ClientError> {
+        // The head carries size and checksum, so the file is read twice: once to sum it,
+        // once to send it. Neither pass holds more than one piece in memory.
+        let (size, crc) = checksum_file(local)?;
+        let id = self.next_id();
+        let mut header = Header::new(kinds::PUT, id, size).with_name(remote);
+        header.crc = Some(crc);
+        self.send_head(&header)?;
+        let mut file = File::open(local)?;
+        let mut buf = vec![0u8; FILE_PIECE];
+        let mut sent = 0u64;
+        while sent < size {
+            let want = buf
+                .len()
+                .min(usize::try_from(size - sent).unwrap_or(usize::MAX));
+            let n = file.read(&mut buf[..want])?;
+            if n == 0 {
+                return Err(ClientError::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "local file shrank while it was sent",
+                )));
+            }
+            self.send_raw(&buf[..n])?;
+            sent += n as u64;
+            progress(sent, size);
+        }
+        let reply = self.expect_frame()?;
+        if reply.kind != kinds::PUT_OK {
+            return Err(ClientError::Unexpected(format!(
+                "kind {} to an upload",
+                reply.kind.0
+            )));
+        }
+        Ok(size)
+    }
+
+    /// Downloads `remote` into the file `local`, through a temporary file renamed into place
+    /// once size and checksum have matched. `progress(received, total)` is called per
+    /// piece. Returns the size.
+    pub fn get_file(
+        &mut self,
+        remote: &str,
+        local: &Path,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, ClientError> {
+        let id = self.next_id();
+        self.send(&Header::new(kinds::GET, id, 0).with_name(remote), &[])?;
+        let mut tmp = TempFile::beside(local)?;
+        let mut total = 0u64;
+        let mut received = 0u64;
+        loop {
+            match self.recv()?.ok_or(ClientError::Closed)? {
+                Event::Frame(f) if f.header.kind == kinds::FILE => {
+                    tmp.file().write_all(f.payload)?;
+                    progress(f.header.len, f.header.len);
+                    received = f.header.len;
+                    break;
+                }
+                Event::Frame(f) if f.header.kind == Kind::ERROR => {
+                    return Err(ClientError::remote(&OwnedFrame::new(&f.header, f.payload)));
+                }
+                Event::Frame(f) => {
+                    return Err(ClientError::Unexpected(format!(
+                        "kind {} to a download",
+                        f.header.kind.0
+                    )));
+                }
+                Event::Start(h) if h.kind == kinds::FILE => total = h.len,
+                Event::Start(h) => {
+                    return Err(ClientError::Unexpected(format!(
+                        "kind {} to a download",
+                        h.kind.0
+                    )));
+                }
+                Event::Chunk(bytes) => {
+                    tmp.file().write_all(bytes)?;
+                    received += bytes.len() as u64;
+                    progress(received, total);
+                }
+                // The decoder checked the size and the CRC-32C before saying End.
+                Event::End => break,
+            }
+        }
+        tmp.persist(local)?;
+        Ok(received)
+    }
+}
+
+/// Size and CRC-32C of a file, read in pieces.
+pub(crate) fn checksum_file(path: &Path) -> std::io::Result<(u64, u32)> {
+    checksum_reader(&mut File::open(path)?)
+}
+
+/// Size and CRC-32C of everything `r` yields (an open file: the files service sums the very
+/// file it then sends).
+pub(crate) fn checksum_reader(r: &mut impl Read) -> std::io::Result<(u64, u32)> {
+    let mut crc = Crc32c::new();
+    let mut buf = vec![0u8; FILE_PIECE];
+    let mut size = 0u64;
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok((size, crc.value()));
+        }
+        crc.update(&buf[..n]);
+        size += n as u64;
+    }
+}
