@@ -1,0 +1,382 @@
+//! The Wireshark dissector (`adapters/wireshark/sockframe.lua`) against live traffic.
+//!
+//! One capture on loopback (tshark, as root) records conversations with the desktop
+//! `sockframe serve` echo on the dissector's registered port, with a second one on a port
+//! the dissector only finds by its heuristic, and with the board in QEMU (heuristic too).
+//! The capture is then dissected by tshark with the script, and every frame each side sent
+//! must be shown with every field as the Rust core decodes the same bytes: prefix, kind
+//! (and its name), id, len, flags, name, crc, metadata, error code, unknown header bytes,
+//! payload. Frames are sent whole, several to a segment, and cut into one segment per
+//! piece; bad input must show the expert info a receiver's error code corresponds to.
+//!
+//! Needs tshark with Lua and `qemu-system-arm` (`cargo xtask setup` installs both), and
+//! root to capture.
+
+mod pdml;
+mod peers;
+mod shown;
+mod tshark;
+
+use peers::{Client, Server, free_unclaimed_port};
+use shown::{Shown, expected, from_pdml, matches};
+use sockframe::{Header, Kind};
+use sockframe_tests::board::{Board, default_firmware};
+use sockframe_tests::{frame, pattern};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+
+/// How the dissector finds a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// Its server port is the `sockframe.tcp_port` preference.
+    Port,
+    /// Only the heuristic (magic and version) can find it.
+    Heuristic,
+}
+
+/// What the segments of a conversation must show besides the frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Nothing in particular.
+    Any,
+    /// Some packet carries two frames or more.
+    Merged,
+    /// Some frame was reassembled from two segments or more.
+    Split,
+}
+
+/// One TCP connection of the test and what went over it.
+struct Conversation {
+    label: String,
+    via: Via,
+    shape: Shape,
+    server_port: u16,
+    client_port: u16,
+    sent: Vec<u8>,
+    received: Vec<u8>,
+}
+
+/// The hex blocks after every `<!-- vector: NAME -->` marker of the spec, in order.
+fn spec_vectors() -> Vec<(String, Vec<u8>)> {
+    let spec = std::fs::read_to_string(
+        sockframe_tests::board::workspace_root().join("docs/wire-format.md"),
+    )
+    .expect("docs/wire-format.md");
+    let marker = "<!-- vector: ";
+    let mut out = Vec::new();
+    for (at, _) in spec.match_indices(marker) {
+        let rest = &spec[at + marker.len()..];
+        let name = rest[..rest.find(" -->").expect("marker end")].to_string();
+        let block = rest
+            .split("```")
+            .nth(1)
+            .expect("a fenced block after a marker");
+        let digits: String = block
+            .lines()
+            .skip(1)
+            .flat_map(|l| l.split('#').next().unwrap_or("").chars())
+            .filter(|c| c.is_ascii_hexdigit())
+            .collect();
+        let bytes = (0..digits.len() / 2)
+            .map(|i| u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        out.push((name, bytes));
+    }
+    assert!(out.len() >= 10, "the spec's vectors were not found");
+    out
+}
+
+/// Frames covering every field and value range, built with the core's encoder.
+fn varied_frames() -> Vec<u8> {
+    let big = pattern(100_000, 3);
+    let meta = [
+        ("size", "3"),
+        ("type", "text"),
+        ("empty", ""),
+        ("ключ", "値"),
+    ];
+    let app = [("k", "v")];
+    let frames: Vec<(Header<'_>, &[u8])> = vec![
+        (Header::data(1, b"hi"), b"hi"),
+        (Header::new(Kind::PING, 7, 1), b"p"),
+        (Header::new(Kind::PONG, 8, 0), b""),
+        (
+            Header::data(70_000, b"xyz")
+                .with_name("café ✓")
+                .with_crc_of(b"xyz")
+                .with_meta(&meta),
+            b"xyz",
+        ),
+        (Header::data(2, b"").with_name(""), b""),
+        (
+            Header::new(Kind(64), 5, 4)
+                .with_name("log")
+                .with_crc_of(b"data")
+                .with_more()
+                .with_meta(&app),
+            b"data",
+        ),
+        (Header::new(Kind(5), 9, 6).with_more(), b"hello "),
+        (Header::new(Kind(255), 9, 5), b"world"),
+        (Header::data(u32::MAX, &big).with_crc_of(&big), &big),
+    ];
+    frames.iter().flat_map(|(h, p)| frame(h, p)).collect()
+}
+
+/// Cut points: one segment per few bytes through the small frames (inside prefixes, inside
+/// headers, one frame's end with the next one's start), then the large payload in three.
+fn cuts(stream: &[u8], first: usize) -> Vec<usize> {
+    let small_end = stream.len() - 100_000;
+    let mut cuts: Vec<usize> = (first..small_end).step_by(7).collect();
+    cuts.extend([small_end + 1000, small_end + 70_000]);
+    cuts
+}
+
+/// Bad input for a receiver, each on its own connection (every fault is fatal): the bytes
+/// and what they are.
+fn bad_inputs() -> Vec<(&'static str, Vec<u8>)> {
+    let good = frame(&Header::data(1, b"ok"), b"ok");
+    let with_crc = |crc: u32| {
+        let mut h = Header::data(3, b"123456789");
+        h.crc = Some(crc);
+        frame(&h, b"123456789")
+    };
+    vec![
+        ("an HTTP request", b"GET / HTTP/1.1\r\n\r\n".to_vec()),
+        (
+            "a wrong second magic byte",
+            vec![0xF5, 0x47, 1, 7, 0, 0, 1, 0, 0, 0, 0, 0],
+        ),
+        (
+            "a frame, then a telnet line",
+            [&good[..], b"hello\r\n"].concat(),
+        ),
+        (
+            "a future version",
+            vec![0xF5, 0x46, 0x02, 0x07, 0x00, 0, 1, 0, 0, 0, 0, 0],
+        ),
+        (
+            "a 6-byte varint id",
+            vec![
+                0xF5, 0x46, 1, 0x0C, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0, 0, 0, 0, 0,
+            ],
+        ),
+        (
+            "name option tag 02",
+            vec![0xF5, 0x46, 1, 0x07, 0, 0, 1, 0, 0, 2, 0, 0],
+        ),
+        (
+            "a name of invalid UTF-8",
+            vec![
+                0xF5, 0x46, 1, 0x0A, 0, 0, 1, 2, 0, 1, 2, 0xFF, 0xFE, 0, 0, b'h', b'i',
+            ],
+        ),
+        (
+            "a header that ends early",
+            vec![0xF5, 0x46, 1, 3, 0, 0, 1, 0],
+        ),
+        ("a wrong checksum", with_crc(0xE306_9284)),
+    ]
+}
+
+/// Runs one conversation: sends `bytes` cut at `cuts`, and collects the replies.
+fn converse(
+    label: impl Into<String>,
+    addr: SocketAddr,
+    via: Via,
+    shape: Shape,
+    bytes: Vec<u8>,
+    cuts: &[usize],
+    claimed: &HashSet<u16>,
+) -> Conversation {
+    let label = label.into();
+    let mut c = Client::connect(addr, claimed).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let client_port = c.port();
+    c.send_cut(&bytes, cuts)
+        .unwrap_or_else(|e| panic!("{label}: {e}"));
+    let received = c.finish().unwrap_or_else(|e| panic!("{label}: {e}"));
+    Conversation {
+        label,
+        via,
+        shape,
+        server_port: addr.port(),
+        client_port,
+        sent: bytes,
+        received,
+    }
+}
+
+/// The frames the dissector showed in one direction of a conversation, in stream order.
+fn shown_in(packets: &[pdml::Packet], from: u16, to: u16) -> Vec<Shown> {
+    packets
+        .iter()
+        .filter(|p| p.src_port == from && p.dst_port == to)
+        .flat_map(|p| p.sockframes.iter().map(|f| from_pdml(f)))
+        .collect()
+}
+
+/// Checks one direction; returns the problems found.
+fn check_direction(label: &str, seen: &[Shown], want: &[Shown]) -> Vec<String> {
+    let mut problems = Vec::new();
+    if seen.len() != want.len() {
+        problems.push(format!(
+            "{label}: {} items shown, {} expected\n  shown: {seen:#?}\n  expected: {want:#?}",
+            seen.len(),
+            want.len()
+        ));
+        return problems;
+    }
+    for (i, (s, w)) in seen.iter().zip(want).enumerate() {
+        if !matches(s, w) {
+            problems.push(format!(
+                "{label}, item {i}:\n  shown:    {s:?}\n  expected: {w:?}"
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn dissector_shows_every_field_of_every_frame_sent() {
+    let version = tshark::version().expect("tshark");
+    eprintln!("{version}");
+    let claimed = tshark::claimed_tcp_ports();
+    let bin = peers::sockframe_bin().expect("the sockframe command");
+    let elf = default_firmware().expect("firmware");
+
+    let registered = Server::start(&bin, free_unclaimed_port(&claimed)).expect("server");
+    let unregistered = Server::start(&bin, free_unclaimed_port(&claimed)).expect("server");
+    let board = Board::boot_on(&elf, free_unclaimed_port(&claimed)).expect("board boots");
+    let (reg, heur, brd) = (registered.addr(), unregistered.addr(), board.addr());
+
+    let capture =
+        tshark::Capture::start(&[reg.port(), heur.port(), brd.port()]).expect("capture starts");
+
+    let vectors: Vec<u8> = spec_vectors().into_iter().flat_map(|(_, b)| b).collect();
+    let varied = varied_frames();
+    let mut convs = Vec::new();
+    let peers = [
+        ("desktop, registered port", reg, Via::Port),
+        ("desktop, heuristic", heur, Via::Heuristic),
+        ("board, heuristic", brd, Via::Heuristic),
+    ];
+    for (at, addr, via) in peers {
+        convs.push(converse(
+            format!("{at}: the spec's vectors in one write"),
+            addr,
+            via,
+            Shape::Merged,
+            vectors.clone(),
+            &[],
+            &claimed,
+        ));
+        convs.push(converse(
+            format!("{at}: varied frames in one write"),
+            addr,
+            via,
+            Shape::Merged,
+            varied.clone(),
+            &[],
+            &claimed,
+        ));
+        // The heuristic needs magic and version in the conversation's first segment.
+        let first = if via == Via::Port { 1 } else { 3 };
+        convs.push(converse(
+            format!("{at}: varied frames, one segment per piece"),
+            addr,
+            via,
+            Shape::Split,
+            varied.clone(),
+            &cuts(&varied, first),
+            &claimed,
+        ));
+    }
+    for (what, bytes) in bad_inputs() {
+        // Foreign bytes from the start are only claimed on the registered port; after a
+        // good frame the heuristic has claimed the conversation, so there too.
+        let good_first = what.starts_with("a frame");
+        for (at, addr, via) in peers {
+            if via == Via::Heuristic && !good_first {
+                continue;
+            }
+            convs.push(converse(
+                format!("{at}: {what}"),
+                addr,
+                via,
+                Shape::Any,
+                bytes.clone(),
+                &[],
+                &claimed,
+            ));
+        }
+    }
+
+    let capture = capture.stop().expect("capture stops");
+    let port_pref = format!("sockframe.tcp_port:{}", reg.port());
+    let packets = pdml::parse(&capture.dissect(&["-o", &port_pref]).expect("dissection"));
+    // Without the heuristic, only the registered port is sockframe: what the other
+    // conversations showed came from the heuristic.
+    let port_only = pdml::parse(
+        &capture
+            .dissect(&["-o", &port_pref, "--disable-heuristic", "sockframe_tcp"])
+            .expect("dissection without the heuristic"),
+    );
+    drop(board);
+
+    let mut problems = Vec::new();
+    let mut frames_checked = 0;
+    for c in &convs {
+        let server = c.server_port;
+        let sent = shown_in(&packets, c.client_port, server);
+        let replies = shown_in(&packets, server, c.client_port);
+        let want_sent = expected(&c.sent);
+        let want_replies = expected(&c.received);
+        frames_checked += want_sent.len() + want_replies.len();
+        problems.extend(check_direction(
+            &format!("{} (sent)", c.label),
+            &sent,
+            &want_sent,
+        ));
+        problems.extend(check_direction(
+            &format!("{} (replies)", c.label),
+            &replies,
+            &want_replies,
+        ));
+        let without_heuristic = port_only
+            .iter()
+            .filter(|p| p.src_port == c.client_port || p.dst_port == c.client_port)
+            .map(|p| p.sockframes.len())
+            .sum::<usize>();
+        match c.via {
+            Via::Port if without_heuristic != want_sent.len() + want_replies.len() => problems
+                .push(format!(
+                    "{}: {without_heuristic} items without the heuristic, expected all",
+                    c.label
+                )),
+            Via::Heuristic if without_heuristic != 0 => problems.push(format!(
+                "{}: {without_heuristic} items shown without the heuristic",
+                c.label
+            )),
+            _ => {}
+        }
+        let ours = packets.iter().filter(|p| p.src_port == c.client_port);
+        match c.shape {
+            Shape::Merged if !ours.clone().any(|p| p.sockframes.len() >= 2) => {
+                problems.push(format!("{}: no segment carried two frames", c.label))
+            }
+            Shape::Split
+                if !ours
+                    .clone()
+                    .any(|p| p.segments >= 2 && !p.sockframes.is_empty()) =>
+            {
+                problems.push(format!("{}: no frame was reassembled", c.label))
+            }
+            _ => {}
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    eprintln!(
+        "{} conversations, {frames_checked} frames and faults checked",
+        convs.len()
+    );
+}

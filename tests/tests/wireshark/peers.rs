@@ -1,0 +1,197 @@
+//! The peers the test talks to (the desktop `sockframe serve` binary) and a client that
+//! sends bytes in exactly the TCP segments it is told.
+
+use std::collections::HashSet;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd as _;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Builds the `sockframe` command (whichever workspace package holds it) and returns its
+/// path. Cargo releases its lock while tests run, so this nested build does not wait on the
+/// one running the test; after `cargo test --workspace` it has nothing to do.
+pub fn sockframe_bin() -> Result<PathBuf, String> {
+    let root = sockframe_tests::board::workspace_root();
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(&root)
+        .args([
+            "build",
+            "--quiet",
+            "--bin",
+            "sockframe",
+            "--message-format=json",
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo build --bin sockframe failed ({})",
+            out.status
+        ));
+    }
+    let key = "\"executable\":\"";
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let at = l.find(key)? + key.len();
+            Some(PathBuf::from(&l[at..at + l[at..].find('"')?]))
+        })
+        .find(|p| p.file_name().is_some_and(|f| f == "sockframe"))
+        .ok_or_else(|| "cargo did not report the sockframe executable".into())
+}
+
+/// `sockframe serve` (echo) on 127.0.0.1, killed on drop.
+pub struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Starts the echo server on `port` and waits for the address it prints.
+    pub fn start(bin: &PathBuf, port: u16) -> Result<Server, String> {
+        let mut child = Command::new(bin)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(["--service", "echo"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let mut lines = BufReader::new(child.stderr.take().expect("piped stderr"));
+        let mut line = String::new();
+        let _ = lines.read_line(&mut line);
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while lines.read_line(&mut sink).is_ok_and(|n| n > 0) {
+                sink.clear();
+            }
+        });
+        let server = Server {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        };
+        if !line.contains(&port.to_string()) {
+            return Err(format!("sockframe serve did not start on {port}: {line:?}"));
+        }
+        Ok(server)
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port on 127.0.0.1 that is free and that no Wireshark dissector claims.
+pub fn free_unclaimed_port(claimed: &HashSet<u16>) -> u16 {
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = l.local_addr().expect("local addr").port();
+        if !claimed.contains(&port) {
+            return port;
+        }
+    }
+}
+
+/// One client connection, whose local port no Wireshark dissector claims either (TCP tries
+/// port-based dissectors on both ports before the heuristics).
+pub struct Client {
+    stream: TcpStream,
+}
+
+impl Client {
+    /// Connects to `addr`, retrying for a moment (the board resets connections while its
+    /// previous socket closes), from a port Wireshark has no dissector for.
+    pub fn connect(addr: SocketAddr, claimed: &HashSet<u16>) -> Result<Client, String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match TcpStream::connect_timeout(&addr, TIMEOUT) {
+                Ok(s) if !claimed.contains(&s.local_addr().map_err(|e| e.to_string())?.port()) => {
+                    s.set_nodelay(true).map_err(|e| e.to_string())?;
+                    s.set_read_timeout(Some(TIMEOUT))
+                        .map_err(|e| e.to_string())?;
+                    s.set_write_timeout(Some(TIMEOUT))
+                        .map_err(|e| e.to_string())?;
+                    return Ok(Client { stream: s });
+                }
+                Ok(_) => continue,
+                Err(e) if Instant::now() > deadline => return Err(format!("connect {addr}: {e}")),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+
+    /// The client's port (what identifies this connection in the capture).
+    pub fn port(&self) -> u16 {
+        self.stream.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Sends `bytes` cut at `cuts` (offsets), each piece its own TCP segment: a piece is
+    /// written only once the peer has acknowledged everything before it, so the kernel
+    /// cannot merge two pieces.
+    pub fn send_cut(&mut self, bytes: &[u8], cuts: &[usize]) -> Result<(), String> {
+        let mut from = 0;
+        for &to in cuts.iter().chain([&bytes.len()]) {
+            let to = to.min(bytes.len());
+            if to <= from {
+                continue;
+            }
+            self.stream
+                .write_all(&bytes[from..to])
+                .map_err(|e| format!("write: {e}"))?;
+            self.wait_acked()?;
+            from = to;
+        }
+        Ok(())
+    }
+
+    /// Waits until the kernel's send queue is empty (every byte sent and acknowledged).
+    fn wait_acked(&self) -> Result<(), String> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let mut queued: libc::c_int = 0;
+            // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int: the bytes not yet acknowledged.
+            let rc = unsafe { libc::ioctl(self.stream.as_raw_fd(), libc::TIOCOUTQ, &mut queued) };
+            if rc != 0 {
+                return Err(format!(
+                    "ioctl TIOCOUTQ: {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
+            if queued == 0 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{queued} bytes still unacknowledged after {TIMEOUT:?}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Closes the sending side and reads everything the peer sends until it closes.
+    pub fn finish(mut self) -> Result<Vec<u8>, String> {
+        let _ = self.stream.shutdown(Shutdown::Write);
+        let mut got = Vec::new();
+        match self.stream.read_to_end(&mut got) {
+            Ok(_) => Ok(got),
+            // A peer that closes after an error frame may reset: what came before counts.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Ok(got),
+            Err(e) => Err(format!("read: {e} (after {} bytes)", got.len())),
+        }
+    }
+}
