@@ -11,6 +11,8 @@ pub fn run_all() -> Result<(), String> {
     apt(&[
         ("qemu-system-arm", "qemu-system-arm"),
         ("arm-none-eabi-size", "binutils-arm-none-eabi"),
+        // The Wireshark dissector's test captures on loopback and dissects with tshark.
+        ("tshark", "tshark"),
     ])
 }
 
