@@ -136,42 +136,39 @@ local function varint_u64(tvb, pos, stop)
     return varint(tvb, pos, stop, 10, 0x01)
 end
 
--- Whether `s` is valid UTF-8 by the rules Rust's `str::from_utf8` applies (no overlong
--- forms, no surrogates, nothing above U+10FFFF).
+-- Well-formed UTF-8 (Unicode table 3-7, the rules of Rust's `str::from_utf8`: no overlong
+-- forms, no surrogates, nothing above U+10FFFF). Per lead byte range: the number of
+-- continuation bytes and the range allowed for the first of them.
+local UTF8_LEADS = {
+    { 0xC2, 0xDF, 1, 0x80, 0xBF },
+    { 0xE0, 0xE0, 2, 0xA0, 0xBF },
+    { 0xE1, 0xEC, 2, 0x80, 0xBF },
+    { 0xED, 0xED, 2, 0x80, 0x9F },
+    { 0xEE, 0xEF, 2, 0x80, 0xBF },
+    { 0xF0, 0xF0, 3, 0x90, 0xBF },
+    { 0xF1, 0xF3, 3, 0x80, 0xBF },
+    { 0xF4, 0xF4, 3, 0x80, 0x8F },
+}
+
 local function valid_utf8(s)
     local i, n = 1, #s
     while i <= n do
         local c = s:byte(i)
-        local need, lo, hi = 0, 0x80, 0xBF
-        if c < 0x80 then
-            need = 0
-        elseif c >= 0xC2 and c <= 0xDF then
-            need = 1
-        elseif c == 0xE0 then
-            need, lo = 2, 0xA0
-        elseif c == 0xED then
-            need, hi = 2, 0x9F
-        elseif c >= 0xE1 and c <= 0xEF then
-            need = 2
-        elseif c == 0xF0 then
-            need, lo = 3, 0x90
-        elseif c == 0xF4 then
-            need, hi = 3, 0x8F
-        elseif c >= 0xF1 and c <= 0xF3 then
-            need = 3
-        else
-            return false
-        end
-        for k = 1, need do
-            local d = s:byte(i + k)
-            if d == nil then return false end
-            if k == 1 then
-                if d < lo or d > hi then return false end
-            elseif d < 0x80 or d > 0xBF then
-                return false
+        if c >= 0x80 then
+            local lead
+            for _, l in ipairs(UTF8_LEADS) do
+                if c >= l[1] and c <= l[2] then lead = l; break end
             end
+            if lead == nil then return false end
+            for k = 1, lead[3] do
+                local d = s:byte(i + k)
+                local lo, hi = 0x80, 0xBF
+                if k == 1 then lo, hi = lead[4], lead[5] end
+                if d == nil or d < lo or d > hi then return false end
+            end
+            i = i + lead[3]
         end
-        i = i + need + 1
+        i = i + 1
     end
     return true
 end
