@@ -60,7 +60,9 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod async_client;
 mod client;
+pub mod codec;
 mod conn;
 mod handler;
 pub mod kinds;

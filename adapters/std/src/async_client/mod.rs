@@ -1,0 +1,340 @@
+//! An async (tokio) client: one connection, many requests in flight, replies matched by id.
+//!
+//! ```text
+//!  task A: request(id 1) --.                        .--> reply id 2 -> task B
+//!  task B: request(id 2) ---+--> writer task ==TCP==> server ==TCP==> reader task
+//!  task C: request(id 3) --'   (one write per burst)   (any order)  '--> reply id 1 -> task A
+//! ```
+//!
+//! The client gives every request a fresh id (never 0, never one still in flight), appends
+//! its frame to an outbox that a writer task writes in one go per burst, and a reader task
+//! (the core's [`Decoder`](sockframe::Decoder) over
+//! [`FromTokio`](embedded_io_adapters::tokio_1::FromTokio)) hands each reply to the request
+//! with its id. Handles are `Clone` and every call takes `&self`: share one connection
+//! between tasks.
+//!
+//! - A request gives up after its timeout ([`AsyncClientError::Timeout`]); dropping its
+//!   future cancels it. Either way its late reply is discarded (counted by
+//!   [`AsyncClient::discarded`]) and the connection stays usable.
+//! - An error frame for a request is [`AsyncClientError::Remote`] with its `code` and
+//!   message; when the connection ends or fails, every request in flight gets the same
+//!   error ([`AsyncClientError::ConnectionLost`], or `Remote` with id 0 when the server said
+//!   why: `busy`, `shutdown`...).
+//! - Bodies stream both ways: [`AsyncClient::request_from_reader`] sends an
+//!   [`AsyncRead`] as fragments (flag MORE, wire-format section 5) with progress, and
+//!   [`AsyncClient::request_into`] writes a reply of any size into an [`AsyncWrite`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use sockframe_std::async_client::AsyncClient;
+//! use sockframe_std::codec::BytesFrame;
+//!
+//! let client = AsyncClient::connect("127.0.0.1:9000").await?;
+//! let mut tasks = Vec::new();
+//! for i in 0..100u32 {
+//!     let client = client.clone();
+//!     tasks.push(tokio::spawn(async move {
+//!         let reply = client.request(BytesFrame::data(0, i.to_string())).await?;
+//!         Ok::<_, sockframe_std::async_client::AsyncClientError>(reply.text())
+//!     }));
+//! }
+//! for (i, task) in tasks.into_iter().enumerate() {
+//!     assert_eq!(task.await??, i.to_string()); // the echo service sends each back
+//! }
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod shared;
+mod tasks;
+
+pub use error::AsyncClientError;
+
+use crate::codec::{BytesFrame, FrameHead};
+use bytes::Bytes;
+use shared::{Piece, Shared, Waiter, lock};
+use sockframe::{Decoder, Flags, Kind, Limits};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, ToSocketAddrs};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
+
+/// How an [`AsyncClient`] behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AsyncClientConfig {
+    /// How long a request waits for its reply (for a streamed reply: for each next piece);
+    /// `None` waits forever.
+    pub timeout: Option<Duration>,
+    /// Receive buffer: replies up to this size (with their head) arrive in one piece.
+    pub buffer: usize,
+    /// What the client accepts from the server.
+    pub limits: Limits,
+    /// Largest reply [`AsyncClient::request`] collects in memory; larger ones fail with
+    /// [`AsyncClientError::ReplyTooLarge`] (use [`AsyncClient::request_into`]).
+    pub max_reply: u64,
+    /// Size of the fragments a streamed request body is cut into.
+    pub fragment: usize,
+}
+
+impl Default for AsyncClientConfig {
+    /// 30 s timeout, 64 KiB buffer, headers up to 4 KiB, any payload size (large ones
+    /// stream), replies collected up to 64 MiB, 64 KiB fragments.
+    fn default() -> Self {
+        AsyncClientConfig {
+            timeout: Some(Duration::from_secs(30)),
+            buffer: 64 * 1024,
+            limits: Limits {
+                max_header: 4096,
+                max_payload: u64::MAX,
+            },
+            max_reply: 64 << 20,
+            fragment: 64 * 1024,
+        }
+    }
+}
+
+/// A multiplexing sockframe client over one TCP connection. Cheap to clone (the clones
+/// share the connection); the connection closes when the last clone drops.
+#[derive(Clone)]
+pub struct AsyncClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    config: AsyncClientConfig,
+    tasks: [AbortHandle; 2],
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.shared.fail_all(AsyncClientError::ConnectionLost(
+            "the client was dropped".into(),
+        ));
+    }
+}
+
+impl std::fmt::Debug for AsyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncClient")
+            .field("in_flight", &self.in_flight())
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+impl AsyncClient {
+    /// Connects with TCP_NODELAY and the default [`AsyncClientConfig`]. Call it inside a
+    /// tokio runtime: it spawns the client's reader and writer tasks.
+    pub async fn connect(addr: impl ToSocketAddrs) -> std::io::Result<AsyncClient> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(AsyncClient::with_config(
+            stream,
+            AsyncClientConfig::default(),
+        ))
+    }
+
+    /// A client over an existing connection (inside a tokio runtime).
+    pub fn with_config(stream: TcpStream, config: AsyncClientConfig) -> AsyncClient {
+        let shared = Shared::new(config.max_reply);
+        let (r, w) = stream.into_split();
+        let dec = Decoder::with_limits(vec![0u8; config.buffer], config.limits);
+        let reader = tokio::spawn(tasks::read_loop(shared.clone(), r, dec));
+        let writer = tokio::spawn(tasks::write_loop(shared.clone(), w));
+        AsyncClient {
+            inner: Arc::new(Inner {
+                shared,
+                config,
+                tasks: [reader.abort_handle(), writer.abort_handle()],
+            }),
+        }
+    }
+
+    /// Requests waiting for their reply right now.
+    pub fn in_flight(&self) -> usize {
+        lock(&self.inner.shared.pending).map.len()
+    }
+
+    /// Reply frames discarded because no request waited for them any more (timed out or
+    /// cancelled), since the client was made.
+    pub fn discarded(&self) -> u64 {
+        self.inner.shared.discarded.load(Ordering::Relaxed)
+    }
+
+    /// Sends `frame` (its id is replaced by a fresh one) and waits for the reply, within the
+    /// configured timeout. A reply in fragments (MORE) or streamed comes back as one frame.
+    pub async fn request(&self, frame: BytesFrame) -> Result<BytesFrame, AsyncClientError> {
+        self.request_timeout(frame, self.inner.config.timeout).await
+    }
+
+    /// [`request`](Self::request) with its own timeout (`None`: wait forever).
+    pub async fn request_timeout(
+        &self,
+        mut frame: BytesFrame,
+        timeout: Option<Duration>,
+    ) -> Result<BytesFrame, AsyncClientError> {
+        let (tx, rx) = oneshot::channel();
+        let reg = self
+            .inner
+            .shared
+            .register(Waiter::Whole { tx, partial: None })?;
+        frame.head.id = reg.id;
+        self.inner.shared.send(|buf| frame.put(buf)).await?;
+        let reply = self.wait(rx, timeout).await;
+        drop(reg);
+        reply
+    }
+
+    /// A health check: sends [`Kind::PING`] and waits for the [`Kind::PONG`] with the same
+    /// id and payload; returns the round-trip time.
+    pub async fn ping(&self) -> Result<Duration, AsyncClientError> {
+        let started = Instant::now();
+        let token = Bytes::from(format!("{:?}", started).into_bytes());
+        let reply = self
+            .request(BytesFrame::new(Kind::PING, 0, token.clone()))
+            .await?;
+        if reply.head.kind != Kind::PONG || reply.payload != token {
+            return Err(AsyncClientError::Unexpected(format!(
+                "kind {} with {} bytes in answer to a ping",
+                reply.head.kind.0,
+                reply.payload.len()
+            )));
+        }
+        Ok(started.elapsed())
+    }
+
+    /// Sends a message whose body is read from `body`, as fragments of `head`'s kind, name
+    /// and metadata (every fragment but the last has flag MORE; wire-format section 5), and
+    /// waits for the reply. `progress` is called with the body bytes sent so far.
+    pub async fn request_from_reader(
+        &self,
+        head: FrameHead,
+        mut body: impl AsyncRead + Unpin,
+        mut progress: impl FnMut(u64),
+    ) -> Result<BytesFrame, AsyncClientError> {
+        let (tx, rx) = oneshot::channel();
+        let reg = self
+            .inner
+            .shared
+            .register(Waiter::Whole { tx, partial: None })?;
+        let mut head = head;
+        head.id = reg.id;
+        let mut piece = vec![0u8; self.inner.config.fragment.max(1)];
+        let mut sent = 0u64;
+        loop {
+            let n = fill(&mut body, &mut piece)
+                .await
+                .map_err(|e| AsyncClientError::Body(Arc::new(e)))?;
+            let last = n < piece.len();
+            if last {
+                head.flags.0 &= !Flags::MORE.0;
+            } else {
+                head.flags.0 |= Flags::MORE.0;
+            }
+            let data = &piece[..n];
+            self.inner
+                .shared
+                .send(|buf| {
+                    head.put(data.len() as u64, buf)?;
+                    buf.extend_from_slice(data);
+                    Ok(())
+                })
+                .await?;
+            sent += n as u64;
+            progress(sent);
+            if last {
+                break;
+            }
+        }
+        let reply = self.wait(rx, self.inner.config.timeout).await;
+        drop(reg);
+        reply
+    }
+
+    /// Sends `frame` and writes the reply's payload into `sink` as it arrives, in constant
+    /// memory whatever its size (a streamed frame, or fragments). Returns the reply's head
+    /// with `len` = the bytes written. The timeout applies to each piece.
+    pub async fn request_into(
+        &self,
+        mut frame: BytesFrame,
+        mut sink: impl AsyncWrite + Unpin,
+    ) -> Result<FrameHead, AsyncClientError> {
+        let (tx, mut rx) = mpsc::channel::<shared::Delivery<Piece>>(8);
+        let reg = self.inner.shared.register(Waiter::Stream { tx })?;
+        frame.head.id = reg.id;
+        self.inner.shared.send(|buf| frame.put(buf)).await?;
+        let timeout = self.inner.config.timeout;
+        let mut first: Option<FrameHead> = None;
+        let mut written = 0u64;
+        loop {
+            let next = match timeout {
+                Some(t) => tokio::time::timeout(t, rx.recv())
+                    .await
+                    .map_err(|_| AsyncClientError::Timeout(t))?,
+                None => rx.recv().await,
+            };
+            let piece = match next {
+                Some(piece) => piece?,
+                None => return Err(self.inner.shared.closed_error()),
+            };
+            if first.is_none() {
+                first = piece.head;
+            }
+            sink.write_all(&piece.data)
+                .await
+                .map_err(|e| AsyncClientError::Body(Arc::new(e)))?;
+            written += piece.data.len() as u64;
+            if piece.last {
+                break;
+            }
+        }
+        sink.flush()
+            .await
+            .map_err(|e| AsyncClientError::Body(Arc::new(e)))?;
+        drop(reg);
+        let mut head = first.unwrap_or_else(|| FrameHead::new(Kind::DATA, frame.head.id));
+        head.len = written;
+        head.flags.0 &= !Flags::MORE.0;
+        Ok(head)
+    }
+
+    async fn wait(
+        &self,
+        rx: oneshot::Receiver<shared::Delivery<BytesFrame>>,
+        timeout: Option<Duration>,
+    ) -> Result<BytesFrame, AsyncClientError> {
+        let got = match timeout {
+            Some(t) => tokio::time::timeout(t, rx)
+                .await
+                .map_err(|_| AsyncClientError::Timeout(t))?,
+            None => rx.await,
+        };
+        // A sender dropped without an answer: the connection went away.
+        got.unwrap_or_else(|_| Err(self.inner.shared.closed_error()))
+    }
+}
+
+/// Reads until `buf` is full or the reader ends; returns the bytes read.
+async fn fill(r: &mut (impl AsyncRead + Unpin), buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]).await? {
+            0 => break,
+            m => n += m,
+        }
+    }
+    Ok(n)
+}
+
+/// Handles move between tasks and threads.
+const _: () = {
+    const fn shareable<T: Send + Sync + Clone>() {}
+    shareable::<AsyncClient>();
+};

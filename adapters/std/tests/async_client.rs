@@ -1,0 +1,366 @@
+//! The async client on real loopback sockets: against the library's echo server, and
+//! against scripted servers (built on the codec) that hold, reorder, drop or fail replies.
+
+mod common;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use sockframe::{Kind, Limits};
+use sockframe_std::async_client::{AsyncClient, AsyncClientConfig, AsyncClientError};
+use sockframe_std::codec::{BytesFrame, FrameCodec, FrameHead};
+use sockframe_std::{ServerConfig, Service};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_util::codec::Framed;
+
+/// What an echo answers: the frame back, a PING as a PONG.
+fn echoed(mut f: BytesFrame) -> BytesFrame {
+    if f.head.kind == Kind::PING {
+        f.head.kind = Kind::PONG;
+    }
+    f
+}
+
+/// A scripted server on a free loopback port: `script` gets the one connection, framed.
+async fn scripted<F, Fut>(script: F) -> SocketAddr
+where
+    F: FnOnce(Framed<tokio::net::TcpStream, FrameCodec>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        script(Framed::new(stream, FrameCodec::new())).await;
+    });
+    addr
+}
+
+fn payload_for(task: u32, n: u32) -> Bytes {
+    Bytes::from(format!("task {task} request {n}"))
+}
+
+/// Fires `per_task` requests from each of `tasks` tasks at once; every reply must be the
+/// echo of its own request.
+async fn fire(client: &AsyncClient, tasks: u32, per_task: u32) {
+    let mut handles = Vec::new();
+    for t in 0..tasks {
+        let client = client.clone();
+        handles.push(tokio::spawn(async move {
+            let requests = (0..per_task).map(|n| {
+                let client = client.clone();
+                async move {
+                    let sent = payload_for(t, n);
+                    let reply = client.request(BytesFrame::data(0, sent.clone())).await?;
+                    assert_eq!(reply.payload, sent, "reply matched to the wrong request");
+                    Ok::<_, AsyncClientError>(())
+                }
+            });
+            futures_util::future::try_join_all(requests).await
+        }));
+    }
+    for h in handles {
+        h.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn ten_thousand_in_flight_answered_in_reverse_each_matched() {
+    const TOTAL: usize = 10_000;
+    let (seen_tx, seen_rx) = oneshot::channel();
+    let addr = scripted(move |mut framed| async move {
+        // Hold every reply until all 10,000 requests are in, then answer newest first.
+        let mut requests = Vec::new();
+        while requests.len() < TOTAL {
+            requests.push(framed.next().await.unwrap().unwrap());
+        }
+        let ids: std::collections::HashSet<u32> = requests.iter().map(|f| f.head.id).collect();
+        let _ = seen_tx.send(ids.len());
+        for f in requests.into_iter().rev() {
+            framed.feed(echoed(f)).await.unwrap();
+        }
+        SinkExt::<BytesFrame>::flush(&mut framed).await.unwrap();
+        while framed.next().await.is_some() {}
+    })
+    .await;
+    let client = AsyncClient::connect(addr).await.unwrap();
+    let probe = client.clone();
+    let fired = tokio::spawn(async move { fire(&client, 100, 100).await });
+    // All 10,000 were in flight at once, each with its own id.
+    assert_eq!(seen_rx.await.unwrap(), TOTAL);
+    fired.await.unwrap();
+    assert_eq!(probe.in_flight(), 0);
+    assert_eq!(probe.discarded(), 0);
+}
+
+#[tokio::test]
+async fn ten_thousand_from_a_hundred_tasks_through_the_echo_server() {
+    let server = common::echo();
+    let client = AsyncClient::connect(server.local_addr()).await.unwrap();
+    fire(&client, 100, 100).await;
+    assert_eq!(client.in_flight(), 0);
+    // The connection is still good.
+    client.ping().await.unwrap();
+}
+
+/// Holds the replies to frames named `slow` until a frame named `release` arrives, then
+/// sends them (late) before the release's own reply.
+async fn holding_server() -> SocketAddr {
+    scripted(|mut framed| async move {
+        let mut held = Vec::new();
+        while let Some(Ok(f)) = framed.next().await {
+            match f.head.name.as_deref() {
+                Some("slow") => held.push(f),
+                Some("release") => {
+                    for h in held.drain(..) {
+                        framed.feed(echoed(h)).await.unwrap();
+                    }
+                    framed.send(echoed(f)).await.unwrap();
+                }
+                _ => framed.send(echoed(f)).await.unwrap(),
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn timed_out_and_cancelled_requests_their_late_replies_discarded() {
+    let client = AsyncClient::connect(holding_server().await).await.unwrap();
+    let slow = || BytesFrame::data(0, &b"late"[..]).with_name("slow");
+
+    let timed_out = client
+        .request_timeout(slow(), Some(Duration::from_millis(50)))
+        .await;
+    assert!(
+        matches!(timed_out, Err(AsyncClientError::Timeout(d)) if d == Duration::from_millis(50)),
+        "{timed_out:?}"
+    );
+    // Cancelled: the future is dropped once its request is surely on the wire (a later
+    // request on the same connection has been answered).
+    let cancelled = {
+        let client = client.clone();
+        tokio::spawn(async move { client.request_timeout(slow(), None).await })
+    };
+    while client.in_flight() < 1 {
+        tokio::task::yield_now().await;
+    }
+    client.ping().await.unwrap();
+    cancelled.abort();
+    assert!(cancelled.await.unwrap_err().is_cancelled());
+    assert_eq!(client.in_flight(), 0);
+    assert_eq!(client.discarded(), 0);
+
+    // Now both late replies arrive, before the release's reply: both are discarded.
+    let release = client
+        .request(BytesFrame::data(0, &b"go"[..]).with_name("release"))
+        .await
+        .unwrap();
+    assert_eq!(&release.payload[..], b"go");
+    assert_eq!(client.discarded(), 2);
+    // And the connection is as good as before.
+    let again = client
+        .request(BytesFrame::data(0, &b"again"[..]))
+        .await
+        .unwrap();
+    assert_eq!(&again.payload[..], b"again");
+}
+
+#[tokio::test]
+async fn connection_dropped_mid_flight_every_waiter_errors() {
+    const N: usize = 50;
+    let addr = scripted(|mut framed| async move {
+        for _ in 0..N {
+            framed.next().await.unwrap().unwrap();
+        }
+        // Gone without a word, with 50 requests unanswered.
+    })
+    .await;
+    let client = AsyncClient::connect(addr).await.unwrap();
+    let results = futures_util::future::join_all(
+        (0..N).map(|i| client.request(BytesFrame::data(0, i.to_string()))),
+    )
+    .await;
+    for r in &results {
+        match r {
+            Err(AsyncClientError::ConnectionLost(why)) => {
+                assert!(
+                    why.contains("closed the connection with 50 requests in flight")
+                        || why.contains("failed"),
+                    "{why}"
+                );
+            }
+            other => panic!("expected ConnectionLost, got {other:?}"),
+        }
+    }
+    // New requests fail at once with the same reason.
+    let after = client.request(BytesFrame::data(0, &b"x"[..])).await;
+    assert!(
+        matches!(after, Err(AsyncClientError::ConnectionLost(_))),
+        "{after:?}"
+    );
+}
+
+#[tokio::test]
+async fn error_frames_are_typed_per_request_and_per_connection() {
+    let addr = scripted(|mut framed| async move {
+        while let Some(Ok(f)) = framed.next().await {
+            if f.head.name.as_deref() == Some("missing") {
+                let reply = sockframe_std::codec::ErrorReply {
+                    id: f.head.id,
+                    code: "not-found",
+                    message: &format!("no key {:?} (0 of 3 keys match)", f.text()),
+                };
+                framed.send(reply).await.unwrap();
+            } else if f.head.name.as_deref() == Some("bye") {
+                let reply = sockframe_std::codec::ErrorReply {
+                    id: 0,
+                    code: "shutdown",
+                    message: &"server shutting down, 1 request unanswered",
+                };
+                framed.send(reply).await.unwrap();
+                return;
+            } else {
+                framed.send(echoed(f)).await.unwrap();
+            }
+        }
+    })
+    .await;
+    let client = AsyncClient::connect(addr).await.unwrap();
+    let missing = client
+        .request(BytesFrame::data(0, &b"k1"[..]).with_name("missing"))
+        .await;
+    match missing {
+        Err(AsyncClientError::Remote { id, code, message }) => {
+            assert_ne!(id, 0);
+            assert_eq!(code, "not-found");
+            assert_eq!(message, "no key \"k1\" (0 of 3 keys match)");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A per-request error leaves the connection usable.
+    client.ping().await.unwrap();
+    let bye = client
+        .request(BytesFrame::data(0, &b""[..]).with_name("bye"))
+        .await;
+    assert_eq!(bye.as_ref().err().and_then(|e| e.code()), Some("shutdown"));
+    let after = client.request(BytesFrame::data(0, &b""[..])).await;
+    assert_eq!(
+        after.as_ref().err().and_then(|e| e.code()),
+        Some("shutdown")
+    );
+}
+
+#[tokio::test]
+async fn the_real_server_refusal_names_the_limit() {
+    let cfg = ServerConfig {
+        limits: Limits {
+            max_header: 512,
+            max_payload: 1024,
+        },
+        ..common::loopback()
+    };
+    let server = common::start(cfg, Service::Echo);
+    let client = AsyncClient::connect(server.local_addr()).await.unwrap();
+    let refused = client.request(BytesFrame::data(0, vec![7u8; 2000])).await;
+    match refused {
+        Err(AsyncClientError::Remote { id, code, message }) => {
+            assert_eq!((id, code.as_str()), (0, "payload-too-large"));
+            assert_eq!(message, "payload is 2000 bytes, limit 1024");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn ping_checks_health() {
+    let server = common::echo();
+    let client = AsyncClient::connect(server.local_addr()).await.unwrap();
+    let rtt = client.ping().await.unwrap();
+    assert!(rtt < Duration::from_secs(30));
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+#[tokio::test]
+async fn streamed_bodies_both_ways_through_the_echo_server() {
+    let server = common::echo();
+    let client = AsyncClient::connect(server.local_addr()).await.unwrap();
+    let body = pattern(3 * 1024 * 1024 + 17);
+
+    // Up: an AsyncRead sent as fragments, with progress; the echoed fragments come back
+    // collected into one frame.
+    let mut progress = Vec::new();
+    let mut head = FrameHead::new(Kind(70), 0);
+    head.name = Some("upload".into());
+    let reply = client
+        .request_from_reader(head, &body[..], |sent| progress.push(sent))
+        .await
+        .unwrap();
+    assert_eq!(reply.payload.len(), body.len());
+    assert!(reply.payload == body, "streamed upload came back different");
+    assert_eq!(
+        (reply.head.kind, reply.head.name.as_deref()),
+        (Kind(70), Some("upload"))
+    );
+    assert!(!reply.head.more());
+    assert_eq!(progress.last(), Some(&(body.len() as u64)));
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
+    assert_eq!(progress.len(), body.len() / (64 * 1024) + 1);
+
+    // Down: one 3 MiB frame, larger than both sides' buffers, streamed into an AsyncWrite.
+    let mut sink = Vec::new();
+    let got = client
+        .request_into(BytesFrame::data(0, body.clone()).with_crc(), &mut sink)
+        .await
+        .unwrap();
+    assert_eq!(got.len, body.len() as u64);
+    assert!(sink == body, "streamed download differs");
+    // A reply over max_reply is refused when collected whole, and the connection survives.
+    let small = AsyncClientConfig {
+        max_reply: 1000,
+        ..AsyncClientConfig::default()
+    };
+    let stream = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    let limited = AsyncClient::with_config(stream, small);
+    let over = limited.request(BytesFrame::data(0, vec![1u8; 5000])).await;
+    assert!(
+        matches!(
+            over,
+            Err(AsyncClientError::ReplyTooLarge {
+                got: 5000,
+                limit: 1000
+            })
+        ),
+        "{:?}",
+        over.map(|f| f.head)
+    );
+    limited.ping().await.unwrap();
+    assert_eq!(limited.discarded(), 0);
+}
+
+#[tokio::test]
+async fn a_dropped_client_closes_its_connection() {
+    let (done_tx, done_rx) = oneshot::channel();
+    let addr = scripted(|mut framed| async move {
+        while let Some(Ok(f)) = framed.next().await {
+            framed.send(echoed(f)).await.unwrap();
+        }
+        let _ = done_tx.send(());
+    })
+    .await;
+    let client = Arc::new(AsyncClient::connect(addr).await.unwrap());
+    client.ping().await.unwrap();
+    drop(client);
+    tokio::time::timeout(Duration::from_secs(10), done_rx)
+        .await
+        .expect("the server saw the connection close")
+        .unwrap();
+}
