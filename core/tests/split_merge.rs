@@ -2,57 +2,11 @@
 //! sent: the sticky-packet problem, solved for every split a stream can make.
 
 use proptest::prelude::*;
-use sockframe::{Decoder, Event, Flags, Header, Kind, encode_frame};
+use sockframe::{Decoder, Event, Flags, Header, encode_frame};
 
-/// An owned frame description, so proptest can generate and shrink it.
-#[derive(Debug, Clone)]
-struct Spec {
-    kind: u8,
-    id: u32,
-    more: bool,
-    name: Option<String>,
-    crc: bool,
-    meta: Vec<(String, String)>,
-    payload: Vec<u8>,
-}
+mod common;
 
-impl Spec {
-    fn header<'a>(&'a self, pairs: &'a [(&'a str, &'a str)]) -> Header<'a> {
-        let mut h = Header::new(Kind(self.kind), self.id, self.payload.len() as u64);
-        if self.more {
-            h = h.with_more();
-        }
-        h.name = self.name.as_deref();
-        if self.crc {
-            h = h.with_crc_of(&self.payload);
-        }
-        h.with_meta(pairs)
-    }
-}
-
-fn spec() -> impl Strategy<Value = Spec> {
-    (
-        any::<u8>(),
-        any::<u32>(),
-        any::<bool>(),
-        proptest::option::of("[a-z./é]{0,12}"),
-        any::<bool>(),
-        proptest::collection::vec(("[a-z]{1,6}", "[ -~]{0,10}"), 0..4),
-        prop_oneof![
-            proptest::collection::vec(any::<u8>(), 0..64),
-            proptest::collection::vec(any::<u8>(), 0..1500),
-        ],
-    )
-        .prop_map(|(kind, id, more, name, crc, meta, payload)| Spec {
-            kind,
-            id,
-            more,
-            name,
-            crc,
-            meta,
-            payload,
-        })
-}
+use common::frames::spec;
 
 /// What came out of the decoder for one frame: the header fields and the whole payload.
 #[derive(Debug, PartialEq)]
