@@ -52,7 +52,10 @@ pub use error::AsyncClientError;
 
 use crate::codec::{BytesFrame, FrameHead};
 use bytes::Bytes;
-use shared::{Piece, Shared, Waiter, lock};
+use shared::{Piece, Registration, Shared, Waiter, lock};
+
+/// Where a reply collected whole arrives.
+type WholeReply = oneshot::Receiver<shared::Delivery<BytesFrame>>;
 use sockframe::{Decoder, Flags, Kind, Limits};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -180,11 +183,7 @@ impl AsyncClient {
         mut frame: BytesFrame,
         timeout: Option<Duration>,
     ) -> Result<BytesFrame, AsyncClientError> {
-        let (tx, rx) = oneshot::channel();
-        let reg = self
-            .inner
-            .shared
-            .register(Waiter::Whole { tx, partial: None })?;
+        let (reg, rx) = self.register_whole()?;
         frame.head.id = reg.id;
         self.inner.shared.send(|buf| frame.put(buf)).await?;
         let reply = self.wait(rx, timeout).await;
@@ -219,11 +218,7 @@ impl AsyncClient {
         mut body: impl AsyncRead + Unpin,
         mut progress: impl FnMut(u64),
     ) -> Result<BytesFrame, AsyncClientError> {
-        let (tx, rx) = oneshot::channel();
-        let reg = self
-            .inner
-            .shared
-            .register(Waiter::Whole { tx, partial: None })?;
+        let (reg, rx) = self.register_whole()?;
         let mut head = head;
         head.id = reg.id;
         let mut piece = vec![0u8; self.inner.config.fragment.max(1)];
@@ -305,9 +300,19 @@ impl AsyncClient {
         Ok(head)
     }
 
+    /// A fresh id whose reply is collected whole into the returned receiver.
+    fn register_whole(&self) -> Result<(Registration, WholeReply), AsyncClientError> {
+        let (tx, rx) = oneshot::channel();
+        let reg = self
+            .inner
+            .shared
+            .register(Waiter::Whole { tx, partial: None })?;
+        Ok((reg, rx))
+    }
+
     async fn wait(
         &self,
-        rx: oneshot::Receiver<shared::Delivery<BytesFrame>>,
+        rx: WholeReply,
         timeout: Option<Duration>,
     ) -> Result<BytesFrame, AsyncClientError> {
         let got = match timeout {
