@@ -5,7 +5,8 @@
 //! - `test`: the whole test suite, as CI runs it.
 //! - `demo`: boots the board, starts the desktop server, and talks to both.
 //! - `qemu`: builds the firmware and boots it with the echo port forwarded to 127.0.0.1.
-//! - `size`: flash, static RAM and peak stack of the firmware.
+//! - `size`: flash, static RAM and peak stack of the firmware, and the framing's flash by part.
+//! - `footprint`: the framing's flash by part only (no boot).
 //! - `bench-board`: round trip and bulk echo of the framed against the plain echo on the board.
 //! - `bench-server`: `sockframe serve` against two baseline echo servers (issue 3's benchmark).
 //! - `soak`: minutes of mixed clients against the desktop servers and the board, every byte
@@ -13,6 +14,7 @@
 
 mod board_bench;
 mod demo;
+mod footprint;
 mod server_bench;
 mod setup;
 mod size;
@@ -51,8 +53,10 @@ enum Task {
         #[arg(long)]
         plain: bool,
     },
-    /// Print the firmware's flash, static RAM and peak stack.
+    /// Print the firmware's flash, static RAM and peak stack, and the framing's flash by part.
     Size,
+    /// Print the framing's flash cost by part (framed minus plain echo), without booting.
+    Footprint,
     /// Benchmark the framed echo against the plain echo on the QEMU board.
     BenchBoard {
         /// 64 B round trips measured per run (after a warm-up of 200).
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
         Task::Demo => demo::run(),
         Task::Qemu { port, plain } => demo::qemu(port, plain),
         Task::Size => size::run(),
+        Task::Footprint => footprint::run(),
         Task::BenchBoard {
             round_trips,
             bulk_mib,

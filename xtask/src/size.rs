@@ -1,6 +1,6 @@
 //! `cargo xtask size`: the firmware's footprint.
 
-use crate::setup;
+use crate::{footprint, setup};
 use sockframe_tests::board::{Board, build_firmware};
 use sockframe_tests::client::EchoClient;
 use std::process::Command;
@@ -29,6 +29,7 @@ pub fn sections(elf: &std::path::Path) -> Result<(u64, u64), String> {
 
 pub fn run() -> Result<(), String> {
     setup::run_all()?;
+    let mut elves = Vec::new();
     for (name, features) in [
         ("framed echo", &[][..]),
         ("plain echo (baseline)", &["plain-echo"][..]),
@@ -41,8 +42,10 @@ pub fn run() -> Result<(), String> {
             flash as f64 / 1024.0,
             ram as f64 / 1024.0
         );
+        elves.push(elf);
     }
-    Ok(())
+    println!();
+    footprint::print_parts(&elves[0], &elves[1])
 }
 
 /// Boots the board, puts it through its paces, and reads the stack peak it reports.
