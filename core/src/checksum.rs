@@ -1,10 +1,18 @@
 //! CRC-32C (Castagnoli), the optional payload checksum.
 //!
-//! The `crc` crate does the arithmetic with a 1 KiB lookup table in flash.
+//! The `crc` crate does the arithmetic: with a 1 KiB lookup table in flash, or bit by bit
+//! without one when the `small` feature trades speed for flash (about 8x slower per byte;
+//! a board that checks no checksums never runs it).
 
 use crc::{CRC_32_ISCSI, Crc};
 
-static CASTAGNOLI: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
+/// The table the arithmetic uses: 256 entries by default, none with `small`.
+#[cfg(not(feature = "small"))]
+type Table = crc::Table<1>;
+#[cfg(feature = "small")]
+type Table = crc::NoTable;
+
+static CASTAGNOLI: Crc<u32, Table> = Crc::<u32, Table>::new(&CRC_32_ISCSI);
 
 /// CRC-32C of `data` in one go.
 ///
@@ -17,7 +25,7 @@ pub fn crc32c(data: &[u8]) -> u32 {
 
 /// CRC-32C computed over a payload that arrives (or is sent) in pieces.
 #[derive(Clone)]
-pub struct Crc32c(crc::Digest<'static, u32>);
+pub struct Crc32c(crc::Digest<'static, u32, Table>);
 
 impl Crc32c {
     /// A fresh checksum.

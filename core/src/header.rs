@@ -150,7 +150,8 @@ impl<'a> Header<'a> {
     ///
     /// Strings borrow from `bytes`. Bytes after the last known field are ignored (forward
     /// compatibility). Never panics.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline(never))]
     pub fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         Self::read(&mut r).map_err(|problem| r.error(problem))

@@ -56,6 +56,10 @@ pub fn run_steps(fuzz_seconds: u32) -> Result<Vec<(String, f64)>, String> {
         "tests (workspace, including desktop <-> board in QEMU)",
         &mut || sh(cargo().args(["test", "--workspace"])),
     )?;
+    step(
+        "core tests with the `small` feature (the firmware's build)",
+        &mut || sh(cargo().args(["test", "-p", "sockframe", "--features", "small"])),
+    )?;
     step("fuzz (short run of every target)", &mut || {
         if !setup::have_nightly() {
             eprintln!("no nightly toolchain here: fuzzing skipped (cargo-fuzz needs nightly)");
