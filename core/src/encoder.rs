@@ -110,11 +110,52 @@ struct Cut<'s, const N: usize>(&'s mut heapless::String<N>);
 
 impl<const N: usize> fmt::Write for Cut<'_, N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        for c in s.chars() {
-            if self.0.push(c).is_err() {
-                return Err(fmt::Error);
+        let room = N - self.0.len();
+        if s.len() <= room {
+            // Cannot fail: it fits.
+            let _ = self.0.push_str(s);
+            return Ok(());
+        }
+        let mut cut = room;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let _ = self.0.push_str(&s[..cut]);
+        Err(fmt::Error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Decoder, Event};
+
+    /// A message longer than [`ERROR_MESSAGE_MAX`] is cut on a character boundary, and the
+    /// frame still decodes with its code.
+    #[test]
+    fn long_error_messages_are_cut_on_a_character_boundary() {
+        struct Long;
+        impl fmt::Display for Long {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a")?;
+                for _ in 0..150 {
+                    f.write_str("é")?; // two bytes: the limit falls inside one
+                }
+                Ok(())
             }
         }
-        Ok(())
+        let mut out = [0u8; 512];
+        let n = encode_error_frame(3, "x", &Long, &mut out).unwrap();
+        let mut dec = Decoder::new([0u8; 512]);
+        dec.feed(&out[..n]);
+        let Ok(Some(Event::Frame(f))) = dec.next_event() else {
+            panic!("no frame")
+        };
+        assert_eq!(f.header.kind, Kind::ERROR);
+        assert_eq!(f.header.meta("code"), Some("x"));
+        let text = core::str::from_utf8(f.payload).unwrap();
+        assert_eq!(text.len(), ERROR_MESSAGE_MAX - 1);
+        assert!(text.starts_with("aé"));
+        assert_eq!(text.chars().count(), 100);
     }
 }

@@ -1,5 +1,6 @@
 //! The errors a receiver or a sender can meet, each carrying the numbers that explain it.
 
+use crate::text::{self, Piece::Dec as D, Piece::Hex as H, Piece::Str as S};
 use core::fmt;
 
 /// Where in a frame the stream ended.
@@ -14,13 +15,20 @@ pub enum Stage {
     Payload,
 }
 
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Stage {
+    /// The part's name, as messages print it.
+    fn name(self) -> &'static str {
+        match self {
             Stage::Prefix => "prefix",
             Stage::Header => "header",
             Stage::Payload => "payload",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -139,58 +147,99 @@ fn guess_protocol(seen: &[u8]) -> &'static str {
     }
 }
 
+// The messages are written piece by piece with `write_str` and the `text` helpers, not
+// with `write!` and `{n}`: that keeps `core::fmt`'s integer formatting and a 64-bit division
+// out of a board's flash (see `text`). The words are the same as `{}` would give.
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             DecodeError::BadMagic { seen, seen_len } => {
                 let seen = &seen[..usize::from(seen_len).min(seen.len())];
-                write!(f, "not a sockframe stream: expected magic f5 46, got")?;
-                for b in seen {
-                    write!(f, " {b:02x}")?;
+                f.write_str("not a sockframe stream: expected magic f5 46, got")?;
+                let mut shown = [b'.'; 4];
+                for (&b, c) in seen.iter().zip(&mut shown) {
+                    f.write_str(" ")?;
+                    text::hex(f, u32::from(b), 2)?;
+                    if b.is_ascii_graphic() || b == b' ' {
+                        *c = b;
+                    }
                 }
-                write!(f, " (")?;
-                for &b in seen {
-                    let c = if b.is_ascii_graphic() || b == b' ' {
-                        b as char
-                    } else {
-                        '.'
-                    };
-                    write!(f, "{c}")?;
-                }
-                write!(f, "), {}", guess_protocol(seen))
+                f.write_str(" (")?;
+                text::ascii(f, &shown[..seen.len()])?;
+                f.write_str("), ")?;
+                f.write_str(guess_protocol(seen))
             }
-            DecodeError::UnsupportedVersion { version } => {
-                write!(
-                    f,
-                    "unsupported wire-format version {version}, this peer speaks 1"
-                )
-            }
+            DecodeError::UnsupportedVersion { version } => text::write(
+                f,
+                &[
+                    S("unsupported wire-format version "),
+                    D(version.into()),
+                    S(", this peer speaks 1"),
+                ],
+            ),
             DecodeError::HeaderTooLarge { len, limit } => {
-                write!(f, "header is {len} bytes, limit {limit}")
+                too_large(f, "header", len as u64, limit as u64)
             }
-            DecodeError::PayloadTooLarge { len, limit } => {
-                write!(f, "payload is {len} bytes, limit {limit}")
-            }
-            DecodeError::BadHeader { field, problem } => {
-                write!(f, "bad header: field `{field}`: {problem}")
-            }
-            DecodeError::TooMuchMetadata { count, limit } => {
-                write!(f, "header has {count} metadata entries, limit {limit}")
-            }
-            DecodeError::BadChecksum { expected, actual } => write!(
+            DecodeError::PayloadTooLarge { len, limit } => too_large(f, "payload", len, limit),
+            DecodeError::BadHeader { field, problem } => text::write(
                 f,
-                "payload checksum mismatch: header says crc32c {expected:08x}, payload has {actual:08x}"
+                &[S("bad header: field `"), S(field), S("`: "), S(problem)],
             ),
-            DecodeError::BufferTooSmall { capacity } => write!(
+            DecodeError::TooMuchMetadata { count, limit } => too_much_metadata(f, count, limit),
+            DecodeError::BadChecksum { expected, actual } => text::write(
                 f,
-                "receive buffer is {capacity} bytes, smaller than the {} byte prefix",
-                crate::PREFIX_LEN
+                &[
+                    S("payload checksum mismatch: header says crc32c "),
+                    H(expected, 8),
+                    S(", payload has "),
+                    H(actual, 8),
+                ],
             ),
-            DecodeError::UnexpectedEof { stage, have, need } => {
-                write!(f, "stream ended mid-{stage}: got {have} of {need} bytes")
-            }
+            DecodeError::BufferTooSmall { capacity } => text::write(
+                f,
+                &[
+                    S("receive buffer is "),
+                    D(capacity as u64),
+                    S(" bytes, smaller than the "),
+                    D(crate::PREFIX_LEN as u64),
+                    S(" byte prefix"),
+                ],
+            ),
+            DecodeError::UnexpectedEof { stage, have, need } => text::write(
+                f,
+                &[
+                    S("stream ended mid-"),
+                    S(stage.name()),
+                    S(": got "),
+                    D(have),
+                    S(" of "),
+                    D(need),
+                    S(" bytes"),
+                ],
+            ),
         }
     }
+}
+
+/// "WHAT is LEN bytes, limit LIMIT".
+fn too_large(f: &mut fmt::Formatter<'_>, what: &str, len: u64, limit: u64) -> fmt::Result {
+    text::write(
+        f,
+        &[S(what), S(" is "), D(len), S(" bytes, limit "), D(limit)],
+    )
+}
+
+/// "header has COUNT metadata entries, limit LIMIT".
+fn too_much_metadata(f: &mut fmt::Formatter<'_>, count: u64, limit: usize) -> fmt::Result {
+    text::write(
+        f,
+        &[
+            S("header has "),
+            D(count),
+            S(" metadata entries, limit "),
+            D(limit as u64),
+        ],
+    )
 }
 
 impl core::error::Error for DecodeError {}
@@ -225,14 +274,20 @@ pub enum EncodeError {
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            EncodeError::BufferTooSmall { need, have } => {
-                write!(f, "frame needs {need} bytes, buffer has {have}")
-            }
+            EncodeError::BufferTooSmall { need, have } => text::write(
+                f,
+                &[
+                    S("frame needs "),
+                    D(need as u64),
+                    S(" bytes, buffer has "),
+                    D(have as u64),
+                ],
+            ),
             EncodeError::HeaderTooLarge { len, limit } => {
-                write!(f, "header is {len} bytes, limit {limit}")
+                too_large(f, "header", len as u64, limit as u64)
             }
             EncodeError::TooMuchMetadata { count, limit } => {
-                write!(f, "header has {count} metadata entries, limit {limit}")
+                too_much_metadata(f, count as u64, limit)
             }
         }
     }
@@ -275,3 +330,85 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
 }
 
 impl<E: fmt::Debug> core::error::Error for Error<E> {}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::{format, string::ToString};
+
+    /// Each message, against what `write!` with `{}` / `{:x}` formats from the same numbers:
+    /// the hand-written number formatting must not change a word the peer sees.
+    #[test]
+    fn messages_say_what_write_would() {
+        let big = u64::MAX - 5;
+        let cases = [
+            (
+                DecodeError::bad_magic(&[0x16, 0x03, 0x01, 0x02]),
+                "not a sockframe stream: expected magic f5 46, got 16 03 01 02 (....), looks like a TLS handshake".to_string(),
+            ),
+            (
+                DecodeError::bad_magic(b"GE"),
+                "not a sockframe stream: expected magic f5 46, got 47 45 (GE), looks like an HTTP request or a text command".to_string(),
+            ),
+            (
+                DecodeError::UnsupportedVersion { version: 200 },
+                format!("unsupported wire-format version {}, this peer speaks 1", 200),
+            ),
+            (
+                DecodeError::HeaderTooLarge { len: 9000, limit: 512 },
+                "header is 9000 bytes, limit 512".to_string(),
+            ),
+            (
+                DecodeError::PayloadTooLarge { len: big, limit: 1 << 26 },
+                format!("payload is {big} bytes, limit {}", 1u64 << 26),
+            ),
+            (
+                DecodeError::BadHeader { field: "name", problem: "not UTF-8" },
+                "bad header: field `name`: not UTF-8".to_string(),
+            ),
+            (
+                DecodeError::TooMuchMetadata { count: 4_294_967_296, limit: 8 },
+                "header has 4294967296 metadata entries, limit 8".to_string(),
+            ),
+            (
+                DecodeError::BadChecksum { expected: 0xE306_9283, actual: 0x0000_00AB },
+                "payload checksum mismatch: header says crc32c e3069283, payload has 000000ab".to_string(),
+            ),
+            (
+                DecodeError::BufferTooSmall { capacity: 3 },
+                "receive buffer is 3 bytes, smaller than the 5 byte prefix".to_string(),
+            ),
+            (
+                DecodeError::UnexpectedEof { stage: Stage::Payload, have: 0, need: big },
+                format!("stream ended mid-payload: got 0 of {big} bytes"),
+            ),
+        ];
+        for (err, want) in cases {
+            assert_eq!(err.to_string(), want);
+        }
+        let enc = [
+            (
+                EncodeError::BufferTooSmall {
+                    need: 70_000,
+                    have: 64,
+                },
+                "frame needs 70000 bytes, buffer has 64",
+            ),
+            (
+                EncodeError::HeaderTooLarge {
+                    len: 65_536,
+                    limit: 65_535,
+                },
+                "header is 65536 bytes, limit 65535",
+            ),
+            (
+                EncodeError::TooMuchMetadata { count: 9, limit: 8 },
+                "header has 9 metadata entries, limit 8",
+            ),
+        ];
+        for (err, want) in enc {
+            assert_eq!(err.to_string(), want);
+        }
+    }
+}

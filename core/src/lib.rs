@@ -52,6 +52,7 @@ pub mod io_async;
 mod metadata;
 pub mod prefix;
 mod reader;
+mod text;
 
 pub use decoder::{Decoder, Event, Frame, Limits};
 pub use encoder::{ERROR_MESSAGE_MAX, encode_error_frame, encode_frame, encode_head};
