@@ -26,7 +26,8 @@
 use libfuzzer_sys::fuzz_target;
 use sockframe::{Header, Limits, encode_frame};
 use sockframe_fuzz::echo_model::{check_echo, model};
-use sockframe_std::{Handler, MemStream, ServerConfig, Service};
+use sockframe_std::services::Echo;
+use sockframe_std::{Handler, MemStream, ServerConfig};
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -35,8 +36,8 @@ const BUFFERS: [usize; 4] = [64, 256, 1024, 16384];
 const PIPES: [usize; 4] = [64, 512, 4096, 65536];
 
 /// One handler per receive buffer size, kept across inputs (as a server keeps its pool).
-fn handler(buffer: usize) -> &'static Handler {
-    static HANDLERS: [OnceLock<Handler>; 4] = [const { OnceLock::new() }; 4];
+fn handler(buffer: usize) -> &'static Handler<Echo> {
+    static HANDLERS: [OnceLock<Handler<Echo>>; 4] = [const { OnceLock::new() }; 4];
     let i = BUFFERS.iter().position(|b| *b == buffer).unwrap_or(0);
     HANDLERS[i].get_or_init(|| {
         let cfg = ServerConfig {
@@ -49,12 +50,12 @@ fn handler(buffer: usize) -> &'static Handler {
             write_timeout: None,
             ..ServerConfig::default()
         };
-        Handler::new(&cfg, Service::Echo).expect("echo handler")
+        Handler::new(&cfg, Echo).expect("echo handler")
     })
 }
 
 /// Sends `input` in the given write sizes, then ends its side; returns all it received.
-async fn exchange(handler: &'static Handler, input: &[u8], sizes: [usize; 4], pipe: usize) -> Vec<u8> {
+async fn exchange(handler: &'static Handler<Echo>, input: &[u8], sizes: [usize; 4], pipe: usize) -> Vec<u8> {
     let (client, server_end) = MemStream::pair(pipe);
     let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
     let serving = tokio::spawn(handler.serve(server_end, peer));

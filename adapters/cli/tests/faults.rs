@@ -13,7 +13,8 @@ mod common;
 use bin::*;
 use common::*;
 use sockframe::{Header, Kind, Limits, encode_frame, encode_head};
-use sockframe_std::{Client, ClientError, ServerConfig, Service};
+use sockframe_std::services::Echo;
+use sockframe_std::{Client, ClientError, ServerConfig};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::Stdio;
@@ -56,7 +57,7 @@ fn echo_server() -> sockframe_std::ServerHandle {
         },
         ..loopback()
     };
-    start(cfg, Service::Echo)
+    start(cfg, Echo)
 }
 
 /// Waits until the in-process server holds no receive buffer: every connection sits

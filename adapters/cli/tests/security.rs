@@ -10,7 +10,7 @@ mod common;
 use bin::*;
 use common::*;
 use sockframe::{Header, Kind, Limits, encode_frame};
-use sockframe_std::services::{Chat, ExecConfig, FilesConfig};
+use sockframe_std::services::{Chat, Echo, Exec, ExecConfig, Files, FilesConfig};
 use sockframe_std::{Client, ClientError, ServerConfig, ServerHandle, Service, kinds};
 use std::io::{Read, Write};
 use std::net::Shutdown;
@@ -163,7 +163,7 @@ fn hostile_args(dir: &std::path::Path) -> Vec<String> {
 #[test]
 fn arguments_reach_the_command_literally() {
     let dir = TempDir::new("inject");
-    let server = start(loopback(), Service::Exec(ExecConfig::default()));
+    let server = start(loopback(), Exec(ExecConfig::default()));
     let addr = server.local_addr();
     let mut c = connect(addr);
     for arg in hostile_args(dir.path()) {
@@ -231,7 +231,7 @@ fn files_server(root: &TempDir) -> ServerHandle {
         },
         ..loopback()
     };
-    start(cfg, Service::Files(FilesConfig::new(root.path())))
+    start(cfg, Files(FilesConfig::new(root.path())))
 }
 
 #[test]
@@ -352,7 +352,7 @@ fn head_with_meta(entries: u8) -> Vec<u8> {
 #[test]
 fn every_service_decodes_within_the_server_limits() {
     // Eight entries are accepted (the echo answers them); nine are refused.
-    let server = start(loopback(), Service::Echo);
+    let server = start(loopback(), Echo);
     let mut s = raw(server.local_addr());
     s.write_all(&head_with_meta(8)).unwrap();
     let mut c = Client::from_stream(s);
@@ -361,65 +361,66 @@ fn every_service_decodes_within_the_server_limits() {
 
     let root = TempDir::new("limits");
     let (_operator, replies) = tokio::sync::mpsc::channel(1);
-    let services = [
-        Service::Echo,
-        Service::Exec(ExecConfig {
-            token: Some("t".into()),
-            ..ExecConfig::default()
-        }),
-        Service::Files(FilesConfig::new(root.path())),
-        Service::Chat(Chat::new(replies, |_| {})),
+    enforces_the_limits(Echo);
+    enforces_the_limits(Exec(ExecConfig {
+        token: Some("t".into()),
+        ..ExecConfig::default()
+    }));
+    enforces_the_limits(Files(FilesConfig::new(root.path())));
+    enforces_the_limits(Chat::new(replies, |_| {}));
+}
+
+/// Over-limit metadata, header and payload each get the error frame naming the limit from
+/// `service`, which goes on serving.
+fn enforces_the_limits<Svc: Service>(service: Svc) {
+    let name = service.name().to_owned();
+    let cfg = ServerConfig {
+        limits: Limits {
+            max_header: 512,
+            max_payload: 1000,
+        },
+        ..loopback()
+    };
+    let server = start(cfg, service);
+    let addr = server.local_addr();
+    let over_payload = {
+        let mut b = vec![0u8; 64];
+        let n = sockframe::encode_head(&Header::new(Kind::DATA, 1, 0), 1001, &mut b).unwrap();
+        b.truncate(n);
+        b
+    };
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        (
+            "9 metadata entries",
+            head_with_meta(9),
+            "9 metadata entries, limit 8",
+        ),
+        (
+            "1000-byte header",
+            vec![0xF5, 0x46, 0x01, 0xE8, 0x03],
+            "header is 1000 bytes, limit 512",
+        ),
+        (
+            "1001-byte payload",
+            over_payload,
+            "payload is 1001 bytes, limit 1000",
+        ),
     ];
-    for service in services {
-        let name = service.name();
-        let cfg = ServerConfig {
-            limits: Limits {
-                max_header: 512,
-                max_payload: 1000,
-            },
-            ..loopback()
-        };
-        let server = start(cfg, service);
-        let addr = server.local_addr();
-        let over_payload = {
-            let mut b = vec![0u8; 64];
-            let n = sockframe::encode_head(&Header::new(Kind::DATA, 1, 0), 1001, &mut b).unwrap();
-            b.truncate(n);
-            b
-        };
-        let cases: [(&str, Vec<u8>, &str); 3] = [
-            (
-                "9 metadata entries",
-                head_with_meta(9),
-                "9 metadata entries, limit 8",
-            ),
-            (
-                "1000-byte header",
-                vec![0xF5, 0x46, 0x01, 0xE8, 0x03],
-                "header is 1000 bytes, limit 512",
-            ),
-            (
-                "1001-byte payload",
-                over_payload,
-                "payload is 1001 bytes, limit 1000",
-            ),
-        ];
-        for (case, bytes, says) in cases {
-            let mut s = raw(addr);
-            s.write_all(&bytes).unwrap();
-            let mut c = Client::from_stream(s);
-            let err = expect_error(&mut c);
-            assert!(err.text().contains(says), "{name}, {case}: {}", err.text());
-            assert!(c.recv_frame().unwrap().is_none(), "{name}, {case}: closed");
-            // The server goes on serving (a fresh client: chat serves one at a time).
-            let pong = connect(addr)
-                .request_with(&Header::new(Kind::PING, 0, 0), b"still here")
-                .unwrap();
-            assert_eq!(
-                (pong.kind, pong.payload.as_slice()),
-                (Kind::PONG, &b"still here"[..])
-            );
-        }
+    for (case, bytes, says) in cases {
+        let mut s = raw(addr);
+        s.write_all(&bytes).unwrap();
+        let mut c = Client::from_stream(s);
+        let err = expect_error(&mut c);
+        assert!(err.text().contains(says), "{name}, {case}: {}", err.text());
+        assert!(c.recv_frame().unwrap().is_none(), "{name}, {case}: closed");
+        // The server goes on serving (a fresh client: chat serves one at a time).
+        let pong = connect(addr)
+            .request_with(&Header::new(Kind::PING, 0, 0), b"still here")
+            .unwrap();
+        assert_eq!(
+            (pong.kind, pong.payload.as_slice()),
+            (Kind::PONG, &b"still here"[..])
+        );
     }
 }
 
@@ -430,41 +431,8 @@ fn requests_larger_than_the_buffer_are_not_gathered_in_memory() {
     // holds more than its buffer for a request. (The files service streams uploads to
     // disk; the echo streams replies cut-through.)
     let (_operator, replies) = tokio::sync::mpsc::channel(1);
-    let services = [
-        Service::Exec(ExecConfig::default()),
-        Service::Chat(Chat::new(replies, |_| {})),
-    ];
-    for service in services {
-        let name = service.name();
-        let cfg = ServerConfig {
-            buffer_size: 4096,
-            ..loopback()
-        };
-        let server = start(cfg, service);
-        let mut c = connect(server.local_addr());
-        // 10 MiB announced, only the head sent: the refusal does not wait for the payload.
-        let kind = if name == "exec" {
-            kinds::EXEC
-        } else {
-            Kind::DATA
-        };
-        c.send_head(&Header::new(kind, 5, 10 << 20)).unwrap();
-        let err = expect_error(&mut c);
-        assert_eq!(
-            err.meta("code"),
-            Some("bad-request"),
-            "{name}: {}",
-            err.text()
-        );
-        assert!(
-            err.text().contains("larger than the server buffer"),
-            "{name}"
-        );
-        assert_eq!(err.id, 5, "{name}");
-        let mut rest = Vec::new();
-        let _ = c.stream().try_clone().unwrap().read_to_end(&mut rest);
-        assert!(rest.is_empty(), "{name}: closed after the error");
-    }
+    refuses_a_request_larger_than_the_buffer(Exec(ExecConfig::default()));
+    refuses_a_request_larger_than_the_buffer(Chat::new(replies, |_| {}));
     // The files service refuses a streamed PING (unsupported) and skips its payload
     // without keeping it: the connection stays in step and is served.
     let root = TempDir::new("bigping");
@@ -472,7 +440,7 @@ fn requests_larger_than_the_buffer_are_not_gathered_in_memory() {
         buffer_size: 4096,
         ..loopback()
     };
-    let server = start(cfg, Service::Files(FilesConfig::new(root.path())));
+    let server = start(cfg, Files(FilesConfig::new(root.path())));
     let mut c = connect(server.local_addr());
     let big = vec![7u8; 100_000];
     c.send(&Header::new(Kind::PING, 9, 0), &big).unwrap();
@@ -520,4 +488,35 @@ fn a_program_name_cannot_forge_log_lines() {
         !logs.contains("\u{1b}[31m"),
         "a raw escape sequence: {logs}"
     );
+}
+
+/// A request announced larger than the server's buffer is refused at its head by `service`
+/// (`bad-request`, the connection closed), before its payload arrives.
+fn refuses_a_request_larger_than_the_buffer<Svc: Service>(service: Svc) {
+    let name = service.name().to_owned();
+    let cfg = ServerConfig {
+        buffer_size: 4096,
+        ..loopback()
+    };
+    let server = start(cfg, service);
+    let mut c = connect(server.local_addr());
+    // 10 MiB announced, only the head sent: the refusal does not wait for the payload.
+    let kind = if name == "exec" {
+        kinds::EXEC
+    } else {
+        Kind::DATA
+    };
+    c.send_head(&Header::new(kind, 5, 10 << 20)).unwrap();
+    let err = expect_error(&mut c);
+    assert_eq!(
+        err.meta("code"),
+        Some("bad-request"),
+        "{name}: {}",
+        err.text()
+    );
+    assert!(err.text().contains("larger than the server's"), "{name}");
+    assert_eq!(err.id, 5, "{name}");
+    let mut rest = Vec::new();
+    let _ = c.stream().try_clone().unwrap().read_to_end(&mut rest);
+    assert!(rest.is_empty(), "{name}: closed after the error");
 }

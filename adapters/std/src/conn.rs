@@ -6,13 +6,12 @@
 //! and everything has been written, so 10,000 idle connections cost little more than their
 //! sockets and tasks.
 
-use crate::owned::OwnedFrame;
 use crate::stats::ServerStats;
 use crate::transport::Transport;
 use crate::watchdog::{Expired, Timer, Watchdog, millis};
 use crate::wire::push_error;
 use embedded_io_adapters::tokio_1::FromTokio;
-use sockframe::{Decoder, Event, Limits, io_async};
+use sockframe::{Decoder, Limits};
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -121,7 +120,7 @@ impl Drop for PoolBuf {
     }
 }
 
-/// What [`Conn::fill`] found.
+/// What [`Connection::fill`] found.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Input {
     /// Bytes were added to the decoder.
@@ -136,25 +135,41 @@ pub(crate) enum Input {
     FrameTimeout,
 }
 
-/// How a connection ends, decided by a service.
-pub(crate) enum Close {
-    /// Quietly (peer closed, or a reply already said why).
+/// How a connection ends: what a [`Service`](crate::Service) returns (its `Err`), and
+/// what every [`Connection`] method that can end the connection gives back, for `?`.
+#[derive(Debug)]
+pub enum Close {
+    /// Quietly: the peer closed, the connection failed, or a reply already said why.
     Quiet,
-    /// With an error frame naming why.
+    /// With an error frame ([`Kind::ERROR`](sockframe::Kind::ERROR): metadata `code`,
+    /// payload `message`) for the request `id` (0: the connection as a whole).
     Error {
+        /// The request the error answers, 0 for none.
         id: u32,
+        /// A short machine-readable name (`bad-request`, `unauthorized`, ...).
         code: &'static str,
+        /// What happened, with its numbers.
         message: String,
     },
 }
 
 impl Close {
+    /// Ends with an error frame for request `id`.
     pub fn error(id: u32, code: &'static str, message: impl fmt::Display) -> Close {
         Close::Error {
             id,
             code,
             message: message.to_string(),
         }
+    }
+}
+
+/// A failed read or write ends the connection quietly: the peer is gone or not reading, so
+/// it would not see an error frame.
+impl From<io::Error> for Close {
+    fn from(e: io::Error) -> Close {
+        tracing::debug!("connection failed: {e}");
+        Close::Quiet
     }
 }
 
@@ -212,27 +227,33 @@ enum ReadWait {
     Frame,
 }
 
-pub(crate) struct Conn<S: Transport = TcpStream> {
-    pub io: ConnIo<S>,
-    pub dec: Option<Decoder<PoolBuf>>,
-    pub out: Vec<u8>,
-    pub peer: SocketAddr,
-    pub shared: Arc<Shared>,
-    pub shutdown: watch::Receiver<bool>,
+/// One accepted connection as a [`Service`](crate::Service) sees it: frames in (borrowed
+/// or owned, large ones as chunks), replies out, with the server's limits, deadlines,
+/// shutdown, buffer pool and counters applied underneath. See [`Service`](crate::Service)
+/// for the methods a service calls.
+pub struct Connection<S: Transport = TcpStream> {
+    pub(crate) io: ConnIo<S>,
+    pub(crate) dec: Option<Decoder<PoolBuf>>,
+    pub(crate) out: Vec<u8>,
+    pub(crate) peer: SocketAddr,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) shutdown: watch::Receiver<bool>,
     timer: Timer,
     frame: Option<FrameStart>,
     /// A write ran past the write timeout: the peer is not reading, close without writing.
     stalled: bool,
+    /// The peer closed its side (seen by a read that did not wait).
+    pub(crate) eof: bool,
 }
 
-impl<S: Transport> Conn<S> {
-    pub fn new(
+impl<S: Transport> Connection<S> {
+    pub(crate) fn new(
         stream: S,
         peer: SocketAddr,
         shared: Arc<Shared>,
         shutdown: watch::Receiver<bool>,
-    ) -> Conn<S> {
-        Conn {
+    ) -> Connection<S> {
+        Connection {
             io: ConnIo {
                 io: FromTokio::new(stream),
                 read_total: 0,
@@ -245,27 +266,17 @@ impl<S: Transport> Conn<S> {
             shutdown,
             frame: None,
             stalled: false,
+            eof: false,
         }
     }
 
-    /// The decoder, allocated on first use.
-    pub fn decoder(&mut self) -> &mut Decoder<PoolBuf> {
-        let shared = &self.shared;
-        self.dec.get_or_insert_with(|| new_decoder(shared))
-    }
-
     /// Whether the connection sits between frames with nothing buffered either way.
-    pub fn between_frames(&self) -> bool {
+    pub(crate) fn between_frames(&self) -> bool {
         self.dec.as_ref().is_none_or(|d| d.is_idle()) && self.out.is_empty()
     }
 
-    /// Whether a frame is partly received (the decoder holds or awaits part of it).
-    pub fn mid_frame(&self) -> bool {
-        self.dec.as_ref().is_some_and(|d| !d.is_idle())
-    }
-
     /// One read without waiting: `Ok(None)` if nothing has arrived.
-    pub async fn try_fill(&mut self) -> io::Result<Option<Input>> {
+    pub(crate) async fn try_fill(&mut self) -> io::Result<Option<Input>> {
         let shared = &self.shared;
         let dec = self.dec.get_or_insert_with(|| new_decoder(shared));
         let n = match read_ready(self.io.inner_mut(), dec.read_buf()).await {
@@ -286,7 +297,7 @@ impl<S: Transport> Conn<S> {
     /// Between frames it first waits for readability without holding any buffer, and gives
     /// way to a shutdown; inside a frame it keeps reading so the frame can finish, held to
     /// the idle and frame deadlines.
-    pub async fn fill(&mut self) -> io::Result<Input> {
+    pub(crate) async fn fill(&mut self) -> io::Result<Input> {
         if self.between_frames() {
             return self.fill_between_frames().await;
         }
@@ -309,7 +320,7 @@ impl<S: Transport> Conn<S> {
         Ok(Input::Data)
     }
 
-    /// [`Conn::fill`] between frames: waits for readability holding no buffer, and only
+    /// [`Connection::fill`] between frames: waits for readability holding no buffer, and only
     /// then reads, straight into a freshly allocated decoder.
     async fn fill_between_frames(&mut self) -> io::Result<Input> {
         // Nothing partial: give the buffers back while we wait.
@@ -396,80 +407,8 @@ impl<S: Transport> Conn<S> {
         }
     }
 
-    /// The next request of a service whose requests are small (chat, exec), copied out of the
-    /// decoder so the connection is free to write while it is handled. `Ok(None)` at a clean
-    /// end; a request too large for the buffer ends the connection with `bad-request`.
-    pub async fn read_request(&mut self) -> Result<Option<OwnedFrame>, Close> {
-        loop {
-            match self.read_event().await? {
-                None => return Ok(None),
-                Some(Event::Frame(f)) => return Ok(Some(OwnedFrame::new(&f.header, f.payload))),
-                Some(Event::Start(h)) => {
-                    return Err(Close::error(
-                        h.id,
-                        "bad-request",
-                        "request larger than the server buffer",
-                    ));
-                }
-                // Chunks and ends only follow a Start, which ended the connection above.
-                Some(_) => {}
-            }
-        }
-    }
-
-    /// The next event, reading as needed. `Ok(None)` at a clean end of stream;
-    /// `Err(close)` when the connection must end (idle, shutdown, I/O or framing error).
-    ///
-    /// Between frames it first waits holding no buffer ([`Conn::fill`]); then the core's
-    /// async path, [`io_async::read_event`], takes over. That function is cancel-safe, so
-    /// a deadline may drop it mid-frame without losing bytes.
-    pub async fn read_event(&mut self) -> Result<Option<Event<'_>>, Close> {
-        if self.between_frames() {
-            match self.fill_between_frames().await {
-                Ok(Input::Data) => {}
-                Ok(Input::Eof) => return Ok(None),
-                Ok(other) => return Err(self.input_close(other)),
-                Err(e) => {
-                    tracing::debug!(peer = %self.peer, "read failed: {e}");
-                    return Err(Close::Quiet);
-                }
-            }
-        }
-        let wait = self.arm_read();
-        let shared = &self.shared;
-        let dec = self.dec.get_or_insert_with(|| new_decoder(shared));
-        let result = self
-            .timer
-            .within(io_async::read_event(&mut self.io, dec))
-            .await;
-        // Fields, not methods, below: the event borrows `self.dec`.
-        match result {
-            Ok(Ok(ev)) => {
-                if matches!(ev, Some(Event::Frame(_) | Event::End)) {
-                    self.shared.stats.count_frame();
-                }
-                Ok(ev)
-            }
-            Err(Expired) => Err(match wait {
-                ReadWait::Idle => idle_close(),
-                ReadWait::Frame => frame_timeout_close(
-                    self.shared.timeouts,
-                    self.frame,
-                    self.timer.now_ms(),
-                    self.io.read_total,
-                ),
-            }),
-            Ok(Err(sockframe::Error::Decode(e))) => Err(Close::error(0, e.code(), e)),
-            Ok(Err(sockframe::Error::Io(e))) => {
-                tracing::debug!(peer = %self.peer, "read failed: {e}");
-                Err(Close::Quiet)
-            }
-            Ok(Err(sockframe::Error::Encode(e))) => Err(Close::error(0, "internal", e)),
-        }
-    }
-
     /// The way a connection ends for an [`Input`] other than data or end of stream.
-    pub fn input_close(&self, input: Input) -> Close {
+    pub(crate) fn input_close(&self, input: Input) -> Close {
         match input {
             Input::Idle => idle_close(),
             Input::Shutdown => shutdown_close(),
@@ -483,8 +422,10 @@ impl<S: Transport> Conn<S> {
         }
     }
 
-    /// Writes everything in `out` with one `write_all`, held to the write timeout (a peer
-    /// that stops reading must not pin the connection, or its replies the server's memory).
+    /// Writes every queued reply with one `write_all`, held to the server's write timeout
+    /// (a peer that stops reading must not pin the connection, or its replies the server's
+    /// memory). An error means the connection is lost: return it (`?` makes it a quiet
+    /// [`Close`]).
     pub async fn flush(&mut self) -> io::Result<()> {
         if self.out.is_empty() {
             return Ok(());
@@ -508,7 +449,7 @@ impl<S: Transport> Conn<S> {
     }
 
     /// Ends the connection as `close` says.
-    pub async fn close(mut self, close: Close) {
+    pub(crate) async fn close(mut self, close: Close) {
         self.timer.disarm();
         if self.stalled {
             // The peer is not reading: nothing more can be delivered, free it now.

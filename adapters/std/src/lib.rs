@@ -11,18 +11,25 @@
 //! carry.
 //!
 //! ```no_run
-//! use sockframe_std::{Client, Server, ServerConfig, Service};
+//! use sockframe_std::services::Echo;
+//! use sockframe_std::{Client, Server, ServerConfig};
 //!
 //! // A server on a free loopback port, on its own thread (stopped when `handle` drops).
 //! let cfg = ServerConfig { bind: "127.0.0.1:0".parse().unwrap(), ..ServerConfig::default() };
-//! let handle = Server::spawn_thread(cfg, Service::Echo).unwrap();
+//! let handle = Server::spawn_thread(cfg, Echo).unwrap();
 //!
 //! let mut client = Client::connect(handle.local_addr()).unwrap();
 //! let reply = client.request(b"hello").unwrap();
 //! assert_eq!(reply.payload, b"hello");
 //! ```
 //!
-//! ## Services and their frame kinds
+//! ## Your own services
+//!
+//! Implement [`Service`] (module [`service`]) and run it on the same [`Server`]: it gets
+//! the limits, deadlines, `busy` refusals, graceful shutdown, error frames, buffer pool,
+//! counters and tracing the built-in services get (they are written on the same trait).
+//!
+//! ## Built-in services and their frame kinds
 //!
 //! Every service answers [`Kind::PING`](sockframe::Kind::PING) with a
 //! [`Kind::PONG`](sockframe::Kind::PONG) carrying the same id, and a peer that breaks the
@@ -70,6 +77,7 @@ mod mem;
 mod owned;
 mod printable;
 mod server;
+pub mod service;
 pub mod services;
 mod stats;
 #[cfg(feature = "files")]
@@ -79,11 +87,12 @@ mod watchdog;
 pub mod wire;
 
 pub use client::{Client, ClientError, ExecOutcome};
+pub use conn::{Close, Connection};
 pub use handler::Handler;
 pub use mem::MemStream;
 pub use owned::OwnedFrame;
 pub use printable::printable;
 pub use server::{Server, ServerConfig, ServerHandle};
-pub use services::Service;
+pub use service::{Incoming, Replies, Service};
 pub use stats::ServerStats;
 pub use transport::Transport;

@@ -2,7 +2,7 @@
 
 use crate::conn::linger;
 use crate::handler::Handler;
-use crate::services::Service;
+use crate::service::Service;
 use crate::stats::ServerStats;
 use crate::wire::push_error;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -74,22 +74,24 @@ impl Default for ServerConfig {
     }
 }
 
-/// A bound server, ready to [`run`](Server::run).
+/// A bound server running `Svc` (a built-in service from [`services`](crate::services),
+/// or your own [`Service`]), ready to [`run`](Server::run).
 #[derive(Debug)]
-pub struct Server {
+pub struct Server<Svc: Service> {
     listener: TcpListener,
     local: SocketAddr,
     cfg: ServerConfig,
-    handler: Arc<Handler>,
+    handler: Arc<Handler<Svc>>,
 }
 
-impl Server {
+impl<Svc: Service> Server<Svc> {
     /// Binds the listening socket (SO_REUSEADDR, so a restart binds at once; the backlog
     /// from the config). Must be called inside a tokio runtime.
     ///
-    /// Fails if the service cannot run as configured: exec bound to a non-loopback
-    /// address without a token, files with a root that is not a directory.
-    pub async fn bind(cfg: ServerConfig, service: Service) -> io::Result<Server> {
+    /// Fails if the service cannot run as configured ([`Service::prepare`]): exec bound
+    /// to a non-loopback address without a token, files with a root that is not a
+    /// directory.
+    pub async fn bind(cfg: ServerConfig, service: Svc) -> io::Result<Server<Svc>> {
         let handler = Arc::new(Handler::new(&cfg, service)?);
         let socket = Socket::new(
             Domain::for_address(cfg.bind),
@@ -211,7 +213,7 @@ impl Server {
     /// Binds and runs the server on a thread of its own (a single-threaded tokio runtime),
     /// for tests, benchmarks and programs that are not async. Stops when the handle is
     /// stopped or dropped.
-    pub fn spawn_thread(cfg: ServerConfig, service: Service) -> io::Result<ServerHandle> {
+    pub fn spawn_thread(cfg: ServerConfig, service: Svc) -> io::Result<ServerHandle> {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()

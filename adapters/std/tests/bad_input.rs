@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use sockframe::{Header, Limits, PREFIX_LEN, encode_frame, encode_head};
-use sockframe_std::{ServerConfig, Service};
+use sockframe_std::ServerConfig;
+use sockframe_std::services::Echo;
 use std::io::{Read, Write};
 use std::net::Shutdown;
 
@@ -122,7 +123,7 @@ fn each_bad_input_gets_its_error_frame_and_others_are_unaffected() {
         },
         ..loopback()
     };
-    let server = start(cfg, Service::Echo);
+    let server = start(cfg, Echo);
     let addr = server.local_addr();
     let mut steady = connect(addr);
     for case in cases() {
@@ -191,28 +192,32 @@ fn a_peer_that_keeps_sending_garbage_still_reads_its_error_frame() {
 fn every_service_answers_a_foreign_protocol_with_an_error_frame() {
     let root = TempDir::new("bad-files");
     let (_tx, rx) = tokio::sync::mpsc::channel(1);
-    let services = [
-        sockframe_std::Service::Exec(sockframe_std::services::ExecConfig::default()),
-        sockframe_std::Service::Files(sockframe_std::services::FilesConfig::new(root.path())),
-        sockframe_std::Service::Chat(sockframe_std::services::Chat::new(rx, |_| {})),
-    ];
-    for service in services {
-        let name = service.name();
-        let server = sockframe_std::Server::spawn_thread(loopback(), service).unwrap();
-        let mut s = raw(server.local_addr());
-        s.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
-        let mut c = sockframe_std::Client::from_stream(s);
-        let err = expect_error(&mut c);
-        assert_eq!(err.meta("code"), Some("bad-magic"), "{name}");
-        // Truncation is reported too.
-        let mut s = raw(server.local_addr());
-        s.write_all(&[0xF5, 0x46, 0x01]).unwrap();
-        s.shutdown(Shutdown::Write).unwrap();
-        let mut c = sockframe_std::Client::from_stream(s);
-        assert_eq!(
-            expect_error(&mut c).meta("code"),
-            Some("truncated"),
-            "{name}"
-        );
-    }
+    answers_a_foreign_protocol(sockframe_std::services::Exec(
+        sockframe_std::services::ExecConfig::default(),
+    ));
+    answers_a_foreign_protocol(sockframe_std::services::Files(
+        sockframe_std::services::FilesConfig::new(root.path()),
+    ));
+    answers_a_foreign_protocol(sockframe_std::services::Chat::new(rx, |_| {}));
+}
+
+/// HTTP gets `bad-magic`, a cut prefix `truncated`, from `service`.
+fn answers_a_foreign_protocol<Svc: sockframe_std::Service>(service: Svc) {
+    let name = service.name().to_owned();
+    let server = sockframe_std::Server::spawn_thread(loopback(), service).unwrap();
+    let mut s = raw(server.local_addr());
+    s.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    let mut c = sockframe_std::Client::from_stream(s);
+    let err = expect_error(&mut c);
+    assert_eq!(err.meta("code"), Some("bad-magic"), "{name}");
+    // Truncation is reported too.
+    let mut s = raw(server.local_addr());
+    s.write_all(&[0xF5, 0x46, 0x01]).unwrap();
+    s.shutdown(Shutdown::Write).unwrap();
+    let mut c = sockframe_std::Client::from_stream(s);
+    assert_eq!(
+        expect_error(&mut c).meta("code"),
+        Some("truncated"),
+        "{name}"
+    );
 }

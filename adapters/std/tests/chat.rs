@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use sockframe::Kind;
+use sockframe_std::kinds;
 use sockframe_std::services::{Chat, ChatNote};
-use sockframe_std::{Service, kinds};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ fn operator_replies_and_ends_sessions_in_turn() {
             ChatNote::Left(_) => Seen::Left,
         });
     });
-    let server = sockframe_std::Server::spawn_thread(loopback(), Service::Chat(chat)).unwrap();
+    let server = sockframe_std::Server::spawn_thread(loopback(), chat).unwrap();
     let addr = server.local_addr();
     let next_seen = || seen_rx.recv_timeout(Duration::from_secs(30)).unwrap();
 
@@ -80,7 +80,7 @@ fn a_client_leaving_before_the_reply_frees_the_operator() {
             ChatNote::Left(_) => Seen::Left,
         });
     });
-    let server = sockframe_std::Server::spawn_thread(loopback(), Service::Chat(chat)).unwrap();
+    let server = sockframe_std::Server::spawn_thread(loopback(), chat).unwrap();
     let addr = server.local_addr();
     let next_seen = || seen_rx.recv_timeout(Duration::from_secs(30)).unwrap();
 

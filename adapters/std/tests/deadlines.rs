@@ -7,8 +7,9 @@ mod common;
 
 use common::{assert_echo, connect, expect_error, loopback, start};
 use sockframe::{Header, Kind};
+use sockframe_std::ServerConfig;
+use sockframe_std::services::Echo;
 use sockframe_std::wire::{push_frame, push_head};
-use sockframe_std::{ServerConfig, Service};
 use std::io::{ErrorKind, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
@@ -26,7 +27,7 @@ fn short_frame_deadline() -> ServerConfig {
 
 #[test]
 fn one_byte_per_interval_gets_a_frame_timeout_with_its_numbers() {
-    let server = start(short_frame_deadline(), Service::Echo);
+    let server = start(short_frame_deadline(), Echo);
     let addr = server.local_addr();
     let mut good = connect(addr);
 
@@ -70,7 +71,7 @@ fn one_byte_per_interval_gets_a_frame_timeout_with_its_numbers() {
 
 #[test]
 fn a_slow_but_steady_large_frame_is_not_cut() {
-    let server = start(short_frame_deadline(), Service::Echo);
+    let server = start(short_frame_deadline(), Echo);
     let mut client = connect(server.local_addr());
     // 256 KiB in 32 pieces, 60 ms apart: about 2 s in all, twice the frame timeout, but
     // at well over 1024 B/s. The frame streams through the 16 KiB server buffer.
@@ -103,7 +104,7 @@ fn a_peer_that_never_reads_is_cut_off_and_holds_bounded_memory() {
         write_timeout: Some(Duration::from_secs(1)),
         ..loopback()
     };
-    let server = start(cfg, Service::Echo);
+    let server = start(cfg, Echo);
     let addr = server.local_addr();
     let mut good = connect(addr);
 

@@ -5,8 +5,9 @@ mod common;
 
 use common::*;
 use sockframe::{Event, Header, Kind, Limits, encode_frame};
+use sockframe_std::services::Echo;
 use sockframe_std::wire::push_frame;
-use sockframe_std::{Client, Server, ServerConfig, Service};
+use sockframe_std::{Client, Server, ServerConfig};
 use std::io::{Read, Write};
 use std::time::Duration;
 
@@ -154,7 +155,7 @@ fn abrupt_disconnect_mid_frame_ends_only_that_connection() {
         max_conns: 2,
         ..loopback()
     };
-    let server = start(cfg, Service::Echo);
+    let server = start(cfg, Echo);
     let addr = server.local_addr();
     let mut steady = connect(addr);
     assert_echo(&mut steady, b"before");
@@ -192,7 +193,7 @@ fn restart_binds_the_same_port_at_once() {
         bind: addr,
         ..ServerConfig::default()
     };
-    let again = start(cfg, Service::Echo);
+    let again = start(cfg, Echo);
     assert_eq!(again.local_addr(), addr);
     let mut c = connect(addr);
     assert_echo(&mut c, b"second life");
@@ -204,7 +205,7 @@ fn newcomer_beyond_max_conns_gets_busy() {
         max_conns: 2,
         ..loopback()
     };
-    let server = start(cfg, Service::Echo);
+    let server = start(cfg, Echo);
     let addr = server.local_addr();
     let mut a = connect(addr);
     let mut b = connect(addr);
@@ -230,7 +231,7 @@ fn idle_connection_is_closed_after_the_timeout() {
         idle_timeout: Some(Duration::from_millis(300)),
         ..loopback()
     };
-    let server = start(cfg, Service::Echo);
+    let server = start(cfg, Echo);
     let mut c = connect(server.local_addr());
     assert_echo(&mut c, b"then silence");
     // Blocks until the server acts: no sleep in the test.
@@ -245,7 +246,7 @@ fn stalled_mid_frame_connection_is_closed_too() {
         idle_timeout: Some(Duration::from_millis(300)),
         ..loopback()
     };
-    let server = start(cfg, Service::Echo);
+    let server = start(cfg, Echo);
     let mut c = connect(server.local_addr());
     let mut wire = [0u8; 64];
     let n = encode_frame(&Header::data(1, b"slowloris"), b"slowloris", &mut wire).unwrap();
@@ -289,7 +290,7 @@ fn server_runs_until_a_future_completes() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let server = Server::bind(loopback(), Service::Echo).await.unwrap();
+        let server = Server::bind(loopback(), Echo).await.unwrap();
         let addr = server.local_addr();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let client = tokio::task::spawn_blocking(move || {
@@ -317,7 +318,7 @@ fn payload_limit_comes_from_the_config() {
         },
         ..loopback()
     };
-    let server = start(cfg, Service::Echo);
+    let server = start(cfg, Echo);
     let mut c = connect(server.local_addr());
     assert_echo(&mut c, &[1; 100]);
     c.send(&Header::data(2, &[1; 101]), &[1; 101]).unwrap();

@@ -4,13 +4,13 @@ mod common;
 
 use common::*;
 use sockframe::Header;
-use sockframe_std::services::ExecConfig;
-use sockframe_std::{ClientError, Server, ServerConfig, Service, kinds};
+use sockframe_std::services::{Exec, ExecConfig};
+use sockframe_std::{ClientError, Server, ServerConfig, kinds};
 use std::io::{self, Write};
 use std::time::Duration;
 
 fn exec_server(cfg: ExecConfig) -> sockframe_std::ServerHandle {
-    start(loopback(), Service::Exec(cfg))
+    start(loopback(), Exec(cfg))
 }
 
 fn argv(words: &[&str]) -> Vec<String> {
@@ -120,7 +120,7 @@ fn non_loopback_bind_without_token_refuses_to_start() {
         ..ServerConfig::default()
     };
     let err = rt
-        .block_on(Server::bind(cfg, Service::Exec(ExecConfig::default())))
+        .block_on(Server::bind(cfg, Exec(ExecConfig::default())))
         .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
     assert!(err.to_string().contains("token"), "{err}");
@@ -441,7 +441,7 @@ fn stopping_the_server_kills_what_its_commands_started() {
     };
     let server = start(
         cfg,
-        Service::Exec(ExecConfig {
+        Exec(ExecConfig {
             allow_shell: true,
             ..ExecConfig::default()
         }),

@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use sockframe::{Header, Kind};
-use sockframe_std::services::FilesConfig;
-use sockframe_std::{Client, ClientError, ServerHandle, Service, kinds};
+use sockframe_std::services::{Files, FilesConfig};
+use sockframe_std::{Client, ClientError, ServerHandle, kinds};
 use std::time::Duration;
 
 fn files_server(root: &TempDir) -> ServerHandle {
@@ -17,7 +17,7 @@ fn files_server(root: &TempDir) -> ServerHandle {
         },
         ..loopback()
     };
-    start(cfg, Service::Files(FilesConfig::new(root.path())))
+    start(cfg, Files(FilesConfig::new(root.path())))
 }
 
 fn content(len: usize) -> Vec<u8> {

@@ -3,7 +3,7 @@
 use super::Failure;
 use clap::{Args, ValueEnum};
 use sockframe::Limits;
-use sockframe_std::services::{Chat, ChatNote, ExecConfig, FilesConfig};
+use sockframe_std::services::{Chat, ChatNote, Echo, Exec, ExecConfig, Files, FilesConfig};
 use sockframe_std::{Server, ServerConfig, Service, printable};
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
@@ -108,30 +108,43 @@ pub fn run(a: ServeArgs) -> Result<i32, Failure> {
         write_timeout: secs(a.write_timeout),
         ..ServerConfig::default()
     };
-    let service = match a.service {
-        ServiceKind::Echo => Service::Echo,
-        ServiceKind::Chat => Service::Chat(operator_chat()),
-        ServiceKind::Exec => Service::Exec(ExecConfig {
-            token: a.token,
-            allow_shell: a.shell,
-            time_limit: Duration::from_secs(a.time_limit),
-            output_limit: a.output_limit,
-        }),
-        ServiceKind::Files => Service::Files(FilesConfig::new(a.root)),
-    };
+    match a.service {
+        ServiceKind::Echo => serve(cfg, Echo),
+        ServiceKind::Chat => serve(cfg, operator_chat()),
+        ServiceKind::Exec => serve(
+            cfg,
+            Exec(ExecConfig {
+                token: a.token,
+                allow_shell: a.shell,
+                time_limit: Duration::from_secs(a.time_limit),
+                output_limit: a.output_limit,
+            }),
+        ),
+        ServiceKind::Files => serve(cfg, Files(FilesConfig::new(a.root))),
+    }
+}
+
+/// Binds `service` as `cfg` says and serves until Ctrl-C.
+fn serve<Svc: Service>(cfg: ServerConfig, mut service: Svc) -> Result<i32, Failure> {
+    // What the service needs (an existing --root, a token for exec on a public address) is
+    // the user's to fix: a usage error, told before anything is bound.
+    service
+        .prepare(&cfg)
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let bind = cfg.bind;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::connect(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async {
-        let name = service.name();
+        let name = service.name().to_owned();
         let server = Server::bind(cfg, service)
             .await
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::InvalidInput => {
                     Failure::usage(e.to_string())
                 }
-                _ => Failure::connect(format!("cannot listen on {}: {e}", a.bind)),
+                _ => Failure::connect(format!("cannot listen on {bind}: {e}")),
             })?;
         // Scripts and tests read this line to learn the port when --bind asked for 0.
         eprintln!("sockframe: {name} listening on {}", server.local_addr());

@@ -5,10 +5,10 @@
 //! and the next client gets its turn. Clients arriving meanwhile are accepted and wait in
 //! a first-come first-served queue; they are not refused.
 
-use crate::conn::{Close, Conn, client_gone, shutdown_close};
+use crate::conn::{Close, Connection, shutdown_close};
 use crate::kinds;
+use crate::service::Service;
 use crate::transport::Transport;
-use crate::wire::{push_error, push_frame};
 use sockframe::{Header, Kind};
 use std::net::SocketAddr;
 use tokio::sync::{Mutex, mpsc};
@@ -53,82 +53,75 @@ impl Chat {
             }),
         }
     }
+}
+
+impl Service for Chat {
+    fn name(&self) -> &str {
+        "chat"
+    }
 
     /// Serves one connection: waits for its turn, then converses until either side ends.
-    pub(crate) async fn serve<S: Transport>(&self, mut conn: Conn<S>) {
-        let peer = conn.peer;
+    async fn serve<S: Transport>(&self, conn: &mut Connection<S>) -> Result<(), Close> {
+        let peer = conn.peer();
         let mut op = match self.operator.try_lock() {
             Ok(op) => op,
             Err(_) => {
                 // The operator is busy with the current session: only the log hears of it.
                 tracing::info!(%peer, "chat client queued");
-                let shutdown = &mut conn.shutdown;
-                let waited = tokio::select! {
-                    op = self.operator.lock() => Some(op),
-                    _ = shutdown.wait_for(|stop| *stop) => None,
-                };
-                match waited {
-                    Some(op) => op,
-                    None => {
-                        conn.close(shutdown_close()).await;
-                        return;
-                    }
+                tokio::select! {
+                    op = self.operator.lock() => op,
+                    _ = conn.shutdown_requested() => return Err(shutdown_close()),
                 }
             }
         };
         (op.notes)(ChatNote::Joined(peer));
-        let close = loop {
-            let frame = match conn.read_request().await {
-                Ok(Some(frame)) => frame,
-                Ok(None) => break Close::Quiet,
-                Err(close) => break close,
-            };
-            match frame.kind {
-                Kind::PING => {
-                    let pong = Header::new(Kind::PONG, frame.id, 0);
-                    let _ = push_frame(&mut conn.out, &pong, &frame.payload);
-                }
-                Kind::DATA => {
-                    // Lines typed while nobody was asking belong to no one.
-                    while op.replies.try_recv().is_ok() {}
-                    (op.notes)(ChatNote::Message(peer, &frame.text()));
-                    let replies = &mut op.replies;
-                    let reply = tokio::select! {
-                        r = replies.recv() => r,
-                        _ = client_gone(conn.io.inner_mut()) => break Close::Quiet,
-                    };
-                    match reply {
-                        Some(reply) if !reply.is_empty() => {
-                            let _ = push_frame(
-                                &mut conn.out,
-                                &Header::new(Kind::DATA, frame.id, 0),
-                                reply.as_bytes(),
-                            );
-                        }
-                        _ => {
-                            let end = Header::new(kinds::CHAT_END, frame.id, 0);
-                            let _ = push_frame(&mut conn.out, &end, b"session ended by the server");
-                            break Close::Quiet;
-                        }
+        let result = converse(&mut op, conn).await;
+        (op.notes)(ChatNote::Left(peer));
+        // The session's turn ends (the lock is dropped on return) before the goodbye is
+        // written, so the next client waits for nothing but the operator.
+        result
+    }
+}
+
+/// One client's session with the operator, until either side ends it.
+async fn converse<S: Transport>(op: &mut Operator, conn: &mut Connection<S>) -> Result<(), Close> {
+    let peer = conn.peer();
+    while let Some(frame) = conn.read_request().await? {
+        let mut out = conn.replies();
+        match frame.kind {
+            Kind::PING => {
+                let _ = out.frame(&Header::new(Kind::PONG, frame.id, 0), &frame.payload);
+            }
+            Kind::DATA => {
+                // Lines typed while nobody was asking belong to no one.
+                while op.replies.try_recv().is_ok() {}
+                (op.notes)(ChatNote::Message(peer, &frame.text()));
+                let replies = &mut op.replies;
+                let reply = tokio::select! {
+                    r = replies.recv() => r,
+                    _ = conn.client_gone() => return Ok(()),
+                };
+                let mut out = conn.replies();
+                match reply {
+                    Some(reply) if !reply.is_empty() => {
+                        let _ = out.frame(&Header::new(Kind::DATA, frame.id, 0), reply.as_bytes());
+                    }
+                    _ => {
+                        let end = Header::new(kinds::CHAT_END, frame.id, 0);
+                        let _ = out.frame(&end, b"session ended by the server");
+                        return Ok(());
                     }
                 }
-                other => push_error(
-                    &mut conn.out,
-                    frame.id,
-                    "unsupported",
-                    &format!("the chat service does not handle kind {}", other.0),
-                ),
             }
-            if conn.flush().await.is_err() {
-                break Close::Quiet;
-            }
-        };
-        (op.notes)(ChatNote::Left(peer));
-        // The session's turn ends before the goodbye is written, so the next client waits
-        // for nothing but the operator.
-        drop(op);
-        conn.close(close).await;
+            other => out.error(
+                frame.id,
+                "unsupported",
+                format_args!("the chat service does not handle kind {}", other.0),
+            ),
+        }
+        conn.flush().await?;
     }
+    Ok(())
 }
 
 impl std::fmt::Debug for Chat {

@@ -24,12 +24,13 @@
 //! those needs a cgroup or a container. The server reaps the command's first process on
 //! every path; the others are reparented to init when it exits, and reaped there.
 
-use crate::conn::{Close, Conn, client_gone};
+use crate::conn::{Close, Connection};
 use crate::kinds;
 use crate::owned::OwnedFrame;
 use crate::printable;
+use crate::server::ServerConfig;
+use crate::service::Service;
 use crate::transport::Transport;
-use crate::wire::{push_error, push_frame};
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -42,6 +43,10 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// The exec service: remote commands, as [`ExecConfig`] says (cargo feature `exec`).
+#[derive(Debug, Clone, Default)]
+pub struct Exec(pub ExecConfig);
 
 /// How the exec service runs commands.
 #[derive(Clone)]
@@ -162,57 +167,58 @@ fn parse(cfg: &ExecConfig, req: &OwnedFrame) -> Result<Request, Close> {
     Ok(Request::Run { id, argv })
 }
 
-/// Serves one connection: requests one after the other.
-pub(crate) async fn serve<S: Transport>(cfg: &ExecConfig, mut conn: Conn<S>) {
-    let close = loop {
-        let frame = match conn.read_request().await {
-            Ok(Some(frame)) => frame,
-            Ok(None) => break Close::Quiet,
-            Err(close) => break close,
-        };
-        let request = match frame.kind {
-            Kind::PING => {
-                let pong = Header::new(Kind::PONG, frame.id, 0);
-                let _ = push_frame(&mut conn.out, &pong, &frame.payload);
-                None
+impl Service for Exec {
+    fn name(&self) -> &str {
+        "exec"
+    }
+
+    fn prepare(&mut self, server: &ServerConfig) -> io::Result<()> {
+        self.0 = self.0.clone().prepare(server.bind)?;
+        Ok(())
+    }
+
+    /// Serves one connection: requests one after the other.
+    async fn serve<S: Transport>(&self, conn: &mut Connection<S>) -> Result<(), Close> {
+        let cfg = &self.0;
+        while let Some(frame) = conn.read_request().await? {
+            let request = match frame.kind {
+                Kind::PING => {
+                    let pong = Header::new(Kind::PONG, frame.id, 0);
+                    let _ = conn.replies().frame(&pong, &frame.payload);
+                    None
+                }
+                kinds::EXEC => Some(parse(cfg, &frame)?),
+                other => Some(Request::Refuse {
+                    id: frame.id,
+                    code: "unsupported",
+                    message: format!("the exec service does not handle kind {}", other.0),
+                }),
+            };
+            match request {
+                None => {}
+                Some(Request::Refuse { id, code, message }) => {
+                    tracing::info!(peer = %conn.peer(), code, "refused: {message}");
+                    conn.replies().error(id, code, &message);
+                }
+                Some(Request::Run { id, argv }) => run(cfg, conn, id, argv).await?,
             }
-            kinds::EXEC => match parse(cfg, &frame) {
-                Ok(r) => Some(r),
-                Err(close) => break close,
-            },
-            other => Some(Request::Refuse {
-                id: frame.id,
-                code: "unsupported",
-                message: format!("the exec service does not handle kind {}", other.0),
-            }),
-        };
-        let result = match request {
-            None => Ok(()),
-            Some(Request::Refuse { id, code, message }) => {
-                tracing::info!(peer = %conn.peer, code, "refused: {message}");
-                push_error(&mut conn.out, id, code, &message);
-                Ok(())
-            }
-            Some(Request::Run { id, argv }) => run(cfg, &mut conn, id, argv).await,
-        };
-        if result.and(conn.flush().await).is_err() {
-            break Close::Quiet;
+            conn.flush().await?;
         }
-    };
-    conn.close(close).await;
+        Ok(())
+    }
 }
 
 /// Runs one command, streaming its output to the connection.
 async fn run<S: Transport>(
     cfg: &ExecConfig,
-    conn: &mut Conn<S>,
+    conn: &mut Connection<S>,
     id: u32,
     argv: Vec<OsString>,
 ) -> io::Result<()> {
     // The name goes into logs and error messages: control characters (a newline forging a
     // log line, a terminal escape) are shown escaped.
     let program = printable(&argv[0].to_string_lossy());
-    tracing::info!(peer = %conn.peer, %program, args = argv.len() - 1, "exec");
+    tracing::info!(peer = %conn.peer(), %program, args = argv.len() - 1, "exec");
     let mut child = match tokio::process::Command::new(&argv[0])
         .args(&argv[1..])
         // The server's own secret is not the command's business.
@@ -229,11 +235,10 @@ async fn run<S: Transport>(
     {
         Ok(child) => child,
         Err(e) => {
-            push_error(
-                &mut conn.out,
+            conn.replies().error(
                 id,
                 "spawn-failed",
-                &format!("cannot run {program}: {e}"),
+                format_args!("cannot run {program}: {e}"),
             );
             return Ok(());
         }
@@ -260,9 +265,9 @@ async fn run<S: Transport>(
             },
             _ = &mut deadline => return killed(conn, &mut child, &mut group, id, "timeout",
                 format!("{program} still running after {:?}: killed", cfg.time_limit)).await,
-            _ = client_gone(conn.io.inner_mut()) => {
+            _ = conn.client_gone() => {
                 // Nobody is left to read the output: stop the command now, not at its limit.
-                tracing::info!(peer = %conn.peer, %program, "client gone: killing the command");
+                tracing::info!(peer = %conn.peer(), %program, "client gone: killing the command");
                 group.kill();
                 let _ = child.wait().await;
                 return Err(io::Error::new(io::ErrorKind::BrokenPipe, "client gone"));
@@ -288,7 +293,7 @@ async fn run<S: Transport>(
         } else {
             &err_buf
         };
-        let _ = push_frame(&mut conn.out, &Header::new(kind, id, 0), &buf[..n]);
+        let _ = conn.replies().frame(&Header::new(kind, id, 0), &buf[..n]);
         conn.flush().await?;
     }
     let status = tokio::select! {
@@ -298,7 +303,7 @@ async fn run<S: Transport>(
     };
     // Background processes that let go of the pipes would otherwise run on unbounded.
     if group.kill() {
-        tracing::info!(peer = %conn.peer, %program, "killed what the command left running");
+        tracing::info!(peer = %conn.peer(), %program, "killed what the command left running");
     }
     let (key, value) = match (status.code(), status.signal()) {
         (Some(code), _) => ("code", code.to_string()),
@@ -308,8 +313,8 @@ async fn run<S: Transport>(
     let text = status.to_string();
     let pairs = [(key, value.as_str())];
     let exit = Header::new(kinds::EXIT, id, 0).with_meta(&pairs);
-    let _ = push_frame(&mut conn.out, &exit, text.as_bytes());
-    tracing::info!(peer = %conn.peer, %program, %status, bytes = total, "exec done");
+    let _ = conn.replies().frame(&exit, text.as_bytes());
+    tracing::info!(peer = %conn.peer(), %program, %status, bytes = total, "exec done");
     Ok(())
 }
 
@@ -360,7 +365,7 @@ impl Drop for Group {
 
 /// Kills the command's whole group, reaps its first process, and reports why.
 async fn killed<S: Transport>(
-    conn: &mut Conn<S>,
+    conn: &mut Connection<S>,
     child: &mut tokio::process::Child,
     group: &mut Group,
     id: u32,
@@ -369,8 +374,8 @@ async fn killed<S: Transport>(
 ) -> io::Result<()> {
     group.kill();
     let _ = child.wait().await;
-    tracing::info!(peer = %conn.peer, code, "{message}");
-    push_error(&mut conn.out, id, code, &message);
+    tracing::info!(peer = %conn.peer(), code, "{message}");
+    conn.replies().error(id, code, &message);
     Ok(())
 }
 

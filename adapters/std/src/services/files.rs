@@ -18,16 +18,22 @@
 //! 64 KiB that the page cache absorbs; only the checksum pass over a whole file, which can
 //! take seconds, runs on tokio's blocking pool.
 
-use crate::conn::{Close, Conn};
+use crate::conn::{Close, Connection};
 use crate::kinds;
+use crate::server::ServerConfig;
+use crate::service::Service;
 use crate::services::safe_path::{PathError, open_root, relative, resolve};
 use crate::tempfile::TempFile;
 use crate::transport::Transport;
-use crate::wire::{push_error, push_frame, push_head};
 use sockframe::{Event, Header, Kind};
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+
+/// The files service: uploads and downloads inside the directory [`FilesConfig`] names
+/// (cargo feature `files`).
+#[derive(Debug, Clone)]
+pub struct Files(pub FilesConfig);
 
 /// Where the files service reads and writes.
 ///
@@ -250,69 +256,74 @@ fn unsupported(kind: Kind) -> (&'static str, String) {
     )
 }
 
-/// Serves one connection.
-pub(crate) async fn serve<S: Transport>(cfg: &FilesConfig, mut conn: Conn<S>) {
-    let mut state = State::Idle;
-    let close = loop {
-        let action = match conn.read_event().await {
-            Ok(None) => break Close::Quiet,
-            Err(close) => break close,
-            Ok(Some(ev)) => on_event(cfg, &mut state, ev),
-        };
-        let result = match action {
-            Action::Nothing => Ok(()),
-            Action::Complete(up) => {
-                let id = up.id;
-                // fsync can take long on a busy disk: not on the thread serving everyone.
-                let stored = tokio::task::spawn_blocking(move || up.finish())
-                    .await
-                    .unwrap_or_else(|e| Err(("io", e.to_string())));
-                match stored {
-                    Ok((id, size)) => {
-                        tracing::info!(peer = %conn.peer, size, "upload stored");
-                        let size = size.to_string();
-                        let pairs = [("size", size.as_str())];
-                        let h = Header::new(kinds::PUT_OK, id, 0).with_meta(&pairs);
-                        let _ = push_frame(&mut conn.out, &h, &[]);
-                    }
-                    Err((code, message)) => {
-                        tracing::info!(peer = %conn.peer, code, "upload failed: {message}");
-                        push_error(&mut conn.out, id, code, &message);
-                    }
+impl Service for Files {
+    fn name(&self) -> &str {
+        "files"
+    }
+
+    fn prepare(&mut self, _server: &ServerConfig) -> io::Result<()> {
+        self.0 = self.0.clone().prepare()?;
+        Ok(())
+    }
+
+    /// Serves one connection. An upload cut short is dropped on return, and its temporary
+    /// file with it.
+    async fn serve<S: Transport>(&self, conn: &mut Connection<S>) -> Result<(), Close> {
+        let cfg = &self.0;
+        let mut state = State::Idle;
+        while let Some(incoming) = conn.next_event().await? {
+            match on_event(cfg, &mut state, incoming.event) {
+                Action::Nothing => {}
+                Action::Complete(up) => store(conn, up).await,
+                Action::Refuse { id, code, message } => {
+                    tracing::info!(peer = %conn.peer(), code, "refused: {message}");
+                    conn.replies().error(id, code, &message);
                 }
-                conn.flush().await
+                Action::Pong { id, payload } => {
+                    let _ = conn
+                        .replies()
+                        .frame(&Header::new(Kind::PONG, id, 0), &payload);
+                }
+                Action::Send { id, name } => send_file(cfg, conn, id, &name).await?,
             }
-            Action::Refuse { id, code, message } => {
-                tracing::info!(peer = %conn.peer, code, "refused: {message}");
-                push_error(&mut conn.out, id, code, &message);
-                conn.flush().await
-            }
-            Action::Pong { id, payload } => {
-                let _ = push_frame(&mut conn.out, &Header::new(Kind::PONG, id, 0), &payload);
-                conn.flush().await
-            }
-            Action::Send { id, name } => send_file(cfg, &mut conn, id, &name).await,
-        };
-        if let Err(e) = result {
-            tracing::debug!(peer = %conn.peer, "files connection failed: {e}");
-            break Close::Quiet;
+            conn.flush().await?;
         }
-    };
-    // An upload cut short is dropped here, and its temporary file with it.
-    drop(state);
-    conn.close(close).await;
+        Ok(())
+    }
+}
+
+/// Finishes a complete upload (flushed to disk, renamed into place) and queues the answer.
+async fn store<S: Transport>(conn: &mut Connection<S>, up: Upload) {
+    let id = up.id;
+    // fsync can take long on a busy disk: not on the thread serving everyone.
+    let stored = tokio::task::spawn_blocking(move || up.finish())
+        .await
+        .unwrap_or_else(|e| Err(("io", e.to_string())));
+    match stored {
+        Ok((id, size)) => {
+            tracing::info!(peer = %conn.peer(), size, "upload stored");
+            let size = size.to_string();
+            let pairs = [("size", size.as_str())];
+            let h = Header::new(kinds::PUT_OK, id, 0).with_meta(&pairs);
+            let _ = conn.replies().frame(&h, &[]);
+        }
+        Err((code, message)) => {
+            tracing::info!(peer = %conn.peer(), code, "upload failed: {message}");
+            conn.replies().error(id, code, &message);
+        }
+    }
 }
 
 /// Answers a download: checksum pass, then the head, then the content in 64 KiB pieces.
 async fn send_file<S: Transport>(
     cfg: &FilesConfig,
-    conn: &mut Conn<S>,
+    conn: &mut Connection<S>,
     id: u32,
     name: &str,
 ) -> io::Result<()> {
-    let refuse = |conn: &mut Conn<S>, (code, message): (&'static str, String)| {
-        tracing::info!(peer = %conn.peer, code, "refused: {message}");
-        push_error(&mut conn.out, id, code, &message);
+    let refuse = |conn: &mut Connection<S>, (code, message): (&'static str, String)| {
+        tracing::info!(peer = %conn.peer(), code, "refused: {message}");
+        conn.replies().error(id, code, &message);
     };
     let rel = match resolve(&cfg.root, name, true)
         .and_then(|path| relative(&cfg.root, &path).map(Path::to_path_buf))
@@ -347,7 +358,7 @@ async fn send_file<S: Transport>(
     };
     let mut h = Header::new(kinds::FILE, id, size).with_name(name);
     h.crc = Some(crc);
-    let _ = push_head(&mut conn.out, &h, size);
+    let _ = conn.replies().head(&h, size);
     let mut buf = vec![0u8; 64 * 1024];
     let mut left = size;
     while left > 0 {
@@ -361,13 +372,12 @@ async fn send_file<S: Transport>(
                 "file shrank while sent",
             ));
         }
-        conn.out.extend_from_slice(&buf[..n]);
-        conn.flush().await?;
+        conn.write_body(&buf[..n]).await?;
         left -= n as u64;
     }
     // An empty file's head has not been written by the loop.
     conn.flush().await?;
-    tracing::info!(peer = %conn.peer, size, "download sent");
+    tracing::info!(peer = %conn.peer(), size, "download sent");
     Ok(())
 }
 

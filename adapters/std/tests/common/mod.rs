@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 use sockframe::Kind;
+use sockframe_std::services::Echo;
 use sockframe_std::{Client, OwnedFrame, Server, ServerConfig, ServerHandle, Service};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ pub fn loopback() -> ServerConfig {
 }
 
 /// Starts `service` in-process with `cfg`; ready once it answered a real exchange.
-pub fn start(cfg: ServerConfig, service: Service) -> ServerHandle {
+pub fn start<Svc: Service>(cfg: ServerConfig, service: Svc) -> ServerHandle {
     let handle = Server::spawn_thread(cfg, service).expect("server starts");
     let mut c = connect(handle.local_addr());
     c.ping().expect("server answers a ping");
@@ -28,7 +29,7 @@ pub fn start(cfg: ServerConfig, service: Service) -> ServerHandle {
 
 /// An echo server with the default settings.
 pub fn echo() -> ServerHandle {
-    start(loopback(), Service::Echo)
+    start(loopback(), Echo)
 }
 
 /// A client with a read timeout, so a broken server fails the test instead of hanging it.
