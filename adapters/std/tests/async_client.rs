@@ -6,9 +6,10 @@ mod common;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use sockframe::{Kind, Limits};
+use sockframe_std::ServerConfig;
 use sockframe_std::async_client::{AsyncClient, AsyncClientConfig, AsyncClientError};
 use sockframe_std::codec::{BytesFrame, FrameCodec, FrameHead};
-use sockframe_std::{ServerConfig, Service};
+use sockframe_std::services::Echo;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -263,7 +264,7 @@ async fn the_real_server_refusal_names_the_limit() {
         },
         ..common::loopback()
     };
-    let server = common::start(cfg, Service::Echo);
+    let server = common::start(cfg, Echo);
     let client = AsyncClient::connect(server.local_addr()).await.unwrap();
     let refused = client.request(BytesFrame::data(0, vec![7u8; 2000])).await;
     match refused {
