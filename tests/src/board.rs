@@ -6,7 +6,6 @@
 
 use std::io::Read as _;
 use std::net::{SocketAddr, TcpListener};
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -118,14 +117,7 @@ impl Board {
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
         .stderr(log_file);
-        // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill QEMU if the
-        // thread that started it dies, so no QEMU outlives a crashed test.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
+        crate::child::die_with_parent(&mut cmd);
         let child = cmd.spawn().map_err(|e| {
             format!("cannot start qemu-system-arm ({e}); install it with `apt-get install qemu-system-arm` or run `cargo xtask setup`")
         })?;

@@ -3,7 +3,10 @@
 #![warn(missing_docs)]
 
 pub mod board;
+pub mod child;
 pub mod client;
+pub mod desktop;
+pub mod spec;
 
 use sockframe::{Header, encode_frame};
 

@@ -1,23 +1,12 @@
 //! `cargo xtask demo` and `cargo xtask qemu`: the board and the desktop talking.
 
 use crate::setup;
-use crate::util::{cargo, root, sh};
 use sockframe::{Header, Kind};
-use sockframe_tests::board::{Board, build_firmware, free_port};
+use sockframe_tests::board::{Board, build_firmware};
 use sockframe_tests::client::EchoClient;
+use sockframe_tests::desktop::Desktop;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// The desktop server as a child process, killed on drop.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 pub fn qemu(port: Option<u16>, plain: bool) -> Result<(), String> {
     setup::run_all()?;
@@ -44,31 +33,13 @@ pub fn run() -> Result<(), String> {
     setup::run_all()?;
     println!("building the firmware and the desktop tools...");
     let elf = build_firmware(&[])?;
-    sh(cargo().args([
-        "build",
-        "--quiet",
-        "-p",
-        "sockframe-cli",
-        "--bin",
-        "sockframe",
-    ]))?;
     let board = Board::boot(&elf)?;
     println!(
         "board:   QEMU lm3s6965evb, echo on 10.0.2.15:7, forwarded to {}",
         board.addr()
     );
-
-    let port = free_port()?;
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let exe = target_dir().join("debug/sockframe");
-    let server = Server(
-        Command::new(&exe)
-            .args(["serve", "--bind", &addr.to_string(), "--service", "echo"])
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", exe.display()))?,
-    );
-    wait_for(addr)?;
+    let server = Desktop::start(&["--service", "echo"])?;
+    let addr = server.addr();
     println!("desktop: `sockframe serve` echo on {addr}\n");
 
     for (name, peer) in [("desktop", addr), ("board", board.addr())] {
@@ -78,25 +49,6 @@ pub fn run() -> Result<(), String> {
     drop(board);
     println!("\nboth peers answered every frame byte-exact; QEMU and the server are stopped.");
     Ok(())
-}
-
-fn target_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(Into::into)
-        .unwrap_or_else(|| root().join("target"))
-}
-
-fn wait_for(addr: SocketAddr) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match sockframe_tests::client::echo_once(addr, b"ready?", Duration::from_millis(500)) {
-            Ok(()) => return Ok(()),
-            Err(e) if Instant::now() > deadline => {
-                return Err(format!("server at {addr} not ready: {e}"));
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
 }
 
 /// Sends a few frames to one peer, printing each way and the round trip time.
