@@ -122,66 +122,66 @@ impl<const N: usize> Connection<N> {
             return Step::Wait;
         }
         let free = socket.send_capacity() - socket.send_queue();
-        match self.decoder.poll() {
-            Err(_) => self.fail(),
-            Ok(true) => {
-                // The event is at most the buffered bytes, and the handler says how large
-                // its answer to that many bytes can be. Taking the event only when that much
-                // is free means the answer is never cut, and the event never has to be kept
-                // (it borrows the decoder and is gone on the next call). For an echo the
-                // reads below already keep `buffered <= free`; this wait matters for
-                // handlers whose answers are larger than their requests.
-                if free < handler.reserve(self.decoder.buffered()) {
-                    return Step::Wait;
-                }
-                match self.decoder.next_event() {
-                    Ok(Some(event)) => {
-                        if handler
-                            .on_event(event, &mut Reply::new(socket, free))
-                            .is_err()
-                        {
-                            // A partial answer may be queued: only a reset keeps the peer
-                            // from reading a corrupt stream.
-                            socket.abort();
-                            self.phase = Phase::Closing;
-                        }
-                        Step::Progress
-                    }
-                    Ok(None) => Step::Wait, // not reached: poll said an event is ready
-                    Err(_) => self.fail(),
-                }
-            }
-            Ok(false) if socket.recv_queue() > 0 => {
-                // Read only what could be answered now: what the decoder holds plus what is
-                // read must fit the free send space. The rest stays in the socket, and the
-                // TCP window tells the peer to wait.
-                let room = free.saturating_sub(self.decoder.buffered());
-                let buf = self.decoder.read_buf();
-                let want = buf.len().min(room);
-                if want == 0 {
-                    return Step::Wait;
-                }
-                match socket.recv_slice(&mut buf[..want]) {
-                    Ok(n) if n > 0 => {
-                        self.decoder.commit(n);
-                        Step::Progress
-                    }
-                    _ => Step::Wait,
-                }
-            }
-            Ok(false) if !socket.may_recv() => {
-                // The peer sent FIN and everything before it was decoded.
-                match self.decoder.finish() {
-                    Ok(()) => {
-                        socket.close(); // the FIN follows the answers already queued
+        // An event is at most the buffered bytes, and the handler says how large its answer
+        // to that many bytes can be. Asking for an event only when that much is free means
+        // the answer is never cut, and the event never has to be kept (it borrows the
+        // decoder and is gone on the next call). For an echo the reads below already keep
+        // `buffered <= free`; this wait matters for handlers whose answers are larger than
+        // their requests.
+        //
+        // `next_event`, not `poll`, decides: it decodes a header as soon as the header is
+        // in, so a fault after `len` is answered at the same byte as on the desktop, not
+        // only once a payload byte or the end of the stream arrives.
+        let asked = free >= handler.reserve(self.decoder.buffered());
+        if asked {
+            match self.decoder.next_event() {
+                Ok(Some(event)) => {
+                    if handler
+                        .on_event(event, &mut Reply::new(socket, free))
+                        .is_err()
+                    {
+                        // A partial answer may be queued: only a reset keeps the peer
+                        // from reading a corrupt stream.
+                        socket.abort();
                         self.phase = Phase::Closing;
-                        Step::Progress
                     }
-                    Err(_) => self.fail(),
+                    return Step::Progress;
                 }
+                Ok(None) => {}
+                Err(_) => return self.fail(),
             }
-            Ok(false) => Step::Wait,
         }
+        if socket.recv_queue() > 0 {
+            // Read only what could be answered now: what the decoder holds plus what is
+            // read must fit the free send space. The rest stays in the socket, and the
+            // TCP window tells the peer to wait.
+            let room = free.saturating_sub(self.decoder.buffered());
+            let buf = self.decoder.read_buf();
+            let want = buf.len().min(room);
+            if want == 0 {
+                return Step::Wait;
+            }
+            return match socket.recv_slice(&mut buf[..want]) {
+                Ok(n) if n > 0 => {
+                    self.decoder.commit(n);
+                    Step::Progress
+                }
+                _ => Step::Wait,
+            };
+        }
+        if asked && !socket.may_recv() {
+            // The peer sent FIN and everything before it was decoded (the decoder had no
+            // event left).
+            return match self.decoder.finish() {
+                Ok(()) => {
+                    socket.close(); // the FIN follows the answers already queued
+                    self.phase = Phase::Closing;
+                    Step::Progress
+                }
+                Err(_) => self.fail(),
+            };
+        }
+        Step::Wait
     }
 
     fn fail(&mut self) -> Step {

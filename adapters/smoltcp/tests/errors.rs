@@ -266,3 +266,49 @@ fn peer_reset_mid_frame_frees_the_socket_for_the_next_client() {
         world.run_until("the pool listening", 1_000, |w| w.listening() == 2);
     }
 }
+
+/// A fault in the header after `len` is answered as soon as the header is in, with the
+/// payload it announced still to come and the peer's side still open: the byte the desktop
+/// answers at (it decodes each header once it has arrived).
+#[test]
+fn header_faults_after_len_are_answered_when_the_header_is_in() {
+    let mut world = World::<1, N>::new(ServerConfig::BOARD);
+    // Each header announces a payload of 4 bytes that never comes.
+    let cases = [
+        // name tag 07: neither absent (00) nor present (01).
+        (
+            "bad option tag",
+            "bad-header",
+            vec![0x00, 0x01, 0x04, 0x00, 0x07, 0x00, 0x00],
+        ),
+        // meta count 9, over the limit of 8.
+        (
+            "too much metadata",
+            "too-much-metadata",
+            vec![0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x09],
+        ),
+        // name of 5 bytes, 1 given: the field runs past header_len.
+        (
+            "name past the header",
+            "bad-header",
+            vec![0x00, 0x01, 0x04, 0x00, 0x01, 0x05, 0x61],
+        ),
+    ];
+    for (name, code, header) in cases {
+        let head = [&[0xF5, 0x46, 0x01, header.len() as u8, 0x00][..], &header].concat();
+        let handle = world.connect();
+        let mut peer = Peer::new(handle, head.clone());
+        world.run_until(name, 1_000, |w| {
+            peer.pump(&mut w.client_sockets);
+            peer.at_eof(&w.client_sockets)
+        });
+        assert_eq!(
+            peer.received,
+            error_frame(&expected_error::<N>(&head)),
+            "{name}"
+        );
+        assert_eq!(decode_all(&peer.received)[0].2, code.as_bytes(), "{name}");
+        world.client(handle).close();
+        world.run_until("the socket listening again", 1_000, |w| w.listening() == 1);
+    }
+}
