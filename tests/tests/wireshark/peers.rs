@@ -11,38 +11,9 @@ use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Builds the `sockframe` command (whichever workspace package holds it) and returns its
-/// path. Cargo releases its lock while tests run, so this nested build does not wait on the
-/// one running the test; after `cargo test --workspace` it has nothing to do.
+/// Builds the `sockframe` command and returns its path (the conformance test's builder).
 pub fn sockframe_bin() -> Result<PathBuf, String> {
-    let root = sockframe_tests::board::workspace_root();
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(&root)
-        .args([
-            "build",
-            "--quiet",
-            "--bin",
-            "sockframe",
-            "--message-format=json",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "cargo build --bin sockframe failed ({})",
-            out.status
-        ));
-    }
-    let key = "\"executable\":\"";
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let at = l.find(key)? + key.len();
-            Some(PathBuf::from(&l[at..at + l[at..].find('"')?]))
-        })
-        .find(|p| p.file_name().is_some_and(|f| f == "sockframe"))
-        .ok_or_else(|| "cargo did not report the sockframe executable".into())
+    sockframe_tests::desktop::build_server()
 }
 
 /// `sockframe serve` (echo) on 127.0.0.1, killed on drop.
