@@ -13,6 +13,13 @@
 -- Frames split across TCP segments are reassembled, and several frames in one segment are
 -- all shown. The payload is handed on to the `data` dissector.
 --
+-- Faults are reported as a receiver finds them (spec section 7.5): the prefix byte by byte,
+-- the header's fields as soon as their bytes are in (a frame whose header is bad is shown
+-- without waiting for its payload), limits with this implementation's defaults (they are
+-- preferences). After a fault that loses the stream (every one but a wrong checksum or a
+-- broken trailer rule, where the frame's end is still certain) the rest of that direction
+-- is shown as not followed, as a receiver would have closed.
+--
 -- Written for the Lua 5.2 of Wireshark 3.x/4.0 and the Lua 5.4 of later versions: no
 -- native bit operators (the `bit` library Wireshark provides instead), no utf8 library.
 
@@ -22,6 +29,10 @@ local MAGIC0, MAGIC1 = 0xF5, 0x46
 local VERSION = 1
 local PREFIX_LEN = 5
 local FLAG_MORE = 0x01
+local FLAG_TRAILER = 0x02
+local KIND_ERROR, KIND_END, KIND_ABORT = 1, 4, 5
+-- ERROR and ABORT messages are at most 200 bytes (spec section 7.1).
+local MESSAGE_MAX = 200
 
 -- Kinds 0..=63 are sockframe's, 64..=255 the application's (spec section 3).
 local KIND_NAMES = {
@@ -29,8 +40,9 @@ local KIND_NAMES = {
     [1] = "ERROR",
     [2] = "PING",
     [3] = "PONG",
+    [4] = "END",
+    [5] = "ABORT",
 }
-local KIND_ERROR = 1
 
 local function kind_name(kind)
     if KIND_NAMES[kind] then
@@ -54,63 +66,100 @@ local f = {
     flags = ProtoField.uint8("sockframe.flags", "Flags", base.HEX),
     flag_more = ProtoField.bool("sockframe.flags.more", "MORE (more fragments follow)", 8,
         { "Set", "Not set" }, FLAG_MORE),
+    flag_trailer = ProtoField.bool("sockframe.flags.trailer",
+        "TRAILER (an END or ABORT follows the payload)", 8, { "Set", "Not set" }, FLAG_TRAILER),
     flag_reserved = ProtoField.uint8("sockframe.flags.reserved", "Reserved bits", base.HEX,
-        nil, 0xFE),
+        nil, 0xFC),
     name = ProtoField.string("sockframe.name", "Name", base.UNICODE),
     crc = ProtoField.uint32("sockframe.crc", "CRC-32C", base.HEX),
-    meta_count = ProtoField.uint32("sockframe.meta.count", "Metadata entries", base.DEC),
+    meta_count = ProtoField.uint64("sockframe.meta.count", "Metadata entries", base.DEC),
     meta_key = ProtoField.string("sockframe.meta.key", "Key", base.UNICODE),
     meta_value = ProtoField.string("sockframe.meta.value", "Value", base.UNICODE),
     error_code = ProtoField.string("sockframe.error_code", "Error code", base.UNICODE),
     error_message = ProtoField.string("sockframe.error_message", "Error message", base.UNICODE),
     unknown = ProtoField.bytes("sockframe.header.unknown", "Header bytes after the v1 fields"),
-    undecoded = ProtoField.bytes("sockframe.undecoded", "Bytes not decodable as sockframe"),
+    undecoded = ProtoField.bytes("sockframe.undecoded", "Bytes not decoded as sockframe"),
 }
 sockframe.fields = {
     f.magic, f.version, f.header_len, f.kind, f.id, f.len, f.flags, f.flag_more,
-    f.flag_reserved, f.name, f.crc, f.meta_count, f.meta_key, f.meta_value, f.error_code,
-    f.error_message, f.unknown, f.undecoded,
+    f.flag_trailer, f.flag_reserved, f.name, f.crc, f.meta_count, f.meta_key, f.meta_value,
+    f.error_code, f.error_message, f.unknown, f.undecoded,
 }
 
+-- One expert info per error code of spec section 7.3 the bytes can show (named after the
+-- code), and two notes: ERROR frames and aborted payloads.
+local function expert_info(code, text, group)
+    return ProtoExpert.new("sockframe." .. code:gsub("-", "_"), text, group,
+        expert.severity.ERROR)
+end
 local e = {
-    bad_magic = ProtoExpert.new("sockframe.bad_magic", "Bad magic (not a sockframe stream)",
-        expert.group.MALFORMED, expert.severity.ERROR),
-    bad_version = ProtoExpert.new("sockframe.bad_version", "Unsupported wire-format version",
-        expert.group.PROTOCOL, expert.severity.ERROR),
-    bad_header = ProtoExpert.new("sockframe.bad_header", "Malformed header",
-        expert.group.MALFORMED, expert.severity.ERROR),
-    bad_checksum = ProtoExpert.new("sockframe.bad_checksum", "Payload checksum mismatch",
-        expert.group.CHECKSUM, expert.severity.ERROR),
+    ["bad-magic"] = expert_info("bad-magic", "Bad magic (not a sockframe stream)",
+        expert.group.MALFORMED),
+    ["bad-version"] = expert_info("bad-version", "Unsupported wire-format version",
+        expert.group.PROTOCOL),
+    ["header-too-large"] = expert_info("header-too-large", "Header over the receiver's limit",
+        expert.group.PROTOCOL),
+    ["payload-too-large"] = expert_info("payload-too-large",
+        "Payload over the receiver's limit", expert.group.PROTOCOL),
+    ["bad-header"] = expert_info("bad-header", "Malformed header", expert.group.MALFORMED),
+    ["too-much-metadata"] = expert_info("too-much-metadata",
+        "More metadata entries than the receiver's limit", expert.group.PROTOCOL),
+    ["bad-trailer"] = expert_info("bad-trailer", "Trailer rule broken", expert.group.SEQUENCE),
+    ["bad-checksum"] = expert_info("bad-checksum", "Payload checksum mismatch",
+        expert.group.CHECKSUM),
     error_frame = ProtoExpert.new("sockframe.error_frame", "ERROR frame",
         expert.group.RESPONSE_CODE, expert.severity.WARN),
+    aborted = ProtoExpert.new("sockframe.aborted", "Payload aborted",
+        expert.group.SEQUENCE, expert.severity.WARN),
 }
-sockframe.experts = { e.bad_magic, e.bad_version, e.bad_header, e.bad_checksum, e.error_frame }
+sockframe.experts = {}
+for _, x in pairs(e) do
+    table.insert(sockframe.experts, x)
+end
 
 sockframe.prefs.tcp_port = Pref.uint("TCP port",
     8080, "TCP port always dissected as sockframe (0: none; other ports by heuristic)")
+sockframe.prefs.max_header = Pref.uint("Largest header", 512,
+    "Headers above this many bytes are flagged header-too-large (the receiver's limit)")
+sockframe.prefs.max_payload = Pref.uint("Largest payload", 67108864,
+    "Payloads above this many bytes are flagged payload-too-large (the receiver's limit)")
+sockframe.prefs.max_meta = Pref.uint("Most metadata entries", 8,
+    "More entries than this are flagged too-much-metadata (the receiver's limit)")
 sockframe.prefs.verify_crc = Pref.bool("Verify checksums", true,
     "Compute the CRC-32C of payloads that carry one and flag mismatches")
 
 local data_dissector = Dissector.get("data")
 
 ---------------------------------------------------------------------------------------------
--- Primitive decoding (spec section 3). Every reader takes (tvb, pos, stop) and returns the
--- value and the position after it, or nil and the problem, the reference decoder's wording.
+-- Primitive decoding (spec section 3), over a cursor on the header: its bytes run to `hstop`
+-- (`header_len`), of which those before `astop` have arrived. A read past `hstop` is a fault
+-- (the header ends early); a read past `astop` only means "wait for more". Readers raise
+-- {problem = ...} or {need = true}; `parse_header` catches them.
 
 local ENDED = "header ended before the field"
 local BAD_VARINT = "bad varint (too long or overflowing)"
 local BAD_TAG = "bad option tag (not 0 or 1)"
 local BAD_UTF8 = "not valid UTF-8"
 
+local function fault(problem)
+    error({ problem = problem }, 0)
+end
+
+local function byte(c)
+    if c.pos >= c.hstop then fault(ENDED) end
+    if c.pos >= c.astop then error({ need = true }, 0) end
+    local b = c.tvb(c.pos, 1):uint()
+    c.pos = c.pos + 1
+    return b
+end
+
 -- An unsigned LEB128 varint of at most `max_bytes` bytes whose last byte is at most
 -- `last_max`. Returns the value as two 32-bit halves (Lua numbers are doubles: a u64 does
--- not fit one exactly), then the next position.
-local function varint(tvb, pos, stop, max_bytes, last_max)
+-- not fit one exactly): low, high.
+local function varint(c, max_bytes, last_max)
     local lo, hi = 0, 0
     for i = 0, max_bytes - 1 do
-        if pos >= stop then return nil, ENDED end
-        local b = tvb(pos, 1):uint()
-        pos = pos + 1
+        local b = byte(c)
         local group = b % 128
         local shift = 7 * i
         if shift < 32 then
@@ -121,19 +170,26 @@ local function varint(tvb, pos, stop, max_bytes, last_max)
             hi = hi + group * 2 ^ (shift - 32)
         end
         if b < 128 then
-            if i == max_bytes - 1 and b > last_max then return nil, BAD_VARINT end
-            return lo, pos, hi
+            if i == max_bytes - 1 and b > last_max then fault(BAD_VARINT) end
+            return lo, hi
         end
     end
-    return nil, BAD_VARINT
+    fault(BAD_VARINT)
 end
 
-local function varint_u32(tvb, pos, stop)
-    return varint(tvb, pos, stop, 5, 0x0F)
+local function varint_u32(c)
+    return (varint(c, 5, 0x0F))
 end
 
-local function varint_u64(tvb, pos, stop)
-    return varint(tvb, pos, stop, 10, 0x01)
+local function varint_u64(c)
+    return varint(c, 10, 0x01)
+end
+
+-- An option tag: whether the value follows.
+local function option(c)
+    local tag = byte(c)
+    if tag > 1 then fault(BAD_TAG) end
+    return tag == 1
 end
 
 -- Well-formed UTF-8 (Unicode table 3-7, the rules of Rust's `str::from_utf8`: no overlong
@@ -174,14 +230,16 @@ local function valid_utf8(s)
 end
 
 -- A string: varint byte length, then UTF-8. Returns the string, its bytes' position and
--- length, and the next position.
-local function str(tvb, pos, stop)
-    local n, after, n_hi = varint_u64(tvb, pos, stop)
-    if n == nil then return nil, after end
-    if n_hi > 0 or n > stop - after then return nil, ENDED end
-    local s = n > 0 and tvb:raw(after, n) or ""
-    if not valid_utf8(s) then return nil, BAD_UTF8 end
-    return s, after, n, after + n
+-- length.
+local function str(c)
+    local n, n_hi = varint_u64(c)
+    if n_hi > 0 or n > c.hstop - c.pos then fault(ENDED) end
+    if n > c.astop - c.pos then error({ need = true }, 0) end
+    local at = c.pos
+    local s = n > 0 and c.tvb:raw(at, n) or ""
+    if not valid_utf8(s) then fault(BAD_UTF8) end
+    c.pos = at + n
+    return s, at, n
 end
 
 -- CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), table-driven.
@@ -223,111 +281,158 @@ end
 ---------------------------------------------------------------------------------------------
 -- The header (spec section 3): the seven fields in order, inside `header_len` bytes.
 
--- Decodes the header at [pos, stop). Returns a table of the fields, each with its position
--- (`<field>_at`, `<field>_size`); on a fault, `err` is the reference decoder's message and
--- `len` is set only when the fault comes after the `len` field.
-local function parse_header(tvb, pos, stop)
+-- Per direction of each TCP conversation: the frame whose trailer is due (spec 4.1), and
+-- the packet where a fault lost the stream. Recorded on the first pass and looked up by
+-- packet afterwards, so that dissecting packets again (Wireshark's GUI does, in any order)
+-- shows the same.
+local trailer_due = {}  -- direction -> { id, crc = {header, payload} or nil } or nil
+local due_before = {}   -- "packet:buffer:offset" -> the trailer_due entry before that frame
+local lost_from = {}    -- direction -> packet number
+
+function sockframe.init()
+    trailer_due, due_before, lost_from = {}, {}, {}
+end
+
+-- The addresses and ports, not `tcp.stream`: a field's value is not available on a first
+-- pass without a tree (tshark -2, or a filter).
+local function direction(pinfo)
+    return string.format("%s:%d>%s:%d", tostring(pinfo.src), pinfo.src_port,
+        tostring(pinfo.dst), pinfo.dst_port)
+end
+
+local function limit_fault(code, what, size, limit)
+    return { code = code, message = string.format("%s is %s bytes, limit %d", what,
+        tostring(size), limit) }
+end
+
+-- The trailer rules of spec 4.1 that `kind`, `id` and `len` break, if any.
+local function trailer_fault(due, h)
+    local trailer = h.kind == KIND_END or h.kind == KIND_ABORT
+    local message
+    if due then
+        if not trailer or h.id ~= due.id then
+            message = string.format("frame %d announced a trailer, got kind %d for frame %d",
+                due.id, h.kind, h.id)
+        elseif h.kind == KIND_END and h.len_number ~= 0 then
+            message = string.format("END of frame %d has a %s-byte payload, must be empty",
+                h.id, tostring(h.len))
+        elseif h.kind == KIND_ABORT and h.len_number > MESSAGE_MAX then
+            message = string.format("ABORT of frame %d has a %s-byte message, limit %d",
+                h.id, tostring(h.len), MESSAGE_MAX)
+        end
+    elseif trailer then
+        message = string.format("trailer (kind %d) for frame %d, but no frame announced one",
+            h.kind, h.id)
+    end
+    return message and { code = "bad-trailer", message = message }
+end
+
+-- Decodes the header in [pos, hstop), of which [pos, astop) has arrived, in wire order with
+-- the receiver's checks in between (spec 7.5). Returns the fields, each with its position;
+-- `h.need` when more bytes are needed to go on; `h.fault` ({code, message, at}) for a fault
+-- that loses the stream; `h.trailer_fault` for a broken trailer rule (the frame's end is
+-- still certain).
+local function parse_header(tvb, pos, hstop, astop, due)
+    local c = { tvb = tvb, pos = pos, hstop = hstop, astop = astop }
     local h = { meta = {} }
     local field = "kind"
-    local function fail(problem)
-        h.err = string.format("bad header: field `%s`: %s", field, problem)
-        h.err_at = pos
-        return h
+    local ok, err = pcall(function()
+        h.kind_at = c.pos
+        h.kind = byte(c)
+        field = "id"
+        h.id_at = c.pos
+        h.id = varint_u32(c)
+        h.id_size = c.pos - h.id_at
+        field = "len"
+        h.len_at = c.pos
+        local lo, hi = varint_u64(c)
+        h.len = UInt64.new(lo, hi)
+        h.len_number = hi * 2 ^ 32 + lo
+        h.len_size = c.pos - h.len_at
+        if h.len_number > sockframe.prefs.max_payload then
+            h.fault = limit_fault("payload-too-large", "payload", h.len,
+                sockframe.prefs.max_payload)
+            return
+        end
+        h.trailer_fault = trailer_fault(due, h)
+        field = "flags"
+        h.flags_at = c.pos
+        h.flags = byte(c)
+        field = "name"
+        h.name_at = c.pos
+        if option(c) then
+            h.name, h.name_str_at, h.name_str_size = str(c)
+        end
+        field = "crc"
+        h.crc_at = c.pos
+        if option(c) then
+            h.crc = varint_u32(c)
+        end
+        h.crc_size = c.pos - h.crc_at
+        field = "meta"
+        h.meta_at = c.pos
+        local count, count_hi = varint_u64(c)
+        h.meta_count = UInt64.new(count, count_hi)
+        if count_hi > 0 or count > sockframe.prefs.max_meta then
+            h.fault = { code = "too-much-metadata", message = string.format(
+                "header has %s metadata entries, limit %d", tostring(h.meta_count),
+                sockframe.prefs.max_meta) }
+            return
+        end
+        for i = 1, count do
+            local at = c.pos
+            local key, key_at, key_n = str(c)
+            local value, value_at, value_n = str(c)
+            h.meta[i] = {
+                key = key, key_at = key_at, key_n = key_n,
+                value = value, value_at = value_at, value_n = value_n,
+                at = at, size = c.pos - at,
+            }
+        end
+        h.meta_size = c.pos - h.meta_at
+        h.unknown_at, h.unknown_size = c.pos, hstop - c.pos
+    end)
+    if not ok then
+        if type(err) ~= "table" then error(err, 0) end
+        if err.need then
+            h.need = true
+        else
+            h.fault = { code = "bad-header", at = c.pos, message = string.format(
+                "bad header: field `%s`: %s", field, err.problem) }
+        end
     end
-    if pos >= stop then return fail(ENDED) end
-    h.kind, h.kind_at = tvb(pos, 1):uint(), pos
-    pos = pos + 1
-
-    field = "id"
-    local id, after = varint_u32(tvb, pos, stop)
-    if id == nil then return fail(after) end
-    h.id, h.id_at, h.id_size, pos = id, pos, after - pos, after
-
-    field = "len"
-    local lo, after_len, hi = varint_u64(tvb, pos, stop)
-    if lo == nil then return fail(after_len) end
-    h.len = UInt64.new(lo, hi)
-    h.len_number = hi * 2 ^ 32 + lo
-    h.len_at, h.len_size, pos = pos, after_len - pos, after_len
-
-    field = "flags"
-    if pos >= stop then return fail(ENDED) end
-    h.flags, h.flags_at = tvb(pos, 1):uint(), pos
-    pos = pos + 1
-
-    field = "name"
-    if pos >= stop then return fail(ENDED) end
-    local tag = tvb(pos, 1):uint()
-    if tag > 1 then return fail(BAD_TAG) end
-    h.name_at = pos
-    pos = pos + 1
-    if tag == 1 then
-        local s, at, n, next_pos = str(tvb, pos, stop)
-        if s == nil then return fail(at) end
-        h.name, h.name_str_at, h.name_str_size, pos = s, at, n, next_pos
-    end
-    h.name_size = pos - h.name_at
-
-    field = "crc"
-    if pos >= stop then return fail(ENDED) end
-    tag = tvb(pos, 1):uint()
-    if tag > 1 then return fail(BAD_TAG) end
-    h.crc_at = pos
-    pos = pos + 1
-    if tag == 1 then
-        local crc, after_crc = varint_u32(tvb, pos, stop)
-        if crc == nil then return fail(after_crc) end
-        h.crc, pos = crc, after_crc
-    end
-    h.crc_size = pos - h.crc_at
-
-    field = "meta"
-    local count, after_count, count_hi = varint_u64(tvb, pos, stop)
-    if count == nil then return fail(after_count) end
-    h.meta_at, h.meta_count_size = pos, after_count - pos
-    h.meta_count = count_hi * 2 ^ 32 + count
-    pos = after_count
-    for i = 1, h.meta_count do
-        local key, key_at, key_n, after_key = str(tvb, pos, stop)
-        if key == nil then return fail(key_at) end
-        local value, value_at, value_n, after_value = str(tvb, after_key, stop)
-        if value == nil then return fail(value_at) end
-        h.meta[i] = {
-            key = key, key_at = key_at, key_n = key_n,
-            value = value, value_at = value_at, value_n = value_n,
-            at = pos, size = after_value - pos,
-        }
-        pos = after_value
-    end
-    h.meta_size = pos - h.meta_at
-    h.unknown_at, h.unknown_size = pos, stop - pos
     return h
 end
 
 ---------------------------------------------------------------------------------------------
 -- The tree
 
-local function add_prefix(t, tvb, pos, header_len)
+local function add_prefix(t, tvb, pos)
     t:add(f.magic, tvb(pos, 2))
     t:add(f.version, tvb(pos + 2, 1))
     t:add_le(f.header_len, tvb(pos + 3, 2))
-    return header_len
 end
 
 local function summary(h)
     local s = string.format("%s id=%d len=%s", kind_name(h.kind), h.id, tostring(h.len))
     if bit.band(h.flags, FLAG_MORE) ~= 0 then s = s .. " MORE" end
+    if bit.band(h.flags, FLAG_TRAILER) ~= 0 then s = s .. " TRAILER" end
     if h.name then s = s .. string.format(" name=%q", h.name) end
     return s
 end
 
+-- The fields the header got as far as (all of them for a well-formed one).
 local function add_header(t, tvb, h)
+    if h.id == nil then return end
     t:add(f.kind, tvb(h.kind_at, 1), h.kind,
         string.format("Kind: %s (%d)", kind_name(h.kind), h.kind))
     t:add(f.id, tvb(h.id_at, h.id_size), h.id)
+    if h.len == nil then return end
     t:add(f.len, tvb(h.len_at, h.len_size), h.len)
+    if h.flags == nil then return end
     local flags = t:add(f.flags, tvb(h.flags_at, 1))
     flags:add(f.flag_more, tvb(h.flags_at, 1))
+    flags:add(f.flag_trailer, tvb(h.flags_at, 1))
     flags:add(f.flag_reserved, tvb(h.flags_at, 1))
     if h.name then
         -- The string's own bytes: `sockframe.name` filters on its text.
@@ -336,61 +441,108 @@ local function add_header(t, tvb, h)
     if h.crc then
         t:add(f.crc, tvb(h.crc_at, h.crc_size), h.crc)
     end
+    if h.meta_size == nil then return end
     local meta = t:add(f.meta_count, tvb(h.meta_at, h.meta_size), h.meta_count)
     for _, m in ipairs(h.meta) do
         local entry = meta:add(tvb(m.at, m.size), string.format("%s = %s", m.key, m.value))
-        entry:add(f.meta_key, tvb(m.key_at, m.key_n > 0 and m.key_n or 0), m.key)
-        entry:add(f.meta_value, tvb(m.value_at, m.value_n > 0 and m.value_n or 0), m.value)
+        entry:add(f.meta_key, tvb(m.key_at, m.key_n), m.key)
+        entry:add(f.meta_value, tvb(m.value_at, m.value_n), m.value)
     end
     if h.unknown_size > 0 then
         t:add(f.unknown, tvb(h.unknown_at, h.unknown_size))
     end
 end
 
--- The payload: checksum, ERROR frame details, then the `data` dissector.
-local function add_payload(t, tvb, pinfo, h, pos)
-    local n = h.len_number
-    if h.crc and sockframe.prefs.verify_crc then
-        local got = crc32c(tvb, pos, n)
-        if got ~= h.crc then
-            t:add_tvb_expert_info(e.bad_checksum, tvb(h.crc_at, h.crc_size), string.format(
-                "payload checksum mismatch: header says crc32c %08x, payload has %08x",
-                h.crc, got))
-        end
-    end
-    if h.kind == KIND_ERROR then
-        local code
-        for _, m in ipairs(h.meta) do
-            if m.key == "code" then code = m; break end
-        end
-        if code then
-            t:add(f.error_code, tvb(code.value_at, code.value_n), code.value)
-        end
-        local message = n > 0 and tvb:raw(pos, n) or ""
-        if n > 0 and valid_utf8(message) then
-            t:add(f.error_message, tvb(pos, n), message)
-        end
-        t:add_proto_expert_info(e.error_frame, string.format("ERROR frame: %s: %s",
-            code and code.value or "(no code)", message))
-    end
-    if n > 0 then
-        data_dissector:call(tvb(pos, n):tvb(), pinfo, t)
+-- The payload's checksum: nil when absent (or not verified), else {header, payload}.
+local function checksum(tvb, h, pos)
+    if h.crc == nil or not sockframe.prefs.verify_crc then return nil end
+    return { header = h.crc, payload = crc32c(tvb, pos, h.len_number) }
+end
+
+local function add_checksum_fault(t, tvb, range, crc)
+    if crc and crc.header ~= crc.payload then
+        t:add_tvb_expert_info(e["bad-checksum"], range, string.format(
+            "payload checksum mismatch: header says crc32c %08x, payload has %08x",
+            crc.header, crc.payload))
     end
 end
 
+-- ERROR and ABORT frames: the code and the message.
+local function add_report(t, tvb, h, pos)
+    local n = h.len_number
+    local code
+    for _, m in ipairs(h.meta) do
+        if m.key == "code" then code = m; break end
+    end
+    if code then
+        t:add(f.error_code, tvb(code.value_at, code.value_n), code.value)
+    end
+    local message = n > 0 and tvb:raw(pos, n) or ""
+    if n > 0 and valid_utf8(message) then
+        t:add(f.error_message, tvb(pos, n), message)
+    end
+    local what = h.kind == KIND_ERROR and "ERROR frame" or
+        string.format("frame %d aborted", h.id)
+    t:add_proto_expert_info(h.kind == KIND_ERROR and e.error_frame or e.aborted,
+        string.format("%s: %s: %s", what, code and code.value or "(no code)", message))
+end
+
+-- A well-formed frame at [pos, frame_end): its fields, trailer bookkeeping, payload.
+-- Returns the trailer now due in this direction.
+local function add_frame(t, tvb, pinfo, h, due, head_end)
+    add_header(t, tvb, h)
+    local trailer = h.kind == KIND_END or h.kind == KIND_ABORT
+    local announces = bit.band(h.flags, FLAG_TRAILER) ~= 0
+    if h.trailer_fault then
+        t:add_tvb_expert_info(e["bad-trailer"], tvb(h.kind_at, h.len_at + h.len_size
+            - h.kind_at), h.trailer_fault.message)
+    end
+    local crc = checksum(tvb, h, head_end)
+    local next_due = nil
+    if due and trailer and not h.trailer_fault then
+        -- This trailer settles the frame before it; a TRAILER bit on it means nothing.
+        if h.kind == KIND_END then
+            add_checksum_fault(t, tvb, tvb(h.kind_at, 1), due.crc)
+        end
+    elseif announces and not trailer then
+        -- The payload's checksum counts once the END is in (an aborted one is not checked).
+        next_due = { id = h.id, crc = crc }
+        crc = nil
+    end
+    add_checksum_fault(t, tvb, tvb(h.crc_at, h.crc_size), crc)
+    if h.kind == KIND_ERROR or h.kind == KIND_ABORT then
+        add_report(t, tvb, h, head_end)
+    end
+    if h.len_number > 0 then
+        data_dissector:call(tvb(head_end, h.len_number):tvb(), pinfo, t)
+    end
+    return next_due
+end
+
 -- The bytes from `pos` on cannot be framed any more (the stream is lost, as it is for a
--- receiver): shows them, with the expert info that says why.
-local function add_lost(tree, tvb, pos, expert_info, message)
-    local t = tree:add(sockframe, tvb(pos), "sockframe, not a frame")
+-- receiver): what was decoded, the rest as bytes, and the expert info that says why.
+local function add_lost(tree, tvb, pos, fault, h)
+    local t = tree:add(sockframe, tvb(pos), "sockframe, " .. fault.code)
+    if tvb:len() - pos >= PREFIX_LEN then
+        add_prefix(t, tvb, pos)
+    end
+    if h then
+        add_header(t, tvb, h)
+    end
     t:add(f.undecoded, tvb(pos))
-    t:add_tvb_expert_info(expert_info, tvb(pos), message)
+    -- At the faulty field; a header that ends early points at its last byte.
+    local at = math.min(fault.at or pos, tvb:len() - 1)
+    t:add_tvb_expert_info(e[fault.code], tvb(at), fault.message)
 end
 
 ---------------------------------------------------------------------------------------------
 -- The stream: as many frames as the segment holds, asking TCP for more when one is cut.
 
--- Asks TCP for `more` bytes after the data at [pos, end); a negative `more` means "one more
--- segment" (the size is not known yet).
+-- Asks TCP for `more` bytes after the data at [pos, end); 0 means "one more segment".
+-- As `tcp_dissect_pdus` does: one more segment while the frame's length is unknown (the
+-- prefix or the header is incomplete), the exact rest once it is known. (Exact requests
+-- for the header, then again for the payload, can ask for bytes the same segment holds;
+-- Wireshark 4.0's TCP then reassembles differently on a second pass.)
 local function need_more(pinfo, pos, more)
     pinfo.desegment_offset = pos
     pinfo.desegment_len = more > 0 and more or DESEGMENT_ONE_MORE_SEGMENT
@@ -398,47 +550,72 @@ end
 
 local function dissect_stream(tvb, pinfo, tree)
     local total = tvb:len()
+    local dir = direction(pinfo)
+    pinfo.cols.protocol = "sockframe"
+    if lost_from[dir] and pinfo.number > lost_from[dir] then
+        local t = tree:add(sockframe, tvb(), string.format(
+            "sockframe, stream not followed after the fault in packet %d", lost_from[dir]))
+        t:add(f.undecoded, tvb())
+        pinfo.cols.info = "not followed"
+        return total
+    end
+    local function lose(fault)
+        if not pinfo.visited then
+            lost_from[dir] = math.min(lost_from[dir] or pinfo.number, pinfo.number)
+        end
+        return fault.code
+    end
     local pos = 0
     local summaries = {}
-    pinfo.cols.protocol = "sockframe"
     while pos < total do
         local avail = total - pos
-        -- The magic, byte by byte as the reference receiver checks it.
+        -- The prefix, byte by byte as a receiver checks it.
         local b0 = tvb(pos, 1):uint()
         local b1 = avail >= 2 and tvb(pos + 1, 1):uint() or nil
         if b0 ~= MAGIC0 or (b1 ~= nil and b1 ~= MAGIC1) then
-            local seen = hex_bytes(tvb, pos, math.min(avail, 4))
-            add_lost(tree, tvb, pos, e.bad_magic, string.format(
-                "not a sockframe stream: expected magic f5 46, got %s", seen))
-            summaries[#summaries + 1] = "bad magic"
+            local fault = { code = "bad-magic", message = string.format(
+                "not a sockframe stream: expected magic f5 46, got %s",
+                hex_bytes(tvb, pos, math.min(avail, 4))) }
+            add_lost(tree, tvb, pos, fault)
+            summaries[#summaries + 1] = lose(fault)
             break
         end
         if avail >= 3 and tvb(pos + 2, 1):uint() ~= VERSION then
-            add_lost(tree, tvb, pos, e.bad_version, string.format(
+            local fault = { code = "bad-version", message = string.format(
                 "unsupported wire-format version %d, this dissector speaks %d",
-                tvb(pos + 2, 1):uint(), VERSION))
-            summaries[#summaries + 1] = "bad version"
+                tvb(pos + 2, 1):uint(), VERSION) }
+            add_lost(tree, tvb, pos, fault)
+            summaries[#summaries + 1] = lose(fault)
             break
         end
         if avail < PREFIX_LEN then
-            need_more(pinfo, pos, PREFIX_LEN - avail)
+            need_more(pinfo, pos, 0)
             break
         end
         local header_len = tvb(pos + 3, 2):le_uint()
-        local head_end = pos + PREFIX_LEN + header_len
-        if head_end > total then
-            need_more(pinfo, pos, head_end - total)
+        if header_len > sockframe.prefs.max_header then
+            local fault = limit_fault("header-too-large", "header", header_len,
+                sockframe.prefs.max_header)
+            add_lost(tree, tvb, pos, fault)
+            summaries[#summaries + 1] = lose(fault)
             break
         end
-        local h = parse_header(tvb, pos + PREFIX_LEN, head_end)
-        if h.err and h.len == nil then
-            -- No payload length: where this frame ends is unknown.
-            local t = tree:add(sockframe, tvb(pos), "sockframe, malformed header")
-            add_prefix(t, tvb, pos, header_len)
-            t:add(f.undecoded, tvb(pos + PREFIX_LEN))
-            t:add_tvb_expert_info(e.bad_header, tvb(h.err_at < total and h.err_at or pos),
-                h.err)
-            summaries[#summaries + 1] = "malformed header"
+        local head_end = pos + PREFIX_LEN + header_len
+        -- One packet may hand over several buffers (a reassembled frame, then the rest of
+        -- the segment): the buffer's length tells them apart.
+        local ck = pinfo.number .. ":" .. total .. ":" .. pos
+        if due_before[ck] == nil then
+            due_before[ck] = { due = trailer_due[dir] }
+        end
+        local due = due_before[ck].due
+        local h = parse_header(tvb, pos + PREFIX_LEN, head_end, math.min(head_end, total), due)
+        if h.fault then
+            add_lost(tree, tvb, pos, h.fault, h)
+            summaries[#summaries + 1] = lose(h.fault)
+            break
+        end
+        if h.need then
+            need_more(pinfo, pos, 0)
             break
         end
         local frame_end = head_end + h.len_number
@@ -446,23 +623,13 @@ local function dissect_stream(tvb, pinfo, tree)
             need_more(pinfo, pos, frame_end - total)
             break
         end
-        local t = tree:add(sockframe, tvb(pos, frame_end - pos))
-        add_prefix(t, tvb, pos, header_len)
-        if h.err then
-            t:add(f.kind, tvb(h.kind_at, 1), h.kind,
-                string.format("Kind: %s (%d)", kind_name(h.kind), h.kind))
-            t:add(f.id, tvb(h.id_at, h.id_size), h.id)
-            t:add(f.len, tvb(h.len_at, h.len_size), h.len)
-            t:add_tvb_expert_info(e.bad_header, tvb(h.err_at < head_end and h.err_at
-                or head_end - 1, 1), h.err)
-            t:set_text("sockframe, malformed header")
-            summaries[#summaries + 1] = "malformed header"
-        else
-            add_header(t, tvb, h)
-            add_payload(t, tvb, pinfo, h, head_end)
-            t:set_text("sockframe, " .. summary(h))
-            summaries[#summaries + 1] = summary(h)
+        local t = tree:add(sockframe, tvb(pos, frame_end - pos), "sockframe, " .. summary(h))
+        add_prefix(t, tvb, pos)
+        local next_due = add_frame(t, tvb, pinfo, h, due, head_end)
+        if not pinfo.visited then
+            trailer_due[dir] = next_due
         end
+        summaries[#summaries + 1] = summary(h)
         pos = frame_end
     end
     if #summaries > 0 then

@@ -4,7 +4,7 @@
 //! closing tags. That is all this reader understands; it is not a general XML parser.
 
 /// One field of the dissection tree, flattened in document order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
     /// The filter name (`sockframe.kind`); empty for text items.
     pub name: String,
@@ -17,7 +17,7 @@ pub struct Field {
 }
 
 /// One captured packet.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Packet {
     /// `frame.number`.
     pub number: u64,

@@ -209,6 +209,11 @@ impl CaptureFile {
 
 impl Drop for CaptureFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        // To look at a failure in Wireshark: SOCKFRAME_KEEP_CAPTURE=1 keeps the file.
+        if std::env::var_os("SOCKFRAME_KEEP_CAPTURE").is_some() {
+            eprintln!("capture kept: {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_file(&self.0);
+        }
     }
 }
