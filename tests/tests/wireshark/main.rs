@@ -23,10 +23,9 @@
 mod pdml;
 mod peers;
 mod shown;
-mod spec;
 mod tshark;
 
-use peers::{Client, Server, free_unclaimed_port};
+use peers::{Client, desktop_on_unclaimed_port, free_unclaimed_port};
 use shown::{Shown, core_fault, expected, from_pdml, matches, same_fault};
 use sockframe::{Header, Kind};
 use sockframe_tests::board::{Board, default_firmware};
@@ -197,18 +196,23 @@ fn dissector_shows_every_field_of_every_frame_sent() {
     let version = tshark::version().expect("tshark");
     eprintln!("{version}");
     let claimed = tshark::claimed_tcp_ports();
-    let bin = peers::sockframe_bin().expect("the sockframe command");
     let elf = default_firmware().expect("firmware");
 
-    let registered = Server::start(&bin, free_unclaimed_port(&claimed)).expect("server");
-    let unregistered = Server::start(&bin, free_unclaimed_port(&claimed)).expect("server");
+    let registered = desktop_on_unclaimed_port(&claimed).expect("desktop server");
+    let unregistered = desktop_on_unclaimed_port(&claimed).expect("desktop server");
     let board = Board::boot_on(&elf, free_unclaimed_port(&claimed)).expect("board boots");
     let (reg, heur, brd) = (registered.addr(), unregistered.addr(), board.addr());
 
     let capture =
         tshark::Capture::start(&[reg.port(), heur.port(), brd.port()]).expect("capture starts");
 
-    let vectors: Vec<u8> = spec::vectors().into_iter().flat_map(|(_, b)| b).collect();
+    let spec = sockframe_tests::spec::text();
+    let vectors: Vec<u8> = sockframe_tests::spec::vector_names(&spec)
+        .iter()
+        .flat_map(|name| sockframe_tests::spec::vector(&spec, name).expect("vector"))
+        .collect();
+    let cases = sockframe_tests::spec::cases(&spec).expect("the spec's conformance cases");
+    assert!(cases.len() >= 10, "{} conformance cases", cases.len());
     let varied = varied_frames();
     let mut convs = Vec::new();
     let peers = [
@@ -258,7 +262,7 @@ fn dissector_shows_every_field_of_every_frame_sent() {
     // those the heuristic can see (they start with a prefix) to the board, but not the
     // board's error cases: after an error it drains for up to 10 s, holding one of its four
     // sockets, and newcomers would be reset.
-    for case in spec::cases() {
+    for case in &cases {
         for (at, addr, via) in peers {
             let board = addr == brd;
             if (via == Via::Heuristic && !case.send.starts_with(&[0xF5, 0x46, 0x01]))
@@ -275,8 +279,7 @@ fn dissector_shows_every_field_of_every_frame_sent() {
                 &[],
                 &claimed,
             );
-            let code = case.error.as_deref().and_then(|e| e.split(' ').next());
-            conv.spec_fault = Some(code.map(str::to_string));
+            conv.spec_fault = Some(case.error.as_ref().map(|e| e.code.clone()));
             convs.push(conv);
         }
     }

@@ -137,13 +137,6 @@ fn unescape(s: &str) -> String {
     out
 }
 
-/// Bytes from the hex PDML puts in `value`.
-pub fn hex_bytes(hex: &str) -> Vec<u8> {
-    (0..hex.len() / 2)
-        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,68 +1,22 @@
-//! The peers the test talks to (the desktop `sockframe serve` binary) and a client that
-//! sends bytes in exactly the TCP segments it is told.
+//! Ports and peers Wireshark's port-based dissectors leave to the heuristic, and a client
+//! that sends bytes in exactly the TCP segments it is told.
 
+use sockframe_tests::desktop::Desktop;
 use std::collections::HashSet;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd as _;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Builds the `sockframe` command and returns its path (the conformance test's builder).
-pub fn sockframe_bin() -> Result<PathBuf, String> {
-    sockframe_tests::desktop::build_server()
-}
-
-/// `sockframe serve` (echo) on 127.0.0.1, killed on drop.
-pub struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    /// Starts the echo server on `port` and waits for the address it prints.
-    pub fn start(bin: &PathBuf, port: u16) -> Result<Server, String> {
-        let mut child = Command::new(bin)
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .args(["--service", "echo"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-        let mut lines = BufReader::new(child.stderr.take().expect("piped stderr"));
-        let mut line = String::new();
-        let _ = lines.read_line(&mut line);
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            while lines.read_line(&mut sink).is_ok_and(|n| n > 0) {
-                sink.clear();
-            }
-        });
-        let server = Server {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        };
-        if !line.contains(&port.to_string()) {
-            return Err(format!("sockframe serve did not start on {port}: {line:?}"));
+/// The desktop echo server (`sockframe serve`) on a port no Wireshark dissector claims.
+pub fn desktop_on_unclaimed_port(claimed: &HashSet<u16>) -> Result<Desktop, String> {
+    loop {
+        let desktop = Desktop::start(&["--service", "echo"])?;
+        if !claimed.contains(&desktop.addr().port()) {
+            return Ok(desktop);
         }
-        Ok(server)
-    }
-
-    /// Where it listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

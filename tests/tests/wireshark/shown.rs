@@ -2,7 +2,7 @@
 //! dissector's PDML tree ([`from_pdml`]), and from the bytes on the wire ([`expected`]) by a
 //! small model of the spec whose verdicts are checked against the Rust core's decoder.
 
-use crate::pdml::{Field, hex_bytes};
+use crate::pdml::Field;
 use sockframe::{Decoder, Event, Header, Limits, PREFIX_LEN};
 
 /// One item the dissector shows for a stretch of the stream.
@@ -46,6 +46,11 @@ pub struct FrameFields {
     pub payload: Vec<u8>,
     /// Names of the expert infos on the frame, sorted.
     pub experts: Vec<String>,
+}
+
+/// Bytes from the hex PDML puts in `value`.
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    sockframe_tests::spec::hex_bytes(hex).unwrap_or_else(|e| panic!("PDML value {hex:?}: {e}"))
 }
 
 /// The expert infos after which the dissector no longer follows the stream (all the

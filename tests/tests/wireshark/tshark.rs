@@ -6,7 +6,6 @@
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
@@ -49,19 +48,6 @@ pub fn claimed_tcp_ports() -> HashSet<u16> {
         .collect()
 }
 
-/// Spawns `cmd` so that it dies with the test process (`PR_SET_PDEATHSIG`).
-fn spawn_tied(cmd: &mut Command) -> std::io::Result<Child> {
-    // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the child if the
-    // thread that started it dies, so no capture outlives a crashed test.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    cmd.spawn()
-}
-
 /// A running capture on `lo`, into a pcapng file. Stopped (and its file removed) on drop.
 pub struct Capture {
     child: Child,
@@ -87,16 +73,17 @@ impl Capture {
             "sockframe-wireshark-{}-{probe_port}.pcapng",
             std::process::id()
         ));
-        let mut child = spawn_tied(
-            Command::new("tshark")
-                .args(["-i", "lo", "-f", &filter, "-w"])
-                .arg(&file)
-                .args(["-P", "-l", "-n"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null()),
-        )
-        .map_err(|e| format!("cannot start tshark: {e}"))?;
+        let mut cmd = Command::new("tshark");
+        cmd.args(["-i", "lo", "-f", &filter, "-w"])
+            .arg(&file)
+            .args(["-P", "-l", "-n"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        sockframe_tests::child::die_with_parent(&mut cmd);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start tshark: {e}"))?;
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, lines) = channel();
         std::thread::spawn(move || {
