@@ -8,8 +8,8 @@
 --   * on one TCP port, preference `sockframe.tcp_port` (default 8080, `sockframe serve`'s
 --     default; 0 turns it off). There every byte is shown as sockframe, so a peer speaking
 --     something else gets a "bad magic" expert info, as the receiver would answer it;
---   * on any other port, as the heuristic dissector `sockframe_tcp`, when a segment starts
---     with the magic `f5 46` and version `01` (the conversation then stays sockframe).
+--   * on any other port, as the heuristic dissector `sockframe_tcp`, when a conversation
+--     starts with the magic `f5 46` and version `01` (it then stays sockframe).
 -- Frames split across TCP segments are reassembled, and several frames in one segment are
 -- all shown. The payload is handed on to the `data` dissector.
 --
@@ -643,10 +643,17 @@ function sockframe.dissector(tvb, pinfo, tree)
 end
 
 -- Heuristic: a segment that starts with the magic and the version byte.
+-- A segment shorter than that whose bytes match so far is taken provisionally: TCP is
+-- asked for more, and the heuristic runs again on the longer data.
 local function heuristic(tvb, pinfo, tree)
-    if tvb:len() < 3 or tvb(0, 1):uint() ~= MAGIC0 or tvb(1, 1):uint() ~= MAGIC1
-        or tvb(2, 1):uint() ~= VERSION then
-        return false
+    local n = tvb:len()
+    local expected = { MAGIC0, MAGIC1, VERSION }
+    for i = 1, math.min(n, 3) do
+        if tvb(i - 1, 1):uint() ~= expected[i] then return false end
+    end
+    if n < 3 then
+        need_more(pinfo, 0, 0)
+        return true
     end
     -- The rest of this TCP conversation goes straight to this dissector.
     pinfo.conversation = sockframe
