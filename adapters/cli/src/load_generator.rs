@@ -109,7 +109,23 @@ impl fmt::Display for BenchReport {
     }
 }
 
-/// Runs the benchmark; fails on the first connection error or wrong byte.
+/// How long a connection may wait for a reply before the server counts as silent (the run
+/// then ends with an error instead of waiting forever). A working echo answers in far less.
+pub const SILENCE: Duration = Duration::from_secs(2);
+
+/// The error of a run whose server stopped answering.
+fn silent(after: Duration) -> ClientError {
+    ClientError::Io(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!(
+            "no reply from the server for {:.1} s (is it an echo server that answers?)",
+            after.as_secs_f64()
+        ),
+    ))
+}
+
+/// Runs the benchmark; fails on the first connection error or wrong byte, and ends at most
+/// [`SILENCE`] after `cfg.duration` however the server behaves.
 pub fn run(cfg: &BenchConfig) -> Result<BenchReport, ClientError> {
     let start = Instant::now();
     let mut latencies = match cfg.mode {
@@ -255,12 +271,19 @@ impl Replies {
         }
     }
 
-    fn shutdown_write(&self) -> std::io::Result<()> {
-        let stream = match self {
+    fn stream(&self) -> &TcpStream {
+        match self {
             Replies::Frames(client) => client.stream(),
             Replies::Prefixed(reader, _) => reader.get_ref(),
-        };
-        stream.shutdown(std::net::Shutdown::Write)
+        }
+    }
+
+    fn shutdown_write(&self) -> std::io::Result<()> {
+        self.stream().shutdown(std::net::Shutdown::Write)
+    }
+
+    fn set_read_timeout(&self, timeout: Duration) -> std::io::Result<()> {
+        self.stream().set_read_timeout(Some(timeout))
     }
 }
 
@@ -363,10 +386,21 @@ impl Verifier {
 fn ping_pong_all(cfg: &BenchConfig) -> Result<Vec<Duration>, ClientError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
+        .enable_time()
         .build()?;
     rt.block_on(async {
+        // One deadline per connection, not a timer per message: a task still waiting for a
+        // reply this long after the run ended has a silent server.
+        let cut = tokio::time::Instant::now() + cfg.duration + SILENCE;
         let tasks: Vec<_> = (0..cfg.conns.max(1))
-            .map(|_| tokio::spawn(ping_pong(cfg.clone())))
+            .map(|_| {
+                let cfg = cfg.clone();
+                tokio::spawn(async move {
+                    tokio::time::timeout_at(cut, ping_pong(cfg))
+                        .await
+                        .unwrap_or(Err(silent(SILENCE)))
+                })
+            })
             .collect();
         let mut latencies = Vec::new();
         for t in tasks {
@@ -465,6 +499,9 @@ impl AsyncConn {
 
 fn pipelined(cfg: &BenchConfig) -> Result<Vec<Duration>, ClientError> {
     let (mut writer, mut replies) = connect(cfg.addr, cfg.protocol)?;
+    // A read that waits this long means a silent server: the reader fails, which stops the
+    // writer too.
+    replies.set_read_timeout(SILENCE)?;
     let in_flight: Arc<Mutex<VecDeque<(u32, Instant)>>> = Arc::default();
     let done = Arc::new(AtomicBool::new(false));
     let (credit_tx, credit_rx) = mpsc::channel::<()>();
@@ -494,7 +531,17 @@ fn pipelined(cfg: &BenchConfig) -> Result<Vec<Duration>, ClientError> {
         };
         verify.expect(id);
         if let Err(e) = replies.read_reply(&mut verify) {
-            break Err(e);
+            break Err(match e {
+                ClientError::Io(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    silent(SILENCE)
+                }
+                other => other,
+            });
         }
         latencies.push(sent.elapsed());
         if let Ok(mut q) = in_flight.lock() {

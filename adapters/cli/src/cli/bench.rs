@@ -90,9 +90,17 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
         duration,
     };
     let report = bench::run(&cfg)?;
+    // The names as the options spell them (`sockframe pingpong`), not the code's.
+    let name = |v: Option<clap::builder::PossibleValue>| {
+        v.map(|v| v.get_name().to_owned()).unwrap_or_default()
+    };
     println!(
-        "{:?} {:?} size {} conns {} window {}: {report}",
-        cfg.protocol, cfg.mode, cfg.size, cfg.conns, cfg.window
+        "{} {} size {} conns {} window {}: {report}",
+        name(a.protocol.to_possible_value()),
+        name(a.mode.to_possible_value()),
+        cfg.size,
+        cfg.conns,
+        cfg.window
     );
     Ok(0)
 }

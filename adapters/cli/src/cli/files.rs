@@ -5,6 +5,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Arguments of `sockframe put`.
 #[derive(Debug, Args)]
@@ -97,6 +99,7 @@ pub fn get(a: GetArgs) -> Result<i32, Failure> {
         jobs.push((file, local));
     }
     let mut client = super::connect(&a.addr)?;
+    let interrupted = cut_on_ctrl_c(&client)?;
     for (file, local) in jobs {
         let bar = progress_bar();
         let size = client.get_file(file, &local, &mut |done, total| {
@@ -108,9 +111,49 @@ pub fn get(a: GetArgs) -> Result<i32, Failure> {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
+        if interrupted.load(Ordering::SeqCst) {
+            // get_file has returned, so its temporary file is gone.
+            eprintln!(
+                "sockframe: interrupted; the partial {} was removed",
+                local.display()
+            );
+            return Ok(INTERRUPTED);
+        }
         eprintln!("wrote {} ({} bytes)", local.display(), size?);
     }
     Ok(0)
+}
+
+/// The exit status of a command stopped by Ctrl-C (128 + SIGINT), as a shell reports it.
+const INTERRUPTED: i32 = 130;
+
+/// Makes Ctrl-C end `client`'s connection instead of the process, so that the download in
+/// progress fails like any broken transfer and removes its temporary file (a process killed
+/// by the signal would leave its `*.sockframe-part` behind). The returned flag says that it
+/// happened.
+fn cut_on_ctrl_c(client: &sockframe_std::Client) -> Result<Arc<AtomicBool>, Failure> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let hit = Arc::new(AtomicBool::new(false));
+    let stream = client
+        .stream()
+        .try_clone()
+        .map_err(|e| Failure::connect(format!("cannot watch for Ctrl-C: {e}")))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .map_err(|e| Failure::connect(format!("cannot watch for Ctrl-C: {e}")))?;
+    // Registered here, before any byte of the download is written, not in the thread.
+    let mut interrupt = rt
+        .block_on(async { signal(SignalKind::interrupt()) })
+        .map_err(|e| Failure::connect(format!("cannot watch for Ctrl-C: {e}")))?;
+    let flag = hit.clone();
+    std::thread::spawn(move || {
+        if rt.block_on(interrupt.recv()).is_some() {
+            flag.store(true, Ordering::SeqCst);
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    });
+    Ok(hit)
 }
 
 fn file_name(path: &Path) -> Result<String, Failure> {

@@ -76,8 +76,20 @@ pub fn init_logging(verbose: u8) {
         .init();
 }
 
-/// Resolves `host:port` (names allowed) to the first address.
+/// Resolves `host:port` (names allowed) to the first address. A missing port is a usage
+/// error that says so.
 pub fn resolve(addr: &str) -> Result<SocketAddr, Failure> {
+    let bare_ip = addr.parse::<std::net::IpAddr>().is_ok();
+    if bare_ip || !addr.contains(':') {
+        return Err(Failure::usage(format!(
+            "{addr}: the port is missing (HOST:PORT, e.g. {}:8080)",
+            if addr.contains(':') {
+                format!("[{addr}]")
+            } else {
+                addr.to_owned()
+            }
+        )));
+    }
     addr.to_socket_addrs()
         .map_err(|e| Failure::connect(format!("cannot resolve {addr}: {e}")))?
         .next()

@@ -2,6 +2,7 @@
 
 use super::Failure;
 use clap::Args;
+use sockframe::Header;
 use sockframe_std::ClientError;
 use std::io::{IsTerminal, Read, Write};
 
@@ -34,22 +35,56 @@ pub fn run(a: SendArgs) -> Result<i32, Failure> {
             .stream()
             .set_read_timeout(Some(std::time::Duration::from_secs_f64(a.timeout)));
     }
-    let reply = client.request(&payload).map_err(|e| match e {
-        ClientError::Io(io)
-            if matches!(
-                io.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ) =>
-        {
-            Failure::connect(format!("no reply from {} within {} s", a.addr, a.timeout))
-        }
-        other => other.into(),
-    })?;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(&reply.payload);
-    if out.is_terminal() && !reply.payload.ends_with(b"\n") {
-        let _ = out.write_all(b"\n");
+    let stdout = std::io::stdout();
+    let terminal = stdout.is_terminal();
+    // The reply goes out as it arrives: a reply of any size in constant memory.
+    let mut out = LastByte {
+        inner: stdout.lock(),
+        last: None,
+    };
+    client
+        .request_into(&Header::data(0, &payload), &payload, &mut out)
+        .map_err(|e| match e {
+            ClientError::Io(io)
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                Failure::connect(format!(
+                    "no reply from {} within {} s: waited for the answer to a {}-byte DATA frame \
+                     (is it a sockframe server? --timeout waits longer)",
+                    a.addr,
+                    a.timeout,
+                    payload.len()
+                ))
+            }
+            other => other.into(),
+        })?;
+    // On a terminal the prompt must not end up glued to the reply.
+    if terminal && out.last.is_some_and(|b| b != b'\n') {
+        let _ = out.inner.write_all(b"\n");
     }
-    let _ = out.flush();
+    let _ = out.inner.flush();
     Ok(0)
+}
+
+/// A writer that remembers the last byte written through it.
+struct LastByte<W> {
+    inner: W,
+    last: Option<u8>,
+}
+
+impl<W: Write> Write for LastByte<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if n > 0 {
+            self.last = Some(buf[n - 1]);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }

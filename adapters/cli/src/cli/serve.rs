@@ -6,7 +6,6 @@ use sockframe::Limits;
 use sockframe_std::services::{Chat, ChatNote, Echo, Exec, ExecConfig, Files, FilesConfig};
 use sockframe_std::{Server, ServerConfig, Service, printable};
 use std::io::{BufRead, Write};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -26,9 +25,10 @@ pub enum ServiceKind {
 /// Arguments of `sockframe serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port; the real address is printed).
+    /// Address to listen on, HOST:PORT (names allowed: localhost:9000; port 0 picks a free
+    /// port, and the real address is printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
-    bind: SocketAddr,
+    bind: String,
     /// The service to run.
     #[arg(long, value_enum, default_value_t = ServiceKind::Echo)]
     service: ServiceKind,
@@ -93,8 +93,9 @@ pub fn run(a: ServeArgs) -> Result<i32, Failure> {
         ServiceKind::Files => (2048, u64::MAX),
         _ => (Limits::DEFAULT.max_header, Limits::DEFAULT.max_payload),
     };
+    let bind = super::resolve(&a.bind).map_err(|f| Failure::usage(f.message))?;
     let cfg = ServerConfig {
-        bind: a.bind,
+        bind,
         backlog: a.backlog,
         max_conns: a.max_conns.max(1),
         limits: Limits {

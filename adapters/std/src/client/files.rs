@@ -1,6 +1,7 @@
 //! File transfer with a files server (cargo feature `files`): uploads and downloads that
 //! stream through one piece of memory, whatever the file's size.
 
+use super::duplex::Body;
 use super::{Client, ClientError};
 use crate::kinds;
 use crate::owned::OwnedFrame;
@@ -16,12 +17,14 @@ const FILE_PIECE: usize = 64 * 1024;
 
 impl Client {
     /// Uploads the file at `local` as `remote` (a path inside the server's directory).
-    /// `progress(sent, total)` is called as pieces go out. Returns the size stored.
+    /// `progress(sent, total)` is called as pieces go out (from the thread writing them).
+    /// Returns the size stored. If the server refuses the upload (over its size limit, a
+    /// bad name), the error is its error frame.
     pub fn put_file(
         &mut self,
         local: &Path,
         remote: &str,
-        progress: &mut dyn FnMut(u64, u64),
+        progress: &mut (dyn FnMut(u64, u64) + Send),
     ) -> Result<u64, ClientError> {
         // The head carries size and checksum, so the file is read twice: once to sum it,
         // once to send it. Neither pass holds more than one piece in memory.
@@ -29,31 +32,15 @@ impl Client {
         let id = self.next_id();
         let mut header = Header::new(kinds::PUT, id, size).with_name(remote);
         header.crc = Some(crc);
-        self.send_head(&header)?;
         let mut file = File::open(local)?;
-        let mut buf = vec![0u8; FILE_PIECE];
-        let mut sent = 0u64;
-        while sent < size {
-            let want = buf
-                .len()
-                .min(usize::try_from(size - sent).unwrap_or(usize::MAX));
-            let n = file.read(&mut buf[..want])?;
-            if n == 0 {
-                return Err(ClientError::Io(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "local file shrank while it was sent",
-                )));
-            }
-            self.send_raw(&buf[..n])?;
-            sent += n as u64;
-            progress(sent, size);
-        }
-        let reply = self.expect_frame()?;
+        let body = Body::Reader {
+            reader: &mut file,
+            len: size,
+            progress,
+        };
+        let reply = self.exchange(&header, body, |c| c.reply_to(id))?;
         if reply.kind != kinds::PUT_OK {
-            return Err(ClientError::Unexpected(format!(
-                "kind {} to an upload",
-                reply.kind.0
-            )));
+            return Err(not_files(reply.kind, "an upload"));
         }
         Ok(size)
     }
@@ -81,21 +68,13 @@ impl Client {
                     break;
                 }
                 Event::Frame(f) if f.header.kind == Kind::ERROR => {
-                    return Err(ClientError::remote(&OwnedFrame::new(&f.header, f.payload)));
-                }
-                Event::Frame(f) => {
-                    return Err(ClientError::Unexpected(format!(
-                        "kind {} to a download",
-                        f.header.kind.0
+                    return Err(ClientError::from_error_frame(&OwnedFrame::new(
+                        &f.header, f.payload,
                     )));
                 }
+                Event::Frame(f) => return Err(not_files(f.header.kind, "a download")),
                 Event::Start(h) if h.kind == kinds::FILE => total = h.len,
-                Event::Start(h) => {
-                    return Err(ClientError::Unexpected(format!(
-                        "kind {} to a download",
-                        h.kind.0
-                    )));
-                }
+                Event::Start(h) => return Err(not_files(h.kind, "a download")),
                 Event::Chunk(bytes) => {
                     tmp.file().write_all(bytes)?;
                     received += bytes.len() as u64;
@@ -108,6 +87,19 @@ impl Client {
         tmp.persist(local)?;
         Ok(received)
     }
+}
+
+/// The answer to a files request from a server that does not run the files service.
+fn not_files(kind: Kind, request: &str) -> ClientError {
+    let why = if kind == kinds::PUT || kind == kinds::GET {
+        " (its echo: the server runs the echo service)".to_owned()
+    } else {
+        String::new()
+    };
+    ClientError::Unexpected(format!(
+        "the server is not a files service: it answered {request} with a frame of kind {}{why}",
+        kind.0
+    ))
 }
 
 /// Size and CRC-32C of a file, read in pieces.

@@ -3,12 +3,14 @@
 
 use crate::kinds;
 use crate::owned::OwnedFrame;
+use duplex::Body;
 use embedded_io_adapters::std::FromStd;
 use sockframe::{DecodeError, Decoder, EncodeError, Event, Header, Kind, Limits, PREFIX_LEN, io};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
+mod duplex;
 #[cfg(feature = "files")]
 mod files;
 #[cfg(feature = "files")]
@@ -54,7 +56,9 @@ impl ClientError {
         }
     }
 
-    fn remote(frame: &OwnedFrame) -> ClientError {
+    /// The error an error frame ([`Kind::ERROR`]) reports: its id, metadata `code` and
+    /// message.
+    pub fn from_error_frame(frame: &OwnedFrame) -> ClientError {
         ClientError::Remote {
             id: frame.id,
             code: frame.meta("code").unwrap_or("unknown").to_owned(),
@@ -157,22 +161,26 @@ impl Client {
         id
     }
 
-    /// Sends one whole frame; `header.len` is set from `payload`.
+    /// Sends one whole frame; `header.len` is set from `payload`. If the server closed
+    /// the connection, the error is the error frame it sent before closing, if any.
     pub fn send(&mut self, header: &Header<'_>, payload: &[u8]) -> Result<(), ClientError> {
         let mut sized = *header;
         sized.len = payload.len() as u64;
-        if fits_scratch(&sized) {
-            return Ok(io::write_frame(&mut self.io, &sized, payload)?);
-        }
-        self.send_head(&sized)?;
-        self.send_raw(payload)
+        let sent = if fits_scratch(&sized) {
+            io::write_frame(&mut self.io, &sized, payload).map_err(ClientError::from)
+        } else {
+            self.send_head(&sized).and_then(|()| self.send_raw(payload))
+        };
+        sent.map_err(|e| self.explain(e))
     }
 
     /// Sends only the head of a frame; then send its `header.len` payload bytes with
-    /// [`Client::send_raw`], in pieces of any size.
+    /// [`Client::send_raw`], in pieces of any size. (A payload larger than the socket
+    /// buffers must be read back meanwhile, or the server may stop reading: the request
+    /// methods do both at once.)
     pub fn send_head(&mut self, header: &Header<'_>) -> Result<(), ClientError> {
         if fits_scratch(header) {
-            return Ok(io::write_head(&mut self.io, header)?);
+            return io::write_head(&mut self.io, header).map_err(|e| self.explain(e.into()));
         }
         // A header larger than the core writers' stack scratch (a long file name: the
         // files service takes names up to 1024 bytes): encoded on the heap instead.
@@ -184,8 +192,18 @@ impl Client {
     /// Writes bytes as they are: pieces of a payload after [`Client::send_head`] (or, in
     /// tests, anything at all).
     pub fn send_raw(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
-        self.io.inner_mut().write_all(bytes)?;
-        Ok(())
+        self.io
+            .inner_mut()
+            .write_all(bytes)
+            .map_err(|e| self.explain(e.into()))
+    }
+
+    /// A failed write is explained by the server's error frame, if it sent one.
+    fn explain(&mut self, e: ClientError) -> ClientError {
+        match e {
+            ClientError::Io(e) => self.reason_for(e),
+            other => other,
+        }
     }
 
     /// The next event from the server; `Ok(None)` when it closed cleanly between frames.
@@ -222,12 +240,18 @@ impl Client {
     pub fn expect_frame(&mut self) -> Result<OwnedFrame, ClientError> {
         match self.recv_frame()? {
             None => Err(ClientError::Closed),
-            Some(f) if f.kind == Kind::ERROR => Err(ClientError::remote(&f)),
+            Some(f) if f.kind == Kind::ERROR => Err(ClientError::from_error_frame(&f)),
             Some(f) => Ok(f),
         }
     }
 
-    /// Sends `header` and `payload` with a fresh id and returns the reply.
+    /// Sends `header` and `payload` with a fresh id and returns the reply with that id
+    /// (replies to other ids, late answers to requests given up on, are skipped).
+    ///
+    /// Full duplex: a payload beyond 64 KiB is written by a second thread while this one
+    /// reads, so a server that answers as it reads (the echo) never waits on a client that
+    /// is still writing, whatever the size. If the server refuses the request and closes
+    /// (a payload over its limit), the error is its error frame, not the failed write.
     pub fn request_with(
         &mut self,
         header: &Header<'_>,
@@ -235,13 +259,27 @@ impl Client {
     ) -> Result<OwnedFrame, ClientError> {
         let mut header = *header;
         header.id = self.next_id();
-        self.send(&header, payload)?;
-        self.expect_frame()
+        let id = header.id;
+        self.exchange(&header, Body::Bytes(payload), |c| c.reply_to(id))
     }
 
-    /// Sends `payload` as a `DATA` frame and returns the reply. The whole payload is written
-    /// before the reply is read, so payloads beyond a few MiB should be sent by a writer
-    /// thread while another reads (the socket buffers must hold what is in flight).
+    /// [`Client::request_with`], with the reply's payload written to `sink` as it arrives
+    /// rather than gathered: a reply of any size in constant memory. Returns the reply's
+    /// header fields (its `payload` empty).
+    pub fn request_into(
+        &mut self,
+        header: &Header<'_>,
+        payload: &[u8],
+        sink: &mut dyn Write,
+    ) -> Result<OwnedFrame, ClientError> {
+        let mut header = *header;
+        header.id = self.next_id();
+        let id = header.id;
+        self.exchange(&header, Body::Bytes(payload), |c| c.reply_into(id, sink))
+    }
+
+    /// Sends `payload` as a `DATA` frame and returns the reply (see
+    /// [`Client::request_with`]).
     pub fn request(&mut self, payload: &[u8]) -> Result<OwnedFrame, ClientError> {
         self.request_with(&Header::data(0, payload), payload)
     }
@@ -303,7 +341,9 @@ impl Client {
             let ev = self.recv()?.ok_or(ClientError::Closed)?;
             let (kind, bytes) = match ev {
                 Event::Frame(f) if f.header.kind == Kind::ERROR => {
-                    return Err(ClientError::remote(&OwnedFrame::new(&f.header, f.payload)));
+                    return Err(ClientError::from_error_frame(&OwnedFrame::new(
+                        &f.header, f.payload,
+                    )));
                 }
                 Event::Frame(f) if f.header.kind == kinds::EXIT => {
                     let num = |k| f.header.meta(k).and_then(|v: &str| v.parse().ok());
