@@ -17,6 +17,23 @@ fn run(args: &[&str]) -> Output {
     output(bin().args(args).stdin(Stdio::null()))
 }
 
+/// `sockframe send ADDR -` with `input` on its stdin.
+fn send_stdin(addr: &str, input: Vec<u8>) -> Output {
+    let mut child = bin()
+        .args(["send", addr, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // From a thread: the pipe holds 64 KiB, and the outputs are drained by `finish`.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = finish(child);
+    writer.join().unwrap().unwrap();
+    out
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -257,18 +274,7 @@ fn send_of_100_mib_through_the_echo_is_byte_exact() {
     let payload: Vec<u8> = (0..100u32 << 20)
         .map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes()[3])
         .collect();
-    let mut child = bin()
-        .args(["send", &addr.to_string(), "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = payload.clone();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = finish(child);
-    writer.join().unwrap().unwrap();
+    let out = send_stdin(&addr.to_string(), payload.clone());
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(out.stdout.len(), payload.len());
     assert!(out.stdout == payload, "the echo differs from what was sent");
@@ -278,17 +284,7 @@ fn send_of_100_mib_through_the_echo_is_byte_exact() {
 fn requests_over_the_limit_show_the_servers_message() {
     let (_server, addr) = serve_bin(&[]);
     let big = vec![b'x'; 100 << 20];
-    let mut child = bin()
-        .args(["send", &addr.to_string(), "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&big));
-    let out = finish(child);
-    writer.join().unwrap().unwrap();
+    let out = send_stdin(&addr.to_string(), big);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(
         stderr(&out).contains("payload is 104857600 bytes, limit 67108864"),
