@@ -30,7 +30,7 @@ local VERSION = 1
 local PREFIX_LEN = 5
 local FLAG_MORE = 0x01
 local FLAG_TRAILER = 0x02
-local KIND_ERROR, KIND_END, KIND_ABORT = 1, 4, 5
+local KIND_ERROR, KIND_PONG, KIND_END, KIND_ABORT = 1, 3, 4, 5
 -- ERROR and ABORT messages are at most 200 bytes (spec section 7.1).
 local MESSAGE_MAX = 200
 
@@ -288,16 +288,56 @@ end
 local trailer_due = {}  -- direction -> { id, crc = {header, payload} or nil } or nil
 local due_before = {}   -- "packet:buffer:offset" -> the trailer_due entry before that frame
 local lost_from = {}    -- direction -> packet number
+local learned = {}      -- direction -> limits the receiver announced, by packet (spec 7.2)
 
 function sockframe.init()
-    trailer_due, due_before, lost_from = {}, {}, {}
+    trailer_due, due_before, lost_from, learned = {}, {}, {}, {}
 end
 
 -- The addresses and ports, not `tcp.stream`: a field's value is not available on a first
 -- pass without a tree (tshark -2, or a filter).
-local function direction(pinfo)
-    return string.format("%s:%d>%s:%d", tostring(pinfo.src), pinfo.src_port,
-        tostring(pinfo.dst), pinfo.dst_port)
+-- `toward_source`: the other direction.
+local function direction(pinfo, toward_source)
+    local from, to = { pinfo.src, pinfo.src_port }, { pinfo.dst, pinfo.dst_port }
+    if toward_source then from, to = to, from end
+    return string.format("%s:%d>%s:%d", tostring(from[1]), from[2], tostring(to[1]), to[2])
+end
+
+-- The receiver's limits for frames in this direction: the last ones it announced in a
+-- limits reply (a PONG with `max-header`, `max-payload`, `max-meta`, spec 7.2) in an
+-- earlier packet, else the preferences (this implementation's defaults).
+local function limits_for(dir, number)
+    local limits = {
+        max_header = sockframe.prefs.max_header,
+        max_payload = sockframe.prefs.max_payload,
+        max_meta = sockframe.prefs.max_meta,
+    }
+    for _, l in ipairs(learned[dir] or {}) do
+        if l.from < number then limits = l end
+    end
+    return limits
+end
+
+-- Records a limits reply seen in packet `number` for the frames going the other way.
+local function learn_limits(pinfo, h)
+    local announced = {}
+    for _, m in ipairs(h.meta) do
+        local n = tonumber(m.value)
+        if announced[m.key] == nil and n then announced[m.key] = n end
+    end
+    if not announced["max-header"] or pinfo.visited then return end
+    local toward = direction(pinfo, true)
+    local list = learned[toward] or {}
+    learned[toward] = list
+    local last = list[#list]
+    if last and last.from >= pinfo.number then return end
+    local defaults = limits_for(toward, 0)
+    list[#list + 1] = {
+        from = pinfo.number,
+        max_header = announced["max-header"],
+        max_payload = announced["max-payload"] or defaults.max_payload,
+        max_meta = announced["max-meta"] or defaults.max_meta,
+    }
 end
 
 local function limit_fault(code, what, size, limit)
@@ -332,7 +372,7 @@ end
 -- `h.need` when more bytes are needed to go on; `h.fault` ({code, message, at}) for a fault
 -- that loses the stream; `h.trailer_fault` for a broken trailer rule (the frame's end is
 -- still certain).
-local function parse_header(tvb, pos, hstop, astop, due)
+local function parse_header(tvb, pos, hstop, astop, due, limits)
     local c = { tvb = tvb, pos = pos, hstop = hstop, astop = astop }
     local h = { meta = {} }
     local field = "kind"
@@ -349,9 +389,8 @@ local function parse_header(tvb, pos, hstop, astop, due)
         h.len = UInt64.new(lo, hi)
         h.len_number = hi * 2 ^ 32 + lo
         h.len_size = c.pos - h.len_at
-        if h.len_number > sockframe.prefs.max_payload then
-            h.fault = limit_fault("payload-too-large", "payload", h.len,
-                sockframe.prefs.max_payload)
+        if h.len_number > limits.max_payload then
+            h.fault = limit_fault("payload-too-large", "payload", h.len, limits.max_payload)
             return
         end
         h.trailer_fault = trailer_fault(due, h)
@@ -373,10 +412,10 @@ local function parse_header(tvb, pos, hstop, astop, due)
         h.meta_at = c.pos
         local count, count_hi = varint_u64(c)
         h.meta_count = UInt64.new(count, count_hi)
-        if count_hi > 0 or count > sockframe.prefs.max_meta then
+        if count_hi > 0 or count > limits.max_meta then
             h.fault = { code = "too-much-metadata", message = string.format(
                 "header has %s metadata entries, limit %d", tostring(h.meta_count),
-                sockframe.prefs.max_meta) }
+                limits.max_meta) }
             return
         end
         for i = 1, count do
@@ -512,6 +551,8 @@ local function add_frame(t, tvb, pinfo, h, due, head_end)
     add_checksum_fault(t, tvb, tvb(h.crc_at, h.crc_size), crc)
     if h.kind == KIND_ERROR or h.kind == KIND_ABORT then
         add_report(t, tvb, h, head_end)
+    elseif h.kind == KIND_PONG then
+        learn_limits(pinfo, h)
     end
     if h.len_number > 0 then
         data_dissector:call(tvb(head_end, h.len_number):tvb(), pinfo, t)
@@ -565,6 +606,7 @@ local function dissect_stream(tvb, pinfo, tree)
         end
         return fault.code
     end
+    local limits = limits_for(dir, pinfo.number)
     local pos = 0
     local summaries = {}
     while pos < total do
@@ -593,9 +635,9 @@ local function dissect_stream(tvb, pinfo, tree)
             break
         end
         local header_len = tvb(pos + 3, 2):le_uint()
-        if header_len > sockframe.prefs.max_header then
+        if header_len > limits.max_header then
             local fault = limit_fault("header-too-large", "header", header_len,
-                sockframe.prefs.max_header)
+                limits.max_header)
             add_lost(tree, tvb, pos, fault)
             summaries[#summaries + 1] = lose(fault)
             break
@@ -608,7 +650,8 @@ local function dissect_stream(tvb, pinfo, tree)
             due_before[ck] = { due = trailer_due[dir] }
         end
         local due = due_before[ck].due
-        local h = parse_header(tvb, pos + PREFIX_LEN, head_end, math.min(head_end, total), due)
+        local h = parse_header(tvb, pos + PREFIX_LEN, head_end, math.min(head_end, total), due,
+            limits)
         if h.fault then
             add_lost(tree, tvb, pos, h.fault, h)
             summaries[#summaries + 1] = lose(h.fault)

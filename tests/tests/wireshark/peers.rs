@@ -1,6 +1,7 @@
 //! Ports and peers Wireshark's port-based dissectors leave to the heuristic, and a client
 //! that sends bytes in exactly the TCP segments it is told.
 
+use sockframe::{Header, PREFIX_LEN};
 use sockframe_tests::desktop::Desktop;
 use std::collections::HashSet;
 use std::io::{Read as _, Write as _};
@@ -10,10 +11,12 @@ use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The desktop echo server (`sockframe serve`) on a port no Wireshark dissector claims.
-pub fn desktop_on_unclaimed_port(claimed: &HashSet<u16>) -> Result<Desktop, String> {
+/// The desktop echo server (`sockframe serve --service echo ARGS`) on a port no Wireshark
+/// dissector claims.
+pub fn desktop_on_unclaimed_port(claimed: &HashSet<u16>, args: &[&str]) -> Result<Desktop, String> {
+    let args = [&["--service", "echo"][..], args].concat();
     loop {
-        let desktop = Desktop::start(&["--service", "echo"])?;
+        let desktop = Desktop::start(&args)?;
         if !claimed.contains(&desktop.addr().port()) {
             return Ok(desktop);
         }
@@ -106,6 +109,25 @@ impl Client {
             }
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+
+    /// Reads one whole frame (prefix, header, payload) and returns its bytes.
+    pub fn read_frame(&mut self) -> Result<Vec<u8>, String> {
+        let mut frame = vec![0; PREFIX_LEN];
+        self.stream
+            .read_exact(&mut frame)
+            .map_err(|e| format!("read a prefix: {e}"))?;
+        let header_len = usize::from(u16::from_le_bytes([frame[3], frame[4]]));
+        let mut header = vec![0; header_len];
+        self.stream
+            .read_exact(&mut header)
+            .map_err(|e| format!("read a header: {e}"))?;
+        let len = Header::peek_len(&header).map_err(|e| e.to_string())?;
+        let mut payload = vec![0; len as usize];
+        self.stream
+            .read_exact(&mut payload)
+            .map_err(|e| format!("read a payload: {e}"))?;
+        Ok([frame, header, payload].concat())
     }
 
     /// Closes the sending side and reads everything the peer sends until it closes.

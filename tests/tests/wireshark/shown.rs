@@ -220,13 +220,12 @@ struct Model {
     first_fault: Option<String>,
 }
 
-/// What the dissector must show for `wire`, one direction of a connection: a model of the
-/// spec (this implementation's default limits). Bytes after a fault that loses the stream
+/// What the dissector must show for `wire`, one direction of a connection, to a receiver
+/// with `limits`: a model of the spec. Bytes after a fault that loses the stream
 /// are not looked at (the dissector shows them as lost, as a receiver would have closed);
 /// a frame the bytes end inside shows nothing, unless the bytes that arrived are already
 /// wrong (spec 7.5).
-fn model(wire: &[u8]) -> Model {
-    let limits = Limits::default();
+fn model(wire: &[u8], limits: Limits) -> Model {
     let mut out = Model {
         shown: Vec::new(),
         first_fault: None,
@@ -361,8 +360,8 @@ fn model(wire: &[u8]) -> Model {
 
 /// The error the Rust core's decoder reports for `wire` followed by the end of the stream,
 /// if any.
-pub fn core_fault(wire: &[u8]) -> Option<&'static str> {
-    let mut dec = Decoder::new(vec![0u8; 1 << 20]);
+pub fn core_fault(wire: &[u8], limits: Limits) -> Option<&'static str> {
+    let mut dec = Decoder::with_limits(vec![0u8; 1 << 20], limits);
     let mut rest = wire;
     loop {
         let n = dec.feed(rest);
@@ -386,8 +385,8 @@ pub fn core_fault(wire: &[u8]) -> Option<&'static str> {
 /// What the dissector must show for `wire`, one direction of a connection (see [`model`]),
 /// and the first fault a receiver reports for it (`None` also when the stream only ends
 /// inside a frame: the dissector waits for the rest, a receiver reports `truncated`).
-pub fn expected(wire: &[u8]) -> (Vec<Shown>, Option<String>) {
-    let m = model(wire);
+pub fn expected(wire: &[u8], limits: Limits) -> (Vec<Shown>, Option<String>) {
+    let m = model(wire, limits);
     (m.shown, m.first_fault)
 }
 
