@@ -20,6 +20,7 @@ pub mod common;
 pub mod communication_loop;
 pub mod connection_loop;
 pub mod dict_header;
+pub mod multiplexed;
 pub mod one_message;
 pub mod sticky_packets;
 
