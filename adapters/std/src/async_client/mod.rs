@@ -187,7 +187,9 @@ impl AsyncClient {
         frame.head.id = reg.id;
         self.inner.shared.send(|buf| frame.put(buf)).await?;
         let reply = self.wait(rx, timeout).await;
-        drop(reg);
+        if reply.is_ok() {
+            reg.answered();
+        }
         reply
     }
 
@@ -249,7 +251,9 @@ impl AsyncClient {
             }
         }
         let reply = self.wait(rx, self.inner.config.timeout).await;
-        drop(reg);
+        if reply.is_ok() {
+            reg.answered();
+        }
         reply
     }
 

@@ -5,6 +5,7 @@ use super::error::AsyncClientError;
 use crate::codec::{BytesFrame, FrameHead};
 use bytes::{Bytes, BytesMut};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -45,7 +46,7 @@ impl Waiter {
 
 #[derive(Default)]
 pub(crate) struct Pending {
-    pub map: HashMap<u32, Waiter>,
+    pub map: HashMap<u32, Waiter, BuildHasherDefault<IdHasher>>,
     next_id: u32,
     /// Set once the connection is gone: why.
     pub closed: Option<AsyncClientError>,
@@ -113,6 +114,7 @@ impl Shared {
         Ok(Registration {
             shared: self.clone(),
             id,
+            answered: false,
         })
     }
 
@@ -266,15 +268,48 @@ impl OrDefaultHead for Option<FrameHead> {
     }
 }
 
+/// Hashes the client's own ids (sequential u32s, never chosen by the peer) with one
+/// multiplication (Fibonacci hashing) instead of SipHash: the map is looked up twice per
+/// request, and a peer cannot pick the keys to make it collide.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, id: u32) {
+        self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// An id in flight; dropping it (a finished, timed-out or cancelled request) frees the id,
 /// so a late reply finds no one and is discarded.
 pub(crate) struct Registration {
     shared: Arc<Shared>,
     pub id: u32,
+    /// The reader already took the waiter out of the map (its reply came whole).
+    answered: bool,
+}
+
+impl Registration {
+    /// The reply arrived: nothing left to remove (saves a lock per request).
+    pub fn answered(mut self) {
+        self.answered = true;
+    }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        lock(&self.shared.pending).map.remove(&self.id);
+        if !self.answered {
+            lock(&self.shared.pending).map.remove(&self.id);
+        }
     }
 }

@@ -1,0 +1,101 @@
+//! Benchmark load generator: the [`AsyncClient`] over one connection with `--in-flight`
+//! requests outstanding at all times (that many tasks, each sending its next request as
+//! soon as its reply is in), every reply checked byte for byte against its request.
+//!
+//! `cargo run --release -p sockframe-std --example bench_async_client -- ADDR --in-flight 64`
+//! prints one line in `sockframe bench`'s format (`N msgs in T s: X msgs/s, ...`), so
+//! `cargo xtask bench-apps` reads both alike. Runs on a current-thread runtime: one
+//! thread, pinned by the caller.
+
+use bytes::Bytes;
+use clap::Parser;
+use sockframe_std::async_client::AsyncClient;
+use sockframe_std::codec::BytesFrame;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(about = "async client load generator (benchmark)")]
+struct Args {
+    /// Server address (any sockframe echo).
+    addr: String,
+    /// Payload bytes per request.
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    /// Requests outstanding at once on the one connection.
+    #[arg(long, default_value_t = 64)]
+    in_flight: usize,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+}
+
+/// A payload that differs per request, so a reply matched to the wrong request shows.
+fn payload(task: usize, n: u64, size: usize) -> Bytes {
+    let seed = (task as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ n;
+    (0..size)
+        .map(|i| (seed >> ((i & 7) * 8)) as u8 ^ i as u8)
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let client = AsyncClient::connect(&args.addr).await?;
+        let start = Instant::now();
+        // One timer stops every task (rather than a clock read per request).
+        let stop = Arc::new(AtomicBool::new(false));
+        tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                tokio::time::sleep(Duration::from_secs_f64(args.duration)).await;
+                stop.store(true, Ordering::Relaxed);
+            }
+        });
+        let tasks: Vec<_> = (0..args.in_flight.max(1))
+            .map(|task| {
+                let (client, stop) = (client.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let mut latencies = Vec::new();
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        let sent = payload(task, n, args.size);
+                        let t0 = Instant::now();
+                        let reply = client.request(BytesFrame::data(0, sent.clone())).await?;
+                        if reply.payload != sent {
+                            return Err(format!("request {n} of task {task}: wrong reply").into());
+                        }
+                        latencies.push(t0.elapsed());
+                        n += 1;
+                    }
+                    Ok::<_, Box<dyn std::error::Error + Send + Sync>>(latencies)
+                })
+            })
+            .collect();
+        let mut latencies = Vec::new();
+        for t in tasks {
+            latencies.extend(t.await?.map_err(|e| e.to_string())?);
+        }
+        let elapsed = start.elapsed();
+        latencies.sort();
+        let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
+        let msgs = latencies.len();
+        println!(
+            "AsyncClient size {} in-flight {}: {} msgs in {:.2} s: {:.0} msgs/s, {:.2} MiB/s, latency p50 {:?} p99 {:?} (all bytes verified)",
+            args.size,
+            args.in_flight,
+            msgs,
+            elapsed.as_secs_f64(),
+            msgs as f64 / elapsed.as_secs_f64(),
+            (msgs * args.size) as f64 / (1024.0 * 1024.0) / elapsed.as_secs_f64(),
+            at(0.5),
+            at(0.99)
+        );
+        Ok(())
+    })
+}
