@@ -9,9 +9,11 @@
 //! - `footprint`: the framing's flash by part only (no boot).
 //! - `bench-board`: round trip and bulk echo of the framed against the plain echo on the board.
 //! - `bench-server`: `sockframe serve` against two baseline echo servers (issue 3's benchmark).
+//! - `bench-apps`: the async client and the tokio codec against their baselines (issue 9).
 //! - `soak`: minutes of mixed clients against the desktop servers and the board, every byte
 //!   verified; errors, server memory and throughput over time (issue 5).
 
+mod app_bench;
 mod board_bench;
 mod demo;
 mod footprint;
@@ -84,6 +86,16 @@ enum Task {
         #[arg(long, default_value_t = 10_000)]
         idle_conns: usize,
     },
+    /// Benchmark the async client against pipelined load, and the tokio codec against
+    /// tokio-util's LengthDelimitedCodec.
+    BenchApps {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5.0)]
+        duration: f64,
+        /// Repetitions of every measurement (medians are reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// Minutes of mixed clients against the desktop servers and the board, every byte
     /// verified; exits non-zero on any error or on server memory growth.
     Soak {
@@ -133,6 +145,7 @@ fn main() -> ExitCode {
             runs,
             idle_conns,
         }),
+        Task::BenchApps { duration, runs } => app_bench::run(&app_bench::Params { duration, runs }),
         Task::Soak {
             minutes,
             target,

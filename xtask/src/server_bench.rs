@@ -140,8 +140,8 @@ const SCENARIOS: [Scenario; 4] = [
 
 /// One `sockframe bench` result.
 #[derive(Clone, Copy, Default)]
-struct Sample {
-    msgs_s: f64,
+pub(crate) struct Sample {
+    pub(crate) msgs_s: f64,
     /// Messages echoed in the run.
     msgs: f64,
     /// Server CPU time per message, microseconds (user + system, all its threads).
@@ -149,10 +149,10 @@ struct Sample {
     /// Server CPU use over the run, in CPUs (1.0: one core busy all the time).
     cpu_load: f64,
     /// Whether the machine was quiet when the run started.
-    quiet: bool,
-    mib_s: f64,
-    p50_us: f64,
-    p99_us: f64,
+    pub(crate) quiet: bool,
+    pub(crate) mib_s: f64,
+    pub(crate) p50_us: f64,
+    pub(crate) p99_us: f64,
 }
 
 pub fn run(p: &Params) -> Result<(), String> {
@@ -245,7 +245,7 @@ fn cpu_ticks() -> Option<(u64, u64)> {
 /// Waits (at most 60 s) until the machine has been nearly idle for half a second, so a
 /// measurement does not start in the middle of someone else's build or benchmark. Returns
 /// whether it was quiet.
-fn wait_quiet() -> bool {
+pub(crate) fn wait_quiet() -> bool {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut waited = false;
     loop {
@@ -278,7 +278,7 @@ fn wait_quiet() -> bool {
 }
 
 /// The first three fields of /proc/loadavg.
-fn loadavg() -> String {
+pub(crate) fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
@@ -311,7 +311,7 @@ fn build() -> Result<Bins, String> {
 ///
 /// With `setpriv` (util-linux) the child also gets SIGKILL when this process dies, so even
 /// a signal that kills us before the guards run (`kill`, `timeout`) leaves no server behind.
-fn command(cpu: Option<u32>, args: &[String]) -> Command {
+pub(crate) fn command(cpu: Option<u32>, args: &[String]) -> Command {
     static SETPRIV: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let mut c = Command::new("sh");
     c.args([
@@ -330,7 +330,7 @@ fn command(cpu: Option<u32>, args: &[String]) -> Command {
 }
 
 /// A child process killed (and reaped) when dropped.
-struct Guard(Child);
+pub(crate) struct Guard(pub(crate) Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -451,7 +451,10 @@ fn bench(
 }
 
 /// Waits for `child` at most `limit` (then kills it): (success, stdout, stderr).
-fn wait_bounded(mut child: Child, limit: Duration) -> Result<(bool, String, String), String> {
+pub(crate) fn wait_bounded(
+    mut child: Child,
+    limit: Duration,
+) -> Result<(bool, String, String), String> {
     let drain = |r: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut s = String::new();
@@ -490,7 +493,7 @@ fn wait_bounded(mut child: Child, limit: Duration) -> Result<(bool, String, Stri
 }
 
 /// Parses "...: N msgs/s, M MiB/s, latency p50 D p99 D ...".
-fn parse_report(s: &str) -> Option<Sample> {
+pub(crate) fn parse_report(s: &str) -> Option<Sample> {
     let before = |what: &str| -> Option<f64> {
         let end = s.find(what)?;
         s[..end].split_whitespace().last()?.parse().ok()
@@ -582,7 +585,7 @@ fn idle_memory(bins: &Bins, which: Impl, pinned: bool, conns: usize) -> Result<f
     Ok((holding.saturating_sub(before)) as f64 / conns as f64)
 }
 
-fn median(v: &[f64]) -> f64 {
+pub(crate) fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
     match v.len() {

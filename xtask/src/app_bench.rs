@@ -1,0 +1,334 @@
+//! `cargo xtask bench-apps`: what building an application on sockframe-std costs (issue 9's
+//! benchmark), in one run, with the helpers of `bench-server` (pinning, quiet-wait, medians).
+//!
+//! 1. **Async client vs pipelined blocking load**: against one `sockframe serve` (echo), the
+//!    same 64 B requests on one connection with W in flight (W = 64, 1024), sent by
+//!    `bench_async_client` (sockframe-std's `AsyncClient`, W tasks, replies matched by id) and by
+//!    `sockframe bench --mode pipelined --window W` (a writer thread and a reader thread
+//!    that expect replies in order: no matching at all). Target: the async client at
+//!    least 0.9x.
+//! 2. **Codec vs LengthDelimitedCodec**: `bench_codec_echo` (`Framed<_, FrameCodec>`)
+//!    against `bench_tokio_echo` (`Framed<_, LengthDelimitedCodec>`), written alike (feed
+//!    every ready frame, flush once per burst), loaded by `sockframe bench` in each one's
+//!    protocol: pipelined 64 B window 64, and ping-pong 64 B. Target: at least 1.0x.
+//!
+//! Servers run pinned to CPU 0, load generators to CPU 1 (when there are two CPUs); each
+//! measurement waits for a quiet machine first; servers and clients are taken in turns
+//! within each run; the tables show medians.
+
+use crate::server_bench::{
+    Guard, Sample, command, loadavg, median, parse_report, wait_bounded, wait_quiet,
+};
+use crate::util;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+/// What a run measures.
+pub struct Params {
+    /// Seconds per measurement.
+    pub duration: f64,
+    /// Repetitions (the median is reported).
+    pub runs: usize,
+}
+
+struct Bins {
+    sockframe: PathBuf,
+    async_client: PathBuf,
+    codec_echo: PathBuf,
+    tokio_echo: PathBuf,
+}
+
+fn build() -> Result<Bins, String> {
+    let find = util::build_release(&[
+        "-p",
+        "sockframe-cli",
+        "--bin",
+        "sockframe",
+        "-p",
+        "sockframe-std",
+        "--example",
+        "bench_async_client",
+        "--example",
+        "bench_codec_echo",
+        "--example",
+        "bench_tokio_echo",
+    ])?;
+    Ok(Bins {
+        sockframe: find("sockframe")?,
+        async_client: find("bench_async_client")?,
+        codec_echo: find("bench_codec_echo")?,
+        tokio_echo: find("bench_tokio_echo")?,
+    })
+}
+
+/// A server started on a free loopback port; killed on drop.
+struct Running {
+    addr: String,
+    _child: Guard,
+}
+
+fn start(name: &str, argv: Vec<String>, pinned: bool) -> Result<Running, String> {
+    let mut child = command(pinned.then_some(0), &argv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {name}: {e}"))?;
+    let stderr = child.stderr.take();
+    let guard = Guard(child);
+    let addr = util::listening_addr(stderr, drop)
+        .ok_or_else(|| format!("{name} did not report its address"))?;
+    eprintln!("{name}: at {addr}");
+    Ok(Running {
+        addr,
+        _child: guard,
+    })
+}
+
+/// Runs one load generator command line to completion and parses its report.
+fn load(argv: Vec<String>, pinned: bool, duration: f64) -> Result<Sample, String> {
+    let quiet = wait_quiet();
+    let child = command(pinned.then_some(1), &argv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
+    let (ok, stdout, stderr) = wait_bounded(child, Duration::from_secs_f64(duration + 60.0))?;
+    if !ok {
+        return Err(format!("{} failed: {}", argv.join(" "), stderr.trim()));
+    }
+    let mut s = parse_report(&stdout).ok_or_else(|| format!("cannot parse: {stdout}"))?;
+    s.quiet = quiet;
+    Ok(s)
+}
+
+/// One comparison: a candidate and a baseline, each a (server, load generator) pair.
+struct Pair {
+    name: String,
+    candidate: &'static str,
+    baseline: &'static str,
+    target: f64,
+    samples: [Vec<Sample>; 2],
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+pub fn run(p: &Params) -> Result<(), String> {
+    if p.runs == 0 || !(p.duration > 0.0 && p.duration.is_finite()) {
+        return Err("--runs must be at least 1 and --duration a positive number".into());
+    }
+    let bins = build()?;
+    let pinned = std::thread::available_parallelism().map_or(1, usize::from) >= 2;
+    let load_before = loadavg();
+    let exe = |p: &PathBuf| p.display().to_string();
+    let bind = ["--bind".to_string(), "127.0.0.1:0".to_string()];
+    let serve = start(
+        "sockframe serve",
+        [vec![exe(&bins.sockframe), "serve".into()], bind.to_vec()].concat(),
+        pinned,
+    )?;
+    let codec = start(
+        "bench_codec_echo",
+        [vec![exe(&bins.codec_echo)], bind.to_vec()].concat(),
+        pinned,
+    )?;
+    let tokio = start(
+        "bench_tokio_echo",
+        [vec![exe(&bins.tokio_echo)], bind.to_vec()].concat(),
+        pinned,
+    )?;
+    let d = p.duration.to_string();
+    let bench = |addr: &str, protocol: &str, extra: &[&str]| -> Vec<String> {
+        let mut v = vec![
+            exe(&bins.sockframe),
+            "bench".into(),
+            addr.into(),
+            "--protocol".into(),
+            protocol.into(),
+            "--duration".into(),
+            d.clone(),
+        ];
+        v.extend(strings(extra));
+        v
+    };
+    let async_client = |window: &str| -> Vec<String> {
+        vec![
+            exe(&bins.async_client),
+            serve.addr.clone(),
+            "--size".into(),
+            "64".into(),
+            "--in-flight".into(),
+            window.into(),
+            "--duration".into(),
+            d.clone(),
+        ]
+    };
+    let pipelined = |w: &'static str| -> [&'static str; 8] {
+        [
+            "--mode",
+            "pipelined",
+            "--size",
+            "64",
+            "--conns",
+            "1",
+            "--window",
+            w,
+        ]
+    };
+    let pingpong = ["--mode", "pingpong", "--size", "64", "--conns", "1"];
+    // (name, candidate argv, baseline argv, target)
+    let scenarios: Vec<(Pair, Vec<String>, Vec<String>)> = vec![
+        (
+            pair(
+                "64 B, 1 conn, 64 in flight",
+                "AsyncClient",
+                "sockframe bench pipelined",
+                0.9,
+            ),
+            async_client("64"),
+            bench(&serve.addr, "sockframe", &pipelined("64")),
+        ),
+        (
+            pair(
+                "64 B, 1 conn, 1024 in flight",
+                "AsyncClient",
+                "sockframe bench pipelined",
+                0.9,
+            ),
+            async_client("1024"),
+            bench(&serve.addr, "sockframe", &pipelined("1024")),
+        ),
+        (
+            pair(
+                "echo pipelined 64 B, window 64",
+                "Framed<_, FrameCodec>",
+                "Framed<_, LengthDelimitedCodec>",
+                1.0,
+            ),
+            bench(&codec.addr, "sockframe", &pipelined("64")),
+            bench(&tokio.addr, "length-prefix", &pipelined("64")),
+        ),
+        (
+            pair(
+                "echo ping-pong 64 B, 1 conn",
+                "Framed<_, FrameCodec>",
+                "Framed<_, LengthDelimitedCodec>",
+                1.0,
+            ),
+            bench(&codec.addr, "sockframe", &pingpong),
+            bench(&tokio.addr, "length-prefix", &pingpong),
+        ),
+    ];
+    let mut pairs = Vec::new();
+    let mut argvs = Vec::new();
+    for (pair, c, b) in scenarios {
+        pairs.push(pair);
+        argvs.push([c, b]);
+    }
+    for run in 1..=p.runs {
+        for (pair, argv) in pairs.iter_mut().zip(&argvs) {
+            for side in 0..2 {
+                let s = load(argv[side].clone(), pinned, p.duration)?;
+                eprintln!(
+                    "run {run}/{}: {} / {}: {:.0} msgs/s, p50 {:.1} us, p99 {:.1} us",
+                    p.runs,
+                    pair.name,
+                    [pair.candidate, pair.baseline][side],
+                    s.msgs_s,
+                    s.p50_us,
+                    s.p99_us
+                );
+                pair.samples[side].push(s);
+            }
+        }
+    }
+    print_table(p, &pairs, pinned);
+    let all: Vec<&Sample> = pairs
+        .iter()
+        .flat_map(|p| p.samples.iter().flatten())
+        .collect();
+    println!();
+    println!(
+        "{} of {} measurements started on a quiet machine (under 10% CPU busy for 0.5 s, waiting up to 60 s for it).",
+        all.iter().filter(|s| s.quiet).count(),
+        all.len()
+    );
+    println!(
+        "Load average (1, 5, 15 min) before: {load_before}; after: {}.",
+        loadavg()
+    );
+    Ok(())
+}
+
+fn pair(name: &str, candidate: &'static str, baseline: &'static str, target: f64) -> Pair {
+    Pair {
+        name: name.into(),
+        candidate,
+        baseline,
+        target,
+        samples: [Vec::new(), Vec::new()],
+    }
+}
+
+fn print_table(p: &Params, pairs: &[Pair], pinned: bool) {
+    println!();
+    println!(
+        "Medians of {} runs of {} s each; {}.",
+        p.runs,
+        p.duration,
+        if pinned {
+            "servers on CPU 0, load generators on CPU 1"
+        } else {
+            "unpinned (fewer than 2 CPUs)"
+        }
+    );
+    println!();
+    println!(
+        "| scenario | candidate | msgs/s | baseline | msgs/s | ratio | target | met | p50 / p99 us (candidate, baseline) |"
+    );
+    println!("| --- | --- | ---: | --- | ---: | ---: | --- | --- | --- |");
+    for pair in pairs {
+        let med = |side: usize, f: fn(&Sample) -> f64| {
+            median(&pair.samples[side].iter().map(f).collect::<Vec<_>>())
+        };
+        let (c, b) = (med(0, |s| s.msgs_s), med(1, |s| s.msgs_s));
+        let ratio = c / b;
+        println!(
+            "| {} | {} | {c:.0} | {} | {b:.0} | {ratio:.2}x | ≥ {:.1}x | {} | {:.0} / {:.0}, {:.0} / {:.0} |",
+            pair.name,
+            pair.candidate,
+            pair.baseline,
+            pair.target,
+            if ratio >= pair.target {
+                "yes"
+            } else {
+                "**no**"
+            },
+            med(0, |s| s.p50_us),
+            med(0, |s| s.p99_us),
+            med(1, |s| s.p50_us),
+            med(1, |s| s.p99_us),
+        );
+    }
+    println!();
+    println!("All runs (msgs/s), in order:");
+    println!();
+    for pair in pairs {
+        for side in 0..2 {
+            let all: Vec<String> = pair.samples[side]
+                .iter()
+                .map(|s| format!("{:.0}", s.msgs_s))
+                .collect();
+            println!(
+                "- {} / {}: {}",
+                pair.name,
+                [pair.candidate, pair.baseline][side],
+                all.join(", ")
+            );
+        }
+    }
+}
