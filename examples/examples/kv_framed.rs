@@ -7,6 +7,9 @@ use sockframe_examples::{Log, kv_framed};
 
 fn main() -> sockframe_examples::Result<()> {
     let exchanges = kv_framed::run(&Log::printing())?;
-    println!("\n{} exchanges through Framed<TcpStream, FrameCodec>", exchanges.len());
+    println!(
+        "\n{} exchanges through Framed<TcpStream, FrameCodec>",
+        exchanges.len()
+    );
     Ok(())
 }

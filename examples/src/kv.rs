@@ -81,7 +81,10 @@ impl KvStore {
                 None => return reply.error(id, "not-found", format_args!("no key {key:?}")),
             },
             other => {
-                let msg = format_args!("kind {} is not GET (100), PUT (101) or DELETE (102)", other.0);
+                let msg = format_args!(
+                    "kind {} is not GET (100), PUT (101) or DELETE (102)",
+                    other.0
+                );
                 return reply.error(id, "unsupported", msg);
             }
         };
@@ -97,13 +100,18 @@ impl Service for KvStore {
         while let Some(mut incoming) = conn.next_event().await? {
             match incoming.event {
                 Event::Frame(f) => self.answer(&f.header, f.payload, &mut incoming.reply),
-                _ => {
-                    // A value larger than the server's buffer: refused, its bytes skipped,
-                    // and the connection goes on.
-                    let id = incoming.header_id();
-                    incoming.reply.error(id, "bad-request", "value larger than the server's buffer");
+                Event::Start(h) => {
+                    // A value larger than the server's receive buffer: refused, its bytes
+                    // skipped as they arrive, and the connection goes on.
+                    let msg = format!(
+                        "value of {} bytes is larger than the server's buffer",
+                        h.len
+                    );
+                    incoming.reply.error(h.id, "bad-request", msg);
                     conn.skip_payload().await?;
                 }
+                // Chunks and ends only follow a Start, whose payload skip_payload consumed.
+                Event::Chunk(_) | Event::End => {}
             }
         }
         Ok(())

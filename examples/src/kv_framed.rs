@@ -55,7 +55,10 @@ async fn session(addr: std::net::SocketAddr, log: &Log) -> Result<Vec<Exchange>>
         let id = 10 + n as u32;
         let request = BytesFrame::new(kind, id, value.as_bytes().to_vec()).with_name(key);
         framed.send(request).await?;
-        let reply = framed.next().await.ok_or("server closed the connection")??;
+        let reply = framed
+            .next()
+            .await
+            .ok_or("server closed the connection")??;
         let text = match reply.error() {
             Some((code, message)) => format!("ERROR {code}: {message}"),
             None if reply.head.kind == Kind(110) => format!("VALUE {}", reply.text()),
@@ -72,7 +75,13 @@ async fn session(addr: std::net::SocketAddr, log: &Log) -> Result<Vec<Exchange>>
             reply_id: reply.head.id,
             reply: text,
         };
-        log.say("client", format!("{} (id {id}) -> {} (id {})", exchange.request, exchange.reply, exchange.reply_id));
+        log.say(
+            "client",
+            format!(
+                "{} (id {id}) -> {} (id {})",
+                exchange.request, exchange.reply, exchange.reply_id
+            ),
+        );
         out.push(exchange);
     }
     Ok(out)

@@ -67,7 +67,11 @@ async fn session(addr: std::net::SocketAddr, log: &Log) -> Result<Outcome> {
     let utf8 = |v: Vec<u8>| String::from_utf8_lossy(&v).into_owned();
 
     out.step(log, "put color=blue", show(kv.put("color", b"blue").await));
-    out.step(log, "put color=green", show(kv.put("color", b"green").await));
+    out.step(
+        log,
+        "put color=green",
+        show(kv.put("color", b"green").await),
+    );
     out.step(log, "get color", show(kv.get("color").await.map(utf8)));
 
     // 100 writes in flight at once over the one connection, then read back.
@@ -77,7 +81,11 @@ async fn session(addr: std::net::SocketAddr, log: &Log) -> Result<Outcome> {
     });
     let written = futures_util::future::join_all(writes).await;
     let all_new = written.iter().all(|r| matches!(r, Ok(false)));
-    out.step(log, "put k0..k99 concurrently", format!("all new: {all_new}"));
+    out.step(
+        log,
+        "put k0..k99 concurrently",
+        format!("all new: {all_new}"),
+    );
     let mut read_back = 0;
     for i in 0..100 {
         if kv.get(&format!("k{i}")).await? == format!("v{i}").as_bytes() {
@@ -87,15 +95,31 @@ async fn session(addr: std::net::SocketAddr, log: &Log) -> Result<Outcome> {
     out.step(log, "get k0..k99", format!("{read_back} match"));
 
     out.step(log, "delete color", show(kv.delete("color").await));
-    out.step(log, "get color again", show(kv.get("color").await.map(utf8)));
+    out.step(
+        log,
+        "get color again",
+        show(kv.get("color").await.map(utf8)),
+    );
     out.step(log, "delete nope", show(kv.delete("nope").await));
     out.step(log, "put with no key", show(kv.put("", b"x").await));
     let long_key = "k".repeat(300);
-    out.step(log, "put a 300-byte key", show(kv.put(&long_key, b"x").await));
+    out.step(
+        log,
+        "put a 300-byte key",
+        show(kv.put(&long_key, b"x").await),
+    );
     let odd = BytesFrame::new(Kind(120), 0, &b""[..]).with_name("color");
-    out.step(log, "kind 120", show(kv.raw(odd).await.map(|f| f.head.kind.0)));
+    out.step(
+        log,
+        "kind 120",
+        show(kv.raw(odd).await.map(|f| f.head.kind.0)),
+    );
     let big = vec![7u8; 100_000];
     out.step(log, "put a 100 KB value", show(kv.put("big", &big).await));
-    out.step(log, "get k7 after all that", show(kv.get("k7").await.map(utf8)));
+    out.step(
+        log,
+        "get k7 after all that",
+        show(kv.get("k7").await.map(utf8)),
+    );
     Ok(out)
 }

@@ -11,6 +11,15 @@
 //! | `cargo run --example 04_sticky_packets` | [`sticky_packets`] | raw TCP merges three sends into one read; sockframe gives back three frames |
 //! | `cargo run --example 05_dict_header` | [`dict_header`] | a header with name, CRC and metadata; a payload larger than the buffer, streamed |
 //!
+//!
+//! Then applications on the desktop library (`sockframe-std`, tokio):
+//!
+//! | example | module | what it shows |
+//! | --- | --- | --- |
+//! | `cargo run --example async_multiplexed` | [`multiplexed`] | 1,000 requests in flight over one connection with the `AsyncClient`, every reply matched by id |
+//! | `cargo run --example kv_store` | [`kv`], [`kv_session`] | a service of your own (a key/value store: GET/PUT/DELETE kinds) on the server's `Service` trait, and its typed client; refusals as typed errors |
+//! | `cargo run --example kv_framed` | [`kv_framed`] | the same store reached with tokio-util's `Framed<TcpStream, FrameCodec>` |
+//!
 //! Every lesson binds `127.0.0.1` port 0 (a free port), runs the server in a thread and the
 //! client in the caller's thread, prints what went each way, and returns on its own. Only
 //! `std::net`, the `sockframe` core crate (`io::read_event`, `io::write_frame`) and

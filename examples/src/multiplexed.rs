@@ -10,7 +10,8 @@
 use crate::{Log, Result};
 use sockframe_std::async_client::{AsyncClient, AsyncClientError};
 use sockframe_std::codec::BytesFrame;
-use sockframe_std::{Server, ServerConfig, Service};
+use sockframe_std::services::Echo;
+use sockframe_std::{Server, ServerConfig};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,7 +39,7 @@ pub fn run(log: &Log) -> Result<Outcome> {
         bind: "127.0.0.1:0".parse()?,
         ..ServerConfig::default()
     };
-    let server = Server::spawn_thread(cfg, Service::Echo)?;
+    let server = Server::spawn_thread(cfg, Echo)?;
     log.say("server", format!("echo on {}", server.local_addr()));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

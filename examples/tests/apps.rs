@@ -46,7 +46,7 @@ fn kv_store_every_operation_and_refusal_typed() {
     );
     assert_eq!(
         step("put a 100 KB value"),
-        "Refused[bad-request](value larger than the server's buffer)"
+        "Refused[bad-request](value of 100000 bytes is larger than the server's buffer)"
     );
     // The refusals left the connection working.
     assert_eq!(step("get k7 after all that"), "ok \"v7\"");

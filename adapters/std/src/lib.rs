@@ -23,6 +23,38 @@
 //! assert_eq!(reply.payload, b"hello");
 //! ```
 //!
+//! ## Which entry point fits you
+//!
+//! | you write | use | why |
+//! | --- | --- | --- |
+//! | a program that is not async, one request at a time (a script, a CLI) | the blocking [`Client`] | plain `std::net`; full duplex, so large requests cannot deadlock |
+//! | a tokio program sending many requests, from many tasks, on one connection | [`async_client::AsyncClient`] | ids allocated and replies matched for you; timeouts, cancellation by drop, typed error frames, streamed bodies |
+//! | a tokio program with its own loop over frames, client or server side | [`codec::FrameCodec`] (whole frames) or [`codec::StreamingFrameCodec`] (large payloads in chunks) with tokio-util's `Framed` | a `Stream` + `Sink` of owned frames, the core's decoder and limits underneath |
+//! | a server for your own frame kinds | [`Service`] on [`Server`] | limits, deadlines, `busy`, graceful shutdown, error frames, buffer pool, stats |
+//! | the least on top of the core: a board, `no_std`, any `embedded-io` transport, or tokio without this crate's types | the core's [`sockframe::io_async`] / [`sockframe::io`] over [`Decoder`](sockframe::Decoder) | frames borrowed from your buffer, no allocation |
+//!
+//! The last one from tokio takes one adapter, `embedded_io_adapters::tokio_1::FromTokio`,
+//! which gives a tokio stream the `embedded-io-async` traits the core reads and writes with
+//! (this crate's async client reads its replies exactly this way):
+//!
+//! ```no_run
+//! use embedded_io_adapters::tokio_1::FromTokio;
+//! use sockframe::{Decoder, Event, Header, io_async};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let stream = tokio::net::TcpStream::connect("127.0.0.1:9000").await?;
+//! let mut io = FromTokio::new(stream);
+//! io_async::write_frame(&mut io, &Header::data(1, b"hi"), b"hi").await?;
+//! let mut dec = Decoder::new([0u8; 1024]); // replies up to 1 KiB arrive whole
+//! if let Some(Event::Frame(reply)) = io_async::read_event(&mut io, &mut dec).await? {
+//!     assert_eq!((reply.header.id, reply.payload), (1, &b"hi"[..]));
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Runnable applications of each: the workspace's `examples/` (`cargo run --example
+//! async_multiplexed`, `kv_store`, `kv_framed`).
+//!
 //! ## Your own services
 //!
 //! Implement [`Service`] (module [`service`]) and run it on the same [`Server`]: it gets
