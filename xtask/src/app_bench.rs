@@ -16,13 +16,9 @@
 //! measurement waits for a quiet machine first; servers and clients are taken in turns
 //! within each run; the tables show medians.
 
-use crate::server_bench::{
-    Guard, Sample, command, loadavg, median, parse_report, wait_bounded, wait_quiet,
-};
+use crate::server_bench::{Guard, Sample, loadavg, median, run_load, spawn_server, wait_quiet};
 use crate::util;
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
 
 /// What a run measures.
 pub struct Params {
@@ -69,37 +65,18 @@ struct Running {
 }
 
 fn start(name: &str, argv: Vec<String>, pinned: bool) -> Result<Running, String> {
-    let mut child = command(pinned.then_some(0), &argv)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {name}: {e}"))?;
-    let stderr = child.stderr.take();
-    let guard = Guard(child);
-    let addr = util::listening_addr(stderr, drop)
-        .ok_or_else(|| format!("{name} did not report its address"))?;
-    eprintln!("{name}: at {addr}");
+    let (guard, addr, _pid) = spawn_server(name, &argv, pinned)?;
     Ok(Running {
         addr,
         _child: guard,
     })
 }
 
-/// Runs one load generator command line to completion and parses its report.
+/// Runs one load generator command line, after waiting for a quiet machine.
 fn load(argv: Vec<String>, pinned: bool, duration: f64) -> Result<Sample, String> {
     let quiet = wait_quiet();
-    let child = command(pinned.then_some(1), &argv)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
-    let (ok, stdout, stderr) = wait_bounded(child, Duration::from_secs_f64(duration + 60.0))?;
-    if !ok {
-        return Err(format!("{} failed: {}", argv.join(" "), stderr.trim()));
-    }
-    let mut s = parse_report(&stdout).ok_or_else(|| format!("cannot parse: {stdout}"))?;
+    let mut s =
+        run_load(&argv, pinned, duration).map_err(|e| format!("{}: {e}", argv.join(" ")))?;
     s.quiet = quiet;
     Ok(s)
 }

@@ -311,7 +311,7 @@ fn build() -> Result<Bins, String> {
 ///
 /// With `setpriv` (util-linux) the child also gets SIGKILL when this process dies, so even
 /// a signal that kills us before the guards run (`kill`, `timeout`) leaves no server behind.
-pub(crate) fn command(cpu: Option<u32>, args: &[String]) -> Command {
+fn command(cpu: Option<u32>, args: &[String]) -> Command {
     static SETPRIV: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let mut c = Command::new("sh");
     c.args([
@@ -330,7 +330,7 @@ pub(crate) fn command(cpu: Option<u32>, args: &[String]) -> Command {
 }
 
 /// A child process killed (and reaped) when dropped.
-pub(crate) struct Guard(pub(crate) Child);
+pub(crate) struct Guard(Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -352,18 +352,7 @@ struct Server {
 impl Server {
     fn start(which: Impl, bins: &Bins, pinned: bool) -> Result<Server, String> {
         let args = bins.server_args(which);
-        let mut child = command(pinned.then_some(0), &args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", args[0]))?;
-        let pid = child.id();
-        let stderr = child.stderr.take();
-        let guard = Guard(child);
-        let addr = util::listening_addr(stderr, drop)
-            .ok_or_else(|| format!("{} did not report its address", which.name()))?;
-        eprintln!("{}: pid {pid} at {addr}", which.name());
+        let (guard, addr, pid) = spawn_server(which.name(), &args, pinned)?;
         Ok(Server {
             which,
             addr,
@@ -427,34 +416,55 @@ fn bench(
     argv.extend(args.iter().cloned());
     let quiet = wait_quiet();
     let (cpu0, t0) = (server.cpu_secs()?, Instant::now());
-    let child = command(pinned.then_some(1), &argv)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start the load generator: {e}"))?;
-    let (status, stdout, stderr) = wait_bounded(child, Duration::from_secs_f64(duration + 60.0))?;
-    if !status {
-        return Err(format!(
-            "load generator against {} failed: {}",
-            server.which.name(),
-            stderr.trim()
-        ));
-    }
+    let mut sample = run_load(&argv, pinned, duration)
+        .map_err(|e| format!("against {}: {e}", server.which.name()))?;
     let (cpu, wall) = (server.cpu_secs()? - cpu0, t0.elapsed().as_secs_f64());
-    let mut sample =
-        parse_report(&stdout).ok_or_else(|| format!("cannot parse the bench report: {stdout}"))?;
     sample.cpu_us = cpu * 1e6 / sample.msgs.max(1.0);
     sample.cpu_load = cpu / wall;
     sample.quiet = quiet;
     Ok(sample)
 }
 
+/// Runs a load generator (`argv`, pinned to CPU 1 when `pinned`) to its end, at most
+/// `duration` + 60 s, and parses its `N msgs in T s: X msgs/s, ...` report.
+pub(crate) fn run_load(argv: &[String], pinned: bool, duration: f64) -> Result<Sample, String> {
+    let child = command(pinned.then_some(1), argv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the load generator {}: {e}", argv[0]))?;
+    let (status, stdout, stderr) = wait_bounded(child, Duration::from_secs_f64(duration + 60.0))?;
+    if !status {
+        return Err(format!("load generator failed: {}", stderr.trim()));
+    }
+    parse_report(&stdout).ok_or_else(|| format!("cannot parse the bench report: {stdout}"))
+}
+
+/// Starts a server (`argv`, pinned to CPU 0 when `pinned`) that prints "listening on ADDR"
+/// on stderr: its guard (kills it on drop), address and process id.
+pub(crate) fn spawn_server(
+    name: &str,
+    argv: &[String],
+    pinned: bool,
+) -> Result<(Guard, String, u32), String> {
+    let mut child = command(pinned.then_some(0), argv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
+    let pid = child.id();
+    let stderr = child.stderr.take();
+    let guard = Guard(child);
+    let addr = util::listening_addr(stderr, drop)
+        .ok_or_else(|| format!("{name} did not report its address"))?;
+    eprintln!("{name}: pid {pid} at {addr}");
+    Ok((guard, addr, pid))
+}
+
 /// Waits for `child` at most `limit` (then kills it): (success, stdout, stderr).
-pub(crate) fn wait_bounded(
-    mut child: Child,
-    limit: Duration,
-) -> Result<(bool, String, String), String> {
+fn wait_bounded(mut child: Child, limit: Duration) -> Result<(bool, String, String), String> {
     let drain = |r: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut s = String::new();
@@ -493,7 +503,7 @@ pub(crate) fn wait_bounded(
 }
 
 /// Parses "...: N msgs/s, M MiB/s, latency p50 D p99 D ...".
-pub(crate) fn parse_report(s: &str) -> Option<Sample> {
+fn parse_report(s: &str) -> Option<Sample> {
     let before = |what: &str| -> Option<f64> {
         let end = s.find(what)?;
         s[..end].split_whitespace().last()?.parse().ok()

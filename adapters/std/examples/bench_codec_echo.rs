@@ -8,13 +8,14 @@
 //! prints `bench_codec_echo: listening on ADDR` on stderr once bound; talk to it with
 //! `sockframe bench ADDR`. Used by `cargo xtask bench-apps`.
 
+mod bench_support;
+
 use clap::Parser;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use sockframe::Kind;
 use sockframe_std::codec::{BytesFrame, CodecError, FrameCodec};
 use std::net::SocketAddr;
-use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
 #[derive(Parser)]
@@ -26,24 +27,7 @@ struct Args {
 }
 
 fn main() -> std::io::Result<()> {
-    let args = Args::parse();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let listener = TcpListener::bind(args.bind).await?;
-        eprintln!("bench_codec_echo: listening on {}", listener.local_addr()?);
-        loop {
-            match listener.accept().await {
-                Ok((stream, _)) => {
-                    tokio::spawn(async move {
-                        let _ = echo(stream).await;
-                    });
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            }
-        }
-    })
+    bench_support::serve("bench_codec_echo", Args::parse().bind, echo)
 }
 
 fn reply(mut frame: BytesFrame) -> BytesFrame {

@@ -8,12 +8,13 @@
 //! prints `bench_tokio_echo: listening on ADDR` on stderr once bound; talk to it with
 //! `sockframe bench ADDR --protocol length-prefix`. Used by `cargo xtask bench-server`.
 
+mod bench_support;
+
 use clap::Parser;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
 /// Largest payload echoed (the connection is closed beyond it).
@@ -27,25 +28,8 @@ struct Args {
     bind: SocketAddr,
 }
 
-fn main() -> io::Result<()> {
-    let args = Args::parse();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let listener = TcpListener::bind(args.bind).await?;
-        eprintln!("bench_tokio_echo: listening on {}", listener.local_addr()?);
-        loop {
-            match listener.accept().await {
-                Ok((stream, _)) => {
-                    tokio::spawn(async move {
-                        let _ = echo(stream).await;
-                    });
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            }
-        }
-    })
+fn main() -> std::io::Result<()> {
+    bench_support::serve("bench_tokio_echo", Args::parse().bind, echo)
 }
 
 /// Echoes frames until the peer closes.
