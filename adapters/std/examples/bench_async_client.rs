@@ -9,7 +9,7 @@
 
 use bytes::Bytes;
 use clap::Parser;
-use sockframe_std::async_client::AsyncClient;
+use sockframe_std::async_client::{AsyncClient, AsyncClientConfig};
 use sockframe_std::codec::BytesFrame;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +26,9 @@ struct Args {
     /// Requests outstanding at once on the one connection.
     #[arg(long, default_value_t = 64)]
     in_flight: usize,
+    /// Per-request timeout in seconds (0: none). The client's default is 30 s.
+    #[arg(long, default_value_t = 30.0)]
+    timeout: f64,
     /// Seconds to run.
     #[arg(long, default_value_t = 5.0)]
     duration: f64,
@@ -46,7 +49,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let client = AsyncClient::connect(&args.addr).await?;
+        let stream = tokio::net::TcpStream::connect(&args.addr).await?;
+        stream.set_nodelay(true)?;
+        let config = AsyncClientConfig {
+            timeout: (args.timeout > 0.0).then(|| Duration::from_secs_f64(args.timeout)),
+            ..AsyncClientConfig::default()
+        };
+        let client = AsyncClient::with_config(stream, config);
         let start = Instant::now();
         // One timer stops every task (rather than a clock read per request).
         let stop = Arc::new(AtomicBool::new(false));

@@ -69,7 +69,8 @@ use tokio::task::AbortHandle;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AsyncClientConfig {
     /// How long a request waits for its reply (for a streamed reply: for each next piece);
-    /// `None` waits forever.
+    /// `None` waits forever. Whole replies are timed by one sweeper per client that looks
+    /// every 10 ms, so a request gives up between its timeout and 20 ms later.
     pub timeout: Option<Duration>,
     /// Receive buffer: replies up to this size (with their head) arrive in one piece.
     pub buffer: usize,
@@ -109,7 +110,7 @@ pub struct AsyncClient {
 struct Inner {
     shared: Arc<Shared>,
     config: AsyncClientConfig,
-    tasks: [AbortHandle; 2],
+    tasks: [AbortHandle; 3],
 }
 
 impl Drop for Inner {
@@ -151,11 +152,16 @@ impl AsyncClient {
         let dec = Decoder::with_limits(vec![0u8; config.buffer], config.limits);
         let reader = tokio::spawn(tasks::read_loop(shared.clone(), r, dec));
         let writer = tokio::spawn(tasks::write_loop(shared.clone(), w));
+        let sweeper = tokio::spawn(tasks::sweep_loop(shared.clone()));
         AsyncClient {
             inner: Arc::new(Inner {
                 shared,
                 config,
-                tasks: [reader.abort_handle(), writer.abort_handle()],
+                tasks: [
+                    reader.abort_handle(),
+                    writer.abort_handle(),
+                    sweeper.abort_handle(),
+                ],
             }),
         }
     }
@@ -183,14 +189,10 @@ impl AsyncClient {
         mut frame: BytesFrame,
         timeout: Option<Duration>,
     ) -> Result<BytesFrame, AsyncClientError> {
-        let (reg, rx) = self.register_whole()?;
+        let (reg, rx) = self.register_whole(timeout)?;
         frame.head.id = reg.id;
         self.inner.shared.send(|buf| frame.put(buf)).await?;
-        let reply = self.wait(rx, timeout).await;
-        if reply.is_ok() {
-            reg.answered();
-        }
-        reply
+        self.wait(reg, rx).await
     }
 
     /// A health check: sends [`Kind::PING`] and waits for the [`Kind::PONG`] with the same
@@ -220,7 +222,8 @@ impl AsyncClient {
         mut body: impl AsyncRead + Unpin,
         mut progress: impl FnMut(u64),
     ) -> Result<BytesFrame, AsyncClientError> {
-        let (reg, rx) = self.register_whole()?;
+        // The clock starts once the body is sent.
+        let (reg, rx) = self.register_whole(None)?;
         let mut head = head;
         head.id = reg.id;
         let mut piece = vec![0u8; self.inner.config.fragment.max(1)];
@@ -250,11 +253,8 @@ impl AsyncClient {
                 break;
             }
         }
-        let reply = self.wait(rx, self.inner.config.timeout).await;
-        if reply.is_ok() {
-            reg.answered();
-        }
-        reply
+        self.inner.shared.arm(reg.id, self.inner.config.timeout);
+        self.wait(reg, rx).await
     }
 
     /// Sends `frame` and writes the reply's payload into `sink` as it arrives, in constant
@@ -305,26 +305,30 @@ impl AsyncClient {
     }
 
     /// A fresh id whose reply is collected whole into the returned receiver.
-    fn register_whole(&self) -> Result<(Registration, WholeReply), AsyncClientError> {
+    /// It times out `timeout` from now (`None`: never).
+    fn register_whole(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<(Registration, WholeReply), AsyncClientError> {
         let (tx, rx) = oneshot::channel();
-        let reg = self
-            .inner
-            .shared
-            .register(Waiter::Whole { tx, partial: None })?;
+        let shared = &self.inner.shared;
+        let reg = shared.register(Waiter::Whole {
+            tx,
+            partial: None,
+            deadline: shared.deadline(timeout),
+        })?;
         Ok((reg, rx))
     }
 
+    /// The reply, an error frame, the sweeper's timeout, or the connection's end: whichever
+    /// comes to the request's receiver (each one takes the waiter out of the map).
     async fn wait(
         &self,
+        reg: Registration,
         rx: WholeReply,
-        timeout: Option<Duration>,
     ) -> Result<BytesFrame, AsyncClientError> {
-        let got = match timeout {
-            Some(t) => tokio::time::timeout(t, rx)
-                .await
-                .map_err(|_| AsyncClientError::Timeout(t))?,
-            None => rx.await,
-        };
+        let got = rx.await;
+        reg.answered();
         // A sender dropped without an answer: the connection went away.
         got.unwrap_or_else(|_| Err(self.inner.shared.closed_error()))
     }

@@ -9,6 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 /// One piece of a reply received as a stream.
@@ -28,10 +29,16 @@ pub(crate) enum Waiter {
     /// Wants the reply whole: fragments and streamed frames are collected (up to a limit).
     Whole {
         tx: oneshot::Sender<Delivery<BytesFrame>>,
-        partial: Option<(FrameHead, BytesMut)>,
+        /// A reply in several pieces, collected so far (boxed: most replies come whole, and
+        /// a small entry keeps the map of 1,000s of waiters compact).
+        partial: Option<Box<(FrameHead, BytesMut)>>,
+        /// When the sweeper gives up on it.
+        deadline: Option<Deadline>,
     },
     /// Takes the reply piece by piece (backpressure: the reader waits for room).
     Stream { tx: mpsc::Sender<Delivery<Piece>> },
+    /// Taken out by the sweeper (a placeholder while it is removed).
+    Gone,
 }
 
 impl Waiter {
@@ -40,9 +47,25 @@ impl Waiter {
         match self {
             Waiter::Whole { tx, .. } => drop(tx.send(Err(e))),
             Waiter::Stream { tx } => drop(tx.try_send(Err(e))),
+            Waiter::Gone => {}
         }
     }
 }
+
+/// A request's deadline on the sweeper's clock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    /// The sweeper tick at which the request has surely waited `after`.
+    tick: u64,
+    /// The timeout the caller asked for (reported in the error).
+    after: Duration,
+}
+
+/// The sweeper's resolution: a request times out between its timeout and its timeout plus
+/// two ticks. One timer for the whole client instead of one per request (registering and
+/// cancelling a tokio timer per request cost about a fifth of the client's time with 1,024
+/// requests in flight).
+pub(crate) const TICK: Duration = Duration::from_millis(10);
 
 #[derive(Default)]
 pub(crate) struct Pending {
@@ -73,6 +96,10 @@ pub(crate) struct Shared {
     pub discarded: AtomicU64,
     /// Largest reply collected whole.
     pub max_reply: u64,
+    /// The sweeper's clock: ticks of [`TICK`] counted while requests wait.
+    tick: AtomicU64,
+    /// Wakes the sweeper when the first request of a busy spell is registered.
+    wake_sweeper: Notify,
 }
 
 /// Locks ignoring poison: the state stays consistent at every unlock (no panics inside).
@@ -92,6 +119,8 @@ impl Shared {
             drained: Notify::new(),
             discarded: AtomicU64::new(0),
             max_reply,
+            tick: AtomicU64::new(0),
+            wake_sweeper: Notify::new(),
         })
     }
 
@@ -110,12 +139,64 @@ impl Shared {
                 break id;
             }
         };
+        if p.map.is_empty() {
+            self.wake_sweeper.notify_one();
+        }
         p.map.insert(id, waiter);
         Ok(Registration {
             shared: self.clone(),
             id,
             answered: false,
         })
+    }
+
+    /// The deadline for a request that waits at most `after` from now (`None`: forever).
+    pub fn deadline(&self, after: Option<Duration>) -> Option<Deadline> {
+        let after = after?;
+        let ticks = after.as_nanos().div_ceil(TICK.as_nanos()) as u64;
+        // +1: the tick in progress may be nearly over.
+        let tick = self.tick.load(Ordering::Relaxed).saturating_add(ticks + 1);
+        Some(Deadline { tick, after })
+    }
+
+    /// Starts the clock of request `id` (registered without a deadline) now.
+    pub fn arm(&self, id: u32, after: Option<Duration>) {
+        let deadline = self.deadline(after);
+        if let Some(Waiter::Whole { deadline: d, .. }) = lock(&self.pending).map.get_mut(&id) {
+            *d = deadline;
+        }
+    }
+
+    /// One tick of the sweeper: advances the clock and fails the requests whose deadline
+    /// has come. Returns whether requests still wait (else the sweeper sleeps).
+    pub fn sweep(&self) -> bool {
+        let now = self.tick.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut expired = Vec::new();
+        let busy = {
+            let mut p = lock(&self.pending);
+            p.map.retain(|_, w| match w {
+                Waiter::Whole {
+                    deadline: Some(d), ..
+                } if d.tick <= now => {
+                    expired.push((d.after, std::mem::replace(w, Waiter::Gone)));
+                    false
+                }
+                _ => true,
+            });
+            !p.map.is_empty()
+        };
+        for (after, w) in expired {
+            w.fail(AsyncClientError::Timeout(after));
+        }
+        busy
+    }
+
+    /// Waits until a request is registered (the sweeper's rest between busy spells).
+    pub async fn idle(&self) {
+        let woken = self.wake_sweeper.notified();
+        if lock(&self.pending).map.is_empty() {
+            woken.await;
+        }
     }
 
     /// Appends bytes for the writer (waiting while it is far behind).
@@ -180,6 +261,7 @@ impl Shared {
                 return;
             };
             match waiter {
+                Waiter::Gone => return,
                 Waiter::Stream { tx } => {
                     let tx = tx.clone();
                     if last {
@@ -204,8 +286,8 @@ impl Shared {
                     return;
                 }
                 Waiter::Whole { partial, .. } => {
-                    let (_, body) = partial.get_or_insert_with(|| {
-                        (head.clone().unwrap_or_default_head(id), BytesMut::new())
+                    let (_, body) = &mut **partial.get_or_insert_with(|| {
+                        Box::new((head.clone().unwrap_or_default_head(id), BytesMut::new()))
                     });
                     let got = (body.len() + data.len()) as u64;
                     if got > self.max_reply {
@@ -219,12 +301,14 @@ impl Shared {
                     if last {
                         let Some(Waiter::Whole {
                             tx,
-                            partial: Some((mut head, body)),
+                            partial: Some(collected),
+                            ..
                         }) = p.map.remove(&id)
                         else {
                             return;
                         };
                         drop(p);
+                        let (mut head, body) = *collected;
                         head.len = body.len() as u64;
                         head.flags.0 &= !sockframe::Flags::MORE.0;
                         let _ = tx.send(Ok(BytesFrame {

@@ -1,5 +1,5 @@
-//! The client's two tasks: one writes what requests appended, one reads replies and hands
-//! each to the request with its id.
+//! The client's tasks: one writes what requests appended, one reads replies and hands each
+//! to the request with its id, one times requests out.
 
 use super::error::AsyncClientError;
 use super::shared::{Shared, lock};
@@ -41,6 +41,17 @@ pub(crate) async fn write_loop(shared: Arc<Shared>, mut w: OwnedWriteHalf) {
             }
             batch.clear();
         }
+    }
+}
+
+/// Times requests out: ticks while requests wait, rests while none does.
+pub(crate) async fn sweep_loop(shared: Arc<Shared>) {
+    loop {
+        shared.idle().await;
+        while {
+            tokio::time::sleep(super::shared::TICK).await;
+            shared.sweep()
+        } {}
     }
 }
 
