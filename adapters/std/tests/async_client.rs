@@ -133,9 +133,16 @@ async fn timed_out_and_cancelled_requests_their_late_replies_discarded() {
     let client = AsyncClient::connect(holding_server().await).await.unwrap();
     let slow = || BytesFrame::data(0, &b"late"[..]).with_name("slow");
 
+    let asked = std::time::Instant::now();
     let timed_out = client
         .request_timeout(slow(), Some(Duration::from_millis(50)))
         .await;
+    // Never early (the sweeper's clock only counts whole ticks).
+    assert!(
+        asked.elapsed() >= Duration::from_millis(50),
+        "{:?}",
+        asked.elapsed()
+    );
     assert!(
         matches!(timed_out, Err(AsyncClientError::Timeout(d)) if d == Duration::from_millis(50)),
         "{timed_out:?}"
