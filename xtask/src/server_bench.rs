@@ -16,6 +16,9 @@
 //! - pipelined 64 B, window 64, 1 connection;
 //! - ping-pong 64 B, 32 connections;
 //! - pipelined 1 MiB, window 4, 1 connection;
+//! - the same scenarios against `bench_trait_echo`, an echo written as a user writes a
+//!   service on the library's public `Service` trait (a plain `next_event` loop), against
+//!   the built-in echo: what the trait costs;
 //! - `--idle-conns` idle connections (each first echoes one message): server memory per
 //!   connection = (VmRSS holding them - VmRSS before) / connections, a fresh server each
 //!   run.
@@ -45,9 +48,11 @@ enum Impl {
     Sockframe,
     Plain,
     Tokio,
+    /// A user's echo on the public `Service` trait.
+    TraitEcho,
 }
 
-const IMPLS: [Impl; 3] = [Impl::Sockframe, Impl::Plain, Impl::Tokio];
+const IMPLS: [Impl; 4] = [Impl::Sockframe, Impl::Plain, Impl::Tokio, Impl::TraitEcho];
 
 impl Impl {
     fn name(self) -> &'static str {
@@ -55,12 +60,13 @@ impl Impl {
             Impl::Sockframe => "sockframe serve",
             Impl::Plain => "plain thread-per-conn",
             Impl::Tokio => "tokio-util codec",
+            Impl::TraitEcho => "user Service echo",
         }
     }
 
     fn protocol(self) -> &'static str {
         match self {
-            Impl::Sockframe => "sockframe",
+            Impl::Sockframe | Impl::TraitEcho => "sockframe",
             _ => "length-prefix",
         }
     }
@@ -71,6 +77,7 @@ struct Bins {
     sockframe: PathBuf,
     plain: PathBuf,
     tokio: PathBuf,
+    trait_echo: PathBuf,
 }
 
 impl Bins {
@@ -82,6 +89,7 @@ impl Bins {
             Impl::Sockframe => (&self.sockframe, &["serve", "--max-conns", "100000"]),
             Impl::Plain => (&self.plain, &[]),
             Impl::Tokio => (&self.tokio, &[]),
+            Impl::TraitEcho => (&self.trait_echo, &[]),
         };
         let mut args = vec![exe.display().to_string()];
         args.extend(extra.iter().map(|s| s.to_string()));
@@ -297,11 +305,14 @@ fn build() -> Result<Bins, String> {
         "bench_plain_echo",
         "--example",
         "bench_tokio_echo",
+        "--example",
+        "bench_trait_echo",
     ])?;
     Ok(Bins {
         sockframe: find("sockframe")?,
         plain: find("bench_plain_echo")?,
         tokio: find("bench_tokio_echo")?,
+        trait_echo: find("bench_trait_echo")?,
     })
 }
 
@@ -660,6 +671,34 @@ fn print_tables(p: &Params, samples: &[Vec<Vec<Sample>>], idle: &[Vec<f64>]) {
         kib[0] / kib[1],
         kib[0] / kib[2],
         if kib[0] <= 8.0 { "yes" } else { "**no**" }
+    );
+    println!();
+    println!("A user's echo on the public Service trait against the built-in echo:");
+    println!();
+    println!("| scenario | built-in echo | user Service echo | ratio | target | met |");
+    println!("| --- | ---: | ---: | ---: | --- | --- |");
+    for (si, sc) in SCENARIOS.iter().enumerate() {
+        let (s, u) = (rate(si, 0), rate(si, 3));
+        println!(
+            "| {} | {} | {} | {:.2}x | ≥ 0.95x | {} |",
+            sc.name,
+            show(si, s),
+            show(si, u),
+            u / s,
+            if u / s >= 0.95 { "yes" } else { "**no**" }
+        );
+    }
+    println!(
+        "| {} idle conns: server RSS per conn | {:.2} KiB | {:.2} KiB | {:.2}x | ≤ 4 KiB | {} |",
+        p.idle_conns,
+        kib[0],
+        kib[3],
+        kib[3] / kib[0],
+        if kib[0].max(kib[3]) <= 4.0 {
+            "yes"
+        } else {
+            "**no**"
+        }
     );
     println!();
     println!("Latency (median of the runs' p50 / p99, microseconds):");
