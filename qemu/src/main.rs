@@ -6,6 +6,7 @@
 #![no_main]
 
 mod eth;
+mod log;
 mod service;
 mod stack;
 mod time;
@@ -15,6 +16,7 @@ use core::mem::MaybeUninit;
 use cortex_m::interrupt;
 use cortex_m_rt::{entry, exception};
 use cortex_m_semihosting::{self as semihosting, hprintln};
+use log::{Line, line};
 use service::Session;
 use smoltcp::iface::{Config, Interface, SocketSet, SocketStorage};
 use smoltcp::phy::{Device, TxToken};
@@ -102,12 +104,13 @@ fn main() -> ! {
     // connection fast (and fills our neighbour cache as a bonus).
     send_arp_request(&mut eth, GATEWAY);
     // A literal: formatting the address would cost 0.7 KiB of flash.
-    hprintln!("sockframe-qemu: listening on 10.0.2.15:7");
+    line("sockframe-qemu: listening on 10.0.2.15:7");
 
     let mut last_stats = (0, eth::Stats::default());
     let mut next_stats = STATS_EVERY_MS;
     loop {
-        let now = time::now();
+        let now_ms = time::millis();
+        let now = smoltcp::time::Instant::from_millis(now_ms as i64);
         let mut busy = iface.poll(now, &mut eth, &mut sockets)
             == smoltcp::iface::PollResult::SocketStateChanged;
         for (handle, session) in pool.iter_mut() {
@@ -129,18 +132,24 @@ fn main() -> ! {
             let stats = (stack::peak_bytes(), eth.stats());
             if stats != last_stats {
                 last_stats = stats;
-                hprintln!(
-                    "stats: stack peak {} of {} B, eth errors rx {} oversize {} tx {}",
-                    stats.0,
-                    stack::size_bytes(),
-                    stats.1.rx_errors,
-                    stats.1.rx_oversize,
-                    stats.1.tx_errors
-                );
+                Line::new()
+                    .text("stats: stack peak ")
+                    .num(stats.0 as u32)
+                    .text(" of ")
+                    .num(stack::size_bytes() as u32)
+                    .text(" B, eth errors rx ")
+                    .num(stats.1.rx_errors)
+                    .text(" oversize ")
+                    .num(stats.1.rx_oversize)
+                    .text(" tx ")
+                    .num(stats.1.tx_errors)
+                    .print();
             }
         }
         let deadline = match iface.poll_delay(now, &sockets) {
-            Some(d) => next_stats.min(now.total_millis() as u64 + d.total_millis()),
+            // micros / 1024 rounds the delay down (an early wake-up only polls again)
+            // without a 64-bit division routine.
+            Some(d) => next_stats.min(now_ms + (d.micros() >> 10)),
             None => next_stats,
         };
         sleep_until(deadline);
@@ -208,7 +217,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     if cfg!(debug_assertions) {
         hprintln!("panic: {}", info);
     } else {
-        hprintln!("panic (a debug build says where)");
+        line("panic (a debug build says where)");
     }
     semihosting::debug::exit(semihosting::debug::EXIT_FAILURE);
     loop {}
