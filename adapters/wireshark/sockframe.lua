@@ -233,8 +233,12 @@ end
 -- length.
 local function str(c)
     local n, n_hi = varint_u64(c)
-    if n_hi > 0 or n > c.hstop - c.pos then fault(ENDED) end
-    if n > c.astop - c.pos then error({ need = true }, 0) end
+    -- Longer than the header: a fault once the header is in; before that, bytes that
+    -- simply have not arrived (a receiver at the end of the stream says `truncated`).
+    if n_hi > 0 or n > c.astop - c.pos then
+        if c.astop < c.hstop then error({ need = true }, 0) end
+        fault(ENDED)
+    end
     local at = c.pos
     local s = n > 0 and c.tvb:raw(at, n) or ""
     if not valid_utf8(s) then fault(BAD_UTF8) end
@@ -286,7 +290,7 @@ end
 -- packet afterwards, so that dissecting packets again (Wireshark's GUI does, in any order)
 -- shows the same.
 local trailer_due = {}  -- direction -> { id, crc = {header, payload} or nil } or nil
-local due_before = {}   -- "packet:buffer:offset" -> the trailer_due entry before that frame
+local due_before = {}   -- packet, offset, first bytes -> the trailer_due entry before it
 local lost_from = {}    -- direction -> packet number
 local learned = {}      -- direction -> limits the receiver announced, by packet (spec 7.2)
 
@@ -643,9 +647,11 @@ local function dissect_stream(tvb, pinfo, tree)
             break
         end
         local head_end = pos + PREFIX_LEN + header_len
-        -- One packet may hand over several buffers (a reassembled frame, then the rest of
-        -- the segment): the buffer's length tells them apart.
-        local ck = pinfo.number .. ":" .. total .. ":" .. pos
+        -- One packet may hand over several buffers that start alike (a reassembled frame,
+        -- then the rest of the segment), and a second pass may hand over shorter ones (TCP
+        -- then knows where the frames end): the frame's first bytes tell them apart.
+        -- (Concatenated: Lua 5.2's string.format stops a short string at a zero byte.)
+        local ck = pinfo.number .. ":" .. pos .. ":" .. tvb:raw(pos, math.min(avail, 12))
         if due_before[ck] == nil then
             due_before[ck] = { due = trailer_due[dir] }
         end

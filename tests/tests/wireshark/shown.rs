@@ -12,6 +12,8 @@ pub enum Shown {
     Frame(Box<FrameFields>),
     /// Bytes that cannot be framed any more: the stream is lost from here on.
     Lost { expert: Expert },
+    /// A later segment of a stream already lost.
+    NotFollowed,
 }
 
 /// An expert info: its field name (`sockframe.bad_magic`) and its message.
@@ -147,8 +149,12 @@ pub fn from_pdml(fields: &[Field]) -> Shown {
             _ => {}
         }
     }
+    let undecoded_only = fields
+        .iter()
+        .all(|x| x.name == "sockframe.undecoded" || x.name.is_empty());
     match experts.iter().find(|e| LOSING.contains(&e.name.as_str())) {
         Some(e) => Shown::Lost { expert: e.clone() },
+        None if undecoded_only => Shown::NotFollowed,
         None => {
             f.experts = experts.into_iter().map(|e| e.name).collect();
             f.experts.sort();
@@ -242,9 +248,15 @@ fn model(wire: &[u8], limits: Limits) -> Model {
     let mut due: Option<(u32, bool)> = None; // id, whether its checksum failed
     let mut rest = wire;
     while !rest.is_empty() {
-        let shown = hex(&rest[..rest.len().min(4)]);
+        // The message shows the bytes that arrived together, from the first wrong one on
+        // at least.
         if rest[0] != 0xF5 || rest.get(1).is_some_and(|&b| b != 0x46) {
-            lose(&mut out, "bad-magic", format!("got {shown}"));
+            let wrong = if rest[0] != 0xF5 { 1 } else { 2 };
+            lose(
+                &mut out,
+                "bad-magic",
+                format!("got {}", hex(&rest[..wrong])),
+            );
             break;
         }
         if let Some(&v) = rest.get(2)

@@ -165,6 +165,18 @@ impl Drop for Capture {
 pub struct CaptureFile(PathBuf);
 
 impl CaptureFile {
+    /// A capture file with these bytes (a pcap the test wrote), removed on drop.
+    pub fn written(bytes: &[u8]) -> Result<CaptureFile, String> {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "sockframe-wireshark-{}-written-{n}.pcap",
+            std::process::id()
+        ));
+        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(CaptureFile(path))
+    }
+
     /// `tshark -r FILE -X lua_script:sockframe.lua ARGS -T pdml`: the dissection, as PDML.
     pub fn dissect(&self, args: &[&str]) -> Result<String, String> {
         let out = Command::new("tshark")
