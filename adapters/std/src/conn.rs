@@ -434,7 +434,15 @@ impl<S: Transport> Connection<S> {
             return Err(stalled_error());
         }
         self.timer.arm(self.shared.timeouts.write);
-        let write = embedded_io_async::Write::write_all(&mut self.io, &self.out);
+        let io = &mut self.io;
+        let out = &self.out;
+        // The flush moves what a TLS stream still buffers onto the socket (its write may
+        // take the bytes and hold part of them back when the socket is full); for TCP it
+        // costs nothing.
+        let write = async move {
+            embedded_io_async::Write::write_all(io, out).await?;
+            embedded_io_async::Write::flush(io).await
+        };
         match self.timer.within(write).await {
             Ok(r) => r?,
             Err(Expired) => {

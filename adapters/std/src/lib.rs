@@ -8,7 +8,8 @@
 //! Cargo features: `exec` (the exec service, [`services::exec`]) and `files` (the files
 //! service and [`Client::put_file`] / [`Client::get_file`]), both off by default: they
 //! bring dependencies (nix, cap-std) an application that does not serve them should not
-//! carry.
+//! carry. Feature `tls` (module [`tls`], off by default) adds TLS to the server and both
+//! clients (rustls with the ring provider).
 //!
 //! ```no_run
 //! use sockframe_std::services::Echo;
@@ -114,6 +115,8 @@ pub mod services;
 mod stats;
 #[cfg(feature = "files")]
 mod tempfile;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod transport;
 mod watchdog;
 pub mod wire;

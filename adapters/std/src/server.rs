@@ -54,6 +54,36 @@ pub struct ServerConfig {
     pub nodelay: bool,
     /// After a shutdown request, how long to wait for connections to finish their frames.
     pub shutdown_grace: Duration,
+    /// Serve over TLS (cargo feature `tls`): every connection does a TLS handshake first.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::TlsServerConfig>,
+}
+
+impl ServerConfig {
+    /// Whether connections are served over TLS (always `false` without the `tls` feature).
+    pub fn uses_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
+    /// Refuses a service that must not run in the clear off loopback (its token, commands
+    /// or files would cross the network readable): `service` bound to a non-loopback
+    /// address without TLS.
+    pub fn require_tls_off_loopback(&self, service: &str) -> io::Result<()> {
+        if self.bind.ip().is_loopback() || self.uses_tls() {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{service} bound to {} (not loopback) needs TLS (--tls-cert FILE --tls-key FILE, \
+                 or --tls-self-signed): without it tokens and data cross the network in clear text",
+                self.bind.ip()
+            ),
+        ))
+    }
 }
 
 impl Default for ServerConfig {
@@ -70,6 +100,8 @@ impl Default for ServerConfig {
             write_timeout: Some(Duration::from_secs(30)),
             nodelay: true,
             shutdown_grace: Duration::from_secs(30),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -183,6 +215,18 @@ impl<Svc: Service> Server<Svc> {
                 tracing::info!(%peer, "busy: refusing connection");
                 stats.count_busy();
                 let linger = lingering.clone().try_acquire_owned().ok();
+                #[cfg(feature = "tls")]
+                if let Some(tls) = &cfg.tls {
+                    let frame = busy_frame(cfg.max_conns);
+                    tokio::spawn(crate::tls::refuse_busy(
+                        stream,
+                        peer,
+                        tls.clone(),
+                        frame,
+                        linger,
+                    ));
+                    continue;
+                }
                 tokio::spawn(refuse_busy(stream, cfg.max_conns, linger));
                 continue;
             };
@@ -190,7 +234,20 @@ impl<Svc: Service> Server<Svc> {
             stats.count_accepted();
             let handler = handler.clone();
             let alive = alive_tx.clone();
+            #[cfg(feature = "tls")]
+            let tls = cfg.tls.clone();
             tokio::spawn(async move {
+                #[cfg(feature = "tls")]
+                if let Some(tls) = tls {
+                    // The handshake runs here, not in the accept loop: a slow client must
+                    // not hold up the others.
+                    if let Some(stream) = crate::tls::accept(stream, peer, &tls).await {
+                        handler.serve(stream, peer).await;
+                    }
+                } else {
+                    handler.serve(stream, peer).await;
+                }
+                #[cfg(not(feature = "tls"))]
                 handler.serve(stream, peer).await;
                 tracing::debug!(%peer, "closed");
                 drop(permit);
@@ -299,6 +356,14 @@ impl Drop for ServerHandle {
 /// descriptors for about 2 s before this cap).
 const MAX_LINGERING_REFUSALS: usize = 64;
 
+/// The error frame a connection beyond `max_conns` gets.
+fn busy_frame(max_conns: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let msg = format!("server busy: all {max_conns} connection slots in use, try again later");
+    push_error(&mut out, 0, "busy", &msg);
+    out
+}
+
 /// Tells a connection beyond `max_conns` why it is not served, then closes it: gracefully
 /// while holding a `linger` permit, else at once (the frame is written if the socket takes
 /// it without waiting, which a fresh socket does; a reset may still beat it to a peer that
@@ -308,9 +373,7 @@ async fn refuse_busy(
     max_conns: usize,
     linger_permit: Option<tokio::sync::OwnedSemaphorePermit>,
 ) {
-    let mut out = Vec::new();
-    let msg = format!("server busy: all {max_conns} connection slots in use, try again later");
-    push_error(&mut out, 0, "busy", &msg);
+    let out = busy_frame(max_conns);
     if linger_permit.is_none() {
         let _ = stream.try_write(&out);
         // Take what the newcomer already sent (a first request), without waiting: closing

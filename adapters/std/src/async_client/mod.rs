@@ -47,6 +47,8 @@
 mod error;
 mod shared;
 mod tasks;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use error::AsyncClientError;
 
@@ -147,8 +149,26 @@ impl AsyncClient {
 
     /// A client over an existing connection (inside a tokio runtime).
     pub fn with_config(stream: TcpStream, config: AsyncClientConfig) -> AsyncClient {
-        let shared = Shared::new(config.max_reply);
         let (r, w) = stream.into_split();
+        AsyncClient::with_halves(r, w, config)
+    }
+
+    /// A client over any byte stream (a TLS stream, an in-memory pipe), inside a tokio
+    /// runtime. Its two halves are used by two tasks, through `tokio::io::split`.
+    pub fn with_stream<S>(stream: S, config: AsyncClientConfig) -> AsyncClient
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (r, w) = tokio::io::split(stream);
+        AsyncClient::with_halves(r, w, config)
+    }
+
+    fn with_halves<R, W>(r: R, w: W, config: AsyncClientConfig) -> AsyncClient
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let shared = Shared::new(config.max_reply);
         let dec = Decoder::with_limits(vec![0u8; config.buffer], config.limits);
         let reader = tokio::spawn(tasks::read_loop(shared.clone(), r, dec));
         let writer = tokio::spawn(tasks::write_loop(shared.clone(), w));

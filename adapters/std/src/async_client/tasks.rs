@@ -7,11 +7,10 @@ use crate::codec::FrameHead;
 use embedded_io_adapters::tokio_1::FromTokio;
 use sockframe::{Decoder, Event, Kind, io_async};
 use std::sync::Arc;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 /// Writes the outbox whenever something was appended, one write per burst of requests.
-pub(crate) async fn write_loop(shared: Arc<Shared>, mut w: OwnedWriteHalf) {
+pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut w: W) {
     let mut batch = bytes::BytesMut::new();
     loop {
         shared.wake_writer.notified().await;
@@ -33,7 +32,13 @@ pub(crate) async fn write_loop(shared: Arc<Shared>, mut w: OwnedWriteHalf) {
                 break;
             }
             shared.drained.notify_waiters();
-            if let Err(e) = w.write_all(&batch).await {
+            // The flush moves what a TLS stream still buffers onto the socket; for TCP it
+            // costs nothing.
+            let written = match w.write_all(&batch).await {
+                Ok(()) => w.flush().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = written {
                 shared.fail_all(AsyncClientError::ConnectionLost(
                     format!("writing to the server failed: {e}").into(),
                 ));
@@ -63,7 +68,11 @@ struct Streaming {
 }
 
 /// Reads replies until the connection ends, then fails every request still waiting.
-pub(crate) async fn read_loop(shared: Arc<Shared>, r: OwnedReadHalf, mut dec: Decoder<Vec<u8>>) {
+pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
+    shared: Arc<Shared>,
+    r: R,
+    mut dec: Decoder<Vec<u8>>,
+) {
     let mut io = FromTokio::new(r);
     let mut streaming: Option<Streaming> = None;
     let error = loop {

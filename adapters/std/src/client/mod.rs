@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 mod duplex;
 #[cfg(feature = "files")]
 mod files;
+#[cfg(feature = "tls")]
+mod tls;
 #[cfg(feature = "files")]
 pub(crate) use files::checksum_reader;
 

@@ -174,6 +174,7 @@ impl Service for Exec {
 
     fn prepare(&mut self, server: &ServerConfig) -> io::Result<()> {
         self.0 = self.0.clone().prepare(server.bind)?;
+        server.require_tls_off_loopback("exec")?;
         Ok(())
     }
 

@@ -261,7 +261,8 @@ impl Service for Files {
         "files"
     }
 
-    fn prepare(&mut self, _server: &ServerConfig) -> io::Result<()> {
+    fn prepare(&mut self, server: &ServerConfig) -> io::Result<()> {
+        server.require_tls_off_loopback("files")?;
         self.0 = self.0.clone().prepare()?;
         Ok(())
     }
