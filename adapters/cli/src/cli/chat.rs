@@ -16,12 +16,14 @@ pub struct ChatArgs {
     /// client); the wait goes on.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     timeout: f64,
+    #[command(flatten)]
+    tls: super::tls::ClientTlsArgs,
 }
 
 /// Sends each line typed and prints the server's reply, until the server ends the session
 /// or stdin ends. Empty lines are not sent.
 pub fn run(a: ChatArgs) -> Result<i32, Failure> {
-    let mut client = super::connect(&a.addr)?;
+    let mut client = super::tls::connect(&a.addr, &a.tls)?;
     greet(&mut client, &a)?;
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();

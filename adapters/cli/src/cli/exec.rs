@@ -9,6 +9,8 @@ use std::io::Write;
 pub struct ExecArgs {
     /// Server address, host:port.
     addr: String,
+    #[command(flatten)]
+    tls: super::tls::ClientTlsArgs,
     /// The server's token (if it has one). Prefer the environment variable: a command line
     /// is visible to other users.
     #[arg(long, env = "SOCKFRAME_TOKEN", hide_env_values = true)]
@@ -24,7 +26,7 @@ pub struct ExecArgs {
 /// Runs the command remotely; its output goes to stdout / stderr as it arrives, and its
 /// status becomes this process's exit code.
 pub fn run(a: ExecArgs) -> Result<i32, Failure> {
-    let mut client = super::connect(&a.addr)?;
+    let mut client = super::tls::connect(&a.addr, &a.tls)?;
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
     let outcome = client.exec(

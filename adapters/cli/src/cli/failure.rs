@@ -46,6 +46,14 @@ impl Failure {
 
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Self {
+        // A TLS record (handshake 0x16 or alert 0x15, then version 0x03) where a frame was
+        // expected: the server speaks TLS.
+        if let ClientError::Decode(sockframe::DecodeError::BadMagic { seen, seen_len }) = &e
+            && *seen_len >= 2
+            && matches!(seen[..2], [0x15 | 0x16, 0x03])
+        {
+            return Failure::remote(format!("the server speaks TLS; use --tls ({e})"));
+        }
         Failure {
             code: e.exit_code(),
             message: e.to_string(),

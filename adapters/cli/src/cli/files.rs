@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct PutArgs {
     /// Server address, host:port.
     addr: String,
+    #[command(flatten)]
+    tls: super::tls::ClientTlsArgs,
     /// The local files to upload (one connection, one after the other).
     #[arg(required = true, num_args = 1..)]
     files: Vec<PathBuf>,
@@ -26,6 +28,8 @@ pub struct PutArgs {
 pub struct GetArgs {
     /// Server address, host:port.
     addr: String,
+    #[command(flatten)]
+    tls: super::tls::ClientTlsArgs,
     /// The names of the files on the server.
     #[arg(required = true, num_args = 1..)]
     files: Vec<String>,
@@ -68,7 +72,7 @@ pub fn put(a: PutArgs) -> Result<i32, Failure> {
         };
         jobs.push((file, remote));
     }
-    let mut client = super::connect(&a.addr)?;
+    let mut client = super::tls::connect(&a.addr, &a.tls)?;
     for (file, remote) in jobs {
         let bar = progress_bar();
         let size = client.put_file(file, &remote, &mut |done, total| {
@@ -98,7 +102,7 @@ pub fn get(a: GetArgs) -> Result<i32, Failure> {
         };
         jobs.push((file, local));
     }
-    let mut client = super::connect(&a.addr)?;
+    let mut client = super::tls::connect(&a.addr, &a.tls)?;
     let interrupted = cut_on_ctrl_c(&client)?;
     for (file, local) in jobs {
         let bar = progress_bar();

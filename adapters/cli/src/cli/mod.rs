@@ -7,6 +7,7 @@ mod failure;
 mod files;
 mod send;
 mod serve;
+mod tls;
 
 pub use failure::Failure;
 

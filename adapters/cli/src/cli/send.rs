@@ -11,6 +11,8 @@ use std::io::{IsTerminal, Read, Write};
 pub struct SendArgs {
     /// Server address, host:port.
     addr: String,
+    #[command(flatten)]
+    tls: super::tls::ClientTlsArgs,
     /// The message; `-` reads it from stdin (all of it, as one message).
     message: String,
     /// Give up (exit 3) if no reply arrives within this many seconds (0: wait forever).
@@ -29,7 +31,7 @@ pub fn run(a: SendArgs) -> Result<i32, Failure> {
     } else {
         a.message.into_bytes()
     };
-    let mut client = super::connect(&a.addr)?;
+    let mut client = super::tls::connect(&a.addr, &a.tls)?;
     if a.timeout > 0.0 && a.timeout.is_finite() {
         let _ = client
             .stream()

@@ -79,6 +79,8 @@ pub struct ServeArgs {
     /// files: the served directory.
     #[arg(long, default_value = ".")]
     root: PathBuf,
+    #[command(flatten)]
+    tls: super::tls::ServeTlsArgs,
 }
 
 /// A timeout in whole seconds; 0 means none.
@@ -107,6 +109,7 @@ pub fn run(a: ServeArgs) -> Result<i32, Failure> {
         frame_timeout: secs(a.frame_timeout),
         min_rate: a.min_rate,
         write_timeout: secs(a.write_timeout),
+        tls: a.tls.config(a.bind)?,
         ..ServerConfig::default()
     };
     match a.service {
