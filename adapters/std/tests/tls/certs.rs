@@ -1,4 +1,5 @@
 //! Certificates for the TLS tests, made at run time with rcgen (nothing committed).
+#![allow(dead_code)] // the CLI's tests use a subset
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 
