@@ -109,7 +109,7 @@ pub fn run(a: ServeArgs) -> Result<i32, Failure> {
         frame_timeout: secs(a.frame_timeout),
         min_rate: a.min_rate,
         write_timeout: secs(a.write_timeout),
-        tls: a.tls.config(a.bind)?,
+        tls: a.tls.config(bind)?,
         ..ServerConfig::default()
     };
     match a.service {
