@@ -15,14 +15,29 @@
 //! ```
 
 use crate::error::EncodeError;
-use crate::header::{self, Header, Kind};
+use crate::header::{Header, Kind};
 use crate::metadata::MAX_META;
 use crate::prefix::{MAX_HEADER_LEN, PREFIX_LEN, Prefix};
+use crate::writer;
 use core::fmt::{self, Write as _};
 
 /// Writes prefix and header ("the head") into `out` for a payload of `payload_len` bytes
 /// (which replaces `header.len`); returns the bytes written. The payload goes after it.
+#[inline]
 pub fn encode_head(
+    header: &Header<'_>,
+    payload_len: u64,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    match writer::plain_head(header, payload_len, out) {
+        Some(n) => Ok(n),
+        None => encode_any_head(header, payload_len, out),
+    }
+}
+
+/// [`encode_head`] for every header, with its checks.
+#[inline(never)]
+fn encode_any_head(
     header: &Header<'_>,
     payload_len: u64,
     out: &mut [u8],
@@ -36,15 +51,17 @@ pub fn encode_head(
     let have = out.len();
     let Some((prefix, rest)) = out.split_first_chunk_mut::<PREFIX_LEN>() else {
         return Err(EncodeError::BufferTooSmall {
-            need: PREFIX_LEN + header::encoded_len(header, payload_len),
+            need: PREFIX_LEN + writer::write(header, payload_len, &mut []),
             have,
         });
     };
-    let header_len =
-        header::emit(header, payload_len, rest).map_err(|_| EncodeError::BufferTooSmall {
-            need: PREFIX_LEN + header::encoded_len(header, payload_len),
+    let header_len = writer::write(header, payload_len, rest);
+    if header_len > rest.len() {
+        return Err(EncodeError::BufferTooSmall {
+            need: PREFIX_LEN + header_len,
             have,
-        })?;
+        });
+    }
     let Ok(announced) = u16::try_from(header_len) else {
         return Err(EncodeError::HeaderTooLarge {
             len: header_len,
@@ -65,7 +82,20 @@ pub fn encode_frame(
     payload: &[u8],
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    let head = encode_head(header, payload.len() as u64, out)?;
+    if let Some(n) = writer::plain_frame(header, payload, out) {
+        return Ok(n);
+    }
+    encode_any_frame(header, payload, out)
+}
+
+/// [`encode_frame`] for every header and buffer, with its checks.
+#[inline(never)]
+fn encode_any_frame(
+    header: &Header<'_>,
+    payload: &[u8],
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let head = encode_any_head(header, payload.len() as u64, out)?;
     let have = out.len();
     let Some(dst) = out.get_mut(head..head + payload.len()) else {
         return Err(EncodeError::BufferTooSmall {

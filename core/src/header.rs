@@ -15,7 +15,7 @@
 use crate::error::DecodeError;
 use crate::metadata::Metadata;
 use crate::reader::{Field, Problem, Reader};
-use serde::{Deserialize, Serialize, Serializer, ser::SerializeTuple};
+use serde::{Deserialize, Serialize};
 
 /// What a frame is. Numbers 0..=63 are reserved for sockframe; applications use 64..=255.
 ///
@@ -179,7 +179,8 @@ impl<'a> Header<'a> {
 
     /// The payload length a header announces, read from its first three fields only: what a
     /// receiver needs to know where the frame ends before the rest of the header is decoded.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline(never))]
     pub fn peek_len(bytes: &[u8]) -> Result<u64, DecodeError> {
         let mut r = Reader::new(bytes);
         let len = (|| {
@@ -201,35 +202,8 @@ impl<'a> Header<'a> {
     }
 }
 
-/// The header as it goes on the wire, with `len` chosen by the encoder: one place that
-/// lists the field order.
-struct Wire<'h, 'a> {
-    header: &'h Header<'a>,
-    len: u64,
-}
-
-impl Serialize for Wire<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let h = self.header;
-        let mut t = s.serialize_tuple(7)?;
-        t.serialize_element(&h.kind)?;
-        t.serialize_element(&h.id)?;
-        t.serialize_element(&self.len)?;
-        t.serialize_element(&h.flags)?;
-        t.serialize_element(&h.name)?;
-        t.serialize_element(&h.crc)?;
-        t.serialize_element(&h.meta)?;
-        t.end()
-    }
-}
-
 pub(crate) fn encoded_len(header: &Header<'_>, len: u64) -> usize {
-    // The size flavor cannot fail.
-    postcard::serialize_with_flavor(
-        &Wire { header, len },
-        postcard::ser_flavors::Size::default(),
-    )
-    .unwrap_or(0)
+    crate::writer::write(header, len, &mut [])
 }
 
 pub(crate) fn emit(
@@ -237,11 +211,12 @@ pub(crate) fn emit(
     len: u64,
     out: &mut [u8],
 ) -> Result<usize, crate::EncodeError> {
-    let have = out.len();
-    postcard::to_slice(&Wire { header, len }, out)
-        .map(|used| used.len())
-        .map_err(|_| crate::EncodeError::BufferTooSmall {
-            need: encoded_len(header, len),
-            have,
-        })
+    let need = crate::writer::write(header, len, out);
+    if need > out.len() {
+        return Err(crate::EncodeError::BufferTooSmall {
+            need,
+            have: out.len(),
+        });
+    }
+    Ok(need)
 }

@@ -53,6 +53,7 @@ mod metadata;
 pub mod prefix;
 mod reader;
 mod text;
+mod writer;
 
 pub use decoder::{Decoder, Event, Frame, Limits};
 pub use encoder::{ERROR_MESSAGE_MAX, encode_error_frame, encode_frame, encode_head};

@@ -33,7 +33,7 @@ impl<'a> Metadata<'a> {
 
     /// Reads and validates the metadata field (varint count, then each key and value as a
     /// string); keeps the entries as the bytes they arrived in.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
     pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self, Problem> {
         let count = r.varint_u64()?;
         if count > MAX_META as u64 {

@@ -74,7 +74,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Names the field the next reads are for.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
     pub(crate) fn field(&mut self, field: Field) -> &mut Self {
         self.field = field;
         self
@@ -96,7 +96,7 @@ impl<'a> Reader<'a> {
     }
 
     /// One raw byte (postcard's `u8`).
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
     pub(crate) fn byte(&mut self) -> Result<u8, Problem> {
         let (&b, rest) = self.rest.split_first().ok_or(Problem::Ended)?;
         self.rest = rest;
@@ -105,7 +105,7 @@ impl<'a> Reader<'a> {
 
     /// An unsigned LEB128 varint of at most `max_bytes` bytes, whose last byte may carry at
     /// most `last_max` (so the value fits the type).
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
     fn varint(&mut self, max_bytes: usize, last_max: u8) -> Result<u64, Problem> {
         // Most header numbers (kinds, small ids and lengths, counts) fit one byte.
         if let Some((&b, rest)) = self.rest.split_first()
@@ -129,20 +129,20 @@ impl<'a> Reader<'a> {
     }
 
     /// A varint `u32`: at most 5 bytes, the fifth at most `0x0F`.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
     pub(crate) fn varint_u32(&mut self) -> Result<u32, Problem> {
         // The bound on the last byte keeps the value within 32 bits.
         self.varint(5, 0x0F).map(|v| v as u32)
     }
 
     /// A varint `u64`: at most 10 bytes, the tenth at most `0x01`.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
     pub(crate) fn varint_u64(&mut self) -> Result<u64, Problem> {
         self.varint(10, 0x01)
     }
 
     /// An option tag: `false` for `00`, `true` for `01`.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
     pub(crate) fn option(&mut self) -> Result<bool, Problem> {
         match self.byte()? {
             0 => Ok(false),
@@ -152,7 +152,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string: varint byte length, then UTF-8.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
     pub(crate) fn str(&mut self) -> Result<&'a str, Problem> {
         let len = self.varint_u64()?;
         let len = usize::try_from(len).map_err(|_| Problem::Ended)?;
