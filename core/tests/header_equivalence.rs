@@ -3,24 +3,13 @@
 //! writer produces exactly postcard's serializer's bytes for any header.
 
 use proptest::prelude::*;
-use serde::{Deserialize, Serialize};
 use sockframe::{
     DecodeError, EncodeError, Flags, Header, Kind, MAX_META, Metadata, PREFIX_LEN, encode_head,
 };
 
-/// The v1 header as postcard's serde deserializer reads it.
-#[derive(Deserialize, Debug)]
-struct Mirror<'a> {
-    kind: u8,
-    id: u32,
-    len: u64,
-    flags: u8,
-    #[serde(borrow)]
-    name: Option<&'a str>,
-    crc: Option<u32>,
-    #[serde(borrow)]
-    meta: Vec<(&'a str, &'a str)>,
-}
+#[path = "common/postcard_mirror.rs"]
+mod postcard_mirror;
+use postcard_mirror::Mirror;
 
 fn check(bytes: &[u8]) {
     let ours = Header::parse(bytes);
@@ -114,18 +103,6 @@ proptest! {
     }
 }
 
-/// The v1 header as postcard's serde serializer writes it: the wire format's definition.
-#[derive(Serialize)]
-struct MirrorOut<'a> {
-    kind: u8,
-    id: u32,
-    len: u64,
-    flags: u8,
-    name: Option<&'a str>,
-    crc: Option<u32>,
-    meta: &'a [(&'a str, &'a str)],
-}
-
 /// A varint-sized number: values on every byte-length boundary, and anything.
 fn number(max_bits: u32) -> impl Strategy<Value = u64> {
     let top = if max_bits == 64 {
@@ -193,14 +170,14 @@ fn check_writer(f: &Fields, payload_len: u64) {
     header.name = name.as_deref();
     header.crc = crc.map(|c| c as u32);
     header.meta = Metadata::from_pairs(&pairs);
-    let want = postcard::to_allocvec(&MirrorOut {
+    let want = postcard::to_allocvec(&Mirror {
         kind: *kind,
         id: *id as u32,
         len: *len,
         flags: *flags,
         name: name.as_deref(),
         crc: crc.map(|c| c as u32),
-        meta: &pairs,
+        meta: pairs.clone(),
     })
     .unwrap();
     assert_eq!(header.encoded_len(), want.len());
@@ -223,14 +200,14 @@ fn check_writer(f: &Fields, payload_len: u64) {
         }
     }
     // encode_head: the prefix, then the header with `len` replaced by the payload's length.
-    let want = postcard::to_allocvec(&MirrorOut {
+    let want = postcard::to_allocvec(&Mirror {
         kind: *kind,
         id: *id as u32,
         len: payload_len,
         flags: *flags,
         name: name.as_deref(),
         crc: crc.map(|c| c as u32),
-        meta: &pairs,
+        meta: pairs.clone(),
     })
     .unwrap();
     let n = encode_head(&header, payload_len, &mut out).unwrap();

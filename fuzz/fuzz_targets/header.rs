@@ -14,34 +14,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use serde::{Deserialize, Serialize};
 use sockframe::{DecodeError, Decoder, Event, Header, Limits, MAX_META, encode_frame};
 
-/// The v1 header as postcard's serde deserializer reads it.
-#[derive(Deserialize, Debug)]
-struct Mirror<'a> {
-    kind: u8,
-    id: u32,
-    len: u64,
-    flags: u8,
-    #[serde(borrow)]
-    name: Option<&'a str>,
-    crc: Option<u32>,
-    #[serde(borrow)]
-    meta: Vec<(&'a str, &'a str)>,
-}
-
-/// The v1 header as postcard's serde serializer writes it.
-#[derive(Serialize)]
-struct MirrorOut<'a> {
-    kind: u8,
-    id: u32,
-    len: u64,
-    flags: u8,
-    name: Option<&'a str>,
-    crc: Option<u32>,
-    meta: Vec<(&'a str, &'a str)>,
-}
+#[path = "../../core/tests/common/postcard_mirror.rs"]
+mod postcard_mirror;
+use postcard_mirror::Mirror;
 
 fuzz_target!(|data: &[u8]| {
     let parsed = Header::parse(data);
@@ -85,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 
-    let postcard_bytes = postcard::to_allocvec(&MirrorOut {
+    let postcard_bytes = postcard::to_allocvec(&Mirror {
         kind: header.kind.0,
         id: header.id,
         len: header.len,
