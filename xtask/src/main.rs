@@ -4,6 +4,8 @@
 //!   qemu-system-arm and binutils-arm-none-eabi through apt when root, cargo-fuzz).
 //! - `test`: the whole test suite, as CI runs it.
 //! - `demo`: boots the board, starts the desktop server, and talks to both.
+//! - `python`: the Python package's checks, with live interop against the desktop server and
+//!   the board (also a step of `test`).
 //! - `qemu`: builds the firmware and boots it with the echo port forwarded to 127.0.0.1.
 //! - `size`: flash, static RAM and peak stack of the firmware, and the framing's flash by part.
 //! - `footprint`: the framing's flash by part only (no boot).
@@ -17,6 +19,7 @@ mod app_bench;
 mod board_bench;
 mod demo;
 mod footprint;
+mod python;
 mod server_bench;
 mod setup;
 mod size;
@@ -46,6 +49,8 @@ enum Task {
     },
     /// Boot the board, start the desktop server, and exchange frames with both.
     Demo,
+    /// Lint, type check and test the Python package (adapters/python), live interop included.
+    Python,
     /// Build the firmware and boot it in QEMU until Ctrl-C.
     Qemu {
         /// Host port forwarded to the board's echo port (default: a free one).
@@ -122,6 +127,7 @@ fn main() -> ExitCode {
         Task::Setup => setup::run(),
         Task::Test { fuzz_seconds } => test::run(fuzz_seconds),
         Task::Demo => demo::run(),
+        Task::Python => python::run(),
         Task::Qemu { port, plain } => demo::qemu(port, plain),
         Task::Size => size::run(),
         Task::Footprint => footprint::run(),

@@ -16,9 +16,10 @@ pub fn run_all() -> Result<(), String> {
     ])
 }
 
-/// `cargo xtask setup`: also the fuzzing tools.
+/// `cargo xtask setup`: also the fuzzing tools and the Python package's checkers.
 pub fn run() -> Result<(), String> {
     run_all()?;
+    python()?;
     cargo_fuzz()
 }
 
@@ -44,6 +45,11 @@ pub fn apt(wanted: &[(&str, &str)]) -> Result<(), String> {
         .filter(|(prog, _)| !have(prog))
         .map(|(_, pkg)| *pkg)
         .collect();
+    apt_install(&missing)
+}
+
+/// Installs Debian packages with apt-get (when root; otherwise says how).
+pub fn apt_install(missing: &[&str]) -> Result<(), String> {
     if missing.is_empty() {
         return Ok(());
     }
@@ -57,7 +63,7 @@ pub fn apt(wanted: &[(&str, &str)]) -> Result<(), String> {
     sh(Command::new("apt-get").args(["update", "-qq"]))?;
     sh(Command::new("apt-get")
         .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(&missing)
+        .args(missing)
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
@@ -79,4 +85,34 @@ pub fn cargo_fuzz() -> Result<(), String> {
         return Ok(());
     }
     sh(Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]))
+}
+
+/// The Python package's checkers in a virtual environment under `target/`: its `[test]`
+/// extra (pytest, hypothesis, ruff, mypy) from PyPI, and the package itself installed the
+/// way `pip install ./adapters/python` installs it, afresh each time. Returns the
+/// environment's `python`.
+pub fn python() -> Result<std::path::PathBuf, String> {
+    let root = crate::util::root();
+    let venv = root.join("target/python-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let has_venv = Command::new("python3")
+            .args(["-m", "venv", "--help"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !has_venv {
+            // Debian splits venv (and the pip it bootstraps) out of python3.
+            apt_install(&["python3", "python3-venv"])?;
+        }
+        sh(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    let package = root.join("adapters/python");
+    let pip = |args: &[&str]| {
+        sh(Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args(args))
+    };
+    pip(&[&format!("{}[test]", package.display())])?;
+    pip(&["--force-reinstall", "--no-deps", &package.display().to_string()])?;
+    Ok(python)
 }

@@ -60,6 +60,10 @@ pub fn run_steps(fuzz_seconds: u32) -> Result<Vec<(String, f64)>, String> {
         "core tests with the `small` feature (the firmware's build)",
         &mut || sh(cargo().args(["test", "-p", "sockframe", "--features", "small"])),
     )?;
+    step(
+        "python package: ruff, mypy, pytest (live: desktop server, board, Rust client)",
+        &mut crate::python::checks,
+    )?;
     step("fuzz (short run of every target)", &mut || {
         if !setup::have_nightly() {
             eprintln!("no nightly toolchain here: fuzzing skipped (cargo-fuzz needs nightly)");

@@ -1,0 +1,208 @@
+"""Blocking frames over a socket: a client, or one side of a server's connection.
+
+>>> import socket
+>>> a, b = socket.socketpair()
+>>> left, right = Connection(a), Connection(b)
+>>> left.send(Header.data(1, b"hello"), b"hello")
+>>> right.recv().payload
+b'hello'
+>>> left.close(); right.close()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import socket
+import threading
+from dataclasses import dataclass
+from typing import List, Optional, Tuple, Union
+
+from .decoder import Chunk, Decoder, End, Event, Frame, Limits, Start
+from .encoder import encode_error_frame, encode_head
+from .errors import DecodeError, RemoteError
+from .header import Header, Kind
+
+Address = Union[str, Tuple[str, int]]
+"""``"host:port"`` (``"[::1]:8080"`` for IPv6) or a ``(host, port)`` tuple."""
+
+_THREADED_SEND = 64 * 1024
+"""Payloads above this are written from a second thread while the reply is read, so an
+echo of a payload larger than all the buffers on the way cannot deadlock."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One frame with its whole payload (reassembled if it was streamed)."""
+
+    header: Header
+    payload: bytes
+
+    @property
+    def kind(self) -> int:
+        """The frame's kind."""
+        return self.header.kind
+
+    @property
+    def id(self) -> int:
+        """The frame's id."""
+        return self.header.id
+
+
+def parse_address(addr: Address) -> Tuple[str, int]:
+    """``"host:port"`` as ``(host, port)``; raises ``ValueError`` naming what is wrong."""
+    if isinstance(addr, tuple):
+        return addr
+    host, sep, port = addr.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 0xFFFF:
+        raise ValueError(f"expected HOST:PORT, got {addr!r}")
+    return host.strip("[]"), int(port)
+
+
+class Connection:
+    """Frames over a connected, blocking socket."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        capacity: int = 16 * 1024,
+        limits: Optional[Limits] = None,
+    ) -> None:
+        """Wraps ``sock``; frames up to ``capacity`` bytes arrive whole, larger ones stream."""
+        self.sock = sock
+        self.decoder = Decoder(capacity, limits)
+        self._ids = itertools.count(1)
+        self.reads = 0
+        """Socket reads that returned bytes (for the lesson's sticky-packet demonstration)."""
+
+    def __enter__(self) -> Connection:
+        """The connection itself; closed on exit."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Closes the socket."""
+        self.close()
+
+    def close(self) -> None:
+        """Closes the socket."""
+        self.sock.close()
+
+    def send(self, header: Header, payload: bytes = b"") -> None:
+        """Sends one frame; ``header.len`` is set from ``payload``."""
+        self.sock.sendall(encode_head(header, len(payload)))
+        if payload:
+            self.sock.sendall(payload)
+
+    def send_error(self, error: DecodeError, id: int = 0) -> None:
+        """Tells the peer why its stream was rejected (an ERROR frame), if it still listens."""
+        with contextlib.suppress(OSError):
+            self.sock.sendall(encode_error_frame(id, error.code, str(error)))
+
+    def recv_event(self) -> Optional[Event]:
+        """The next event; ``None`` when the peer ended the stream cleanly between frames.
+
+        A :class:`~sockframe.errors.DecodeError` (the peer broke the format, or the
+        stream ended inside a frame) is answered with an ERROR frame, then raised.
+        """
+        try:
+            while True:
+                event = self.decoder.next_event()
+                if event is not None:
+                    return event
+                data = self.sock.recv(self.decoder.capacity)
+                if not data:
+                    self.decoder.finish()
+                    return None
+                self.reads += 1
+                self.decoder.feed(data)
+        except DecodeError as e:
+            self.send_error(e)
+            raise
+
+    def recv(self) -> Optional[Message]:
+        """The next frame with its whole payload; ``None`` at a clean end of stream."""
+        started: Optional[Header] = None
+        parts: List[bytes] = []
+        while True:
+            event = self.recv_event()
+            if event is None:
+                if started is not None:  # not reached: the decoder reports the cut
+                    raise RuntimeError("stream ended inside a streamed payload")
+                return None
+            if isinstance(event, Frame):
+                return Message(event.header, event.payload)
+            if isinstance(event, Start):
+                started, parts = event.header, []
+            elif isinstance(event, Chunk):
+                parts.append(event.data)
+            elif isinstance(event, End):
+                assert started is not None
+                return Message(started, b"".join(parts))
+
+    def request(
+        self, payload: bytes, kind: int = Kind.DATA, header: Optional[Header] = None
+    ) -> Message:
+        """Sends ``payload`` under a fresh id and returns the reply carrying that id.
+
+        ``header`` (optional) supplies name, crc, flags and metadata; its id and len are
+        replaced. Raises :class:`~sockframe.errors.RemoteError` if the peer answers with an
+        ERROR frame, ``ConnectionError`` if it closes first.
+        """
+        id = next(self._ids) & 0xFFFF_FFFF
+        base = header if header is not None else Header()
+        out = Header(
+            kind=kind if header is None else base.kind,
+            id=id,
+            len=len(payload),
+            flags=base.flags,
+            name=base.name,
+            crc=base.crc,
+            meta=base.meta,
+        )
+        if len(payload) <= _THREADED_SEND:
+            self.send(out, payload)
+            return self._reply(id)
+        failure: List[BaseException] = []
+
+        def write() -> None:
+            try:
+                self.send(out, payload)
+            except BaseException as e:  # handed to the caller below
+                failure.append(e)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        try:
+            return self._reply(id)
+        finally:
+            writer.join()
+            if failure:
+                raise failure[0]
+
+    def ping(self, payload: bytes = b"") -> Message:
+        """Sends a PING and returns the PONG (same id and payload)."""
+        return self.request(payload, kind=Kind.PING)
+
+    def _reply(self, id: int) -> Message:
+        while True:
+            reply = self.recv()
+            if reply is None:
+                raise ConnectionError(f"connection closed before the reply to id {id}")
+            if reply.kind == Kind.ERROR:
+                raise RemoteError(
+                    reply.header.get("code") or "?", reply.payload.decode("utf-8", "replace")
+                )
+            if reply.id == id:
+                return reply
+
+
+def connect(
+    addr: Address,
+    timeout: Optional[float] = 30.0,
+    capacity: int = 16 * 1024,
+    limits: Optional[Limits] = None,
+) -> Connection:
+    """Connects to a sockframe peer at ``addr``; ``timeout`` bounds connect and each read."""
+    sock = socket.create_connection(parse_address(addr), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return Connection(sock, capacity, limits)

@@ -1,0 +1,156 @@
+"""The errors a receiver or a sender can meet, each carrying the numbers that explain it.
+
+Every :class:`DecodeError` is fatal for the connection (spec, section 7): after it the
+receiver no longer knows where the next frame starts. Its :attr:`~DecodeError.code` is the
+short stable name a receiver sends back in an ERROR frame's ``code`` metadata.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DecodeError(Exception):
+    """Received bytes that are not a valid sockframe stream."""
+
+    code: ClassVar[str] = "decode-error"
+    """The stable error name of the spec's section 7 (``bad-magic``, ``truncated``...)."""
+
+
+def _guess_protocol(seen: bytes) -> str:
+    """A guess at what a foreign peer speaks, from its first bytes."""
+
+    def printable(b: int) -> bool:
+        return 0x21 <= b <= 0x7E or b == 0x20
+
+    def whitespace(b: int) -> bool:
+        return b in b" \t\n\x0c\r"
+
+    if seen[:2] == b"\x16\x03":
+        return "looks like a TLS handshake"
+    if seen[:1] == b"\x00":
+        return "looks like a bare big-endian length prefix"
+    if seen and 0x41 <= seen[0] <= 0x5A and all(printable(b) for b in seen):
+        return "looks like an HTTP request or a text command"
+    if seen and all(printable(b) or whitespace(b) for b in seen):
+        return "looks like a line of text (telnet?)"
+    return "unknown protocol"
+
+
+class BadMagic(DecodeError):
+    """The first bytes are not the magic ``F5 46``: the peer speaks another protocol."""
+
+    code = "bad-magic"
+
+    def __init__(self, seen: bytes) -> None:
+        """``seen``: up to four bytes from the start of the frame, as they arrived."""
+        self.seen = bytes(seen[:4])
+        hex_bytes = " ".join(f"{b:02x}" for b in self.seen)
+        text = "".join(chr(b) if 0x20 <= b <= 0x7E else "." for b in self.seen)
+        super().__init__(
+            f"not a sockframe stream: expected magic f5 46, got {hex_bytes} ({text}), "
+            f"{_guess_protocol(self.seen)}"
+        )
+
+
+class BadVersion(DecodeError):
+    """The prefix names a wire-format version this receiver does not speak."""
+
+    code = "bad-version"
+
+    def __init__(self, version: int) -> None:
+        """``version``: the version byte received."""
+        self.version = version
+        super().__init__(f"unsupported wire-format version {version}, this peer speaks 1")
+
+
+class HeaderTooLarge(DecodeError):
+    """The prefix announces a header larger than this receiver accepts."""
+
+    code = "header-too-large"
+
+    def __init__(self, length: int, limit: int) -> None:
+        """``length``: announced header bytes; ``limit``: the receiver's limit."""
+        self.length = length
+        self.limit = limit
+        super().__init__(f"header is {length} bytes, limit {limit}")
+
+
+class PayloadTooLarge(DecodeError):
+    """The header announces a payload larger than this receiver accepts."""
+
+    code = "payload-too-large"
+
+    def __init__(self, length: int, limit: int) -> None:
+        """``length``: announced payload bytes; ``limit``: the receiver's limit."""
+        self.length = length
+        self.limit = limit
+        super().__init__(f"payload is {length} bytes, limit {limit}")
+
+
+class BadHeader(DecodeError):
+    """A header field cannot be decoded inside the announced header length."""
+
+    code = "bad-header"
+
+    def __init__(self, field: str, problem: str) -> None:
+        """``field``: the field's name in the spec; ``problem``: what was wrong with it."""
+        self.field = field
+        self.problem = problem
+        super().__init__(f"bad header: field `{field}`: {problem}")
+
+
+class TooMuchMetadata(DecodeError):
+    """The header announces more metadata entries than this receiver accepts."""
+
+    code = "too-much-metadata"
+
+    def __init__(self, count: int, limit: int) -> None:
+        """``count``: announced entries; ``limit``: the receiver's limit."""
+        self.count = count
+        self.limit = limit
+        super().__init__(f"header has {count} metadata entries, limit {limit}")
+
+
+class BadChecksum(DecodeError):
+    """The payload's CRC-32C differs from the one in the header."""
+
+    code = "bad-checksum"
+
+    def __init__(self, expected: int, actual: int) -> None:
+        """``expected``: the header's checksum; ``actual``: the payload's."""
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"payload checksum mismatch: header says crc32c {expected:08x}, "
+            f"payload has {actual:08x}"
+        )
+
+
+class Truncated(DecodeError):
+    """The stream ended inside a frame."""
+
+    code = "truncated"
+
+    def __init__(self, stage: str, have: int, need: int) -> None:
+        """``stage``: ``prefix``, ``header`` or ``payload``; ``have`` of ``need`` bytes."""
+        self.stage = stage
+        self.have = have
+        self.need = need
+        super().__init__(f"stream ended mid-{stage}: got {have} of {need} bytes")
+
+
+class EncodeError(ValueError):
+    """A header or payload that cannot be put on the wire (a value out of range, too many
+    metadata entries, a header longer than the prefix can announce).
+    """
+
+
+class RemoteError(Exception):
+    """The peer answered with an ERROR frame (kind 1)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        """``code``: the frame's ``code`` metadata; ``message``: its payload as text."""
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message}")

@@ -1,0 +1,65 @@
+"""``python -m sockframe serve`` and ``send``, as a user runs them."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import servers
+
+
+def send(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "sockframe", "send", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_send_prints_the_reply_of_the_python_server() -> None:
+    with servers.cli_server() as (host, port):
+        out = send(f"{host}:{port}", "hello from the command line")
+        assert (out.returncode, out.stdout) == (0, b"hello from the command line")
+        big = bytes(range(256)) * 4096  # 1 MiB from stdin, streamed both ways
+        out = send(f"{host}:{port}", "-", stdin=big)
+        assert out.returncode == 0 and out.stdout == big
+
+
+def test_usage_errors_exit_2() -> None:
+    out = send("no-port-here", "x")
+    assert out.returncode == 2
+    assert b"expected HOST:PORT, got 'no-port-here'" in out.stderr
+    bad_bind = subprocess.run(
+        [sys.executable, "-m", "sockframe", "serve", "--bind", "nowhere"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad_bind.returncode == 2
+
+
+def test_connection_refused_exits_3() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        port = s.getsockname()[1]
+    out = send(f"127.0.0.1:{port}", "x")
+    assert out.returncode == 3
+    assert f"cannot connect to 127.0.0.1:{port}".encode() in out.stderr
+
+
+def test_a_server_that_breaks_the_protocol_exits_1() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        port = s.getsockname()[1]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sockframe", "send", f"127.0.0.1:{port}", "x"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        peer, _ = s.accept()
+        with peer:
+            peer.sendall(b"SSH-2.0-OpenSSH\r\n")
+            _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert b"the server broke the protocol: not a sockframe stream" in err

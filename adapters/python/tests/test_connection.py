@@ -1,0 +1,166 @@
+"""The blocking client and the asyncio client and server, against each other."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import threading
+from typing import List, Optional
+
+import pytest
+import servers
+
+from sockframe import (
+    BadMagic,
+    Connection,
+    Header,
+    Kind,
+    Message,
+    RemoteError,
+    Truncated,
+    connect,
+    encode_frame,
+)
+from sockframe.aio import open_connection
+
+
+def pattern(n: int, seed: int) -> bytes:
+    """Pseudo-random bytes, so a shifted or mixed-up echo does not compare equal."""
+    return random.Random(seed).randbytes(n)
+
+
+SIZES = [0, 1, 100, 16 * 1024 - 20, 16 * 1024, 200_000, 3 << 20]
+
+
+def test_blocking_client_gets_byte_exact_echoes_of_every_size() -> None:
+    with servers.in_thread() as addr, connect(addr) as conn:
+        for i, n in enumerate(SIZES):
+            payload = pattern(n, i)
+            reply = conn.request(payload)
+            assert (reply.kind, reply.id, reply.payload) == (Kind.DATA, i + 1, payload)
+
+
+def test_echo_is_byte_exact_on_the_wire_and_streams_large_frames() -> None:
+    # Raw bytes in, raw bytes out: name, crc, metadata and flags all come back unchanged,
+    # including a frame larger than the server's buffer (echoed as it streams through).
+    payload = pattern(100_000, 7)
+    header = Header(kind=70, id=9, flags=0x01, name="n").with_crc_of(payload).with_meta(("k", "v"))
+    wire = encode_frame(header, payload) + encode_frame(Header(kind=Kind.DATA, id=10), b"x")
+    with servers.in_thread(capacity=4096) as addr, socket.create_connection(addr) as s:
+        s.settimeout(30)
+        threading.Thread(target=s.sendall, args=(wire,), daemon=True).start()
+        got = b""
+        while len(got) < len(wire):
+            data = s.recv(65536)
+            assert data, f"closed after {len(got)} of {len(wire)} bytes"
+            got += data
+        assert got == wire
+
+
+def test_ping_gets_a_pong_with_the_same_id_and_payload() -> None:
+    with servers.in_thread() as addr, connect(addr) as conn:
+        conn.send(Header(kind=Kind.PING, id=77), b"are you there")
+        pong = conn.recv()
+        assert pong is not None
+        assert (pong.kind, pong.id, pong.payload) == (Kind.PONG, 77, b"are you there")
+
+
+def test_a_foreign_peer_gets_an_error_frame_then_the_connection_closes() -> None:
+    with servers.in_thread() as addr, socket.create_connection(addr) as s:
+        s.settimeout(10)
+        s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        conn = Connection(s)
+        error = conn.recv()
+        assert error is not None and error.kind == Kind.ERROR
+        assert error.header.get("code") == "bad-magic"
+        assert error.payload.startswith(b"not a sockframe stream: expected magic f5 46, got 47")
+        assert conn.recv() is None  # then the server closed
+
+
+def test_the_server_serves_others_while_one_peer_misbehaves() -> None:
+    with servers.in_thread() as addr, connect(addr) as good, socket.create_connection(addr) as bad:
+        bad.sendall(b"\xf5\x46\x02")
+        assert good.request(b"still here").payload == b"still here"
+
+
+def test_client_rejects_a_server_that_speaks_something_else() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        seen: List[bytes] = []
+
+        def fake_server() -> None:
+            peer, _ = listener.accept()
+            with peer:
+                peer.recv(1024)
+                peer.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+                seen.append(peer.recv(1024))  # what the client says about it
+
+        t = threading.Thread(target=fake_server, daemon=True)
+        t.start()
+        with connect(listener.getsockname(), timeout=10) as conn, pytest.raises(BadMagic):
+            conn.request(b"hello")
+        t.join(10)
+    assert b"bad-magic" in seen[0], seen
+
+
+def test_client_reports_a_reply_cut_short() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+
+        def fake_server() -> None:
+            peer, _ = listener.accept()
+            with peer:
+                peer.recv(1024)
+                peer.sendall(encode_frame(Header.data(1, b"hello"), b"hello")[:-2])
+
+        threading.Thread(target=fake_server, daemon=True).start()
+        with (
+            connect(listener.getsockname(), timeout=10) as conn,
+            pytest.raises(Truncated, match="got 3 of 5 bytes"),
+        ):
+            conn.request(b"hello")
+
+
+def test_error_replies_raise_remote_error() -> None:
+    async def refuse(message: Message) -> Optional[Message]:
+        return Message(
+            Header(kind=Kind.ERROR, id=message.id, meta=(("code", "busy"),)), b"try later"
+        )
+
+    with (
+        servers.in_thread(handler=refuse) as addr,
+        connect(addr) as conn,
+        pytest.raises(RemoteError, match="busy: try later"),
+    ):
+        conn.request(b"hello")
+
+
+def test_asyncio_client_and_a_message_handler() -> None:
+    async def upper(message: Message) -> Optional[Message]:
+        return Message(message.header, message.payload.upper())
+
+    async def talk(addr: servers.Addr) -> List[bytes]:
+        conn = await open_connection(addr, capacity=1024)
+        try:
+            replies = [(await conn.request(p)).payload for p in (b"abc", b"x" * 5000)]
+            pong = await conn.ping(b"p")
+            assert (pong.kind, pong.payload) == (Kind.PING, b"P")  # the handler answers all
+            return replies
+        finally:
+            await conn.close()
+
+    with servers.in_thread(handler=upper, capacity=1024) as addr:
+        assert asyncio.run(talk(addr)) == [b"ABC", b"X" * 5000]
+
+
+def test_asyncio_client_gets_large_echoes() -> None:
+    async def talk(addr: servers.Addr) -> None:
+        conn = await open_connection(addr)
+        try:
+            for i, n in enumerate(SIZES):
+                payload = pattern(n, i)
+                assert (await conn.request(payload)).payload == payload
+        finally:
+            await conn.close()
+
+    with servers.in_thread() as addr:
+        asyncio.run(talk(addr))
