@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Tuple
 
-from sockframe import Chunk, DecodeError, Decoder, End, Frame, Header, Limits, Start
+from sockframe import Abort, Chunk, DecodeError, Decoder, End, Frame, Header, Limits, Start
 
 
 @dataclass
@@ -13,7 +13,11 @@ class Outcome:
     """What a decoder made of a byte stream."""
 
     messages: List[Tuple[Header, bytes]] = field(default_factory=list)
-    """Each frame with its whole payload, streamed or not."""
+    """Each frame delivered complete, with its whole payload, streamed or not."""
+    frames: List[Tuple[Header, bytes]] = field(default_factory=list)
+    """Every frame on the wire, trailers and aborted frames included, in order."""
+    aborted: List[Tuple[Header, bytes, str]] = field(default_factory=list)
+    """Each aborted frame with the payload received (filler included) and the code."""
     streamed: List[bool] = field(default_factory=list)
     """Whether each frame came as Start/Chunk/End (else as one Frame)."""
     error: Optional[DecodeError] = None
@@ -50,6 +54,7 @@ def decode(
                     assert started is None, "a whole frame inside a streamed one"
                     assert event.header.len == len(event.payload)
                     out.messages.append((event.header, event.payload))
+                    out.frames.append((event.header, event.payload))
                     out.streamed.append(False)
                 elif isinstance(event, Start):
                     assert started is None, "Start inside a streamed frame"
@@ -61,8 +66,19 @@ def decode(
                     assert started is not None, "End without Start"
                     payload = b"".join(parts)
                     assert started.len == len(payload)
+                    assert (event.header is not None) == started.trailer
                     out.messages.append((started, payload))
+                    out.frames.append((started, payload))
+                    if event.header is not None:
+                        out.frames.append((event.header, b""))
                     out.streamed.append(True)
+                    started = None
+                elif isinstance(event, Abort):
+                    assert started is not None and started.trailer, "Abort without Start"
+                    payload = b"".join(parts)
+                    out.aborted.append((started, payload, event.code))
+                    out.frames.append((started, payload))
+                    out.frames.append((event.header, event.message))
                     started = None
     except DecodeError as e:
         out.error, out.error_after = e, fed

@@ -10,10 +10,11 @@ import asyncio
 import subprocess
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator, List, Tuple
 
-from sockframe import Header, Kind, connect, parse_address
+from sockframe import Connection, Header, Kind, connect, parse_address
 from sockframe.aio import serve
 
 Addr = Tuple[str, int]
@@ -81,3 +82,20 @@ def cli_server(*args: str) -> Iterator[Addr]:
         proc.wait(10)
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+def connect_served(addr: Addr) -> Connection:
+    """A connection that has had a first echo. The board's sockets re-listen only after the
+    previous connection closed (smoltcp has no accept backlog): a client arriving in that
+    moment is reset, so the first exchange is retried for a few seconds.
+    """
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            conn = connect(addr, timeout=60)
+            conn.request(b"first")
+            return conn
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

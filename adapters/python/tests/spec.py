@@ -9,7 +9,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Optional, Tuple
 
 SPEC = Path(
     os.environ.get(
@@ -53,4 +53,56 @@ def vectors() -> List[Vector]:
         before = spec[: m.start()]
         headings = re.findall(r"^#{2,} (.+)$", before, re.M)
         out.append(Vector(m.group(1), hex_bytes(m.group(2)), headings[-1] if headings else ""))
+    return out
+
+
+@dataclass(frozen=True)
+class Case:
+    """One ``<!-- case: NAME -->`` block: bytes a client sends and what the peer answers."""
+
+    name: str
+    send: bytes
+    end: str
+    """``open`` (the client keeps the connection open) or ``eof`` (it half-closes)."""
+    reply: bytes
+    """What an echo peer sends back before any ERROR frame."""
+    error: Optional[str]
+    """The ERROR frame's code, if the peer rejects the stream."""
+    error_at: Optional[int]
+    """After how many bytes of ``send`` (``None``: at the end of the stream)."""
+    meta: List[Tuple[str, str]]
+    """The ERROR frame's metadata after ``code``."""
+    message: str
+    """The ERROR frame's message as the reference implementation words it."""
+
+
+def cases() -> List[Case]:
+    """Every conformance case of the spec, in document order."""
+    out = []
+    for m in re.finditer(r"<!-- case: ([\w.-]+) -->\s*```[^\n]*\n(.*?)```", text(), re.S):
+        fields: Dict[str, List[str]] = {}
+        for line in m.group(2).splitlines():
+            # `message:` is free text that may hold `#`; other values end at a comment.
+            key, sep, value = line.partition(":")
+            if not sep:
+                continue
+            key = key.strip()
+            value = value.strip() if key == "message" else value.split("#", 1)[0].strip()
+            fields.setdefault(key, []).append(value)
+        error = fields.get("error", [""])[0].split()
+        out.append(
+            Case(
+                name=m.group(1),
+                send=b"".join(hex_bytes(v) for v in fields.get("send", [])),
+                end=fields["end"][0],
+                reply=b"".join(hex_bytes(v) for v in fields.get("reply", [])),
+                error=error[0] if error else None,
+                error_at=int(error[1]) if error and error[1] != "eof" else None,
+                meta=[
+                    (k, v)
+                    for k, _, v in (p.partition("=") for p in fields.get("meta", [""])[0].split())
+                ],
+                message=fields.get("message", [""])[0],
+            )
+        )
     return out

@@ -8,18 +8,24 @@ import pytest
 from helpers import byte_by_byte, decode
 
 from sockframe import (
+    Abort,
     BadChecksum,
     BadHeader,
     BadMagic,
     BadVersion,
     Decoder,
     EncodeError,
+    End,
+    Flags,
     Header,
     HeaderTooLarge,
     Limits,
     PayloadTooLarge,
     TooMuchMetadata,
     Truncated,
+    encode_abort,
+    encode_end,
+    encode_error,
     encode_error_frame,
     encode_frame,
     encode_head,
@@ -223,7 +229,7 @@ def test_a_failed_decoder_stays_failed() -> None:
 
 
 def test_unknown_kinds_flags_and_later_header_fields_pass() -> None:
-    h = Header(kind=200, id=1, flags=0xFE)
+    h = Header(kind=200, id=1, flags=0xFC)  # every reserved flag bit
     out = decode([prefix(encode_head(h, 0)[5:] + b"\xff\x07")])
     assert out.messages == [(h, b"")]
 
@@ -260,3 +266,62 @@ def test_error_frames_are_cut_at_200_bytes_on_a_character_boundary() -> None:
     ((header, payload),) = out.messages
     assert header.get("code") == "bad-magic"
     assert len(payload) == 200 and payload.decode("utf-8") == "é" * 100
+
+
+def test_a_trailer_frame_is_complete_only_once_its_end_is_in() -> None:
+    frame = encode_frame(Header(id=6, flags=Flags.TRAILER), b"abc")
+    dec = Decoder()
+    dec.feed(frame)
+    assert [type(e).__name__ for e in dec.events()] == ["Start", "Chunk"]
+    end = encode_end(6)
+    dec.feed(end[:-1])
+    assert list(dec.events()) == []
+    dec.feed(end[-1:])
+    (event,) = dec.events()
+    assert isinstance(event, End) and event.trailer == end
+    dec.finish()
+
+
+def test_an_abort_says_why_and_the_payload_is_not_delivered() -> None:
+    wire = encode_frame(Header(id=6, flags=Flags.TRAILER), b"ab\0\0\0")
+    wire += encode_abort(6, "input-error", "disk read failed at byte 2", [("at", "2")])
+    wire += encode_frame(Header.data(7, b"next"), b"next")  # the stream stays usable
+    out = decode(byte_by_byte(wire))
+    assert out.error is None
+    assert out.aborted == [(Header(id=6, len=5, flags=Flags.TRAILER), b"ab\0\0\0", "input-error")]
+    assert out.messages == [(Header.data(7, b"next"), b"next")]
+    dec = Decoder()
+    dec.feed(wire)
+    abort = next(e for e in dec.events() if isinstance(e, Abort))
+    assert abort.message == b"disk read failed at byte 2"
+    assert abort.header.meta == (("code", "input-error"), ("at", "2"))
+
+
+def test_the_checksum_of_an_aborted_payload_is_not_verified() -> None:
+    header = Header(id=6, flags=Flags.TRAILER).with_crc_of(b"abc")
+    wire = encode_frame(header, b"a\0\0") + encode_abort(6, "cancelled", "no")
+    out = decode([wire])
+    assert out.error is None and len(out.aborted) == 1
+
+
+def test_a_trailer_cut_short_is_truncated_in_the_trailer() -> None:
+    frame = encode_frame(Header(id=6, flags=Flags.TRAILER), b"abc")
+    abort = encode_abort(6, "cancelled", "no")
+    assert str(decode([frame]).error) == "stream ended mid-trailer: got 0 of 5 bytes"
+    assert str(decode([frame + abort[:8]]).error) == (
+        f"stream ended mid-trailer: got 8 of {len(abort) - 2} bytes"
+    )
+    assert str(decode([frame + abort[:-1]]).error) == (
+        f"stream ended mid-trailer: got {len(abort) - 1} of {len(abort)} bytes"
+    )
+
+
+def test_error_frames_carry_the_numbers_as_metadata() -> None:
+    out = decode([encode_error(PayloadTooLarge(100_000_000, 67_108_864))])
+    ((header, payload),) = out.messages
+    assert header.meta == (
+        ("code", "payload-too-large"),
+        ("size", "100000000"),
+        ("limit", "67108864"),
+    )
+    assert payload == b"payload is 100000000 bytes, limit 67108864"

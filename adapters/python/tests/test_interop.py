@@ -18,13 +18,13 @@ import os
 import random
 import subprocess
 import threading
-import time
 from typing import Tuple
 
 import pytest
 import servers
+from servers import connect_served
 
-from sockframe import Connection, Header, Kind, Message, connect, encode_frame, parse_address
+from sockframe import Header, Kind, Message, encode_frame, parse_address
 
 
 def live(var: str) -> str:
@@ -45,23 +45,6 @@ PEERS = {
 
 def pattern(n: int, seed: int) -> bytes:
     return random.Random(seed).randbytes(n)
-
-
-def connect_served(addr: Tuple[str, int]) -> Connection:
-    """A connection that has had a first echo. The board's sockets re-listen only after the
-    previous connection closed (smoltcp has no accept backlog): a client arriving in that
-    moment is reset, so a first exchange is retried for a few seconds.
-    """
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            conn = connect(addr, timeout=60)
-            conn.request(b"first")
-            return conn
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def exchange_raw(addr: Tuple[str, int], wire: bytes) -> bytes:

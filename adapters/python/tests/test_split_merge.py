@@ -14,7 +14,17 @@ from helpers import decode, pieces
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sockframe import BadMagic, DecodeError, Header, encode_frame, encode_head
+from sockframe import (
+    BadMagic,
+    DecodeError,
+    Flags,
+    Header,
+    Kind,
+    encode_abort,
+    encode_end,
+    encode_frame,
+    encode_head,
+)
 
 short_text = st.text(max_size=8)
 # Large payloads from a seed: hypothesis drawing thousands of bytes one by one is slow.
@@ -24,20 +34,37 @@ large = st.builds(
 payloads = st.one_of(st.binary(max_size=64), large)
 
 
+# A frame, and how it ends: None (no TRAILER), "end" (an END follows) or "abort".
+Sent = Tuple[Header, bytes, Optional[str]]
+kinds = st.integers(0, 255).filter(lambda k: k not in (Kind.END, Kind.ABORT))
+
+
 @st.composite
-def frames(draw: st.DrawFn) -> Tuple[Header, bytes]:
+def frames(draw: st.DrawFn) -> Sent:
     payload = draw(payloads)
+    ending = draw(st.sampled_from([None, None, "end", "abort"]))
+    flags = draw(st.integers(0, 255)) & ~Flags.TRAILER
     header = Header(
-        kind=draw(st.integers(0, 255)),
+        kind=draw(kinds),
         id=draw(st.integers(0, 2**32 - 1)),
         len=len(payload),
-        flags=draw(st.integers(0, 255)),
+        flags=flags if ending is None else flags | Flags.TRAILER,
         name=draw(st.none() | st.text(max_size=16)),
         meta=tuple(draw(st.lists(st.tuples(short_text, short_text), max_size=4))),
     )
     if draw(st.booleans()):
         header = header.with_crc_of(payload)
-    return header, payload
+    return header, payload, ending
+
+
+def wire_of(frame: Sent) -> bytes:
+    header, payload, ending = frame
+    out = encode_frame(header, payload)
+    if ending == "end":
+        out += encode_end(header.id)
+    elif ending == "abort":
+        out += encode_abort(header.id, "cancelled", "given up", [("at", "1")])
+    return out
 
 
 def head_len(header: Header) -> int:
@@ -53,13 +80,22 @@ def same_error(a: Optional[DecodeError], b: Optional[DecodeError]) -> bool:
     return type(a) is type(b) and str(a) == str(b)
 
 
+def room(frame: Sent) -> int:
+    """The buffer a frame and its trailer need for their prefix and header."""
+    header, payload, ending = frame
+    trailer = len(wire_of(frame)) - len(encode_frame(header, payload))
+    if ending == "abort":
+        trailer -= len("given up")
+    return max(head_len(header), trailer)
+
+
 @st.composite
-def streams(draw: st.DrawFn) -> Tuple[List[Tuple[Header, bytes]], int, List[int]]:
+def streams(draw: st.DrawFn) -> Tuple[List[Sent], int, List[int]]:
     """Frames, a buffer size that fits every header (else the decoder rightly rejects
     the header), and where to cut the stream.
     """
     sent = draw(st.lists(frames(), min_size=1, max_size=6))
-    header_room = max(head_len(h) for h, _ in sent)
+    header_room = max(room(f) for f in sent)
     capacity = header_room + draw(st.integers(0, 4096))
     cuts = draw(st.lists(st.integers(0, 20_000), max_size=30))
     return sent, capacity, cuts
@@ -71,15 +107,18 @@ SPLIT_MERGE_CASES = int(os.environ.get("SOCKFRAME_SPLIT_MERGE_CASES", "10000"))
 @settings(max_examples=SPLIT_MERGE_CASES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(case=streams())
 def test_split_and_merged_frames_come_out_whole(
-    case: Tuple[List[Tuple[Header, bytes]], int, List[int]],
+    case: Tuple[List[Sent], int, List[int]],
 ) -> None:
     sent, capacity, cuts = case
-    wire = b"".join(encode_frame(h, p) for h, p in sent)
+    wire = b"".join(wire_of(f) for f in sent)
     out = decode(pieces(wire, cuts), capacity)
     assert out.error is None, out.error
-    assert out.messages == sent
-    # Whole if the frame fits the buffer, streamed otherwise: the core's rule.
-    assert out.streamed == [head_len(h) + len(p) > capacity for h, p in sent]
+    assert out.messages == [(h, p) for h, p, ending in sent if ending != "abort"]
+    assert out.aborted == [(h, p, "cancelled") for h, p, ending in sent if ending == "abort"]
+    # Whole if the frame fits the buffer and has no trailer, streamed otherwise.
+    assert out.streamed == [
+        head_len(h) + len(p) > capacity or h.trailer for h, p, ending in sent if ending != "abort"
+    ]
 
 
 @settings(max_examples=3_000, deadline=None, suppress_health_check=list(HealthCheck))
@@ -91,13 +130,13 @@ def test_split_and_merged_frames_come_out_whole(
     capacity=st.integers(5, 2048),
 )
 def test_damaged_streams_give_the_same_answer_however_they_arrive(
-    sent: List[Tuple[Header, bytes]],
+    sent: List[Sent],
     edits: List[Tuple[int, int]],
     cut_at: int,
     cuts: List[int],
     capacity: int,
 ) -> None:
-    wire = bytearray(b"".join(encode_frame(h, p) for h, p in sent))
+    wire = bytearray(b"".join(wire_of(f) for f in sent))
     for at, value in edits:
         wire[at % len(wire)] = value
     data = bytes(wire[:cut_at] if cut_at is not None else wire)

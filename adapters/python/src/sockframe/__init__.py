@@ -21,20 +21,25 @@ problem: however the stream splits or merges the bytes, each message comes out w
 
 from .connection import Address, Connection, Message, connect, parse_address
 from .crc32c import Crc32c, crc32c
-from .decoder import DEFAULT_CAPACITY, Chunk, Decoder, End, Event, Frame, Limits, Start
+from .decoder import DEFAULT_CAPACITY, Abort, Chunk, Decoder, End, Event, Frame, Limits, Start
 from .encoder import (
     ERROR_MESSAGE_MAX,
     MAGIC,
     PREFIX_LEN,
     VERSION,
+    encode_abort,
+    encode_end,
+    encode_error,
     encode_error_frame,
     encode_frame,
     encode_head,
 )
 from .errors import (
+    Aborted,
     BadChecksum,
     BadHeader,
     BadMagic,
+    BadTrailer,
     BadVersion,
     DecodeError,
     EncodeError,
@@ -53,10 +58,13 @@ __all__ = [
     "MAX_META",
     "PREFIX_LEN",
     "VERSION",
+    "Abort",
+    "Aborted",
     "Address",
     "BadChecksum",
     "BadHeader",
     "BadMagic",
+    "BadTrailer",
     "BadVersion",
     "Chunk",
     "Connection",
@@ -80,6 +88,9 @@ __all__ = [
     "Truncated",
     "connect",
     "crc32c",
+    "encode_abort",
+    "encode_end",
+    "encode_error",
     "encode_error_frame",
     "encode_frame",
     "encode_head",

@@ -23,12 +23,15 @@ from asyncio.base_events import Server
 from typing import Awaitable, Callable, List, Optional
 
 from .connection import Address, Message, parse_address
-from .decoder import Chunk, Decoder, End, Event, Frame, Limits, Start
-from .encoder import encode_error_frame, encode_head
-from .errors import DecodeError, RemoteError
-from .header import Header, Kind
+from .decoder import Abort, Chunk, Decoder, End, Event, Frame, Limits, Start
+from .encoder import PREFIX_LEN, encode_abort, encode_error, encode_head
+from .errors import Aborted, DecodeError, RemoteError
+from .header import Header, Kind, Meta
 
 log = logging.getLogger("sockframe")
+
+DRAIN_SECONDS = 2.0
+DRAIN_BYTES = 1 << 20
 
 Handler = Callable[[Message], Awaitable[Optional[Message]]]
 """A service: gets each message (payload reassembled), returns the reply or ``None``."""
@@ -63,13 +66,25 @@ class AsyncConnection:
             self.writer.write(payload)
         await self.writer.drain()
 
-    async def send_error(self, error: DecodeError, id: int = 0) -> None:
-        """Tells the peer why its stream was rejected (an ERROR frame), if it still listens."""
-        try:
-            self.writer.write(encode_error_frame(id, error.code, str(error)))
+    async def fail(self, error: DecodeError) -> None:
+        """Ends the connection after ``error`` as the spec says (section 7.6): the ERROR
+        frame with the code and numbers, a half-close, then what the peer still sends is
+        read and dropped for up to 2 s and 1 MiB, so that closing with unread input does
+        not reset the connection before the peer read the ERROR.
+        """
+        with contextlib.suppress(OSError, asyncio.TimeoutError):
+            self.writer.write(encode_error(error))
             await self.writer.drain()
-        except OSError:
-            pass
+            if self.writer.can_write_eof():
+                self.writer.write_eof()
+            await asyncio.wait_for(self._drain_input(DRAIN_BYTES), DRAIN_SECONDS)
+
+    async def _drain_input(self, limit: int) -> None:
+        while limit > 0:
+            data = await self.reader.read(64 * 1024)
+            if not data:
+                return
+            limit -= len(data)
 
     async def recv_event(self) -> Optional[Event]:
         """The next event; ``None`` when the peer ended the stream cleanly between frames.
@@ -88,7 +103,11 @@ class AsyncConnection:
             self.decoder.feed(data)
 
     async def recv(self) -> Optional[Message]:
-        """The next frame with its whole payload; ``None`` at a clean end of stream."""
+        """The next frame with its whole payload; ``None`` at a clean end of stream.
+
+        Raises :class:`~sockframe.errors.Aborted` if the frame's sender aborted it (the
+        connection stays usable).
+        """
         started: Optional[Header] = None
         parts: List[bytes] = []
         while True:
@@ -104,6 +123,8 @@ class AsyncConnection:
             elif isinstance(event, End):
                 assert started is not None
                 return Message(started, b"".join(parts))
+            elif isinstance(event, Abort):
+                raise Aborted(event)
 
     async def request(self, payload: bytes, kind: int = Kind.DATA) -> Message:
         """Sends ``payload`` under a fresh id and returns the reply with that id.
@@ -145,33 +166,79 @@ async def open_connection(
     return AsyncConnection(reader, writer, capacity, limits)
 
 
-async def echo(conn: AsyncConnection) -> None:
-    """The echo service: every frame back unchanged, a PING answered with a PONG.
+def limits_of(decoder: Decoder) -> Meta:
+    """A receiver's limits as a limits PONG carries them (spec, section 7.2)."""
+    return (
+        ("max-header", str(decoder.header_limit)),
+        ("max-payload", str(decoder.limits.max_payload)),
+        ("max-meta", str(decoder.limits.max_meta)),
+        ("trailer", "1"),
+    )
 
-    Payloads larger than the buffer are echoed as they stream in, never held whole.
+
+def echo_head(header: Header, head: bytes, decoder: Decoder) -> bytes:
+    """The head an echo sends back for a frame (spec, section 6.1): the bytes as received,
+    except a PING's kind byte (PONG), and a limits request answered with the limits PONG.
     """
-    streaming = False
+    if header.kind != Kind.PING:
+        return head
+    if header.get("limits") is None:
+        return head[:PREFIX_LEN] + bytes([Kind.PONG]) + head[PREFIX_LEN + 1 :]
+    pong = Header(
+        kind=Kind.PONG,
+        id=header.id,
+        flags=header.flags,
+        crc=header.crc,
+        meta=limits_of(decoder),
+    )
+    return encode_head(pong, header.len)
+
+
+FILLER_PIECE = 64 * 1024
+
+
+async def echo(conn: AsyncConnection) -> None:
+    """The echo service (spec, section 6.1): every frame back byte for byte, a PING as a
+    PONG, a limits request with the limits.
+
+    Frames larger than the buffer, and every frame with TRAILER, are echoed cut-through as
+    they stream in, never held whole. A fault found after a frame's head went back ends
+    that frame as the spec says: a TRAILER frame is completed with filler and aborted;
+    a cut frame without TRAILER is left cut (closing says it); a complete one stands.
+    """
+    streaming: Optional[Header] = None  # the frame whose head was echoed, not yet ended
+    sent = 0  # its payload bytes echoed
+    write = conn.writer.write
     try:
         while True:
             event = await conn.recv_event()
             if event is None:
                 return
             if isinstance(event, Frame):
-                await conn.send(event.header.echo_reply(), event.payload)
+                write(echo_head(event.header, event.head, conn.decoder) + event.payload)
             elif isinstance(event, Start):
-                streaming = True
-                conn.writer.write(encode_head(event.header.echo_reply(), event.header.len))
+                write(echo_head(event.header, event.head, conn.decoder))
+                streaming, sent = event.header, 0
             elif isinstance(event, Chunk):
-                conn.writer.write(event.data)
-                await conn.writer.drain()
-            elif isinstance(event, End):
-                streaming = False
+                write(event.data)
+                sent += len(event.data)
+            else:  # End or Abort: the trailer as received (none without TRAILER)
+                write(event.trailer)
+                streaming = None
+            await conn.writer.drain()
     except DecodeError as e:
         log.info("closing a connection: %s", e)
-        # In the middle of an echoed stream an ERROR frame would read as payload bytes:
-        # the peer learns of the fault from the connection closing early instead.
-        if not streaming:
-            await conn.send_error(e)
+        if streaming is not None and streaming.trailer:
+            rest = streaming.len - sent
+            while rest > 0:
+                write(bytes(min(rest, FILLER_PIECE)))
+                rest -= min(rest, FILLER_PIECE)
+                await conn.writer.drain()
+            write(encode_abort(streaming.id, e.code, str(e), e.numbers()))
+        elif streaming is not None and sent < streaming.len:
+            # An ERROR now would read as payload bytes: the close says the frame was cut.
+            return
+        await conn.fail(e)
 
 
 def _message_service(handler: Handler) -> Callable[[AsyncConnection], Awaitable[None]]:
@@ -186,7 +253,7 @@ def _message_service(handler: Handler) -> Callable[[AsyncConnection], Awaitable[
                     await conn.send(reply.header, reply.payload)
         except DecodeError as e:
             log.info("closing a connection: %s", e)
-            await conn.send_error(e)
+            await conn.fail(e)
 
     return serve_messages
 

@@ -18,9 +18,9 @@ import threading
 from dataclasses import dataclass
 from typing import List, Optional, Tuple, Union
 
-from .decoder import Chunk, Decoder, End, Event, Frame, Limits, Start
-from .encoder import encode_error_frame, encode_head
-from .errors import DecodeError, RemoteError
+from .decoder import Abort, Chunk, Decoder, End, Event, Frame, Limits, Start
+from .encoder import encode_error, encode_head
+from .errors import Aborted, DecodeError, RemoteError
 from .header import Header, Kind
 
 Address = Union[str, Tuple[str, int]]
@@ -93,10 +93,12 @@ class Connection:
         if payload:
             self.sock.sendall(payload)
 
-    def send_error(self, error: DecodeError, id: int = 0) -> None:
-        """Tells the peer why its stream was rejected (an ERROR frame), if it still listens."""
+    def send_error(self, error: DecodeError) -> None:
+        """Tells the peer why its stream was rejected: an ERROR frame with the code and the
+        numbers (spec, section 7.4), if it still listens.
+        """
         with contextlib.suppress(OSError):
-            self.sock.sendall(encode_error_frame(id, error.code, str(error)))
+            self.sock.sendall(encode_error(error))
 
     def recv_event(self) -> Optional[Event]:
         """The next event; ``None`` when the peer ended the stream cleanly between frames.
@@ -120,7 +122,11 @@ class Connection:
             raise
 
     def recv(self) -> Optional[Message]:
-        """The next frame with its whole payload; ``None`` at a clean end of stream."""
+        """The next frame with its whole payload; ``None`` at a clean end of stream.
+
+        Raises :class:`~sockframe.errors.Aborted` if the frame's sender aborted it (the
+        connection stays usable).
+        """
         started: Optional[Header] = None
         parts: List[bytes] = []
         while True:
@@ -138,6 +144,8 @@ class Connection:
             elif isinstance(event, End):
                 assert started is not None
                 return Message(started, b"".join(parts))
+            elif isinstance(event, Abort):
+                raise Aborted(event)
 
     def request(
         self, payload: bytes, kind: int = Kind.DATA, header: Optional[Header] = None

@@ -4,8 +4,10 @@ Feed bytes as they arrive with :meth:`Decoder.feed`; take events with
 :meth:`Decoder.next_event` until it returns ``None``. A frame that fits the decoder's
 ``capacity`` (prefix, header and payload) comes out whole as a :class:`Frame`; a larger one
 comes out as :class:`Start`, then :class:`Chunk` pieces as bytes arrive, then :class:`End`,
-so a payload larger than memory streams through (spec, section 4). These are the events of
-the Rust core's ``Decoder``, with the same limits and the same errors at the same bytes.
+so a payload larger than memory streams through (spec, section 4). A frame with flag TRAILER
+always streams, and ends with :class:`End` once its END trailer is in, or :class:`Abort`
+(spec, section 4.1). These are the events of the Rust core's ``Decoder``, with the same
+limits and the same errors at the same bytes (spec, section 7.5).
 
 >>> from sockframe import Header, encode_frame
 >>> dec = Decoder()
@@ -22,21 +24,23 @@ the Rust core's ``Decoder``, with the same limits and the same errors at the sam
 
 from __future__ import annotations
 
+import contextlib
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Optional, Union
 
 from .crc32c import Crc32c, crc32c
-from .encoder import MAGIC, PREFIX_LEN, VERSION
+from .encoder import ERROR_MESSAGE_MAX, MAGIC, PREFIX_LEN, VERSION
 from .errors import (
     BadChecksum,
     BadMagic,
+    BadTrailer,
     BadVersion,
     DecodeError,
     HeaderTooLarge,
     Truncated,
 )
-from .header import MAX_META, Header, parse_header
+from .header import MAX_META, Header, Kind, NeedMore, parse_header
 
 DEFAULT_CAPACITY = 16 * 1024
 """The default buffer size: frames up to this size come out whole."""
@@ -61,31 +65,69 @@ class Frame:
 
     header: Header
     payload: bytes
+    head: bytes = field(default=b"", compare=False, repr=False)
+    """The prefix and header exactly as received, for byte-exact forwarding (spec, 6.1)."""
 
 
 @dataclass(frozen=True)
 class Start:
-    """The header of a frame too large for the buffer: its payload follows as chunks."""
+    """The header of a streamed frame (larger than the buffer, or with flag TRAILER): its
+    payload follows as :class:`Chunk` events, then :class:`End` or :class:`Abort`.
+    """
 
     header: Header
+    head: bytes = field(default=b"", compare=False, repr=False)
+    """The prefix and header exactly as received."""
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """The next piece of a streamed payload. Unverified until :class:`End`."""
+    """The next piece of a streamed payload. Unverified, and possibly aborted, until
+    :class:`End`.
+    """
 
     data: bytes
 
 
 @dataclass(frozen=True)
 class End:
-    """The streamed payload is complete (and its checksum, if any, matched)."""
+    """The streamed payload is complete: its checksum (if any) matched and, for a frame
+    with TRAILER, its END arrived.
+    """
+
+    header: Optional[Header] = None
+    """The END trailer's header, for a frame with TRAILER."""
+    trailer: bytes = field(default=b"", compare=False, repr=False)
+    """The END frame exactly as received (empty for a frame without TRAILER)."""
 
 
-Event = Union[Frame, Start, Chunk, End]
+@dataclass(frozen=True)
+class Abort:
+    """The streamed payload was aborted by its sender (an ABORT trailer): discard it (and
+    its whole message, if it is a fragment).
+    """
+
+    header: Header
+    """The ABORT frame's header: ``header.get("code")`` says why, with the numbers after."""
+    message: bytes
+    """The ABORT's message (UTF-8, at most 200 bytes)."""
+    trailer: bytes = field(default=b"", compare=False, repr=False)
+    """The ABORT frame exactly as received."""
+
+    @property
+    def code(self) -> str:
+        """The reason's stable name (meta ``code``), ``""`` if absent."""
+        return self.header.get("code") or ""
+
+
+Event = Union[Frame, Start, Chunk, End, Abort]
 """What the decoder hands out."""
 
-_HEAD, _BODY, _STREAM = range(3)
+# What the decoder is waiting for.
+_HEAD = 0  # a frame's prefix and header (or a trailer's, when one is due)
+_BODY = 1  # the rest of a frame that comes out whole
+_STREAM = 2  # the rest of a streamed payload
+_ABORT = 3  # the message of an ABORT trailer
 
 
 class Decoder:
@@ -96,7 +138,11 @@ class Decoder:
     """
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY, limits: Optional[Limits] = None):
-        """A decoder whose buffer holds ``capacity`` bytes (at least the 5-byte prefix)."""
+        """A decoder whose buffer holds ``capacity`` bytes (at least the 5-byte prefix).
+
+        ``feed`` accepts any amount; frames up to ``capacity`` bytes come out whole, larger
+        ones (and every frame with TRAILER) stream in pieces of at most ``capacity``.
+        """
         if capacity < PREFIX_LEN:
             raise ValueError(
                 f"receive buffer is {capacity} bytes, smaller than the {PREFIX_LEN} byte prefix"
@@ -106,10 +152,11 @@ class Decoder:
         self._buf = bytearray()
         self._pos = 0  # first byte not handed out
         self._state = _HEAD
-        self._header: Optional[Header] = None  # the frame in progress (body or stream)
+        self._header: Optional[Header] = None  # the frame in progress
         self._head_len = 0  # its prefix + header, in bytes
         self._remaining = 0  # stream: payload bytes still to come
         self._digest: Optional[Crc32c] = None
+        self._due: Optional[Header] = None  # the TRAILER frame whose trailer comes next
         self._failed: Optional[DecodeError] = None
 
     @property
@@ -128,7 +175,7 @@ class Decoder:
 
     def is_idle(self) -> bool:
         """Whether the decoder sits between frames with nothing partial buffered."""
-        return self._state == _HEAD and self.buffered() == 0
+        return self._state == _HEAD and self._due is None and self.buffered() == 0
 
     def feed(self, data: bytes) -> None:
         """Adds bytes that arrived. Any split of the stream is fine."""
@@ -141,7 +188,7 @@ class Decoder:
         """The next event, or ``None`` if more bytes are needed.
 
         Raises :class:`~sockframe.errors.DecodeError` at the first fault in the bytes so
-        far (in wire order), and again on every later call.
+        far, at the byte the spec names (section 7.5), and again on every later call.
         """
         if self._failed is not None:
             raise self._failed
@@ -150,7 +197,9 @@ class Decoder:
                 return self._head_step()
             if self._state == _BODY:
                 return self._body_step()
-            return self._stream_step()
+            if self._state == _STREAM:
+                return self._stream_step()
+            return self._abort_step()
         except DecodeError as e:
             self._failed = e
             raise
@@ -166,29 +215,16 @@ class Decoder:
     def finish(self) -> None:
         """Tells the decoder the stream has ended; raises if it ended inside a frame.
 
-        Take the events first (until :meth:`next_event` returns ``None``). A fault in
-        bytes that arrived is reported before the truncation.
+        Take the events first (until :meth:`next_event` returns ``None``). A fault in the
+        bytes that arrived (as far as they go) is reported before ``truncated``.
         """
         if self.next_event() is not None:
             raise RuntimeError("finish() called while an event is waiting: take it first")
-        have = self.buffered()
-        if self._state == _HEAD:
-            if have == 0:
-                return
-            if have < PREFIX_LEN:
-                error = Truncated("prefix", have, PREFIX_LEN)
-            else:
-                header_len = self._header_len()
-                error = Truncated("header", have - PREFIX_LEN, header_len)
-        elif self._state == _BODY:
-            assert self._header is not None
-            error = Truncated("payload", have - self._head_len, self._header.len)
-        else:
-            assert self._header is not None
-            length = self._header.len
-            error = Truncated("payload", length - self._remaining, length)
-        self._failed = error
-        raise error
+        try:
+            self._check_cut()
+        except DecodeError as e:
+            self._failed = e
+            raise
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -208,28 +244,81 @@ class Decoder:
             raise HeaderTooLarge(header_len, self.header_limit)
         return int(header_len)
 
+    def _trailer_rules(self, kind: int, id: int, length: int) -> None:
+        """Section 4.1's rules, from a frame's first three fields."""
+        due = self._due
+        if due is None:
+            if kind in (Kind.END, Kind.ABORT):
+                raise BadTrailer(None, kind, id, length)
+        elif (
+            kind not in (Kind.END, Kind.ABORT)
+            or id != due.id
+            or (kind == Kind.END and length != 0)
+            or (kind == Kind.ABORT and length > ERROR_MESSAGE_MAX)
+        ):
+            raise BadTrailer(due.id, kind, id, length)
+
+    def _parse(self, header_len: int) -> Header:
+        at = self._pos + PREFIX_LEN
+        return parse_header(
+            self._buf[at : at + header_len],
+            self.limits.max_payload,
+            self.limits.max_meta,
+            header_len,
+            self._trailer_rules,
+        )
+
     def _head_step(self) -> Optional[Event]:
         self._check_prefix()
         have = self.buffered()
         if have < PREFIX_LEN:
             return None
-        head = PREFIX_LEN + self._header_len()
+        header_len = self._header_len()
+        head = PREFIX_LEN + header_len
         if have < head:
             return None
-        at = self._pos
-        header = parse_header(
-            self._buf[at + PREFIX_LEN : at + head],
-            self.limits.max_payload,
-            self.limits.max_meta,
-        )
+        header = self._parse(header_len)
+        raw = bytes(self._buf[self._pos : self._pos + head])
         self._header, self._head_len = header, head
-        if header.len > self.capacity - head:
+        if self._due is not None:
+            return self._trailer(header, raw)
+        if header.trailer or header.len > self.capacity - head:
             self._pos += head
             self._state, self._remaining = _STREAM, header.len
             self._digest = Crc32c() if header.crc is not None else None
-            return Start(header)
+            return Start(header, raw)
         self._state = _BODY
         return self._body_step()
+
+    def _trailer(self, trailer: Header, raw: bytes) -> Optional[Event]:
+        """The trailer of the streamed frame, whose header just came in."""
+        if trailer.kind == Kind.ABORT:
+            self._state = _ABORT
+            return self._abort_step()
+        frame = self._due
+        assert frame is not None
+        self._verify(frame)
+        self._pos += len(raw)
+        self._due, self._header = None, None
+        return End(trailer, raw)
+
+    def _abort_step(self) -> Optional[Event]:
+        abort = self._header
+        assert abort is not None
+        frame_len = self._head_len + abort.len
+        if self.buffered() < frame_len:
+            return None
+        raw = bytes(self._buf[self._pos : self._pos + frame_len])
+        self._pos += frame_len
+        self._state, self._due, self._header, self._digest = _HEAD, None, None, None
+        return Abort(abort, raw[self._head_len :], raw)
+
+    def _verify(self, frame: Header) -> None:
+        if self._digest is not None and frame.crc is not None:
+            actual = self._digest.value()
+            if actual != frame.crc:
+                raise BadChecksum(frame.crc, actual)
+        self._digest = None
 
     def _body_step(self) -> Optional[Event]:
         header = self._header
@@ -241,19 +330,21 @@ class Decoder:
         payload = bytes(self._buf[at + self._head_len : at + frame_len])
         if header.crc is not None and crc32c(payload) != header.crc:
             raise BadChecksum(header.crc, crc32c(payload))
+        head = bytes(self._buf[at : at + self._head_len])
         self._pos += frame_len
         self._state, self._header = _HEAD, None
-        return Frame(header, payload)
+        return Frame(header, payload, head)
 
     def _stream_step(self) -> Optional[Event]:
         header = self._header
         assert header is not None
         if self._remaining == 0:
-            if self._digest is not None and header.crc is not None:
-                actual = self._digest.value()
-                if actual != header.crc:
-                    raise BadChecksum(header.crc, actual)
-            self._state, self._header, self._digest = _HEAD, None, None
+            self._state = _HEAD
+            if header.trailer:
+                self._due, self._header = header, None
+                return self._head_step()
+            self._verify(header)
+            self._header = None
             return End()
         have = self.buffered()
         if have == 0:
@@ -265,3 +356,29 @@ class Decoder:
         if self._digest is not None:
             self._digest.update(data)
         return Chunk(data)
+
+    def _check_cut(self) -> None:
+        """At the end of the stream, with no event waiting: what was cut, if anything."""
+        have = self.buffered()
+        header = self._header
+        if self._state == _BODY:
+            assert header is not None
+            raise Truncated("payload", have - self._head_len, header.len)
+        if self._state == _STREAM:
+            assert header is not None
+            raise Truncated("payload", header.len - self._remaining, header.len)
+        if self._state == _ABORT:
+            assert header is not None
+            raise Truncated("trailer", have, self._head_len + header.len)
+        stage = "trailer" if self._due is not None else None
+        if have == 0 and stage is None:
+            return
+        if have < PREFIX_LEN:
+            raise Truncated(stage or "prefix", have, PREFIX_LEN)
+        header_len = self._header_len()
+        # The header so far, field by field: a fault in a field that arrived beats the cut.
+        with contextlib.suppress(NeedMore):
+            self._parse(header_len)
+        if stage is not None:
+            raise Truncated(stage, have, PREFIX_LEN + header_len)
+        raise Truncated("header", have - PREFIX_LEN, header_len)

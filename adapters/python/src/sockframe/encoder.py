@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import struct
+from typing import Sequence, Tuple
 
-from .errors import EncodeError
+from .errors import DecodeError, EncodeError
 from .header import Header, Kind, emit_header
 
 MAGIC = b"\xf5\x46"
@@ -20,7 +21,7 @@ PREFIX_LEN = 5
 MAX_HEADER_LEN = 0xFFFF
 """The largest header the prefix can announce."""
 ERROR_MESSAGE_MAX = 200
-"""The longest message an ERROR frame carries, in bytes; longer ones are cut."""
+"""The longest message an ERROR or ABORT frame carries, in bytes; longer ones are cut."""
 
 
 def encode_head(header: Header, payload_len: int) -> bytes:
@@ -47,11 +48,40 @@ def cut_utf8(text: str, limit: int) -> bytes:
     return raw[:limit].decode("utf-8", errors="ignore").encode("utf-8")
 
 
-def encode_error_frame(id: int, code: str, message: str) -> bytes:
-    """An ERROR frame: metadata ``code``, payload ``message`` (cut at 200 bytes).
+def encode_error_frame(
+    id: int, code: str, message: str, numbers: Sequence[Tuple[str, str]] = ()
+) -> bytes:
+    """An ERROR frame: metadata ``code`` then ``numbers``, payload ``message`` (cut at
+    200 bytes on a character boundary).
 
     >>> encode_error_frame(0, "bad-magic", "not a sockframe stream").hex(" ")[:29]
     'f5 46 01 16 00 01 00 16 00 00'
     """
-    header = Header(kind=Kind.ERROR, id=id, meta=(("code", code),))
+    header = Header(kind=Kind.ERROR, id=id, meta=(("code", code), *numbers))
+    return encode_frame(header, cut_utf8(message, ERROR_MESSAGE_MAX))
+
+
+def encode_error(error: DecodeError, id: int = 0) -> bytes:
+    """The ERROR frame a receiver sends for ``error`` (spec, section 7.3): its code, its
+    numbers as metadata (section 7.4), its message.
+
+    >>> from sockframe import HeaderTooLarge
+    >>> encode_error(HeaderTooLarge(9000, 512))[-31:]
+    b'header is 9000 bytes, limit 512'
+    """
+    return encode_error_frame(id, error.code, str(error), error.numbers())
+
+
+def encode_end(id: int) -> bytes:
+    """The END trailer of frame ``id``: its payload is complete (spec, section 4.1)."""
+    return encode_frame(Header(kind=Kind.END, id=id), b"")
+
+
+def encode_abort(
+    id: int, code: str, message: str, numbers: Sequence[Tuple[str, str]] = ()
+) -> bytes:
+    """The ABORT trailer of frame ``id``: metadata ``code`` then ``numbers``, the message
+    cut at 200 bytes. Send the rest of the announced payload as filler first.
+    """
+    header = Header(kind=Kind.ABORT, id=id, meta=(("code", code), *numbers))
     return encode_frame(header, cut_utf8(message, ERROR_MESSAGE_MAX))

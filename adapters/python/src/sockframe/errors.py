@@ -7,14 +7,22 @@ short stable name a receiver sends back in an ERROR frame's ``code`` metadata.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar, List, Optional, Tuple
+
+Meta = List[Tuple[str, str]]
 
 
 class DecodeError(Exception):
     """Received bytes that are not a valid sockframe stream."""
 
     code: ClassVar[str] = "decode-error"
-    """The stable error name of the spec's section 7 (``bad-magic``, ``truncated``...)."""
+    """The stable error name of the spec's section 7.3 (``bad-magic``, ``truncated``...)."""
+
+    def numbers(self) -> Meta:
+        """The error's numbers as the metadata an ERROR or ABORT carries after ``code``
+        (spec, section 7.4), in order, values in decimal.
+        """
+        return []
 
 
 def _guess_protocol(seen: bytes) -> str:
@@ -45,12 +53,18 @@ class BadMagic(DecodeError):
     def __init__(self, seen: bytes) -> None:
         """``seen``: up to four bytes from the start of the frame, as they arrived."""
         self.seen = bytes(seen[:4])
+        self.at = 0 if self.seen[:1] != b"\xf5" else 1
+        """Offset of the first byte that differs from ``F5 46``."""
         hex_bytes = " ".join(f"{b:02x}" for b in self.seen)
         text = "".join(chr(b) if 0x20 <= b <= 0x7E else "." for b in self.seen)
         super().__init__(
             f"not a sockframe stream: expected magic f5 46, got {hex_bytes} ({text}), "
             f"{_guess_protocol(self.seen)}"
         )
+
+    def numbers(self) -> Meta:
+        """``at`` (0 or 1) and ``got``: the first differing byte."""
+        return [("at", str(self.at)), ("got", str(self.seen[self.at]))]
 
 
 class BadVersion(DecodeError):
@@ -62,6 +76,10 @@ class BadVersion(DecodeError):
         """``version``: the version byte received."""
         self.version = version
         super().__init__(f"unsupported wire-format version {version}, this peer speaks 1")
+
+    def numbers(self) -> Meta:
+        """``version`` received and ``supported``."""
+        return [("version", str(self.version)), ("supported", "1")]
 
 
 class HeaderTooLarge(DecodeError):
@@ -75,6 +93,10 @@ class HeaderTooLarge(DecodeError):
         self.limit = limit
         super().__init__(f"header is {length} bytes, limit {limit}")
 
+    def numbers(self) -> Meta:
+        """``size`` and ``limit``."""
+        return [("size", str(self.length)), ("limit", str(self.limit))]
+
 
 class PayloadTooLarge(DecodeError):
     """The header announces a payload larger than this receiver accepts."""
@@ -86,6 +108,10 @@ class PayloadTooLarge(DecodeError):
         self.length = length
         self.limit = limit
         super().__init__(f"payload is {length} bytes, limit {limit}")
+
+    def numbers(self) -> Meta:
+        """``size`` and ``limit``."""
+        return [("size", str(self.length)), ("limit", str(self.limit))]
 
 
 class BadHeader(DecodeError):
@@ -99,6 +125,10 @@ class BadHeader(DecodeError):
         self.problem = problem
         super().__init__(f"bad header: field `{field}`: {problem}")
 
+    def numbers(self) -> Meta:
+        """``field``: the field that failed."""
+        return [("field", self.field)]
+
 
 class TooMuchMetadata(DecodeError):
     """The header announces more metadata entries than this receiver accepts."""
@@ -110,6 +140,42 @@ class TooMuchMetadata(DecodeError):
         self.count = count
         self.limit = limit
         super().__init__(f"header has {count} metadata entries, limit {limit}")
+
+    def numbers(self) -> Meta:
+        """``size`` (the count) and ``limit``."""
+        return [("size", str(self.count)), ("limit", str(self.limit))]
+
+
+class BadTrailer(DecodeError):
+    """A trailer rule is broken (spec, section 4.1): a frame other than END/ABORT for the
+    right id where a trailer is due, an END/ABORT where none is, an END with a payload, an
+    ABORT message over 200 bytes.
+    """
+
+    code = "bad-trailer"
+
+    def __init__(self, expected_id: Optional[int], kind: int, id: int, size: int) -> None:
+        """``expected_id``: the id whose trailer was due (``None``: none was); ``kind``,
+        ``id``, ``size``: the offending frame's kind, id and ``len``.
+        """
+        self.expected_id = expected_id
+        self.kind = kind
+        self.id = id
+        self.size = size
+        if expected_id is None:
+            text = f"trailer (kind {kind}) for frame {id}, but no frame announced one"
+        elif kind not in (4, 5) or id != expected_id:
+            text = f"frame {expected_id} announced a trailer, got kind {kind} for frame {id}"
+        elif kind == 4:
+            text = f"END of frame {id} has a {size}-byte payload, must be empty"
+        else:
+            text = f"ABORT of frame {id} has a {size}-byte message, limit 200"
+        super().__init__(text)
+
+    def numbers(self) -> Meta:
+        """``expected-id`` (if a trailer was due), then ``kind``, ``id``, ``size``."""
+        due = [] if self.expected_id is None else [("expected-id", str(self.expected_id))]
+        return [*due, ("kind", str(self.kind)), ("id", str(self.id)), ("size", str(self.size))]
 
 
 class BadChecksum(DecodeError):
@@ -126,6 +192,10 @@ class BadChecksum(DecodeError):
             f"payload has {actual:08x}"
         )
 
+    def numbers(self) -> Meta:
+        """``expected`` (the header's crc) and ``actual``."""
+        return [("expected", str(self.expected)), ("actual", str(self.actual))]
+
 
 class Truncated(DecodeError):
     """The stream ended inside a frame."""
@@ -133,11 +203,17 @@ class Truncated(DecodeError):
     code = "truncated"
 
     def __init__(self, stage: str, have: int, need: int) -> None:
-        """``stage``: ``prefix``, ``header`` or ``payload``; ``have`` of ``need`` bytes."""
+        """``stage``: ``prefix``, ``header``, ``payload`` or ``trailer``; ``have`` of
+        ``need`` bytes of that part.
+        """
         self.stage = stage
         self.have = have
         self.need = need
         super().__init__(f"stream ended mid-{stage}: got {have} of {need} bytes")
+
+    def numbers(self) -> Meta:
+        """``stage``, ``have`` and ``need``."""
+        return [("stage", self.stage), ("have", str(self.have)), ("need", str(self.need))]
 
 
 class EncodeError(ValueError):
@@ -154,3 +230,17 @@ class RemoteError(Exception):
         self.code = code
         self.message = message
         super().__init__(f"{code}: {message}")
+
+
+class Aborted(Exception):
+    """The peer aborted a frame it had started (an ABORT trailer, spec section 4.1): its
+    payload, and its whole message if it is a fragment, must be discarded. The connection
+    stays usable.
+    """
+
+    def __init__(self, abort: Any) -> None:
+        """``abort``: the decoder's :class:`~sockframe.decoder.Abort` event."""
+        self.abort = abort
+        self.code: str = abort.code
+        self.message: str = abort.message.decode("utf-8", "replace")
+        super().__init__(f"frame {abort.header.id} aborted: {self.code}: {self.message}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, Union
 
 from .crc32c import crc32c
 from .errors import BadHeader, EncodeError, PayloadTooLarge, TooMuchMetadata
@@ -39,6 +39,10 @@ class Kind:
     """A liveness probe; the peer answers PONG with the same id and payload."""
     PONG = 3
     """The answer to PING."""
+    END = 4
+    """Trailer: the frame before it (flag TRAILER) is complete."""
+    ABORT = 5
+    """Trailer: the frame before it is aborted; meta ``code`` and a message say why."""
     APP_MIN = 64
     """The first kind number free for applications."""
 
@@ -48,6 +52,8 @@ class Flags:
 
     MORE = 0x01
     """More fragments of this message follow in frames with the same id."""
+    TRAILER = 0x02
+    """A trailer frame (END or ABORT, same id) follows this frame's payload."""
 
 
 Meta = Tuple[Tuple[str, str], ...]
@@ -105,6 +111,15 @@ class Header:
             if k == key:
                 return v
         return None
+
+    def with_trailer(self) -> Header:
+        """A copy with flag TRAILER set: an END or ABORT follows the payload."""
+        return dataclasses.replace(self, flags=self.flags | Flags.TRAILER)
+
+    @property
+    def trailer(self) -> bool:
+        """Whether a trailer (END or ABORT) follows this frame's payload."""
+        return bool(self.flags & Flags.TRAILER)
 
     @property
     def more(self) -> bool:
@@ -183,29 +198,41 @@ _BAD_TAG = "bad option tag (not 0 or 1)"
 _BAD_UTF8 = "not valid UTF-8"
 
 
+class NeedMore(Exception):
+    """The header bytes so far run out before a fault or the end of the header."""
+
+
 class _Reader:
-    """A cursor over header bytes that knows which field it is reading (for the error)."""
+    """A cursor over the header bytes that have arrived (``data``) of a header of
+    ``end`` bytes; it knows which field it is reading, for the error.
+    """
 
-    __slots__ = ("at", "data", "field")
+    __slots__ = ("at", "data", "end", "field")
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, end: int) -> None:
         self.data = data
+        self.end = end
         self.at = 0
         self.field = "kind"
 
     def fail(self, problem: str) -> BadHeader:
         return BadHeader(self.field, problem)
 
-    def byte(self) -> int:
-        if self.at >= len(self.data):
+    def need(self, n: int) -> None:
+        if n > self.end - self.at:
             raise self.fail(_ENDED)
+        if n > len(self.data) - self.at:
+            raise NeedMore
+
+    def byte(self) -> int:
+        self.need(1)
         b = self.data[self.at]
         self.at += 1
         return b
 
     def varint(self, max_bytes: int, last_max: int) -> int:
-        # Postcard's rule: at most `max_bytes` bytes, and the last one small enough for the
-        # value to fit the type. Non-shortest forms are accepted, as postcard accepts them.
+        # At most `max_bytes` bytes, the last one small enough for the value to fit the type.
+        # Longer (non-shortest) forms within that are accepted, as postcard accepts them.
         value = 0
         for i in range(max_bytes):
             b = self.byte()
@@ -230,8 +257,7 @@ class _Reader:
 
     def string(self) -> str:
         n = self.u64()
-        if n > len(self.data) - self.at:
-            raise self.fail(_ENDED)
+        self.need(n)
         raw = self.data[self.at : self.at + n]
         self.at += n
         try:
@@ -240,16 +266,28 @@ class _Reader:
             raise self.fail(_BAD_UTF8) from None
 
 
-def parse_header(
-    data: Union[bytes, bytearray], max_payload: int, max_meta: int = MAX_META
-) -> Header:
-    """Decodes a v1 header from exactly the bytes the prefix announced.
+FirstFieldsCheck = Callable[[int, int, int], None]
+"""Checks run on ``kind``, ``id`` and ``len`` before the rest of the header (the trailer
+rules): raises the fault, if any."""
 
-    Faults are reported in wire order (spec, section 7): the first three fields, then
-    ``len`` against ``max_payload``, then the rest. Bytes after ``meta`` are ignored.
-    Raises :class:`~sockframe.errors.DecodeError`; never anything else.
+
+def parse_header(
+    data: Union[bytes, bytearray],
+    max_payload: int,
+    max_meta: int = MAX_META,
+    header_len: Optional[int] = None,
+    first_fields: Optional[FirstFieldsCheck] = None,
+) -> Header:
+    """Decodes a v1 header from the bytes the prefix announced.
+
+    Faults are reported in wire order (spec, section 7.5): the first three fields, ``len``
+    against ``max_payload``, ``first_fields`` (the trailer rules), then the rest in field
+    order. Bytes after ``meta`` are ignored. Raises a
+    :class:`~sockframe.errors.DecodeError`; with ``header_len`` larger than ``data`` (a
+    header cut by the end of the stream) raises :class:`NeedMore` where the bytes run out
+    before any fault.
     """
-    r = _Reader(bytes(data))
+    r = _Reader(bytes(data), len(data) if header_len is None else header_len)
     kind = r.byte()
     r.field = "id"
     id = r.u32()
@@ -257,6 +295,8 @@ def parse_header(
     length = r.u64()
     if length > max_payload:
         raise PayloadTooLarge(length, max_payload)
+    if first_fields is not None:
+        first_fields(kind, id, length)
     r.field = "flags"
     flags = r.byte()
     r.field = "name"
