@@ -109,10 +109,20 @@ pub fn python() -> Result<std::path::PathBuf, String> {
     let package = root.join("adapters/python");
     let pip = |args: &[&str]| {
         sh(Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
             .args(args))
     };
     pip(&[&format!("{}[test]", package.display())])?;
-    pip(&["--force-reinstall", "--no-deps", &package.display().to_string()])?;
+    pip(&[
+        "--force-reinstall",
+        "--no-deps",
+        &package.display().to_string(),
+    ])?;
     Ok(python)
 }
