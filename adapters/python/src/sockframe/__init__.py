@@ -19,7 +19,7 @@ problem: however the stream splits or merges the bytes, each message comes out w
 ('greeting', b'hello')
 """
 
-from .connection import Address, Connection, Message, connect, parse_address
+from .connection import Address, Connection, connect, parse_address
 from .crc32c import Crc32c, crc32c
 from .decoder import DEFAULT_CAPACITY, Abort, Chunk, Decoder, End, Event, Frame, Limits, Start
 from .encoder import (
@@ -50,6 +50,7 @@ from .errors import (
     Truncated,
 )
 from .header import MAX_META, Flags, Header, Kind
+from .message import Assembler, Message
 
 __all__ = [
     "DEFAULT_CAPACITY",
@@ -61,6 +62,7 @@ __all__ = [
     "Abort",
     "Aborted",
     "Address",
+    "Assembler",
     "BadChecksum",
     "BadHeader",
     "BadMagic",

@@ -20,13 +20,14 @@ import contextlib
 import itertools
 import logging
 from asyncio.base_events import Server
-from typing import Awaitable, Callable, List, Optional
+from typing import Awaitable, Callable, Optional
 
-from .connection import Address, Message, parse_address
-from .decoder import Abort, Chunk, Decoder, End, Event, Frame, Limits, Start
+from .connection import Address, parse_address
+from .decoder import Chunk, Decoder, Event, Frame, Limits, Start
 from .encoder import PREFIX_LEN, encode_abort, encode_error, encode_head
-from .errors import Aborted, DecodeError, RemoteError
+from .errors import DecodeError
 from .header import Header, Kind, Meta
+from .message import Assembler, Message, is_reply
 
 log = logging.getLogger("sockframe")
 
@@ -108,23 +109,14 @@ class AsyncConnection:
         Raises :class:`~sockframe.errors.Aborted` if the frame's sender aborted it (the
         connection stays usable).
         """
-        started: Optional[Header] = None
-        parts: List[bytes] = []
+        assembler = Assembler()
         while True:
             event = await self.recv_event()
             if event is None:
                 return None
-            if isinstance(event, Frame):
-                return Message(event.header, event.payload)
-            if isinstance(event, Start):
-                started, parts = event.header, []
-            elif isinstance(event, Chunk):
-                parts.append(event.data)
-            elif isinstance(event, End):
-                assert started is not None
-                return Message(started, b"".join(parts))
-            elif isinstance(event, Abort):
-                raise Aborted(event)
+            message = assembler.add(event)
+            if message is not None:
+                return message
 
     async def request(self, payload: bytes, kind: int = Kind.DATA) -> Message:
         """Sends ``payload`` under a fresh id and returns the reply with that id.
@@ -142,10 +134,7 @@ class AsyncConnection:
                 reply = await self.recv()
                 if reply is None:
                     raise ConnectionError(f"connection closed before the reply to id {id}")
-                if reply.kind == Kind.ERROR:
-                    text = reply.payload.decode("utf-8", "replace")
-                    raise RemoteError(reply.header.get("code") or "?", text)
-                if reply.id == id:
+                if is_reply(reply, id):
                     await sending
                     return reply
         finally:

@@ -15,13 +15,13 @@ import contextlib
 import itertools
 import socket
 import threading
-from dataclasses import dataclass
 from typing import List, Optional, Tuple, Union
 
-from .decoder import Abort, Chunk, Decoder, End, Event, Frame, Limits, Start
+from .decoder import Decoder, Event, Limits
 from .encoder import encode_error, encode_head
-from .errors import Aborted, DecodeError, RemoteError
+from .errors import DecodeError
 from .header import Header, Kind
+from .message import Assembler, Message, is_reply
 
 Address = Union[str, Tuple[str, int]]
 """``"host:port"`` (``"[::1]:8080"`` for IPv6) or a ``(host, port)`` tuple."""
@@ -29,24 +29,6 @@ Address = Union[str, Tuple[str, int]]
 _THREADED_SEND = 64 * 1024
 """Payloads above this are written from a second thread while the reply is read, so an
 echo of a payload larger than all the buffers on the way cannot deadlock."""
-
-
-@dataclass(frozen=True)
-class Message:
-    """One frame with its whole payload (reassembled if it was streamed)."""
-
-    header: Header
-    payload: bytes
-
-    @property
-    def kind(self) -> int:
-        """The frame's kind."""
-        return self.header.kind
-
-    @property
-    def id(self) -> int:
-        """The frame's id."""
-        return self.header.id
 
 
 def parse_address(addr: Address) -> Tuple[str, int]:
@@ -127,25 +109,14 @@ class Connection:
         Raises :class:`~sockframe.errors.Aborted` if the frame's sender aborted it (the
         connection stays usable).
         """
-        started: Optional[Header] = None
-        parts: List[bytes] = []
+        assembler = Assembler()
         while True:
             event = self.recv_event()
             if event is None:
-                if started is not None:  # not reached: the decoder reports the cut
-                    raise RuntimeError("stream ended inside a streamed payload")
                 return None
-            if isinstance(event, Frame):
-                return Message(event.header, event.payload)
-            if isinstance(event, Start):
-                started, parts = event.header, []
-            elif isinstance(event, Chunk):
-                parts.append(event.data)
-            elif isinstance(event, End):
-                assert started is not None
-                return Message(started, b"".join(parts))
-            elif isinstance(event, Abort):
-                raise Aborted(event)
+            message = assembler.add(event)
+            if message is not None:
+                return message
 
     def request(
         self, payload: bytes, kind: int = Kind.DATA, header: Optional[Header] = None
@@ -196,11 +167,7 @@ class Connection:
             reply = self.recv()
             if reply is None:
                 raise ConnectionError(f"connection closed before the reply to id {id}")
-            if reply.kind == Kind.ERROR:
-                raise RemoteError(
-                    reply.header.get("code") or "?", reply.payload.decode("utf-8", "replace")
-                )
-            if reply.id == id:
+            if is_reply(reply, id):
                 return reply
 
 

@@ -1,0 +1,77 @@
+"""Whole frames from the decoder's events: what the clients and servers hand out.
+
+>>> from sockframe import Decoder, Header, encode_frame
+>>> dec, assembler = Decoder(capacity=16), Assembler()
+>>> dec.feed(encode_frame(Header.data(1, b"streamed payload"), b"streamed payload"))
+>>> [m.payload for m in map(assembler.add, dec.events()) if m is not None]
+[b'streamed payload']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+from .decoder import Abort, Chunk, End, Event, Frame, Start
+from .errors import Aborted, RemoteError
+from .header import Header, Kind
+
+
+@dataclass(frozen=True)
+class Message:
+    """One frame with its whole payload (reassembled if it was streamed)."""
+
+    header: Header
+    payload: bytes
+
+    @property
+    def kind(self) -> int:
+        """The frame's kind."""
+        return self.header.kind
+
+    @property
+    def id(self) -> int:
+        """The frame's id."""
+        return self.header.id
+
+
+class Assembler:
+    """Folds events into :class:`Message` s: a :class:`Frame` as it is, a streamed one
+    once its :class:`End` is in (its payload held in memory).
+    """
+
+    def __init__(self) -> None:
+        """Nothing started."""
+        self._started: Optional[Header] = None
+        self._parts: List[bytes] = []
+
+    def add(self, event: Event) -> Optional[Message]:
+        """The message ``event`` completes, if it does.
+
+        Raises :class:`~sockframe.errors.Aborted` when the sender aborted the frame.
+        """
+        if isinstance(event, Frame):
+            return Message(event.header, event.payload)
+        if isinstance(event, Start):
+            self._started, self._parts = event.header, []
+        elif isinstance(event, Chunk):
+            self._parts.append(event.data)
+        elif isinstance(event, End):
+            header, self._started = self._started, None
+            assert header is not None, "End without Start"
+            return Message(header, b"".join(self._parts))
+        elif isinstance(event, Abort):
+            self._started = None
+            raise Aborted(event)
+        return None
+
+
+def is_reply(message: Message, id: int) -> bool:
+    """Whether ``message`` answers request ``id``; raises
+    :class:`~sockframe.errors.RemoteError` if it is an ERROR (for ``id`` or the
+    connection), which ends the wait for the reply.
+    """
+    if message.kind == Kind.ERROR and message.id in (0, id):
+        text = message.payload.decode("utf-8", "replace")
+        raise RemoteError(message.header.get("code") or "?", text)
+    return message.id == id
