@@ -152,6 +152,14 @@ fn guess_protocol(seen: &[u8]) -> &'static str {
 // out of a board's flash (see `text`). The words are the same as `{}` would give.
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_message(f)
+    }
+}
+
+impl DecodeError {
+    /// Writes the message (what `Display` shows) into `f`. Error frames call this straight,
+    /// without `write!`, which keeps `core::fmt::write` out of a firmware.
+    pub(crate) fn write_message(&self, f: &mut dyn fmt::Write) -> fmt::Result {
         match *self {
             DecodeError::BadMagic { seen, seen_len } => {
                 let seen = &seen[..usize::from(seen_len).min(seen.len())];
@@ -222,7 +230,7 @@ impl fmt::Display for DecodeError {
 }
 
 /// "WHAT is LEN bytes, limit LIMIT".
-fn too_large(f: &mut fmt::Formatter<'_>, what: &str, len: u64, limit: u64) -> fmt::Result {
+fn too_large(f: &mut dyn fmt::Write, what: &str, len: u64, limit: u64) -> fmt::Result {
     text::write(
         f,
         &[S(what), S(" is "), D(len), S(" bytes, limit "), D(limit)],
@@ -230,7 +238,7 @@ fn too_large(f: &mut fmt::Formatter<'_>, what: &str, len: u64, limit: u64) -> fm
 }
 
 /// "header has COUNT metadata entries, limit LIMIT".
-fn too_much_metadata(f: &mut fmt::Formatter<'_>, count: u64, limit: usize) -> fmt::Result {
+fn too_much_metadata(f: &mut dyn fmt::Write, count: u64, limit: usize) -> fmt::Result {
     text::write(
         f,
         &[
