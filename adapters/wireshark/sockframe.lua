@@ -16,12 +16,16 @@
 -- Faults are reported as a receiver finds them (spec section 7.5): the prefix byte by byte,
 -- the header's fields as soon as their bytes are in (a frame whose header is bad is shown
 -- without waiting for its payload), limits with this implementation's defaults (they are
--- preferences). After a fault that loses the stream (every one but a wrong checksum or a
+-- preferences) or those a limits reply announced. After a fault that loses the stream (every one but a wrong checksum or a
 -- broken trailer rule, where the frame's end is still certain) the rest of that direction
 -- is shown as not followed, as a receiver would have closed.
 --
 -- Written for the Lua 5.2 of Wireshark 3.x/4.0 and the Lua 5.4 of later versions: no
 -- native bit operators (the `bit` library Wireshark provides instead), no utf8 library.
+-- One file on purpose: installing it is copying it.
+--
+-- Tested by tests/tests/wireshark/ (live captures of the desktop server and the board, and
+-- damaged streams written to a pcap), against the Rust core and the spec's own cases.
 
 local sockframe = Proto("sockframe", "sockframe framing protocol")
 

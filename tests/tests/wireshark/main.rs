@@ -193,11 +193,14 @@ fn converse(
 fn announced_limits(frame: &[u8]) -> Limits {
     let header = Header::parse(&frame[PREFIX_LEN..]).expect("a well-formed frame");
     let announced = |key: &str| header.meta(key).and_then(|v| v.parse::<u64>().ok());
-    let defaults = Limits::default();
-    Limits {
-        max_header: announced("max-header").map_or(defaults.max_header, |v| v as usize),
-        max_payload: announced("max-payload").unwrap_or(defaults.max_payload),
+    let mut limits = Limits::default();
+    if let Some(v) = announced("max-header") {
+        limits.max_header = v as usize;
     }
+    if let Some(v) = announced("max-payload") {
+        limits.max_payload = v;
+    }
+    limits
 }
 
 /// Sends `first` and waits for the frame it gets back, then sends a frame whose header is
