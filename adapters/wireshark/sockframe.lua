@@ -597,6 +597,16 @@ local function need_more(pinfo, pos, more)
     pinfo.desegment_len = more > 0 and more or DESEGMENT_ONE_MORE_SEGMENT
 end
 
+-- The start of a frame the segment does not finish. With TCP reassembly on, TCP holds it
+-- and hands it over whole later; with it off, it can only be marked.
+local function add_unfinished(tree, tvb, pinfo, pos)
+    if pinfo.can_desegment == 0 then
+        local t = tree:add(sockframe, tvb(pos), "sockframe, a frame continued in later "
+            .. "segments (not shown: TCP reassembly is off, tcp.desegment_tcp_streams)")
+        t:add(f.undecoded, tvb(pos))
+    end
+end
+
 local function dissect_stream(tvb, pinfo, tree)
     local total = tvb:len()
     local dir = direction(pinfo)
@@ -640,6 +650,7 @@ local function dissect_stream(tvb, pinfo, tree)
         end
         if avail < PREFIX_LEN then
             need_more(pinfo, pos, 0)
+            add_unfinished(tree, tvb, pinfo, pos)
             break
         end
         local header_len = tvb(pos + 3, 2):le_uint()
@@ -669,11 +680,13 @@ local function dissect_stream(tvb, pinfo, tree)
         end
         if h.need then
             need_more(pinfo, pos, 0)
+            add_unfinished(tree, tvb, pinfo, pos)
             break
         end
         local frame_end = head_end + h.len_number
         if frame_end > total then
             need_more(pinfo, pos, frame_end - total)
+            add_unfinished(tree, tvb, pinfo, pos)
             break
         end
         local t = tree:add(sockframe, tvb(pos, frame_end - pos), "sockframe, " .. summary(h))
