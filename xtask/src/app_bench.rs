@@ -12,11 +12,17 @@
 //!    every ready frame, flush once per burst), loaded by `sockframe bench` in each one's
 //!    protocol: pipelined 64 B window 64, and ping-pong 64 B. Target: at least 1.0x.
 //!
+//! Besides msgs/s, each comparison reports the CPU time per message of what it compares
+//! (the load generator's for 1, the echo server's for 2): on a machine other work keeps
+//! busy, msgs/s follows the CPU share a process gets, while CPU per message stays put.
+//!
 //! Servers run pinned to CPU 0, load generators to CPU 1 (when there are two CPUs); each
 //! measurement waits for a quiet machine first; servers and clients are taken in turns
 //! within each run; the tables show medians.
 
-use crate::server_bench::{Guard, Sample, loadavg, median, run_load, spawn_server, wait_quiet};
+use crate::server_bench::{
+    Guard, Sample, clk_tck, loadavg, median, run_load, spawn_server, stat_cpu_secs, wait_quiet,
+};
 use crate::util;
 use std::path::PathBuf;
 
@@ -61,22 +67,54 @@ fn build() -> Result<Bins, String> {
 /// A server started on a free loopback port; killed on drop.
 struct Running {
     addr: String,
+    pid: u32,
     _child: Guard,
 }
 
 fn start(name: &str, argv: Vec<String>, pinned: bool) -> Result<Running, String> {
-    let (guard, addr, _pid) = spawn_server(name, &argv, pinned)?;
+    let (guard, addr, pid) = spawn_server(name, &argv, pinned)?;
     Ok(Running {
         addr,
+        pid,
         _child: guard,
     })
 }
 
-/// Runs one load generator command line, after waiting for a quiet machine.
-fn load(argv: Vec<String>, pinned: bool, duration: f64) -> Result<Sample, String> {
+/// Whose CPU time a comparison counts per message.
+#[derive(Clone, Copy)]
+enum Cpu {
+    /// The load generator's (it is the thing compared).
+    Client,
+    /// The server's, by process id.
+    Server(u32),
+}
+
+impl Cpu {
+    fn who(self) -> &'static str {
+        match self {
+            Cpu::Client => "client",
+            Cpu::Server(_) => "server",
+        }
+    }
+
+    /// CPU seconds used so far: the server's, or this process's waited-for children's
+    /// (the load generator counts once it has been waited for).
+    fn secs(self) -> Result<f64, String> {
+        match self {
+            Cpu::Client => stat_cpu_secs("/proc/self/stat", true, clk_tck()),
+            Cpu::Server(pid) => stat_cpu_secs(&format!("/proc/{pid}/stat"), false, clk_tck()),
+        }
+    }
+}
+
+/// Runs one load generator command line, after waiting for a quiet machine; `cpu_us` is
+/// `cpu`'s time per message.
+fn load(argv: Vec<String>, cpu: Cpu, pinned: bool, duration: f64) -> Result<Sample, String> {
     let quiet = wait_quiet();
+    let before = cpu.secs()?;
     let mut s =
         run_load(&argv, pinned, duration).map_err(|e| format!("{}: {e}", argv.join(" ")))?;
+    s.cpu_us = (cpu.secs()? - before) * 1e6 / s.msgs.max(1.0);
     s.quiet = quiet;
     Ok(s)
 }
@@ -87,6 +125,8 @@ struct Pair {
     candidate: &'static str,
     baseline: &'static str,
     target: f64,
+    /// Whose CPU time is compared, for the candidate and the baseline.
+    cpu: [Cpu; 2],
     samples: [Vec<Sample>; 2],
 }
 
@@ -165,6 +205,7 @@ pub fn run(p: &Params) -> Result<(), String> {
                 "AsyncClient",
                 "sockframe bench pipelined",
                 0.9,
+                [Cpu::Client, Cpu::Client],
             ),
             async_client("64"),
             bench(&serve.addr, "sockframe", &pipelined("64")),
@@ -175,6 +216,7 @@ pub fn run(p: &Params) -> Result<(), String> {
                 "AsyncClient",
                 "sockframe bench pipelined",
                 0.9,
+                [Cpu::Client, Cpu::Client],
             ),
             async_client("1024"),
             bench(&serve.addr, "sockframe", &pipelined("1024")),
@@ -185,6 +227,7 @@ pub fn run(p: &Params) -> Result<(), String> {
                 "Framed<_, FrameCodec>",
                 "Framed<_, LengthDelimitedCodec>",
                 1.0,
+                [Cpu::Server(codec.pid), Cpu::Server(tokio.pid)],
             ),
             bench(&codec.addr, "sockframe", &pipelined("64")),
             bench(&tokio.addr, "length-prefix", &pipelined("64")),
@@ -195,6 +238,7 @@ pub fn run(p: &Params) -> Result<(), String> {
                 "Framed<_, FrameCodec>",
                 "Framed<_, LengthDelimitedCodec>",
                 1.0,
+                [Cpu::Server(codec.pid), Cpu::Server(tokio.pid)],
             ),
             bench(&codec.addr, "sockframe", &pingpong),
             bench(&tokio.addr, "length-prefix", &pingpong),
@@ -209,15 +253,17 @@ pub fn run(p: &Params) -> Result<(), String> {
     for run in 1..=p.runs {
         for (pair, argv) in pairs.iter_mut().zip(&argvs) {
             for side in 0..2 {
-                let s = load(argv[side].clone(), pinned, p.duration)?;
+                let s = load(argv[side].clone(), pair.cpu[side], pinned, p.duration)?;
                 eprintln!(
-                    "run {run}/{}: {} / {}: {:.0} msgs/s, p50 {:.1} us, p99 {:.1} us",
+                    "run {run}/{}: {} / {}: {:.0} msgs/s, p50 {:.1} us, p99 {:.1} us, {} CPU {:.2} us/msg",
                     p.runs,
                     pair.name,
                     [pair.candidate, pair.baseline][side],
                     s.msgs_s,
                     s.p50_us,
-                    s.p99_us
+                    s.p99_us,
+                    pair.cpu[side].who(),
+                    s.cpu_us
                 );
                 pair.samples[side].push(s);
             }
@@ -241,12 +287,19 @@ pub fn run(p: &Params) -> Result<(), String> {
     Ok(())
 }
 
-fn pair(name: &str, candidate: &'static str, baseline: &'static str, target: f64) -> Pair {
+fn pair(
+    name: &str,
+    candidate: &'static str,
+    baseline: &'static str,
+    target: f64,
+    cpu: [Cpu; 2],
+) -> Pair {
     Pair {
         name: name.into(),
         candidate,
         baseline,
         target,
+        cpu,
         samples: [Vec::new(), Vec::new()],
     }
 }
@@ -265,17 +318,18 @@ fn print_table(p: &Params, pairs: &[Pair], pinned: bool) {
     );
     println!();
     println!(
-        "| scenario | candidate | msgs/s | baseline | msgs/s | ratio | target | met | p50 / p99 us (candidate, baseline) |"
+        "| scenario | candidate | msgs/s | baseline | msgs/s | ratio | target | met | CPU per msg (candidate / baseline) | CPU ratio (baseline / candidate) | p50 / p99 us (candidate, baseline) |"
     );
-    println!("| --- | --- | ---: | --- | ---: | ---: | --- | --- | --- |");
+    println!("| --- | --- | ---: | --- | ---: | ---: | --- | --- | --- | ---: | --- |");
     for pair in pairs {
         let med = |side: usize, f: fn(&Sample) -> f64| {
             median(&pair.samples[side].iter().map(f).collect::<Vec<_>>())
         };
         let (c, b) = (med(0, |s| s.msgs_s), med(1, |s| s.msgs_s));
         let ratio = c / b;
+        let (cc, bc) = (med(0, |s| s.cpu_us), med(1, |s| s.cpu_us));
         println!(
-            "| {} | {} | {c:.0} | {} | {b:.0} | {ratio:.2}x | ≥ {:.1}x | {} | {:.0} / {:.0}, {:.0} / {:.0} |",
+            "| {} | {} | {c:.0} | {} | {b:.0} | {ratio:.2}x | ≥ {:.1}x | {} | {} {cc:.2} / {bc:.2} us | {:.2}x | {:.0} / {:.0}, {:.0} / {:.0} |",
             pair.name,
             pair.candidate,
             pair.baseline,
@@ -285,6 +339,8 @@ fn print_table(p: &Params, pairs: &[Pair], pinned: bool) {
             } else {
                 "**no**"
             },
+            pair.cpu[0].who(),
+            bc / cc,
             med(0, |s| s.p50_us),
             med(0, |s| s.p99_us),
             med(1, |s| s.p50_us),
@@ -292,13 +348,13 @@ fn print_table(p: &Params, pairs: &[Pair], pinned: bool) {
         );
     }
     println!();
-    println!("All runs (msgs/s), in order:");
+    println!("All runs (msgs/s, and CPU per message), in order:");
     println!();
     for pair in pairs {
         for side in 0..2 {
             let all: Vec<String> = pair.samples[side]
                 .iter()
-                .map(|s| format!("{:.0}", s.msgs_s))
+                .map(|s| format!("{:.0} ({:.2} us)", s.msgs_s, s.cpu_us))
                 .collect();
             println!(
                 "- {} / {}: {}",

@@ -151,9 +151,9 @@ const SCENARIOS: [Scenario; 4] = [
 pub(crate) struct Sample {
     pub(crate) msgs_s: f64,
     /// Messages echoed in the run.
-    msgs: f64,
+    pub(crate) msgs: f64,
     /// Server CPU time per message, microseconds (user + system, all its threads).
-    cpu_us: f64,
+    pub(crate) cpu_us: f64,
     /// Server CPU use over the run, in CPUs (1.0: one core busy all the time).
     cpu_load: f64,
     /// Whether the machine was quiet when the run started.
@@ -375,16 +375,7 @@ impl Server {
 
     /// CPU time the server has used so far (user + system, all threads), in seconds.
     fn cpu_secs(&self) -> Result<f64, String> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
-            .map_err(|e| format!("cannot read /proc/{}/stat: {e}", self.pid))?;
-        // Fields after the command name: state is field 3, utime 14, stime 15.
-        let rest = &stat[stat.rfind(')').map_or(0, |i| i + 1)..];
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
-        match (ticks(11), ticks(12)) {
-            (Some(u), Some(s)) => Ok((u + s) / self.clk_tck),
-            _ => Err(format!("cannot parse /proc/{}/stat", self.pid)),
-        }
+        stat_cpu_secs(&format!("/proc/{}/stat", self.pid), false, self.clk_tck)
     }
 
     /// The server's resident memory (VmRSS), in KiB.
@@ -399,8 +390,24 @@ impl Server {
     }
 }
 
+/// User + system CPU seconds from a `/proc/PID/stat` file: the process's own (all its
+/// threads), or with `children` those of its children it has waited for.
+pub(crate) fn stat_cpu_secs(path: &str, children: bool, clk_tck: f64) -> Result<f64, String> {
+    let stat = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    // Fields after the command name: state is field 3, utime 14, stime 15, cutime 16,
+    // cstime 17.
+    let rest = &stat[stat.rfind(')').map_or(0, |i| i + 1)..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+    let at = if children { 13 } else { 11 };
+    match (ticks(at), ticks(at + 1)) {
+        (Some(u), Some(s)) => Ok((u + s) / clk_tck),
+        _ => Err(format!("cannot parse {path}")),
+    }
+}
+
 /// `getconf CLK_TCK` (100 on Linux unless it says otherwise).
-fn clk_tck() -> f64 {
+pub(crate) fn clk_tck() -> f64 {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()

@@ -279,7 +279,8 @@ impl AsyncClient {
 
     /// Sends `frame` and writes the reply's payload into `sink` as it arrives, in constant
     /// memory whatever its size (a streamed frame, or fragments). Returns the reply's head
-    /// with `len` = the bytes written. The timeout applies to each piece.
+    /// with `len` = the bytes written. The timeout applies to each piece. The connection is
+    /// one byte stream: while `sink` is slow, replies to other requests wait behind this one.
     pub async fn request_into(
         &self,
         mut frame: BytesFrame,
