@@ -85,6 +85,11 @@ fn varied_frames() -> Vec<u8> {
         ("ключ", "値"),
     ];
     let app = [("k", "v")];
+    let cancelled = [("code", "cancelled")];
+    let with_trailer = |mut h: Header<'static>| {
+        h.flags.0 |= 0x02; // TRAILER: an END or ABORT follows the payload
+        h
+    };
     let frames: Vec<(Header<'_>, &[u8])> = vec![
         (Header::data(1, b"hi"), b"hi"),
         (Header::new(Kind::PING, 7, 1), b"p"),
@@ -105,8 +110,17 @@ fn varied_frames() -> Vec<u8> {
                 .with_meta(&app),
             b"data",
         ),
-        (Header::new(Kind(5), 9, 6).with_more(), b"hello "),
-        (Header::new(Kind(255), 9, 5), b"world"),
+        (Header::new(Kind(9), 9, 6).with_more(), b"hello "),
+        (Header::new(Kind(9), 9, 5), b"world"),
+        (Header::new(Kind(255), 10, 1), b"!"),
+        (with_trailer(Header::data(11, b"abc")), b"abc"),
+        (Header::new(Kind(4), 11, 0), b""),
+        // Two bytes and a byte of filler, then aborted.
+        (with_trailer(Header::data(12, b"ab\0")), b"ab\0"),
+        (
+            Header::new(Kind(5), 12, 23).with_meta(&cancelled),
+            b"cancelled by the sender",
+        ),
         (Header::data(u32::MAX, &big).with_crc_of(&big), &big),
     ];
     frames.iter().flat_map(|(h, p)| frame(h, p)).collect()
