@@ -1,8 +1,8 @@
 //! Benchmark: an echo written as a user writes a service, on the public
-//! [`Service`](sockframe_std::Service) trait with nothing but its plain loop
-//! (`next_event`, `reply`), run by the library's [`Server`] with the same settings as
-//! `sockframe serve`. Compared with the built-in echo (which batches by hand with
-//! `buffered_event` / `try_read_more`), it shows what the trait costs a user.
+//! [`Service`](sockframe_std::Service) trait (`buffered_event` for what has arrived,
+//! `read_more` when nothing has), run by the library's [`Server`] with the same settings as
+//! `sockframe serve`. Compared with the built-in echo, it shows what the trait costs a
+//! user.
 //!
 //! `cargo run --release -p sockframe-std --example bench_trait_echo -- --bind 127.0.0.1:0`
 //! prints `bench_trait_echo: listening on ADDR` on stderr once bound; talk to it with
@@ -33,18 +33,27 @@ impl Service for UserEcho {
     async fn serve<S: Transport>(&self, conn: &mut Connection<S>) -> Result<(), Close> {
         // Replies queue up while events are at hand; the connection writes them in one go
         // before it waits for more input.
-        while let Some(mut incoming) = conn.next_event().await? {
-            let _ = match incoming.event {
-                Event::Frame(f) => incoming.reply.frame(&f.header.echo_reply(), f.payload),
-                Event::Start(h) => incoming.reply.head(&h.echo_reply(), h.len),
-                Event::Chunk(bytes) => {
-                    incoming.reply.body(bytes);
-                    Ok(())
+        loop {
+            let queued = conn.buffered_event()?.map(|mut incoming| {
+                let _ = match incoming.event {
+                    Event::Frame(f) => incoming.reply.frame(&f.header.echo_reply(), f.payload),
+                    Event::Start(h) => incoming.reply.head(&h.echo_reply(), h.len),
+                    Event::Chunk(bytes) => {
+                        incoming.reply.body(bytes);
+                        Ok(())
+                    }
+                    Event::End => Ok(()),
+                };
+                incoming.reply.queued()
+            });
+            match queued {
+                Some(q) if q >= Connection::<S>::FLUSH_AT => conn.flush().await?,
+                Some(_) => {}
+                None => {
+                    if !conn.read_more().await? {
+                        break;
+                    }
                 }
-                Event::End => Ok(()),
-            };
-            if incoming.reply.queued() >= Connection::<S>::FLUSH_AT {
-                conn.flush().await?;
             }
         }
         Ok(())

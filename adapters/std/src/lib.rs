@@ -5,8 +5,8 @@
 //! public API. All framing comes from the [`sockframe`] core crate; this crate only moves
 //! bytes and decides what to answer.
 //!
-//! Cargo features: `exec` (the exec service, [`services::exec`]) and `files` (the files
-//! service and [`Client::put_file`] / [`Client::get_file`]), both off by default: they
+//! Cargo features: `exec` (the exec service, `services::exec`) and `files` (the files
+//! service and `Client::put_file` / `Client::get_file`), both off by default: they
 //! bring dependencies (nix, cap-std) an application that does not serve them should not
 //! carry. Feature `tls` (module [`tls`], off by default) adds TLS to the server and both
 //! clients (rustls with the ring provider).

@@ -8,7 +8,7 @@
 //!
 //! The client gives every request a fresh id (never 0, never one still in flight), appends
 //! its frame to an outbox that a writer task writes in one go per burst, and a reader task
-//! (the core's [`Decoder`](sockframe::Decoder) over
+//! (the core's [`Decoder`] over
 //! [`FromTokio`](embedded_io_adapters::tokio_1::FromTokio)) hands each reply to the request
 //! with its id. Handles are `Clone` and every call takes `&self`: share one connection
 //! between tasks.
