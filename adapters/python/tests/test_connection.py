@@ -6,12 +6,13 @@ import asyncio
 import random
 import socket
 import threading
-from typing import List, Optional
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 import servers
 
 from sockframe import (
+    Aborted,
     BadMagic,
     Connection,
     Header,
@@ -164,3 +165,70 @@ def test_asyncio_client_gets_large_echoes() -> None:
 
     with servers.in_thread() as addr:
         asyncio.run(talk(addr))
+
+
+def test_limits_request_gets_the_servers_limits() -> None:
+    with servers.in_thread(capacity=1024) as addr, connect(addr) as conn:
+        assert conn.limits() == {
+            "max-header": 512,
+            "max-payload": 64 << 20,
+            "max-meta": 8,
+            "trailer": 1,
+        }
+        assert conn.request(b"after").payload == b"after"  # the stream is still in step
+
+    async def ask(addr: servers.Addr) -> Dict[str, int]:
+        conn = await open_connection(addr)
+        try:
+            return await conn.limits()
+        finally:
+            await conn.close()
+
+    with servers.in_thread(capacity=100) as addr:
+        assert asyncio.run(ask(addr))["max-header"] == 95  # capped by the buffer
+
+
+def test_a_peer_without_limits_is_assumed_to_have_the_contracts_minimums() -> None:
+    async def plain_pong(message: Message) -> Optional[Message]:
+        return Message(Header(kind=Kind.PONG, id=message.id), b"")
+
+    with servers.in_thread(handler=plain_pong) as addr, connect(addr) as conn:
+        assert conn.limits() == {
+            "max-header": 256,
+            "max-payload": 65536,
+            "max-meta": 8,
+            "trailer": 0,
+        }
+
+
+def test_a_streamed_send_with_a_trailer_comes_back_whole() -> None:
+    data = pattern(300_000, 5)
+    pieces = [data[i : i + 7000] for i in range(0, len(data), 7000)]
+    with servers.in_thread() as addr, connect(addr) as conn:
+        header = Header(id=3, name="file").with_crc_of(data)
+        sender = threading.Thread(
+            target=conn.send_stream, args=(header, len(data), pieces, True), daemon=True
+        )
+        sender.start()
+        reply = conn.recv()
+        sender.join(30)
+        assert reply is not None and reply.payload == data
+        assert reply.header.trailer and reply.header.name == "file"
+
+
+def test_input_failing_mid_stream_aborts_the_frame_and_the_connection_goes_on() -> None:
+    def failing() -> Iterator[bytes]:
+        yield b"first part "
+        raise OSError("disk read failed")
+
+    with servers.in_thread() as addr, connect(addr) as conn:
+        with pytest.raises(OSError, match="disk read failed"):
+            conn.send_stream(Header(id=4), 1000, failing(), trailer=True)
+        with pytest.raises(Aborted, match="input-error: input failed: disk read failed"):
+            conn.recv()
+        assert conn.request(b"still usable").payload == b"still usable"
+        # Fewer bytes than announced is an input failure too.
+        with pytest.raises(ValueError, match="the pieces hold 3 bytes, 10 announced"):
+            conn.send_stream(Header(id=5), 10, [b"abc"], trailer=True)
+        with pytest.raises(Aborted):
+            conn.recv()

@@ -122,6 +122,16 @@ def test_bad_input_gets_an_error_frame_with_the_code(peer: str, garbage: bytes, 
         assert error.header.get("code") == code, error
 
 
+@pytest.mark.parametrize("peer", sorted(PEERS))
+def test_limits_request_gets_at_least_the_contracts_minimums(peer: str) -> None:
+    addr = parse_address(live(PEERS[peer][0]))
+    with connect_served(addr) as conn:
+        limits = conn.limits()
+        assert limits["max-header"] >= 256 and limits["max-payload"] >= 65536
+        assert limits["max-meta"] >= 8
+        assert conn.request(b"in step").payload == b"in step"
+
+
 def rust(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [live("SOCKFRAME_BIN"), *args], input=stdin, capture_output=True, timeout=120, check=False

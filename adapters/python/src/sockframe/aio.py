@@ -20,14 +20,14 @@ import contextlib
 import itertools
 import logging
 from asyncio.base_events import Server
-from typing import Awaitable, Callable, Optional
+from typing import Awaitable, Callable, Dict, Optional
 
 from .connection import Address, parse_address
 from .decoder import Chunk, Decoder, Event, Frame, Limits, Start
 from .encoder import PREFIX_LEN, encode_abort, encode_error, encode_head
 from .errors import DecodeError
 from .header import Header, Kind, Meta
-from .message import Assembler, Message, is_reply
+from .message import Assembler, Message, is_reply, limits_of_pong, limits_request
 
 log = logging.getLogger("sockframe")
 
@@ -144,6 +144,17 @@ class AsyncConnection:
     async def ping(self, payload: bytes = b"") -> Message:
         """Sends a PING and returns the PONG."""
         return await self.request(payload, kind=Kind.PING)
+
+    async def limits(self) -> Dict[str, int]:
+        """Asks the peer for its limits, as :meth:`sockframe.Connection.limits`."""
+        id = next(self._ids) & 0xFFFF_FFFF
+        await self.send(limits_request(id))
+        while True:
+            reply = await self.recv()
+            if reply is None:
+                raise ConnectionError(f"connection closed before the reply to id {id}")
+            if is_reply(reply, id):
+                return limits_of_pong(reply.header)
 
 
 async def open_connection(

@@ -15,13 +15,13 @@ import contextlib
 import itertools
 import socket
 import threading
-from typing import List, Optional, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Tuple, Union
 
 from .decoder import Decoder, Event, Limits
-from .encoder import encode_error, encode_head
+from .encoder import encode_abort, encode_end, encode_error, encode_head
 from .errors import DecodeError
 from .header import Header, Kind
-from .message import Assembler, Message, is_reply
+from .message import Assembler, Message, is_reply, limits_of_pong, limits_request
 
 Address = Union[str, Tuple[str, int]]
 """``"host:port"`` (``"[::1]:8080"`` for IPv6) or a ``(host, port)`` tuple."""
@@ -161,6 +161,59 @@ class Connection:
     def ping(self, payload: bytes = b"") -> Message:
         """Sends a PING and returns the PONG (same id and payload)."""
         return self.request(payload, kind=Kind.PING)
+
+    def limits(self) -> Dict[str, int]:
+        """Asks the peer for its limits (spec, section 7.2): ``max-header``,
+        ``max-payload``, ``max-meta`` and ``trailer`` (1: it takes frames with TRAILER).
+        A peer that predates limits requests gets the contract's minimums.
+        """
+        id = next(self._ids) & 0xFFFF_FFFF
+        self.send(limits_request(id))
+        return limits_of_pong(self._reply(id).header)
+
+    def send_stream(
+        self, header: Header, length: int, pieces: Iterable[bytes], trailer: bool = False
+    ) -> None:
+        """Sends a payload of ``length`` bytes taken from ``pieces`` as they come, never
+        held whole (a file, a command's output of known size).
+
+        With ``trailer`` the frame carries flag TRAILER (only for a peer whose
+        :meth:`limits` say ``trailer`` 1, or an echo): it ends with an END, or, if taking
+        the next piece raises or the pieces hold more or fewer bytes than ``length``, with
+        filler for the rest and an ABORT ``input-error``, after which the error is raised
+        and the connection stays usable. Without ``trailer`` such an error leaves the
+        frame cut: the caller must close the connection.
+        """
+        if trailer:
+            header = header.with_trailer()
+        self.sock.sendall(encode_head(header, length))
+        sent = 0
+        source = iter(pieces)
+        while True:
+            try:
+                piece = next(source, None)
+                if piece is not None and sent + len(piece) > length:
+                    raise ValueError(f"the pieces hold more than the {length} bytes announced")
+                if piece is None and sent < length:
+                    raise ValueError(f"the pieces hold {sent} bytes, {length} announced")
+            except Exception as e:
+                if trailer:
+                    self._abort(header.id, length - sent, f"input failed: {e}")
+                raise
+            if piece is None:
+                break
+            self.sock.sendall(piece)
+            sent += len(piece)
+        if trailer:
+            self.sock.sendall(encode_end(header.id))
+
+    def _abort(self, id: int, rest: int, message: str) -> None:
+        """Completes frame ``id`` with ``rest`` bytes of filler, then aborts it."""
+        while rest > 0:
+            n = min(rest, 64 * 1024)
+            self.sock.sendall(bytes(n))
+            rest -= n
+        self.sock.sendall(encode_abort(id, "input-error", message))
 
     def _reply(self, id: int) -> Message:
         while True:

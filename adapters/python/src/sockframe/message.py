@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from .decoder import Abort, Chunk, End, Event, Frame, Start
 from .errors import Aborted, RemoteError
@@ -75,3 +75,31 @@ def is_reply(message: Message, id: int) -> bool:
         text = message.payload.decode("utf-8", "replace")
         raise RemoteError(message.header.get("code") or "?", text)
     return message.id == id
+
+
+CONTRACT_LIMITS: Dict[str, int] = {
+    "max-header": 256,
+    "max-payload": 65_536,
+    "max-meta": 8,
+    "trailer": 0,
+}
+"""What every receiver accepts (spec, section 7.1), and no trailer support: what a sender
+assumes of a peer whose PONG carries no limits."""
+
+
+def limits_request(id: int) -> Header:
+    """A PING asking for the receiver's limits (spec, section 7.2, vector 8.15)."""
+    return Header(kind=Kind.PING, id=id, meta=(("limits", ""),))
+
+
+def limits_of_pong(pong: Header) -> Dict[str, int]:
+    """The limits a PONG announces; the contract's minimums for a PONG without them (a peer
+    that predates limits requests), and for any entry that is not a decimal number.
+    """
+    if pong.get("max-header") is None:
+        return dict(CONTRACT_LIMITS)
+    out = {}
+    for key, minimum in CONTRACT_LIMITS.items():
+        value = pong.get(key) or ""
+        out[key] = int(value) if value.isdigit() else minimum
+    return out
