@@ -1,10 +1,11 @@
 //! `cargo xtask python`: the Python package's checks (ruff, mypy, pytest), its live interop
 //! tests included: a Python client against the desktop server (`sockframe serve`, built by
 //! cargo) and the board in QEMU, and the Rust client (`sockframe send`) against the Python
-//! server. The peers run on free 127.0.0.1 ports, passed to pytest in environment variables.
+//! server; and the Python decoder against the core's on the same random streams. The peers run
+//! on free 127.0.0.1 ports, passed to pytest in environment variables.
 
 use crate::setup;
-use crate::util::{root, sh};
+use crate::util::{cargo, root, sh};
 use sockframe_tests::board::{Board, default_firmware};
 use sockframe_tests::desktop::{Desktop, build_server};
 use std::process::Command;
@@ -27,6 +28,7 @@ pub fn checks() -> Result<(), String> {
     sh(&mut tool(&["ruff", "check", "."]))?;
     sh(&mut tool(&["ruff", "format", "--check", "."]))?;
     sh(&mut tool(&["mypy"]))?;
+    let decode_events = build_decode_events()?;
     // Both are stopped when dropped, when this function returns, also on failure.
     let desktop = Desktop::start(&["--service", "echo"])?;
     let board = Board::boot(&default_firmware()?)?;
@@ -34,5 +36,23 @@ pub fn checks() -> Result<(), String> {
         .env("SOCKFRAME_DESKTOP_ADDR", desktop.addr().to_string())
         .env("SOCKFRAME_BOARD_ADDR", board.addr().to_string())
         .env("SOCKFRAME_BIN", build_server()?)
+        .env("SOCKFRAME_DECODE_BIN", decode_events)
         .env("SOCKFRAME_REQUIRE_LIVE", "1"))
+}
+
+/// The core's decoder as a filter (tests/src/bin/decode_events.rs), for the differential
+/// test of the Python decoder.
+fn build_decode_events() -> Result<std::path::PathBuf, String> {
+    sh(cargo().args([
+        "build",
+        "--quiet",
+        "-p",
+        "sockframe-tests",
+        "--bin",
+        "decode_events",
+    ]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    Ok(target.join("debug/decode_events"))
 }
