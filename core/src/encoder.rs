@@ -23,6 +23,22 @@ use core::fmt::{self, Write as _};
 
 /// Writes prefix and header ("the head") into `out` for a payload of `payload_len` bytes
 /// (which replaces `header.len`); returns the bytes written. The payload goes after it.
+///
+/// Head and payload can leave as two slices, so a payload is never copied to be framed:
+/// vectored output where the transport has it.
+///
+/// ```
+/// use std::io::{IoSlice, Write};
+/// use sockframe::{Header, encode_head};
+///
+/// let payload = b"hello";
+/// let mut head = [0u8; 32];
+/// let n = encode_head(&Header::data(7, payload), payload.len() as u64, &mut head).unwrap();
+/// let mut wire = Vec::new();
+/// let sent = wire.write_vectored(&[IoSlice::new(&head[..n]), IoSlice::new(payload)]).unwrap();
+/// assert_eq!(sent, n + payload.len());
+/// assert!(wire.ends_with(b"hello"));
+/// ```
 #[inline]
 pub fn encode_head(
     header: &Header<'_>,
