@@ -1,6 +1,6 @@
 //! The errors a receiver or a sender can meet, each carrying the numbers that explain it.
 
-use crate::text::{self, Piece::Dec as D, Piece::Hex as H, Piece::Str as S};
+use crate::text::{self, Piece::Dec as D, Piece::Hex as H, Piece::Str as S, Sink};
 use core::fmt;
 
 /// Where in a frame the stream ended.
@@ -159,23 +159,23 @@ impl fmt::Display for DecodeError {
 impl DecodeError {
     /// Writes the message (what `Display` shows) into `f`. Error frames call this straight,
     /// without `write!`, which keeps `core::fmt::write` out of a firmware.
-    pub(crate) fn write_message(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+    pub(crate) fn write_message(&self, f: &mut dyn Sink) -> fmt::Result {
         match *self {
             DecodeError::BadMagic { seen, seen_len } => {
                 let seen = &seen[..usize::from(seen_len).min(seen.len())];
-                f.write_str("not a sockframe stream: expected magic f5 46, got")?;
+                f.put("not a sockframe stream: expected magic f5 46, got")?;
                 let mut shown = [b'.'; 4];
                 for (&b, c) in seen.iter().zip(&mut shown) {
-                    f.write_str(" ")?;
+                    f.put(" ")?;
                     text::hex(f, u32::from(b), 2)?;
                     if b.is_ascii_graphic() || b == b' ' {
                         *c = b;
                     }
                 }
-                f.write_str(" (")?;
+                f.put(" (")?;
                 text::ascii(f, &shown[..seen.len()])?;
-                f.write_str("), ")?;
-                f.write_str(guess_protocol(seen))
+                f.put("), ")?;
+                f.put(guess_protocol(seen))
             }
             DecodeError::UnsupportedVersion { version } => text::write(
                 f,
@@ -230,7 +230,7 @@ impl DecodeError {
 }
 
 /// "WHAT is LEN bytes, limit LIMIT".
-fn too_large(f: &mut dyn fmt::Write, what: &str, len: u64, limit: u64) -> fmt::Result {
+fn too_large(f: &mut dyn Sink, what: &str, len: u64, limit: u64) -> fmt::Result {
     text::write(
         f,
         &[S(what), S(" is "), D(len), S(" bytes, limit "), D(limit)],
@@ -238,7 +238,7 @@ fn too_large(f: &mut dyn fmt::Write, what: &str, len: u64, limit: u64) -> fmt::R
 }
 
 /// "header has COUNT metadata entries, limit LIMIT".
-fn too_much_metadata(f: &mut dyn fmt::Write, count: u64, limit: usize) -> fmt::Result {
+fn too_much_metadata(f: &mut dyn Sink, count: u64, limit: usize) -> fmt::Result {
     text::write(
         f,
         &[

@@ -4,9 +4,22 @@
 //! routine into a Cortex-M3 image: about 1.5 KiB of flash, for messages a board sends
 //! rarely. These write the same digits with 32-bit arithmetic only and hand them to
 //! [`fmt::Write::write_str`], so a message carries the same numbers for less flash. They
-//! take `&mut dyn fmt::Write`: one copy in flash, whatever they write into.
+//! take `&mut dyn Sink`: one copy in flash, whatever they write into.
 
 use core::fmt;
+
+/// Where message text goes. Only `write_str`: a `dyn fmt::Write` would bring its
+/// `write_fmt` (and with it `core::fmt::write`) into the image through the vtable.
+pub(crate) trait Sink {
+    /// Appends `s`.
+    fn put(&mut self, s: &str) -> fmt::Result;
+}
+
+impl<W: fmt::Write> Sink for W {
+    fn put(&mut self, s: &str) -> fmt::Result {
+        self.write_str(s)
+    }
+}
 
 /// One piece of a message.
 pub(crate) enum Piece<'a> {
@@ -20,10 +33,10 @@ pub(crate) enum Piece<'a> {
 
 /// Writes a message given as pieces: one loop for every message, which takes less flash
 /// than a call sequence per message.
-pub(crate) fn write(w: &mut dyn fmt::Write, pieces: &[Piece<'_>]) -> fmt::Result {
+pub(crate) fn write(w: &mut dyn Sink, pieces: &[Piece<'_>]) -> fmt::Result {
     for piece in pieces {
         match *piece {
-            Piece::Str(s) => w.write_str(s)?,
+            Piece::Str(s) => w.put(s)?,
             Piece::Dec(v) => decimal(w, v)?,
             Piece::Hex(v, digits) => hex(w, v, digits)?,
         }
@@ -32,7 +45,7 @@ pub(crate) fn write(w: &mut dyn fmt::Write, pieces: &[Piece<'_>]) -> fmt::Result
 }
 
 /// Writes `v` in decimal (as `{v}` would).
-pub(crate) fn decimal(w: &mut dyn fmt::Write, v: u64) -> fmt::Result {
+pub(crate) fn decimal(w: &mut dyn Sink, v: u64) -> fmt::Result {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut v = v;
@@ -70,7 +83,7 @@ fn div10(v: u64) -> (u64, u8) {
 }
 
 /// Writes the low `digits` hex digits of `v`, lower case, zero-padded (as `{v:08x}` for 8).
-pub(crate) fn hex(w: &mut dyn fmt::Write, v: u32, digits: usize) -> fmt::Result {
+pub(crate) fn hex(w: &mut dyn Sink, v: u32, digits: usize) -> fmt::Result {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 8];
     let digits = digits.min(out.len());
@@ -82,8 +95,8 @@ pub(crate) fn hex(w: &mut dyn fmt::Write, v: u32, digits: usize) -> fmt::Result 
 }
 
 /// Writes bytes known to be ASCII.
-pub(crate) fn ascii(w: &mut dyn fmt::Write, bytes: &[u8]) -> fmt::Result {
-    w.write_str(core::str::from_utf8(bytes).map_err(|_| fmt::Error)?)
+pub(crate) fn ascii(w: &mut dyn Sink, bytes: &[u8]) -> fmt::Result {
+    w.put(core::str::from_utf8(bytes).map_err(|_| fmt::Error)?)
 }
 
 #[cfg(test)]
