@@ -23,10 +23,10 @@
 //! - [`Connection::buffered_event`] with [`Connection::read_more`] /
 //!   [`Connection::try_read_more`]: the events already read, without waiting, so a burst of
 //!   pipelined requests is answered with one write (this is how the echo service runs).
-//!   The fastest form: `next_event` first asks the decoder whether an event is complete
-//!   ([`Decoder::poll`](sockframe::Decoder::poll)), then takes it; measured with pipelined
-//!   64-byte echoes, that costs about 480 instructions more per frame (1,500 instead of
-//!   1,020; docs/benchmarks.md). Replies are batched the same either way.
+//!   The fastest form: every `next_event` call carries the future of the wait for input
+//!   (large: deadlines, shutdown), also when an event is already at hand; measured with
+//!   pipelined 64-byte echoes, that costs about 480 instructions more per frame (1,500
+//!   instead of 1,020; docs/benchmarks.md). Replies are batched the same either way.
 //!
 //! Replies go into the connection's output through [`Replies`] (also handed out with each
 //! borrowed event, as the event borrows the connection) and leave with
