@@ -8,7 +8,7 @@
 //! Cargo features: `exec` (the exec service, `services::exec`) and `files` (the files
 //! service and `Client::put_file` / `Client::get_file`), both off by default: they
 //! bring dependencies (nix, cap-std) an application that does not serve them should not
-//! carry. Feature `tls` (module [`tls`], off by default) adds TLS to the server and both
+//! carry. Feature `tls` (module `tls`, off by default) adds TLS to the server and both
 //! clients (rustls with the ring provider).
 //!
 //! ```no_run
