@@ -3,7 +3,11 @@
 //! The caller reads straight into [`Decoder::read_buf`] and reports how many bytes arrived
 //! with [`Decoder::commit`]; [`Decoder::next_event`] then hands out events borrowed from that
 //! buffer. A frame that fits the buffer comes out whole ([`Event::Frame`]); a larger one comes
-//! out as [`Event::Start`], then [`Event::Chunk`]s as bytes arrive, then [`Event::End`].
+//! out as [`Event::Start`], then [`Event::Chunk`]s as bytes arrive, then [`Event::End`]. A
+//! frame with [`Flags::TRAILER`](crate::Flags::TRAILER) always comes out streamed, and ends
+//! with [`Event::End`] once its END trailer is in, or [`Event::Abort`] if its sender aborted
+//! it. [`Decoder::next_event_raw`] also gives each event's bytes as they were on the wire, for
+//! byte-exact forwarding.
 //!
 //! ```
 //! use sockframe::{Decoder, Event, Header, encode_frame};
@@ -30,7 +34,8 @@
 
 use crate::checksum::Crc32c;
 use crate::error::{DecodeError, Stage};
-use crate::header::Header;
+use crate::faults::{check_payload, checked_header, cut_short, header_len, locate_trailer};
+use crate::header::{Header, Kind};
 use crate::prefix::{PREFIX_LEN, Prefix};
 
 /// How much a receiver accepts.
@@ -74,26 +79,38 @@ pub struct Frame<'a> {
 pub enum Event<'a> {
     /// A whole frame.
     Frame(Frame<'a>),
-    /// The header of a frame too large for the buffer: its payload follows as chunks.
+    /// The header of a frame too large for the buffer, or of a frame with
+    /// [`Flags::TRAILER`](crate::Flags::TRAILER): its payload follows as chunks.
     Start(Header<'a>),
-    /// The next piece of the streamed payload. Treat it as unverified until [`Event::End`].
+    /// The next piece of the streamed payload. Treat it as unverified until [`Event::End`]:
+    /// it may still be aborted.
     Chunk(&'a [u8]),
-    /// The streamed payload is complete (and its checksum, if any, matched).
+    /// The streamed payload is complete (and its checksum, if any, matched; for a frame with
+    /// a trailer, its END has arrived).
     End,
+    /// The streamed payload (of a frame with a trailer) is aborted: discard it, and the whole
+    /// message if it is a fragment. The ABORT trailer itself: `header.id` is the frame's id,
+    /// metadata `code` (and the numbers) say why, `payload` is a message.
+    Abort(Frame<'a>),
 }
 
 #[derive(Debug, Clone)]
 enum State {
     /// Waiting for a prefix and a header.
     Head,
-    /// Length known; the whole frame fits the buffer and is still arriving.
+    /// Length known and header checked; the whole frame fits the buffer and is still arriving.
     Body { header_len: usize, frame_len: usize },
-    /// A payload larger than the buffer is passing through.
+    /// A payload larger than the buffer (or followed by a trailer) is passing through.
     Stream {
         len: u64,
         remaining: u64,
         crc: Option<(u32, Crc32c)>,
+        /// The frame's id, if a trailer follows the payload.
+        trailer: Option<u32>,
     },
+    /// The payload of frame `id` has passed; its END or ABORT is due. `crc`: the checksum
+    /// announced and the one computed, compared once the END is in.
+    Trailer { id: u32, crc: Option<(u32, u32)> },
 }
 
 /// What one step of the state machine found: `None` if more bytes are needed. Steps update
@@ -144,6 +161,18 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     /// The limits in force.
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// The limits a peer may rely on: [`limits`](Self::limits) with the header limit capped by
+    /// the buffer. What a limits PONG announces ([`encode_limits_pong`](crate::encode_limits_pong)).
+    pub fn accepted(&self) -> Limits {
+        Limits {
+            max_header: self
+                .limits
+                .max_header
+                .min(self.capacity().saturating_sub(PREFIX_LEN)),
+            ..self.limits
+        }
     }
 
     /// The buffer size: the largest frame delivered whole.
@@ -213,16 +242,39 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     ///
     /// The event borrows the buffer; its bytes are released on the next call. A whole
     /// frame's header is decoded exactly once, here.
+    #[inline(always)]
     pub fn next_event(&mut self) -> Result<Option<Event<'_>>, DecodeError> {
+        Ok(self.next_event_raw()?.map(|(event, _)| event))
+    }
+
+    /// The next event with the bytes it was decoded from, exactly as they arrived: what a
+    /// relay or echo forwards so that header bytes it does not understand pass unchanged.
+    ///
+    /// The bytes are: for [`Event::Frame`] the whole frame; for [`Event::Start`] the prefix
+    /// and header; for [`Event::Chunk`] the chunk; for [`Event::End`] the END trailer (empty
+    /// for a frame without one); for [`Event::Abort`] the ABORT trailer.
+    ///
+    /// ```
+    /// use sockframe::{Decoder, Event};
+    ///
+    /// // A PING whose header has two bytes a later revision added (`ff 07`).
+    /// let ping = [0xf5, 0x46, 1, 9, 0, 2, 7, 2, 0, 0, 0, 0, 0xff, 0x07, b'h', b'i'];
+    /// let mut dec = Decoder::new([0u8; 64]);
+    /// dec.feed(&ping);
+    /// let Some((Event::Frame(f), raw)) = dec.next_event_raw().unwrap() else { panic!() };
+    /// assert_eq!(f.payload, b"hi");
+    /// assert_eq!(raw, &ping[..]); // everything, unknown bytes included
+    /// ```
+    pub fn next_event_raw(&mut self) -> Result<Option<(Event<'_>, &[u8])>, DecodeError> {
         if let Some(e) = self.failed {
             return Err(e);
         }
         self.release();
         let cap = self.capacity();
         let data = &self.buf.as_ref()[self.start..self.end];
-        let (state, used) = (&mut self.state, &mut self.handed_out);
+        let (state, used, limits) = (&mut self.state, &mut self.handed_out, self.limits);
         let step = match state {
-            State::Head => head_step(data, cap, self.limits, state, used),
+            State::Head => head_step(data, cap, limits, state, used),
             State::Body {
                 header_len,
                 frame_len,
@@ -230,83 +282,121 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
                 let (header_len, frame_len) = (*header_len, *frame_len);
                 body_step(data, header_len, frame_len, state, used)
             }
-            State::Stream { .. } => stream_step(data, state, used),
+            State::Stream { .. } => stream_step(data, cap, limits, state, used),
+            State::Trailer { .. } => trailer_step(data, cap, limits, state, used),
         };
-        if let Err(e) = step {
-            self.failed = Some(e);
+        match step {
+            Ok(Some(event)) => Ok(Some((event, &data[..*used]))),
+            Ok(None) => Ok(None),
+            Err(e) => {
+                self.failed = Some(e);
+                Err(e)
+            }
         }
-        step
     }
 
     /// Whether [`next_event`](Self::next_event) would return an event now,
     /// found without building it: lets a read loop decide whether to read before it holds a
-    /// borrow of the decoder. Fails with the errors visible from the prefix and the first
-    /// header fields; `next_event` may find a bad header earlier, since it decodes the whole
-    /// header as soon as it is in.
+    /// borrow of the decoder. Fails with the same error at the same byte as `next_event`:
+    /// a bad header as soon as the header is in, even while its payload is still awaited.
     pub fn poll(&mut self) -> Result<bool, DecodeError> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        self.release();
+        let ready = self.ready();
+        if let Err(e) = ready {
+            self.failed = Some(e);
+        }
+        ready
+    }
+
+    fn ready(&mut self) -> Result<bool, DecodeError> {
+        let cap = self.capacity();
+        let limits = self.limits;
+        let data = &self.buf.as_ref()[self.start..self.end];
+        Ok(match self.state {
+            State::Head => {
+                let Some(at) = locate(data, cap, limits)? else {
+                    return Ok(false);
+                };
+                // Either streamed (the header is enough) or whole (all of it is needed).
+                if !at.fits(cap) || data.len() >= at.frame_len() {
+                    return Ok(true);
+                }
+                // The header is in, the payload is not: the header's faults are due now
+                // (spec 7.5), and a frame with a trailer starts streaming at once. Checked
+                // once: the decoder moves on to waiting for the body.
+                let header = checked_header(&data[PREFIX_LEN..at.head()], limits, None)?;
+                if header.has_trailer() {
+                    return Ok(true);
+                }
+                self.state = State::Body {
+                    header_len: at.header_len,
+                    frame_len: at.frame_len(),
+                };
+                false
+            }
+            State::Body { frame_len, .. } => data.len() >= frame_len,
+            State::Stream {
+                remaining: 0,
+                trailer: None,
+                ..
+            } => true,
+            State::Stream {
+                remaining: 0,
+                trailer: Some(id),
+                ..
+            }
+            | State::Trailer { id, .. } => match locate_trailer(data, cap, limits, id)? {
+                Some((_, frame_len)) => data.len() >= frame_len,
+                None => false,
+            },
+            State::Stream { .. } => !data.is_empty(),
+        })
+    }
+
+    /// Tells the decoder the stream has ended. `Ok` if it ended cleanly between frames;
+    /// otherwise the first fault in the bytes that arrived or, if they hold none, where the
+    /// frame was cut (and the decoder fails).
+    pub fn finish(&mut self) -> Result<(), DecodeError> {
         if let Some(e) = self.failed {
             return Err(e);
         }
         self.release();
         let cap = self.capacity();
         let data = &self.buf.as_ref()[self.start..self.end];
-        Ok(match &self.state {
-            State::Head => match locate(data, cap, self.limits) {
-                Ok(None) => false,
-                // Either streamed (the header is enough) or whole (all of it is needed).
-                Ok(Some(at)) => !at.fits(cap) || data.len() >= at.frame_len(),
-                Err(e) => {
-                    self.failed = Some(e);
-                    return Err(e);
-                }
-            },
-            State::Body { frame_len, .. } => data.len() >= *frame_len,
-            State::Stream { remaining: 0, .. } => true,
-            State::Stream { .. } => !data.is_empty(),
-        })
-    }
-
-    /// Tells the decoder the stream has ended. `Ok` if it ended cleanly between frames;
-    /// otherwise says where the frame was cut (and the decoder fails).
-    pub fn finish(&mut self) -> Result<(), DecodeError> {
-        if let Some(e) = self.failed {
-            return Err(e);
-        }
-        self.release();
-        let have = (self.end - self.start) as u64;
-        let cut = match self.state {
+        let have = data.len() as u64;
+        let e = match self.state {
             State::Head if have == 0 => return Ok(()),
-            State::Head => match (self.head_len(), self.locate()) {
-                (None, _) => (Stage::Prefix, have, PREFIX_LEN as u64),
-                (Some(_), Some(at)) => {
-                    // The whole header is here: an error in it is news about bytes that
-                    // arrived, and beats the truncation. `next_event` decodes it (and
-                    // fails the decoder if it is bad), as it would have had the caller
-                    // called it instead of `poll`; a call, not a second copy of the
-                    // header reader (flash on the board).
-                    self.next_event()?;
-                    (Stage::Payload, have - at.head() as u64, at.len)
-                }
-                (Some(head), None) => (
-                    Stage::Header,
-                    have - PREFIX_LEN as u64,
-                    (head - PREFIX_LEN) as u64,
-                ),
-            },
+            State::Head => cut_short(data, cap, self.limits, None),
             State::Body {
                 header_len,
                 frame_len,
             } => {
                 let head = (PREFIX_LEN + header_len) as u64;
-                (Stage::Payload, have - head, frame_len as u64 - head)
+                DecodeError::UnexpectedEof {
+                    stage: Stage::Payload,
+                    have: have - head,
+                    need: frame_len as u64 - head,
+                }
             }
-            State::Stream { remaining: 0, .. } => return Ok(()),
-            State::Stream { len, remaining, .. } => (Stage::Payload, len - remaining, len),
-        };
-        let e = DecodeError::UnexpectedEof {
-            stage: cut.0,
-            have: cut.1,
-            need: cut.2,
+            State::Stream {
+                remaining: 0,
+                trailer: None,
+                ..
+            } => return Ok(()),
+            State::Stream {
+                remaining: 0,
+                trailer: Some(id),
+                ..
+            }
+            | State::Trailer { id, .. } => cut_short(data, cap, self.limits, Some(id)),
+            State::Stream { len, remaining, .. } => DecodeError::UnexpectedEof {
+                stage: Stage::Payload,
+                have: len - remaining,
+                need: len,
+            },
         };
         self.failed = Some(e);
         Err(e)
@@ -324,21 +414,27 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         }
     }
 
-    /// Where the frame starting at `start` ends, if its prefix and header are here.
-    fn locate(&self) -> Option<Located> {
-        let data = &self.buf.as_ref()[self.start..self.end];
-        locate(data, self.capacity(), self.limits).ok().flatten()
-    }
-
     /// Bytes the part in progress needs contiguous in the buffer, counted from `start`.
     fn needed(&self) -> usize {
+        let data = &self.buf.as_ref()[self.start..self.end];
+        let (cap, limits) = (self.capacity(), self.limits);
+        let head_or_prefix = || self.head_len().unwrap_or(PREFIX_LEN);
         match self.state {
-            State::Head => match self.locate() {
-                Some(at) if at.fits(self.capacity()) => at.frame_len(),
+            State::Head => match locate(data, cap, limits).ok().flatten() {
+                Some(at) if at.fits(cap) => at.frame_len(),
                 Some(at) => at.head(),
-                None => self.head_len().unwrap_or(PREFIX_LEN),
+                None => head_or_prefix(),
             },
             State::Body { frame_len, .. } => frame_len,
+            State::Stream {
+                remaining: 0,
+                trailer: Some(id),
+                ..
+            }
+            | State::Trailer { id, .. } => match locate_trailer(data, cap, limits, id) {
+                Ok(Some((_, frame_len))) => frame_len,
+                _ => head_or_prefix(),
+            },
             State::Stream { .. } => 1,
         }
     }
@@ -369,26 +465,6 @@ impl Located {
     }
 }
 
-/// Checks the prefix and the header limit; `None` until the prefix has arrived.
-#[inline(always)]
-fn header_len(data: &[u8], cap: usize, limits: Limits) -> Result<Option<usize>, DecodeError> {
-    let Some(prefix) = Prefix::parse(data)? else {
-        if cap < PREFIX_LEN && data.len() == cap {
-            return Err(DecodeError::BufferTooSmall { capacity: cap });
-        }
-        return Ok(None);
-    };
-    let header_len = usize::from(prefix.header_len);
-    let limit = limits.max_header.min(cap.saturating_sub(PREFIX_LEN));
-    if header_len > limit {
-        return Err(DecodeError::HeaderTooLarge {
-            len: header_len,
-            limit,
-        });
-    }
-    Ok(Some(header_len))
-}
-
 /// Where the frame at the front of `data` ends, from its prefix and the first header fields
 /// (the header is not built): `None` until the prefix and the whole header have arrived.
 fn locate(data: &[u8], cap: usize, limits: Limits) -> Result<Option<Located>, DecodeError> {
@@ -401,33 +477,6 @@ fn locate(data: &[u8], cap: usize, limits: Limits) -> Result<Option<Located>, De
     let len = Header::peek_len(header_bytes)?;
     check_payload(len, limits)?;
     Ok(Some(Located { header_len, len }))
-}
-
-/// The error a malformed header is reported with: a payload over the limit, when the
-/// first three fields say so, comes before a fault further on, which is the order `poll`
-/// finds them in (it reads only those fields). So a peer gets the same answer whichever
-/// read loop the receiver runs. Only on the error path: no cost to good frames.
-#[cold]
-fn first_header_error(
-    header_bytes: &[u8],
-    limits: Limits,
-    parse_error: DecodeError,
-) -> DecodeError {
-    match Header::peek_len(header_bytes).map(|len| check_payload(len, limits)) {
-        Ok(Err(too_large)) => too_large,
-        _ => parse_error,
-    }
-}
-
-#[inline(always)]
-fn check_payload(len: u64, limits: Limits) -> Result<(), DecodeError> {
-    if len > limits.max_payload {
-        return Err(DecodeError::PayloadTooLarge {
-            len,
-            limit: limits.max_payload,
-        });
-    }
-    Ok(())
 }
 
 /// Between frames: a whole frame if it is all here, the start of a streamed one, or a wait.
@@ -447,20 +496,17 @@ fn head_step<'a>(
     let Some(header_bytes) = data.get(PREFIX_LEN..head) else {
         return Ok(None);
     };
-    let header = match Header::parse(header_bytes) {
-        Ok(h) => h,
-        Err(e) => return Err(first_header_error(header_bytes, limits, e)),
-    };
-    check_payload(header.len, limits)?;
+    let header = checked_header(header_bytes, limits, None)?;
     let at = Located {
         header_len,
         len: header.len,
     };
-    if !at.fits(cap) {
+    if !at.fits(cap) || header.has_trailer() {
         *state = State::Stream {
             len: at.len,
             remaining: at.len,
             crc: header.crc.map(|c| (c, Crc32c::new())),
+            trailer: header.has_trailer().then_some(header.id),
         };
         *used = head;
         return Ok(Some(Event::Start(header)));
@@ -468,7 +514,7 @@ fn head_step<'a>(
     match data.get(head..at.frame_len()) {
         Some(payload) => {
             *used = at.frame_len();
-            checked(header, payload).map(Some)
+            checked(header, payload).map(|f| Some(Event::Frame(f)))
         }
         None => {
             *state = State::Body {
@@ -496,19 +542,35 @@ fn body_step<'a>(
     let (head, payload) = frame.split_at(PREFIX_LEN + header_len);
     let header = Header::parse(&head[PREFIX_LEN..])?;
     *used = frame_len;
-    checked(header, payload).map(Some)
+    checked(header, payload).map(|f| Some(Event::Frame(f)))
 }
 
-/// A streamed payload: the next chunk, or the end once all of it has passed.
+/// A streamed payload: the next chunk, or the end once all of it has passed (for a frame
+/// with a trailer: once its trailer is in).
 fn stream_step<'a>(
     data: &'a [u8],
+    cap: usize,
+    limits: Limits,
     state: &mut State,
     used: &mut usize,
 ) -> Result<Step<'a>, DecodeError> {
-    let State::Stream { remaining, crc, .. } = state else {
+    let State::Stream {
+        remaining,
+        crc,
+        trailer,
+        ..
+    } = state
+    else {
         return Ok(None);
     };
     if *remaining == 0 {
+        if let Some(id) = *trailer {
+            let crc = crc
+                .as_ref()
+                .map(|(expected, digest)| (*expected, digest.value()));
+            *state = State::Trailer { id, crc };
+            return trailer_step(data, cap, limits, state, used);
+        }
         if let Some((expected, digest)) = crc {
             verify(*expected, digest.value())?;
         }
@@ -529,13 +591,44 @@ fn stream_step<'a>(
     Ok(Some(Event::Chunk(&data[..len])))
 }
 
+/// The trailer of a streamed payload: [`Event::End`] (once the checksum matched) or
+/// [`Event::Abort`], when the whole trailer is in.
+fn trailer_step<'a>(
+    data: &'a [u8],
+    cap: usize,
+    limits: Limits,
+    state: &mut State,
+    used: &mut usize,
+) -> Result<Step<'a>, DecodeError> {
+    let State::Trailer { id, crc } = *state else {
+        return Ok(None);
+    };
+    let Some((header, frame_len)) = locate_trailer(data, cap, limits, id)? else {
+        return Ok(None);
+    };
+    let Some(frame) = data.get(..frame_len) else {
+        return Ok(None);
+    };
+    let payload = &frame[frame_len - header.len as usize..];
+    *state = State::Head;
+    *used = frame_len;
+    if header.kind == Kind::END {
+        if let Some((expected, actual)) = crc {
+            verify(expected, actual)?;
+        }
+        return Ok(Some(Event::End));
+    }
+    // An aborted payload's checksum is not verified: it holds filler.
+    checked(header, payload).map(|f| Some(Event::Abort(f)))
+}
+
 /// A whole frame, once its checksum (if any) matches.
 #[inline(always)]
-fn checked<'a>(header: Header<'a>, payload: &'a [u8]) -> Result<Event<'a>, DecodeError> {
+fn checked<'a>(header: Header<'a>, payload: &'a [u8]) -> Result<Frame<'a>, DecodeError> {
     if let Some(expected) = header.crc {
         verify(expected, crate::checksum::crc32c(payload))?;
     }
-    Ok(Event::Frame(Frame { header, payload }))
+    Ok(Frame { header, payload })
 }
 
 fn verify(expected: u32, actual: u32) -> Result<(), DecodeError> {

@@ -18,8 +18,9 @@ use crate::error::EncodeError;
 use crate::header::{Header, Kind};
 use crate::metadata::MAX_META;
 use crate::prefix::{MAX_HEADER_LEN, PREFIX_LEN, Prefix};
+use crate::report::Details;
 use crate::writer;
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 /// Writes prefix and header ("the head") into `out` for a payload of `payload_len` bytes
 /// (which replaces `header.len`); returns the bytes written. The payload goes after it.
@@ -127,7 +128,9 @@ fn encode_any_frame(
 pub const ERROR_MESSAGE_MAX: usize = 200;
 
 /// Writes a [`Kind::ERROR`] frame into `out`: metadata `code` = `code`, payload = `message`
-/// as UTF-8 (cut at [`ERROR_MESSAGE_MAX`] bytes). Every adapter answers a bad peer with this.
+/// as UTF-8 (cut at [`ERROR_MESSAGE_MAX`] bytes), no numbers: for a service's own codes. A
+/// [`DecodeError`](crate::DecodeError) is reported with
+/// [`encode_decode_error`](crate::encode_decode_error), which adds its numbers.
 ///
 /// ```
 /// use sockframe::{DecodeError, encode_error_frame};
@@ -143,16 +146,11 @@ pub fn encode_error_frame(
     message: &dyn fmt::Display,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    let mut text = heapless::String::<ERROR_MESSAGE_MAX>::new();
-    // A message too long for the buffer is cut, not dropped: keep what fit.
-    let _ = write!(Cut(&mut text), "{message}");
-    let pairs = [("code", code)];
-    let header = Header::new(Kind::ERROR, id, 0).with_meta(&pairs);
-    encode_frame(&header, text.as_bytes(), out)
+    crate::report::encode_report(Kind::ERROR, id, code, &Details::NONE, message, out)
 }
 
 /// A `fmt::Write` that keeps what fits and drops the rest, on a character boundary.
-struct Cut<'s, const N: usize>(&'s mut heapless::String<N>);
+pub(crate) struct Cut<'s, const N: usize>(pub(crate) &'s mut heapless::String<N>);
 
 impl<const N: usize> fmt::Write for Cut<'_, N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {

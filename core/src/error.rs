@@ -13,6 +13,8 @@ pub enum Stage {
     Header,
     /// Inside the payload.
     Payload,
+    /// Inside (or before) the trailer (END or ABORT) a frame with the TRAILER flag announced.
+    Trailer,
 }
 
 impl Stage {
@@ -22,6 +24,7 @@ impl Stage {
             Stage::Prefix => "prefix",
             Stage::Header => "header",
             Stage::Payload => "payload",
+            Stage::Trailer => "trailer",
         }
     }
 }
@@ -80,6 +83,19 @@ pub enum DecodeError {
         /// The most this build accepts ([`MAX_META`](crate::MAX_META)).
         limit: usize,
     },
+    /// A trailer rule is broken: a frame other than END/ABORT (or one for another id) where
+    /// a trailer is due, an END/ABORT where none is due, an END with a payload, or an ABORT
+    /// message over [`ABORT_MESSAGE_MAX`](crate::ABORT_MESSAGE_MAX) bytes.
+    BadTrailer {
+        /// The id of the frame whose trailer was due, if one was.
+        expected: Option<u32>,
+        /// The offending frame's kind.
+        kind: u8,
+        /// The offending frame's id.
+        id: u32,
+        /// The offending frame's payload length.
+        len: u64,
+    },
     /// The payload's CRC-32C does not match the one in the header.
     BadChecksum {
         /// The checksum the header announced.
@@ -87,11 +103,13 @@ pub enum DecodeError {
         /// The checksum of the bytes received.
         actual: u32,
     },
-    /// The decoder's buffer is smaller than the fixed prefix, so no frame can ever fit
-    /// (a configuration mistake, reported instead of waiting forever).
+    /// The decoder's buffer cannot hold what must be in it whole: the fixed prefix, or an
+    /// ABORT trailer (a configuration mistake, reported instead of waiting forever).
     BufferTooSmall {
         /// The buffer's size in bytes.
         capacity: usize,
+        /// The bytes that had to fit.
+        need: usize,
     },
     /// The stream ended inside a frame.
     UnexpectedEof {
@@ -124,6 +142,7 @@ impl DecodeError {
             DecodeError::PayloadTooLarge { .. } => "payload-too-large",
             DecodeError::BadHeader { .. } => "bad-header",
             DecodeError::TooMuchMetadata { .. } => "too-much-metadata",
+            DecodeError::BadTrailer { .. } => "bad-trailer",
             DecodeError::BadChecksum { .. } => "bad-checksum",
             DecodeError::BufferTooSmall { .. } => "buffer-too-small",
             DecodeError::UnexpectedEof { .. } => "truncated",
@@ -194,6 +213,12 @@ impl DecodeError {
                 &[S("bad header: field `"), S(field), S("`: "), S(problem)],
             ),
             DecodeError::TooMuchMetadata { count, limit } => too_much_metadata(f, count, limit),
+            DecodeError::BadTrailer {
+                expected,
+                kind,
+                id,
+                len,
+            } => bad_trailer(f, expected, kind, id, len),
             DecodeError::BadChecksum { expected, actual } => text::write(
                 f,
                 &[
@@ -203,14 +228,14 @@ impl DecodeError {
                     H(actual, 8),
                 ],
             ),
-            DecodeError::BufferTooSmall { capacity } => text::write(
+            DecodeError::BufferTooSmall { capacity, need } => text::write(
                 f,
                 &[
                     S("receive buffer is "),
                     D(capacity as u64),
-                    S(" bytes, smaller than the "),
-                    D(crate::PREFIX_LEN as u64),
-                    S(" byte prefix"),
+                    S(" bytes, a "),
+                    D(need as u64),
+                    S("-byte part of a frame must fit it"),
                 ],
             ),
             DecodeError::UnexpectedEof { stage, have, need } => text::write(
@@ -235,6 +260,63 @@ fn too_large(f: &mut dyn Sink, what: &str, len: u64, limit: u64) -> fmt::Result 
         f,
         &[S(what), S(" is "), D(len), S(" bytes, limit "), D(limit)],
     )
+}
+
+/// What broke a trailer rule, with the ids and sizes.
+fn bad_trailer(
+    f: &mut fmt::Formatter<'_>,
+    expected: Option<u32>,
+    kind: u8,
+    id: u32,
+    len: u64,
+) -> fmt::Result {
+    let trailer_kind = crate::header::is_trailer_kind(kind);
+    let (kind, id_text, len) = (D(kind.into()), D(id.into()), D(len));
+    match expected {
+        None => text::write(
+            f,
+            &[
+                S("trailer (kind "),
+                kind,
+                S(") for frame "),
+                id_text,
+                S(", but no frame announced one"),
+            ],
+        ),
+        Some(e) if e != id || !trailer_kind => text::write(
+            f,
+            &[
+                S("frame "),
+                D(e.into()),
+                S(" announced a trailer, got kind "),
+                kind,
+                S(" for frame "),
+                id_text,
+            ],
+        ),
+        // The right trailer, too long: an END carries nothing, an ABORT a short message.
+        Some(_) if matches!(kind, D(k) if k == u64::from(crate::Kind::END.0)) => text::write(
+            f,
+            &[
+                S("END of frame "),
+                id_text,
+                S(" has a "),
+                len,
+                S("-byte payload, must be empty"),
+            ],
+        ),
+        Some(_) => text::write(
+            f,
+            &[
+                S("ABORT of frame "),
+                id_text,
+                S(" has a "),
+                len,
+                S("-byte message, limit "),
+                D(crate::ABORT_MESSAGE_MAX as u64),
+            ],
+        ),
+    }
 }
 
 /// "header has COUNT metadata entries, limit LIMIT".
@@ -384,8 +466,32 @@ mod tests {
                 "payload checksum mismatch: header says crc32c e3069283, payload has 000000ab".to_string(),
             ),
             (
-                DecodeError::BufferTooSmall { capacity: 3 },
-                "receive buffer is 3 bytes, smaller than the 5 byte prefix".to_string(),
+                DecodeError::BufferTooSmall { capacity: 3, need: 5 },
+                "receive buffer is 3 bytes, a 5-byte part of a frame must fit it".to_string(),
+            ),
+            (
+                DecodeError::BadTrailer { expected: None, kind: 4, id: 6, len: 0 },
+                "trailer (kind 4) for frame 6, but no frame announced one".to_string(),
+            ),
+            (
+                DecodeError::BadTrailer { expected: Some(6), kind: 0, id: 1, len: 2 },
+                "frame 6 announced a trailer, got kind 0 for frame 1".to_string(),
+            ),
+            (
+                DecodeError::BadTrailer { expected: Some(6), kind: 4, id: 7, len: 0 },
+                "frame 6 announced a trailer, got kind 4 for frame 7".to_string(),
+            ),
+            (
+                DecodeError::BadTrailer { expected: Some(6), kind: 4, id: 6, len: 1 },
+                "END of frame 6 has a 1-byte payload, must be empty".to_string(),
+            ),
+            (
+                DecodeError::BadTrailer { expected: Some(u32::MAX), kind: 5, id: u32::MAX, len: big },
+                format!("ABORT of frame {} has a {big}-byte message, limit 200", u32::MAX),
+            ),
+            (
+                DecodeError::UnexpectedEof { stage: Stage::Trailer, have: 3, need: 5 },
+                "stream ended mid-trailer: got 3 of 5 bytes".to_string(),
             ),
             (
                 DecodeError::UnexpectedEof { stage: Stage::Payload, have: 0, need: big },

@@ -34,6 +34,11 @@ impl Kind {
     pub const PING: Kind = Kind(2);
     /// The answer to [`Kind::PING`].
     pub const PONG: Kind = Kind(3);
+    /// Trailer: the frame before it (which had [`Flags::TRAILER`]) is complete.
+    pub const END: Kind = Kind(4);
+    /// Trailer: the frame before it (which had [`Flags::TRAILER`]) is aborted; metadata
+    /// `code` says why, the payload is a message.
+    pub const ABORT: Kind = Kind(5);
     /// The first kind number free for applications.
     pub const APP_MIN: u8 = 64;
 }
@@ -47,6 +52,9 @@ pub struct Flags(pub u8);
 impl Flags {
     /// More fragments of this message follow in later frames with the same id.
     pub const MORE: Flags = Flags(0x01);
+    /// A trailer frame ([`Kind::END`] or [`Kind::ABORT`], same id) follows the payload and
+    /// says whether it is complete: what lets a sender abort a frame it has started.
+    pub const TRAILER: Flags = Flags(0x02);
 
     /// Whether all bits of `other` are set.
     pub fn contains(self, other: Flags) -> bool {
@@ -109,6 +117,25 @@ impl<'a> Header<'a> {
     pub fn with_more(mut self) -> Self {
         self.flags.0 |= Flags::MORE.0;
         self
+    }
+
+    /// Sets [`Flags::TRAILER`]: the payload will be followed by an END (complete) or an ABORT
+    /// trailer ([`encode_end`](crate::encode_end), [`encode_abort`](crate::encode_abort)).
+    /// Only for a receiver known to support trailers (spec, section 4.1).
+    pub fn with_trailer(mut self) -> Self {
+        self.flags.0 |= Flags::TRAILER.0;
+        self
+    }
+
+    /// Whether a trailer (END or ABORT) follows this frame's payload.
+    pub fn has_trailer(&self) -> bool {
+        self.flags.contains(Flags::TRAILER)
+    }
+
+    /// Whether this is a limits request: a [`Kind::PING`] with a `limits` metadata entry,
+    /// answered with [`encode_limits_pong`](crate::encode_limits_pong).
+    pub fn asks_limits(&self) -> bool {
+        self.kind == Kind::PING && self.meta.get("limits").is_some()
     }
 
     /// Sets the metadata from a slice of pairs the caller keeps alive while encoding.
@@ -182,13 +209,33 @@ impl<'a> Header<'a> {
     #[cfg_attr(not(feature = "small"), inline(always))]
     #[cfg_attr(feature = "small", inline(never))]
     pub fn peek_len(bytes: &[u8]) -> Result<u64, DecodeError> {
+        Self::peek(bytes).map(|(_, _, len)| len)
+    }
+
+    /// The first three fields (`kind`, `id`, `len`), without the rest of the header.
+    #[inline(always)]
+    pub(crate) fn peek(bytes: &[u8]) -> Result<(Kind, u32, u64), DecodeError> {
         let mut r = Reader::new(bytes);
-        let len = (|| {
-            r.field(Field::Kind).byte()?;
-            r.field(Field::Id).varint_u32()?;
-            r.field(Field::Len).varint_u64()
+        let first = (|| {
+            Ok((
+                Kind(r.field(Field::Kind).byte()?),
+                r.field(Field::Id).varint_u32()?,
+                r.field(Field::Len).varint_u64()?,
+            ))
         })();
-        len.map_err(|p| r.error(p))
+        first.map_err(|p| r.error(p))
+    }
+
+    /// Checks the start of a header of which only `bytes` have arrived: `Err` with the first
+    /// fault those bytes already show, `Ok` if they hold none (they may simply run out). For
+    /// a stream that ended mid-header: a fault in bytes that arrived beats `truncated`.
+    #[cold]
+    pub(crate) fn check_partial(bytes: &'a [u8]) -> Result<(), DecodeError> {
+        let mut r = Reader::new(bytes);
+        match Self::read(&mut r) {
+            Err(Problem::Ended) | Ok(_) => Ok(()),
+            Err(problem) => Err(r.error(problem)),
+        }
     }
 
     /// The encoded length of this header in bytes.
@@ -200,6 +247,12 @@ impl<'a> Header<'a> {
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, crate::EncodeError> {
         emit(self, self.len, out)
     }
+}
+
+/// Whether `kind` is a trailer's (END or ABORT).
+#[inline(always)]
+pub(crate) fn is_trailer_kind(kind: u8) -> bool {
+    kind.wrapping_sub(Kind::END.0) <= Kind::ABORT.0 - Kind::END.0
 }
 
 pub(crate) fn encoded_len(header: &Header<'_>, len: u64) -> usize {

@@ -46,12 +46,14 @@ pub mod checksum;
 mod decoder;
 mod encoder;
 mod error;
+mod faults;
 mod header;
 pub mod io;
 pub mod io_async;
 mod metadata;
 pub mod prefix;
 mod reader;
+mod report;
 mod text;
 mod writer;
 
@@ -61,3 +63,7 @@ pub use error::{DecodeError, EncodeError, Error, Stage};
 pub use header::{Flags, Header, Kind};
 pub use metadata::{MAX_META, Metadata};
 pub use prefix::{MAGIC, PREFIX_LEN, VERSION};
+pub use report::{
+    ABORT_MESSAGE_MAX, Detail, Details, ERROR_FRAME_MAX, encode_abort, encode_decode_abort,
+    encode_decode_error, encode_end, encode_limits_pong,
+};

@@ -57,18 +57,20 @@ impl Prefix {
     }
 
     /// Parses a prefix from the start of `bytes`; `Ok(None)` if fewer than
-    /// [`PREFIX_LEN`] bytes are there yet.
+    /// [`PREFIX_LEN`] bytes are there yet. A wrong magic or version byte is an error as soon
+    /// as it is in `bytes`.
     #[inline(always)]
     pub fn parse(bytes: &[u8]) -> Result<Option<Prefix>, DecodeError> {
         Self::check_magic(bytes)?;
+        // The version is checked as soon as it arrives, before `header_len` (spec 2).
+        if let Some(&version) = bytes.get(VERSION_AT)
+            && version != VERSION
+        {
+            return Err(DecodeError::UnsupportedVersion { version });
+        }
         let Some(p) = bytes.get(..PREFIX_LEN) else {
             return Ok(None);
         };
-        if p[VERSION_AT] != VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                version: p[VERSION_AT],
-            });
-        }
         let header_len = u16::from_le_bytes([p[HEADER_LEN_AT], p[HEADER_LEN_AT + 1]]);
         Ok(Some(Prefix { header_len }))
     }

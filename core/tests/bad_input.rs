@@ -240,19 +240,28 @@ fn end_of_stream_mid_payload() {
 
 /// Found by the `desktop_conn` fuzz target: a complete but malformed header followed by a
 /// cut payload was reported as `truncated` by a reader that only polled (and so had not yet
-/// decoded the header), but as `bad-header` by one that called `next_event`. `finish` now
-/// decodes a complete header first, so the answer no longer depends on the read loop.
+/// decoded the header), but as `bad-header` by one that called `next_event`. `poll` now
+/// checks a complete header at once (spec 7.5: when the header is in), and `finish` decodes
+/// one too, so the answer does not depend on the read loop.
 #[test]
 fn end_of_stream_after_a_malformed_header_reports_the_header_not_the_cut() {
     // kind 0, id 2, len 16, flags 0, no name, no crc, meta count 1, key length 104 > rest.
     let mut wire = vec![0xF5, 0x46, 0x01, 0x0B, 0x00];
     wire.extend_from_slice(&[0, 2, 16, 0, 0, 0, 1, 104, b'a', b'b', b'c']);
     wire.extend_from_slice(b"xy"); // 2 of the 16 payload bytes, then the end
-    // The polling read loop: poll() looks at the first three header fields only.
+    // The polling read loop: poll() finds the fault before any payload is awaited.
     let mut polled = Decoder::new(vec![0u8; 256]);
     polled.feed(&wire);
-    assert!(!polled.poll().unwrap(), "waits for the payload");
-    let by_poll = polled.finish().unwrap_err();
+    let by_poll = polled.poll().unwrap_err();
+    assert_eq!(
+        polled.finish().unwrap_err(),
+        by_poll,
+        "and finish says the same"
+    );
+    // A reader that takes no events before the end: finish decodes the header.
+    let mut finished = Decoder::new(vec![0u8; 256]);
+    finished.feed(&wire);
+    assert_eq!(finished.finish().unwrap_err(), by_poll);
     // The next_event read loop decodes the header as soon as it is complete.
     let by_next = first_error(&wire, 256);
     assert!(
@@ -328,7 +337,10 @@ fn a_buffer_smaller_than_the_prefix_is_an_error_not_a_stall() {
     assert_eq!(dec.feed(b"\xF5\x46"), 0);
     assert_eq!(
         dec.next_event(),
-        Err(DecodeError::BufferTooSmall { capacity: 0 })
+        Err(DecodeError::BufferTooSmall {
+            capacity: 0,
+            need: 5
+        })
     );
     // Through the read loop: an error, not a false end of stream.
     let wire = frame(&Header::data(1, b"hi"), b"hi");
@@ -337,7 +349,10 @@ fn a_buffer_smaller_than_the_prefix_is_an_error_not_a_stall() {
     let err = sockframe::io::read_event(&mut r, &mut dec).unwrap_err();
     assert!(matches!(
         err,
-        sockframe::Error::Decode(DecodeError::BufferTooSmall { capacity: 4 })
+        sockframe::Error::Decode(DecodeError::BufferTooSmall {
+            capacity: 4,
+            need: 5
+        })
     ));
 }
 

@@ -54,6 +54,7 @@ fn blocking_reads_frames_sent_byte_by_byte_over_tcp() {
             Event::Start(h) => assert_eq!(h.len, 100_000),
             Event::Chunk(c) => streamed.extend_from_slice(c),
             Event::End => got.push((2, std::mem::take(&mut streamed))),
+            Event::Abort(a) => panic!("nothing was aborted: {a:?}"),
         }
     }
     writer.join().unwrap();

@@ -1,0 +1,199 @@
+//! Which fault the head of a frame shows, in the spec's order (section 7.5): the prefix, then
+//! `kind`, `id` and `len` (with `len` against the payload limit), then the trailer rules, then
+//! the rest of the header. Every way of driving the decoder (`next_event`, `poll`, `finish`)
+//! asks these functions, so a peer gets the same code at the same byte from all of them.
+
+use crate::decoder::Limits;
+use crate::error::{DecodeError, Stage};
+use crate::header::{Header, Kind, is_trailer_kind};
+use crate::prefix::{PREFIX_LEN, Prefix};
+use crate::report::ABORT_MESSAGE_MAX;
+
+/// Checks the prefix and the header limit; `None` until the prefix has arrived.
+#[inline(always)]
+pub(crate) fn header_len(
+    data: &[u8],
+    cap: usize,
+    limits: Limits,
+) -> Result<Option<usize>, DecodeError> {
+    let Some(prefix) = Prefix::parse(data)? else {
+        if cap < PREFIX_LEN && data.len() == cap {
+            return Err(DecodeError::BufferTooSmall {
+                capacity: cap,
+                need: PREFIX_LEN,
+            });
+        }
+        return Ok(None);
+    };
+    let header_len = usize::from(prefix.header_len);
+    let limit = limits.max_header.min(cap.saturating_sub(PREFIX_LEN));
+    if header_len > limit {
+        return Err(DecodeError::HeaderTooLarge {
+            len: header_len,
+            limit,
+        });
+    }
+    Ok(Some(header_len))
+}
+
+/// Decodes a complete header and applies every rule to it: the payload limit and the trailer
+/// rules (`expected`: the id whose trailer is due, if one is). On a fault, the first one in
+/// wire order.
+#[inline(always)]
+pub(crate) fn checked_header<'a>(
+    bytes: &'a [u8],
+    limits: Limits,
+    expected: Option<u32>,
+) -> Result<Header<'a>, DecodeError> {
+    let header = match Header::parse(bytes) {
+        Ok(h) => h,
+        Err(e) => return Err(first_header_error(bytes, limits, expected, e)),
+    };
+    check_payload(header.len, limits)?;
+    check_trailer(header.kind, header.id, header.len, expected)?;
+    Ok(header)
+}
+
+/// The error a malformed header is reported with: a fault the first three fields show (`len`
+/// over the limit, a trailer rule) comes before one further on. Only on the error path: no
+/// cost to good frames.
+#[cold]
+fn first_header_error(
+    bytes: &[u8],
+    limits: Limits,
+    expected: Option<u32>,
+    parse_error: DecodeError,
+) -> DecodeError {
+    match first_fields(bytes, limits, expected) {
+        Err(early) => early,
+        Ok(()) => parse_error,
+    }
+}
+
+/// The faults `kind`, `id` and `len` show on their own; `Ok` also when they have not all
+/// arrived (or cannot be decoded: the full decode names that fault).
+fn first_fields(bytes: &[u8], limits: Limits, expected: Option<u32>) -> Result<(), DecodeError> {
+    if let Ok((kind, id, len)) = Header::peek(bytes) {
+        check_payload(len, limits)?;
+        check_trailer(kind, id, len, expected)?;
+    }
+    Ok(())
+}
+
+#[inline(always)]
+pub(crate) fn check_payload(len: u64, limits: Limits) -> Result<(), DecodeError> {
+    if len > limits.max_payload {
+        return Err(DecodeError::PayloadTooLarge {
+            len,
+            limit: limits.max_payload,
+        });
+    }
+    Ok(())
+}
+
+/// The trailer rules (spec, section 4.1): where a trailer of frame `expected` is due, an END
+/// (empty) or ABORT (short message) with that id; elsewhere, no END or ABORT at all.
+#[inline(always)]
+pub(crate) fn check_trailer(
+    kind: Kind,
+    id: u32,
+    len: u64,
+    expected: Option<u32>,
+) -> Result<(), DecodeError> {
+    // One test on the hot path (no trailer due, an ordinary kind).
+    if expected.is_none() && !is_trailer_kind(kind.0) {
+        return Ok(());
+    }
+    let ok = match expected {
+        None => false,
+        Some(e) if e != id => false,
+        Some(_) if kind == Kind::END => len == 0,
+        Some(_) if kind == Kind::ABORT => len <= ABORT_MESSAGE_MAX as u64,
+        Some(_) => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(DecodeError::BadTrailer {
+            expected,
+            kind: kind.0,
+            id,
+            len,
+        })
+    }
+}
+
+/// Where a trailer of frame `expected` at the front of `data` ends, once its prefix and
+/// header are in and keep the rules. The whole trailer must fit the buffer: it is delivered
+/// whole.
+pub(crate) fn locate_trailer<'a>(
+    data: &'a [u8],
+    cap: usize,
+    limits: Limits,
+    expected: u32,
+) -> Result<Option<(Header<'a>, usize)>, DecodeError> {
+    let Some(header_len) = header_len(data, cap, limits)? else {
+        return Ok(None);
+    };
+    let head = PREFIX_LEN + header_len;
+    let Some(bytes) = data.get(PREFIX_LEN..head) else {
+        return Ok(None);
+    };
+    let header = checked_header(bytes, limits, Some(expected))?;
+    // The rules bound `len` by ABORT_MESSAGE_MAX.
+    let frame_len = head + header.len as usize;
+    if frame_len > cap {
+        return Err(DecodeError::BufferTooSmall {
+            capacity: cap,
+            need: frame_len,
+        });
+    }
+    Ok(Some((header, frame_len)))
+}
+
+/// The error for a stream that ended after `data`, the start of a frame (of the trailer of
+/// frame `expected`, if one is due): a fault the bytes that arrived already show, or else
+/// `truncated` with where the frame was cut.
+#[cold]
+pub(crate) fn cut_short(
+    data: &[u8],
+    cap: usize,
+    limits: Limits,
+    expected: Option<u32>,
+) -> DecodeError {
+    // `have`/`need` count the part that was cut, or the whole trailer frame.
+    let eof = |stage: Stage, part_at: usize, part_len: u64| match expected {
+        Some(_) => DecodeError::UnexpectedEof {
+            stage: Stage::Trailer,
+            have: data.len() as u64,
+            need: part_at as u64 + part_len,
+        },
+        None => DecodeError::UnexpectedEof {
+            stage,
+            have: (data.len() - part_at) as u64,
+            need: part_len,
+        },
+    };
+    let header_len = match header_len(data, cap, limits) {
+        Err(e) => return e,
+        Ok(None) => return eof(Stage::Prefix, 0, PREFIX_LEN as u64),
+        Ok(Some(n)) => n,
+    };
+    let head = PREFIX_LEN + header_len;
+    match data.get(PREFIX_LEN..head) {
+        Some(bytes) => match checked_header(bytes, limits, expected) {
+            Err(e) => e,
+            Ok(header) => eof(Stage::Payload, head, header.len),
+        },
+        None => {
+            let partial = &data[PREFIX_LEN..];
+            if let Err(e) = first_fields(partial, limits, expected) {
+                return e;
+            }
+            if let Err(e) = Header::check_partial(partial) {
+                return e;
+            }
+            eof(Stage::Header, PREFIX_LEN, header_len as u64)
+        }
+    }
+}

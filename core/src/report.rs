@@ -1,0 +1,287 @@
+//! What an error or an abort tells a program: the numbers of a [`DecodeError`] as metadata
+//! (spec, section 7.4), and the ERROR, ABORT and END frames that carry them.
+//!
+//! ```
+//! use sockframe::{DecodeError, Decoder, Event, encode_decode_error};
+//!
+//! let err = DecodeError::HeaderTooLarge { len: 9000, limit: 512 };
+//! let mut out = [0u8; sockframe::ERROR_FRAME_MAX];
+//! let n = encode_decode_error(0, &err, &mut out).unwrap();
+//!
+//! let mut dec = Decoder::new([0u8; 512]);
+//! dec.feed(&out[..n]);
+//! let Some(Event::Frame(f)) = dec.next_event().unwrap() else { panic!() };
+//! assert_eq!(f.header.meta("code"), Some("header-too-large"));
+//! assert_eq!(f.header.meta("size"), Some("9000"));
+//! assert_eq!(f.header.meta("limit"), Some("512"));
+//! assert_eq!(f.payload, b"header is 9000 bytes, limit 512");
+//! ```
+
+use crate::decoder::Limits;
+use crate::encoder::Cut;
+use crate::encoder::{ERROR_MESSAGE_MAX, encode_frame, encode_head};
+use crate::error::{DecodeError, EncodeError, Stage};
+use crate::header::{Header, Kind};
+use crate::metadata::MAX_META;
+use core::fmt::{self, Write as _};
+
+/// A number written out in decimal.
+type Digits = heapless::String<20>;
+
+/// The longest message an ABORT trailer may carry (spec, section 4.1); a longer one is a
+/// `bad-trailer` fault.
+pub const ABORT_MESSAGE_MAX: usize = ERROR_MESSAGE_MAX;
+
+/// Room for any frame [`encode_decode_error`] or [`encode_decode_abort`] writes (any id, any
+/// error, the message cut at [`ERROR_MESSAGE_MAX`] bytes).
+pub const ERROR_FRAME_MAX: usize = 320;
+
+/// The most entries [`Details`] holds.
+const MAX_DETAILS: usize = 4;
+
+/// One value of an error's metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Detail {
+    /// A number, sent in decimal.
+    Number(u64),
+    /// A word, such as a field or stage name.
+    Text(&'static str),
+}
+
+/// The metadata an ERROR (or ABORT) frame carries after `code`: up to four named values, in
+/// the order of the spec's section 7.4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Details {
+    entries: [(&'static str, Detail); MAX_DETAILS],
+    len: u8,
+}
+
+impl Details {
+    /// No entries (the codes of services, such as `busy`).
+    pub const NONE: Details = Details {
+        entries: [("", Detail::Number(0)); MAX_DETAILS],
+        len: 0,
+    };
+
+    fn of(pairs: &[(&'static str, Detail)]) -> Details {
+        let mut d = Details::NONE;
+        for (slot, pair) in d.entries.iter_mut().zip(pairs) {
+            *slot = *pair;
+        }
+        d.len = pairs.len().min(MAX_DETAILS) as u8;
+        d
+    }
+
+    /// The entries, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, Detail)> + '_ {
+        self.entries[..usize::from(self.len)].iter().copied()
+    }
+
+    /// The value named `key`.
+    pub fn get(&self, key: &str) -> Option<Detail> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+}
+
+impl DecodeError {
+    /// The error's numbers, as the metadata its ERROR frame carries after `code`.
+    ///
+    /// ```
+    /// use sockframe::{DecodeError, Detail};
+    /// let err = DecodeError::PayloadTooLarge { len: 100, limit: 10 };
+    /// assert_eq!(err.details().get("limit"), Some(Detail::Number(10)));
+    /// ```
+    pub fn details(&self) -> Details {
+        use Detail::{Number as N, Text};
+        match *self {
+            DecodeError::BadMagic { seen, seen_len } => {
+                // The first byte that differs: byte 1 only if byte 0 was right.
+                let at = usize::from(seen_len > 1 && seen[0] == crate::MAGIC[0]);
+                Details::of(&[("at", N(at as u64)), ("got", N(u64::from(seen[at])))])
+            }
+            DecodeError::UnsupportedVersion { version } => Details::of(&[
+                ("version", N(u64::from(version))),
+                ("supported", N(u64::from(crate::VERSION))),
+            ]),
+            DecodeError::HeaderTooLarge { len, limit } => {
+                Details::of(&[("size", N(len as u64)), ("limit", N(limit as u64))])
+            }
+            DecodeError::PayloadTooLarge { len, limit } => {
+                Details::of(&[("size", N(len)), ("limit", N(limit))])
+            }
+            DecodeError::BadHeader { field, .. } => Details::of(&[("field", Text(field))]),
+            DecodeError::TooMuchMetadata { count, limit } => {
+                Details::of(&[("size", N(count)), ("limit", N(limit as u64))])
+            }
+            DecodeError::BadTrailer {
+                expected,
+                kind,
+                id,
+                len,
+            } => {
+                let rest = [
+                    ("kind", N(u64::from(kind))),
+                    ("id", N(u64::from(id))),
+                    ("size", N(len)),
+                ];
+                match expected {
+                    Some(e) => {
+                        Details::of(&[("expected-id", N(u64::from(e))), rest[0], rest[1], rest[2]])
+                    }
+                    None => Details::of(&rest),
+                }
+            }
+            DecodeError::BadChecksum { expected, actual } => Details::of(&[
+                ("expected", N(u64::from(expected))),
+                ("actual", N(u64::from(actual))),
+            ]),
+            DecodeError::BufferTooSmall { capacity, need } => {
+                Details::of(&[("size", N(capacity as u64)), ("need", N(need as u64))])
+            }
+            DecodeError::UnexpectedEof { stage, have, need } => Details::of(&[
+                ("stage", Text(stage_name(stage))),
+                ("have", N(have)),
+                ("need", N(need)),
+            ]),
+        }
+    }
+}
+
+fn stage_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Prefix => "prefix",
+        Stage::Header => "header",
+        Stage::Payload => "payload",
+        Stage::Trailer => "trailer",
+    }
+}
+
+/// Writes the ERROR frame for a decode error into `out`: metadata `code` then the error's
+/// [`details`](DecodeError::details), payload its message. Every adapter answers a bad peer
+/// with this; [`ERROR_FRAME_MAX`] bytes always suffice.
+pub fn encode_decode_error(
+    id: u32,
+    err: &DecodeError,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    encode_report(Kind::ERROR, id, err.code(), &err.details(), err, out)
+}
+
+/// Writes the ABORT trailer of frame `id` for a decode error that cut it (what a relay or
+/// echo sends after the filler): the same code, details and message as its ERROR frame.
+pub fn encode_decode_abort(
+    id: u32,
+    err: &DecodeError,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    encode_report(Kind::ABORT, id, err.code(), &err.details(), err, out)
+}
+
+/// Writes the ABORT trailer of frame `id`: metadata `code` = `code`, payload = `message`
+/// (cut at [`ABORT_MESSAGE_MAX`] bytes). The frame must have had [`Flags::TRAILER`]
+/// (crate::Flags::TRAILER), and its payload must have been completed (with filler).
+///
+/// ```
+/// use sockframe::{Decoder, Event, Header, encode_abort, encode_head};
+///
+/// let mut wire = [0u8; 128];
+/// let head = Header::data(6, b"").with_trailer();
+/// let mut n = encode_head(&head, 5, &mut wire).unwrap();
+/// wire[n..n + 5].copy_from_slice(b"ab\0\0\0"); // 2 bytes, then filler
+/// n += 5;
+/// n += encode_abort(6, "input-error", &"stdin: read failed", &mut wire[n..]).unwrap();
+///
+/// let mut dec = Decoder::new([0u8; 256]);
+/// dec.feed(&wire[..n]);
+/// assert!(matches!(dec.next_event(), Ok(Some(Event::Start(_)))));
+/// assert!(matches!(dec.next_event(), Ok(Some(Event::Chunk(_)))));
+/// let Ok(Some(Event::Abort(a))) = dec.next_event() else { panic!() };
+/// assert_eq!(a.header.meta("code"), Some("input-error"));
+/// assert_eq!(a.payload, b"stdin: read failed");
+/// ```
+pub fn encode_abort(
+    id: u32,
+    code: &str,
+    message: &dyn fmt::Display,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    encode_report(Kind::ABORT, id, code, &Details::NONE, message, out)
+}
+
+/// Writes the END trailer of frame `id` (which had [`Flags::TRAILER`](crate::Flags::TRAILER)):
+/// its payload is complete.
+pub fn encode_end(id: u32, out: &mut [u8]) -> Result<usize, EncodeError> {
+    encode_frame(&Header::new(Kind::END, id, 0), &[], out)
+}
+
+/// Writes the head of the PONG that answers a limits request `ping` (see
+/// [`Header::asks_limits`]): the PING's id, flags, crc and `len`, and metadata `max-header`,
+/// `max-payload`, `max-meta` and `trailer` = `1` (spec, section 7.2). The PING's payload (and
+/// trailer) follow it unchanged. `limits` are the receiver's, as
+/// [`Decoder::accepted`](crate::Decoder::accepted) gives them.
+pub fn encode_limits_pong(
+    ping: &Header<'_>,
+    limits: Limits,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let (header, payload, meta) = (
+        decimal(limits.max_header as u64),
+        decimal(limits.max_payload),
+        decimal(MAX_META as u64),
+    );
+    let pairs = [
+        ("max-header", header.as_str()),
+        ("max-payload", payload.as_str()),
+        ("max-meta", meta.as_str()),
+        ("trailer", "1"),
+    ];
+    let pong = Header {
+        kind: Kind::PONG,
+        name: None,
+        ..*ping
+    }
+    .with_meta(&pairs);
+    encode_head(&pong, ping.len, out)
+}
+
+/// One ERROR or ABORT frame: `code`, then `details`, then the message (cut to fit).
+pub(crate) fn encode_report(
+    kind: Kind,
+    id: u32,
+    code: &str,
+    details: &Details,
+    message: &dyn fmt::Display,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let mut text = heapless::String::<ERROR_MESSAGE_MAX>::new();
+    // A message too long for the buffer is cut, not dropped: keep what fit.
+    let _ = write!(Cut(&mut text), "{message}");
+    let mut digits: [Digits; MAX_DETAILS] = Default::default();
+    for (d, (_, detail)) in digits.iter_mut().zip(details.iter()) {
+        if let Detail::Number(n) = detail {
+            *d = decimal(n);
+        }
+    }
+    let mut pairs = [("code", code); 1 + MAX_DETAILS];
+    for (pair, ((key, detail), d)) in pairs[1..].iter_mut().zip(details.iter().zip(&digits)) {
+        *pair = (
+            key,
+            match detail {
+                Detail::Number(_) => d.as_str(),
+                Detail::Text(t) => t,
+            },
+        );
+    }
+    let header = Header::new(kind, id, 0).with_meta(&pairs[..1 + details.iter().count()]);
+    encode_frame(&header, text.as_bytes(), out)
+}
+
+/// `n` in decimal.
+fn decimal(n: u64) -> Digits {
+    let mut digits = Digits::new();
+    // 20 digits hold any u64.
+    let _ = crate::text::decimal(&mut digits, n);
+    digits
+}
