@@ -49,9 +49,25 @@ pub(crate) fn checked_header<'a>(
         Ok(h) => h,
         Err(e) => return Err(first_header_error(bytes, limits, expected, e)),
     };
-    check_payload(header.len, limits)?;
-    check_trailer(header.kind, header.id, header.len, expected)?;
+    if header.len > limits.max_payload || !trailer_ok(header.kind, header.id, header.len, expected)
+    {
+        return Err(first_fields_error(&header, limits, expected));
+    }
     Ok(header)
+}
+
+/// The fault of a decoded header's first fields: `len` over the limit first.
+#[cold]
+fn first_fields_error(header: &Header<'_>, limits: Limits, expected: Option<u32>) -> DecodeError {
+    match check_payload(header.len, limits) {
+        Err(e) => e,
+        Ok(()) => DecodeError::BadTrailer {
+            expected,
+            kind: header.kind.0,
+            id: header.id,
+            len: header.len,
+        },
+    }
 }
 
 /// The error a malformed header is reported with: a fault the first three fields show (`len`
@@ -100,18 +116,7 @@ pub(crate) fn check_trailer(
     len: u64,
     expected: Option<u32>,
 ) -> Result<(), DecodeError> {
-    // One test on the hot path (no trailer due, an ordinary kind).
-    if expected.is_none() && !is_trailer_kind(kind.0) {
-        return Ok(());
-    }
-    let ok = match expected {
-        None => false,
-        Some(e) if e != id => false,
-        Some(_) if kind == Kind::END => len == 0,
-        Some(_) if kind == Kind::ABORT => len <= ABORT_MESSAGE_MAX as u64,
-        Some(_) => false,
-    };
-    if ok {
+    if trailer_ok(kind, id, len, expected) {
         Ok(())
     } else {
         Err(DecodeError::BadTrailer {
@@ -120,6 +125,18 @@ pub(crate) fn check_trailer(
             id,
             len,
         })
+    }
+}
+
+#[inline(always)]
+fn trailer_ok(kind: Kind, id: u32, len: u64, expected: Option<u32>) -> bool {
+    match expected {
+        // One test on the hot path: an ordinary kind, no trailer due.
+        None => !is_trailer_kind(kind.0),
+        Some(e) if e != id => false,
+        Some(_) if kind == Kind::END => len == 0,
+        Some(_) if kind == Kind::ABORT => len <= ABORT_MESSAGE_MAX as u64,
+        Some(_) => false,
     }
 }
 

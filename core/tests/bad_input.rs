@@ -375,3 +375,184 @@ fn encoder_refuses_more_metadata_than_a_receiver_accepts() {
         }
     );
 }
+
+/// Spec 2 and 7.5: the version is rejected when its byte arrives, before `header_len`.
+#[test]
+fn a_future_version_is_rejected_at_byte_3() {
+    let mut dec = Decoder::new([0u8; 64]);
+    dec.feed(&[0xF5, 0x46]);
+    assert!(!dec.poll().unwrap());
+    dec.feed(&[0x02]);
+    assert_eq!(
+        dec.poll().unwrap_err(),
+        DecodeError::UnsupportedVersion { version: 2 }
+    );
+    // And a stream that ends there reports the version, not the cut.
+    let mut dec = Decoder::new([0u8; 64]);
+    dec.feed(&[0xF5, 0x46, 0x02]);
+    assert_eq!(
+        dec.finish().unwrap_err(),
+        DecodeError::UnsupportedVersion { version: 2 }
+    );
+}
+
+/// Spec 7.5: at the end of the stream, a fault in the header bytes that arrived comes
+/// before `truncated` (a bad option tag; `len` over the limit); bytes that simply run out
+/// are `truncated`.
+#[test]
+fn end_of_stream_inside_a_header_reports_a_fault_in_what_arrived() {
+    let finish = |bytes: &[u8]| {
+        let mut dec = Decoder::new([0u8; 256]);
+        dec.feed(bytes);
+        dec.finish().unwrap_err()
+    };
+    let tag = finish(&[0xF5, 0x46, 0x01, 0x14, 0x00, 0, 1, 0, 0, 5]);
+    assert!(matches!(tag, DecodeError::BadHeader { field: "name", .. }));
+    let len = finish(&[0xF5, 0x46, 0x01, 0x14, 0x00, 0, 1, 0x81, 0x80, 0x80, 0x20]);
+    assert_eq!(
+        len,
+        DecodeError::PayloadTooLarge {
+            len: 67_108_865,
+            limit: 64 << 20
+        }
+    );
+    let meta = finish(&[0xF5, 0x46, 0x01, 0x14, 0x00, 0, 1, 0, 0, 0, 0, 9]);
+    assert!(matches!(
+        meta,
+        DecodeError::TooMuchMetadata { count: 9, .. }
+    ));
+    let ran_out = finish(&[0xF5, 0x46, 0x01, 0x14, 0x00, 0, 1, 0, 0, 1, 5, b'a']);
+    assert_eq!(
+        ran_out,
+        DecodeError::UnexpectedEof {
+            stage: Stage::Header,
+            have: 7,
+            need: 20
+        }
+    );
+}
+
+/// Spec 7.5 (issue 10, item 4): a bad header is found by `poll` as soon as the header is
+/// in, before any payload byte, like `next_event` finds it.
+#[test]
+fn poll_finds_a_bad_header_when_the_header_is_in() {
+    let wire = [0xF5, 0x46, 0x01, 0x07, 0x00, 0, 1, 4, 0, 7, 0, 0];
+    let mut dec = Decoder::new([0u8; 256]);
+    dec.feed(&wire[..wire.len() - 1]);
+    assert!(!dec.poll().unwrap());
+    dec.feed(&wire[wire.len() - 1..]);
+    assert!(matches!(
+        dec.poll().unwrap_err(),
+        DecodeError::BadHeader { field: "name", .. }
+    ));
+}
+
+/// Every error's numbers go into its ERROR frame as metadata (spec 7.4).
+#[test]
+fn every_error_carries_its_numbers_as_metadata() {
+    use sockframe::Detail::{Number as N, Text as T};
+    let cases = [
+        (
+            DecodeError::UnsupportedVersion { version: 2 },
+            vec![("version", N(2)), ("supported", N(1))],
+        ),
+        (
+            DecodeError::HeaderTooLarge {
+                len: 9000,
+                limit: 512,
+            },
+            vec![("size", N(9000)), ("limit", N(512))],
+        ),
+        (
+            DecodeError::PayloadTooLarge {
+                len: u64::MAX,
+                limit: 1,
+            },
+            vec![("size", N(u64::MAX)), ("limit", N(1))],
+        ),
+        (
+            DecodeError::BadHeader {
+                field: "crc",
+                problem: "x",
+            },
+            vec![("field", T("crc"))],
+        ),
+        (
+            DecodeError::TooMuchMetadata {
+                count: 12,
+                limit: 8,
+            },
+            vec![("size", N(12)), ("limit", N(8))],
+        ),
+        (
+            DecodeError::BadChecksum {
+                expected: 1,
+                actual: u32::MAX,
+            },
+            vec![("expected", N(1)), ("actual", N(u64::from(u32::MAX)))],
+        ),
+        (
+            DecodeError::UnexpectedEof {
+                stage: Stage::Header,
+                have: 2,
+                need: 7,
+            },
+            vec![("stage", T("header")), ("have", N(2)), ("need", N(7))],
+        ),
+    ];
+    for (err, want) in cases {
+        let got: Vec<_> = err.details().iter().collect();
+        assert_eq!(got, want, "{err:?}");
+        // And the frame carries them, in decimal, after `code`.
+        let mut out = [0u8; sockframe::ERROR_FRAME_MAX];
+        let n = sockframe::encode_decode_error(u32::MAX, &err, &mut out).unwrap();
+        let mut dec = Decoder::new([0u8; 512]);
+        dec.feed(&out[..n]);
+        let Some(Event::Frame(f)) = dec.next_event().unwrap() else {
+            panic!("a whole frame")
+        };
+        let meta: Vec<_> = f.header.meta.iter().collect();
+        assert_eq!(meta[0], ("code", err.code()));
+        for ((key, value), (k, v)) in want.iter().zip(&meta[1..]) {
+            assert_eq!(key, k);
+            match value {
+                N(n) => assert_eq!(v.parse::<u64>().unwrap(), *n),
+                T(t) => assert_eq!(v, t),
+            }
+        }
+    }
+    // Bad magic: the offset and value of the first byte that differs.
+    let magic = DecodeError::BadMagic {
+        seen: [0xF5, 0x47, 0, 0],
+        seen_len: 2,
+    };
+    let got: Vec<_> = magic.details().iter().collect();
+    assert_eq!(got, [("at", N(1)), ("got", N(0x47))]);
+}
+
+/// The longest ERROR frame fits [`ERROR_FRAME_MAX`](sockframe::ERROR_FRAME_MAX).
+#[test]
+fn the_largest_error_frame_fits_error_frame_max() {
+    let worst = [
+        DecodeError::BadTrailer {
+            expected: Some(u32::MAX),
+            kind: 255,
+            id: u32::MAX,
+            len: u64::MAX,
+        },
+        DecodeError::UnexpectedEof {
+            stage: Stage::Trailer,
+            have: u64::MAX,
+            need: u64::MAX,
+        },
+        DecodeError::TooMuchMetadata {
+            count: u64::MAX,
+            limit: usize::MAX,
+        },
+    ];
+    for err in worst {
+        let mut out = [0u8; sockframe::ERROR_FRAME_MAX];
+        sockframe::encode_decode_error(u32::MAX, &err, &mut out).unwrap();
+        sockframe::encode_decode_abort(u32::MAX, &err, &mut out).unwrap();
+    }
+}

@@ -130,6 +130,13 @@ pub fn run(log: &Log) -> Result<Outcome> {
                         );
                         break;
                     }
+                    Some(Event::Abort(a)) => {
+                        return Err(format!(
+                            "the sender aborted the stream: {}",
+                            String::from_utf8_lossy(a.payload)
+                        )
+                        .into());
+                    }
                     Some(Event::Frame(f)) => {
                         return Err(format!(
                             "a whole frame of {} bytes: expected a stream",

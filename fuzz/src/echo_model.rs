@@ -84,6 +84,14 @@ pub fn model(input: &[u8], buffer: usize, limits: Limits) -> Model {
                             .extend_from_slice(bytes);
                     }
                     Event::End => m.frames.push(open.take().expect("end after start")),
+                    Event::Abort(a) => {
+                        let h = head(&a.header, a.payload.len() as u64);
+                        m.echo.extend_from_slice(&h);
+                        m.echo.extend_from_slice(a.payload);
+                        let frame = (format!("{:?}", a.header), a.payload.to_vec());
+                        open.take().expect("abort after start");
+                        m.frames.push(frame);
+                    }
                 },
             },
             Ok(false) if rest.is_empty() => match dec.finish() {
@@ -122,6 +130,10 @@ fn decode_all(bytes: &[u8]) -> (Vec<(String, Vec<u8>)>, bool) {
                 Ok(Some(Event::Start(h))) => open = Some((format!("{h:?}"), Vec::new())),
                 Ok(Some(Event::Chunk(c))) => open.as_mut().expect("start").1.extend_from_slice(c),
                 Ok(Some(Event::End)) => frames.push(open.take().expect("start")),
+                Ok(Some(Event::Abort(a))) => {
+                    open.take().expect("start");
+                    frames.push((format!("{:?}", a.header), a.payload.to_vec()))
+                }
             },
         }
     }

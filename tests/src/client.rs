@@ -74,6 +74,14 @@ impl EchoClient {
                         .map(Some)
                         .ok_or_else(|| "end without start".into());
                 }
+                Some(Event::Abort(a)) => {
+                    return Err(format!(
+                        "frame {} aborted: {}: {}",
+                        a.header.id,
+                        a.header.meta("code").unwrap_or("?"),
+                        String::from_utf8_lossy(a.payload)
+                    ));
+                }
             }
         }
     }

@@ -4,7 +4,7 @@
 //! Run with `GOLDEN_PRINT=1 cargo test -p sockframe-tests --test golden -- --nocapture` to
 //! print the encoding of every vector (for writing the spec, never for passing the test).
 
-use sockframe::{Decoder, Event, Flags, Header, Kind, encode_frame};
+use sockframe::{DecodeError, Decoder, Event, Flags, Header, Kind, encode_frame};
 
 /// One golden vector: its name in the spec and the frames it holds, in order.
 struct Vector {
@@ -172,4 +172,271 @@ fn decoder_skips_unknown_trailing_header_fields() {
     assert_eq!(f.header, Header::data(1, b"hi"));
     assert_eq!(f.payload, b"hi");
     assert!(!f.header.flags.contains(Flags::MORE));
+}
+
+/// A conformance case of section 8 (its format is described at the top of that section).
+#[derive(Debug, Default)]
+struct Case {
+    name: String,
+    send: Vec<u8>,
+    eof: bool,
+    reply: Vec<u8>,
+    /// Code, and the byte count at which it is detected (`None`: at the end of the stream).
+    error: Option<(String, Option<usize>)>,
+    meta: Vec<(String, String)>,
+    message: String,
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    digits
+        .chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+        .collect()
+}
+
+fn cases(spec: &str) -> Vec<Case> {
+    let mut out = Vec::new();
+    for (at, marker) in spec.match_indices("<!-- case: ") {
+        let rest = &spec[at + marker.len()..];
+        let mut case = Case {
+            name: rest[..rest.find(" -->").unwrap()].to_string(),
+            ..Case::default()
+        };
+        let block = rest.split("```").nth(1).unwrap();
+        for line in block.lines().skip(1) {
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            let (value, code) = (value.trim(), value.split('#').next().unwrap().trim());
+            match key {
+                "send" => case.send.extend(hex(code)),
+                "reply" => case.reply.extend(hex(code)),
+                "end" => case.eof = code == "eof",
+                "error" => {
+                    let (c, n) = code.split_once(' ').unwrap();
+                    case.error = Some((c.to_string(), n.parse().ok()));
+                }
+                "meta" => {
+                    case.meta = code
+                        .split_whitespace()
+                        .map(|kv| {
+                            let (k, v) = kv.split_once('=').unwrap();
+                            (k.to_string(), v.to_string())
+                        })
+                        .collect()
+                }
+                "message" => case.message = value.to_string(),
+                other => panic!("case `{}`: unknown key `{other}`", case.name),
+            }
+        }
+        out.push(case);
+    }
+    out
+}
+
+/// How a test drives the decoder: events taken with `next_event`, or `poll` first (as the
+/// blocking and smoltcp read loops do).
+#[derive(Debug, Clone, Copy)]
+enum Drive {
+    Events,
+    Poll,
+}
+
+/// Feeds `bytes` one at a time; the first error and how many bytes had been fed (`None`:
+/// found by `finish` at the end of the stream).
+fn first_fault(bytes: &[u8], drive: Drive) -> Option<(DecodeError, Option<usize>)> {
+    let mut dec = Decoder::new(vec![0u8; 1024]);
+    for (i, b) in bytes.iter().enumerate() {
+        assert_eq!(dec.feed(std::slice::from_ref(b)), 1);
+        loop {
+            let ready = match drive {
+                Drive::Events => true,
+                Drive::Poll => match dec.poll() {
+                    Ok(ready) => ready,
+                    Err(e) => return Some((e, Some(i + 1))),
+                },
+            };
+            if !ready {
+                break;
+            }
+            match dec.next_event() {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => return Some((e, Some(i + 1))),
+            }
+        }
+    }
+    dec.finish().err().map(|e| (e, None))
+}
+
+/// The ERROR frame a receiver sends for `err`: its code, metadata after `code`, message.
+fn error_frame(err: &DecodeError) -> (String, Vec<(String, String)>, String) {
+    let mut out = [0u8; sockframe::ERROR_FRAME_MAX];
+    let n = sockframe::encode_decode_error(0, err, &mut out).unwrap();
+    let mut dec = Decoder::new(vec![0u8; 1024]);
+    dec.feed(&out[..n]);
+    let Some(Event::Frame(f)) = dec.next_event().unwrap() else {
+        panic!("an error frame decodes whole")
+    };
+    assert_eq!((f.header.kind, f.header.id), (Kind::ERROR, 0));
+    let mut meta = f.header.meta.iter();
+    let (_, code) = meta.next().expect("`code` comes first");
+    (
+        code.to_string(),
+        meta.map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        String::from_utf8(f.payload.to_vec()).unwrap(),
+    )
+}
+
+/// Every case of sections 8.11 and 8.19, through the decoder byte by byte, driven both ways:
+/// the fault the case names, at the byte it names (or none), and the ERROR frame the
+/// receiver sends for it, metadata and message included.
+#[test]
+fn decoder_meets_every_conformance_case() {
+    let cases = cases(&spec());
+    assert!(cases.len() >= 30, "only {} cases read", cases.len());
+    for case in &cases {
+        for drive in [Drive::Events, Drive::Poll] {
+            let got = first_fault(&case.send, drive);
+            let what = format!("case `{}` ({drive:?})", case.name);
+            match (&case.error, got) {
+                (None, None) => {}
+                (None, Some((e, at))) => panic!("{what}: unexpected {e:?} at {at:?}"),
+                (Some((code, _)), None) => {
+                    assert!(!case.eof, "{what}: no `{code}`, not even at the end");
+                    panic!("{what}: no `{code}`");
+                }
+                (Some((code, at)), Some((e, found_at))) => {
+                    assert_eq!((e.code(), found_at), (code.as_str(), *at), "{what}: {e:?}");
+                    let (sent_code, meta, message) = error_frame(&e);
+                    assert_eq!(&sent_code, code, "{what}");
+                    assert_eq!(meta, case.meta, "{what}");
+                    assert_eq!(message, case.message, "{what}");
+                }
+            }
+        }
+    }
+}
+
+/// The vectors of sections 8.12 to 8.18, written by the functions a sender uses for them.
+#[test]
+fn encoders_write_the_trailer_limits_and_error_vectors() {
+    let spec = spec();
+    let mut out = vec![0u8; 1024];
+    let mut at = 0;
+
+    // 8.12: a frame with TRAILER, then END.
+    let n = encode_frame(&Header::data(6, b"abc").with_trailer(), b"abc", &mut out).unwrap();
+    at += n;
+    at += sockframe::encode_end(6, &mut out[at..]).unwrap();
+    assert_eq!(out[..at], spec_hex(&spec, "trailer-end"));
+
+    // 8.13: 2 of 5 bytes, filler, and the ABORT an echo sends for the cut.
+    at = 0;
+    let head = Header::new(Kind::DATA, 6, 5).with_trailer();
+    at += encode_frame(&head, b"ab\0\0\0", &mut out).unwrap();
+    let cut = DecodeError::UnexpectedEof {
+        stage: sockframe::Stage::Payload,
+        have: 2,
+        need: 5,
+    };
+    at += sockframe::encode_decode_abort(6, &cut, &mut out[at..]).unwrap();
+    assert_eq!(out[..at], spec_hex(&spec, "trailer-abort"));
+
+    // 8.14: a message aborted between fragments.
+    at = 0;
+    let first = Header::data(9, b"hello ").with_more();
+    at += encode_frame(&first, b"hello ", &mut out).unwrap();
+    let empty = Header::data(9, b"").with_more().with_trailer();
+    at += encode_frame(&empty, b"", &mut out[at..]).unwrap();
+    let n = sockframe::encode_abort(9, "cancelled", &"cancelled by the sender", &mut out[at..]);
+    at += n.unwrap();
+    assert_eq!(out[..at], spec_hex(&spec, "abort-fragments"));
+
+    // 8.15 and 8.16: the limits request, and the answer with the default limits.
+    let pairs = [("limits", "")];
+    let ping = Header::new(Kind::PING, 8, 0).with_meta(&pairs);
+    let n = encode_frame(&ping, b"", &mut out).unwrap();
+    assert_eq!(out[..n], spec_hex(&spec, "limits-request"));
+    assert!(ping.asks_limits());
+    let dec = Decoder::new(vec![0u8; 1024]);
+    let n = sockframe::encode_limits_pong(&ping, dec.accepted(), &mut out).unwrap();
+    assert_eq!(out[..n], spec_hex(&spec, "limits-reply"));
+
+    // 8.17: an ERROR frame with its numbers.
+    let err = DecodeError::HeaderTooLarge {
+        len: 9000,
+        limit: 512,
+    };
+    let n = sockframe::encode_decode_error(0, &err, &mut out).unwrap();
+    assert_eq!(out[..n], spec_hex(&spec, "error-numbers"));
+}
+
+/// What the decoder makes of the trailer vectors: a streamed frame ended by END or ABORT, with
+/// every byte accounted for in the events' raw bytes.
+#[test]
+fn decoder_reads_the_trailer_vectors() {
+    let spec = spec();
+    let events = |name: &str| -> Vec<String> {
+        let wire = spec_hex(&spec, name);
+        let mut dec = Decoder::new(vec![0u8; 1024]);
+        dec.feed(&wire);
+        let (mut seen, mut raw_total) = (Vec::new(), Vec::new());
+        while let Some((ev, raw)) = dec.next_event_raw().unwrap() {
+            raw_total.extend_from_slice(raw);
+            seen.push(match ev {
+                Event::Frame(f) => format!("frame {} {:?}", f.header.id, f.payload),
+                Event::Start(h) => format!("start {} flags {:02x}", h.id, h.flags.0),
+                Event::Chunk(c) => format!("chunk {c:?}"),
+                Event::End => format!("end ({} raw bytes)", raw.len()),
+                Event::Abort(a) => format!(
+                    "abort {} {} {:?}",
+                    a.header.id,
+                    a.header.meta("code").unwrap(),
+                    String::from_utf8_lossy(a.payload)
+                ),
+            });
+        }
+        dec.finish().unwrap();
+        assert_eq!(raw_total, wire, "vector `{name}`: raw bytes");
+        seen
+    };
+    assert_eq!(
+        events("trailer-end"),
+        [
+            "start 6 flags 02",
+            "chunk [97, 98, 99]",
+            "end (12 raw bytes)"
+        ]
+    );
+    assert_eq!(
+        events("trailer-abort"),
+        [
+            "start 6 flags 02",
+            "chunk [97, 98, 0, 0, 0]",
+            "abort 6 truncated \"stream ended mid-payload: got 2 of 5 bytes\""
+        ]
+    );
+    assert_eq!(
+        events("abort-fragments"),
+        [
+            "frame 9 [104, 101, 108, 108, 111, 32]",
+            "start 9 flags 03",
+            "abort 9 cancelled \"cancelled by the sender\""
+        ]
+    );
+    // 8.18: a later revision's PING: decoded as v1, forwarded whole.
+    let wire = spec_hex(&spec, "forward-ping");
+    let mut dec = Decoder::new(vec![0u8; 1024]);
+    dec.feed(&wire);
+    let Some((Event::Frame(f), raw)) = dec.next_event_raw().unwrap() else {
+        panic!("a whole frame")
+    };
+    assert_eq!(
+        (f.header.kind, f.header.id, f.payload),
+        (Kind::PING, 7, &b"hi"[..])
+    );
+    assert_eq!(f.header.flags.0, 0x80);
+    assert_eq!(raw, &wire[..]);
 }

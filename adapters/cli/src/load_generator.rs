@@ -341,6 +341,7 @@ impl Verifier {
             }
             Event::End if self.offset == self.size => Ok(true),
             Event::End => bad(format!("message {} ended short", self.id)),
+            Event::Abort(_) => bad(format!("message {} was aborted", self.id)),
         }
     }
 

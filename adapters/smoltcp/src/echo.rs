@@ -33,6 +33,10 @@ impl Handler for Echo {
             Event::Start(header) => reply.send_head(&header.echo_reply(), header.len),
             Event::Chunk(bytes) => reply.send(bytes),
             Event::End => Ok(()),
+            Event::Abort(abort) => {
+                reply.send_head(&abort.header, abort.payload.len() as u64)?;
+                reply.send(abort.payload)
+            }
         }
     }
 }

@@ -125,6 +125,7 @@ fn streamed_reply_arrives_as_start_chunks_end_with_a_small_client_buffer() {
             }
             Event::End => break,
             Event::Frame(_) => panic!("20 KB cannot fit a 1 KiB buffer"),
+            Event::Abort(a) => panic!("nothing was aborted: {a:?}"),
         }
     }
     assert_eq!(got, 20_000);

@@ -120,6 +120,10 @@ pub fn decode_all(bytes: &[u8]) -> Vec<(Kind, u32, Vec<u8>)> {
             Event::Start(h) => open = Some((h.kind, h.id, Vec::new())),
             Event::Chunk(c) => open.as_mut().expect("start").2.extend_from_slice(c),
             Event::End => frames.push(open.take().expect("start")),
+            Event::Abort(a) => {
+                open.take().expect("start");
+                frames.push((a.header.kind, a.header.id, a.payload.to_vec()));
+            }
         }
     }
 }

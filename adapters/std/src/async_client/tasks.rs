@@ -132,6 +132,13 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
                     shared.deliver(s.id, None, &[], !s.more).await;
                 }
             }
+            // The peer aborted the streamed frame: what arrived of it is void.
+            Event::Abort(a) => {
+                streaming = None;
+                let code = a.header.meta("code").unwrap_or("unknown").to_owned();
+                let message = String::from_utf8_lossy(a.payload).into_owned();
+                shared.deliver_error(a.header.id, code, message);
+            }
         }
     };
     shared.fail_all(error);

@@ -82,6 +82,10 @@ impl Client {
                 }
                 // The decoder checked the size and the CRC-32C before saying End.
                 Event::End => break,
+                // The server aborted the download: the temporary file is dropped.
+                Event::Abort(a) => {
+                    return Err(ClientError::remote(&OwnedFrame::new(&a.header, a.payload)));
+                }
             }
         }
         tmp.persist(local)?;

@@ -234,6 +234,10 @@ impl Client {
                     }
                 }
                 Some(Event::End) => return streamed.take().ok_or(ClientError::Closed).map(Some),
+                // The peer aborted the streamed frame: what arrived of it is void.
+                Some(Event::Abort(a)) => {
+                    return Err(ClientError::remote(&OwnedFrame::new(&a.header, a.payload)));
+                }
             }
         }
     }
@@ -363,6 +367,9 @@ impl Client {
                 Event::End => {
                     streaming = None;
                     continue;
+                }
+                Event::Abort(a) => {
+                    return Err(ClientError::remote(&OwnedFrame::new(&a.header, a.payload)));
                 }
             };
             match kind {

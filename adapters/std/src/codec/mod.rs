@@ -134,9 +134,28 @@ pub enum CodecError {
     /// The connection failed.
     #[error("connection failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The peer aborted the streamed frame `id` (an ABORT trailer): the parts of it already
+    /// decoded are void.
+    #[error("frame {id} aborted by the peer: {code}: {message}")]
+    Aborted {
+        /// The aborted frame's id.
+        id: u32,
+        /// The ABORT's `code`.
+        code: String,
+        /// The ABORT's message.
+        message: String,
+    },
 }
 
 impl CodecError {
+    fn aborted(abort: &sockframe::Frame<'_>) -> CodecError {
+        CodecError::Aborted {
+            id: abort.header.id,
+            code: abort.header.meta("code").unwrap_or("unknown").to_owned(),
+            message: String::from_utf8_lossy(abort.payload).into_owned(),
+        }
+    }
+
     /// The error frame to send the peer before closing, for errors in what it sent.
     pub fn reply(&self) -> Option<ErrorReply<'_>> {
         match self {
@@ -290,6 +309,7 @@ impl Decoder for FrameCodec {
             // The buffer holds every frame within the limits, so nothing streams; if a
             // frame ever did, it is over the limit all the same.
             Some(Event::Start(h)) => Err(DecodeError::PayloadTooLarge { len: h.len, limit }.into()),
+            Some(Event::Abort(a)) => Err(CodecError::aborted(&a)),
             Some(Event::Chunk(_) | Event::End) => Err(DecodeError::PayloadTooLarge {
                 len: limit.saturating_add(1),
                 limit,
@@ -384,11 +404,15 @@ impl Decoder for StreamingFrameCodec {
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<FramePart>, CodecError> {
-        Ok(self.feeder.next(src)?.map(|event| match event {
+        let Some(event) = self.feeder.next(src)? else {
+            return Ok(None);
+        };
+        Ok(Some(match event {
             Event::Frame(f) => FramePart::Whole(BytesFrame::from_parts(&f.header, f.payload)),
             Event::Start(h) => FramePart::Start(FrameHead::from_header(&h)),
             Event::Chunk(c) => FramePart::Chunk(bytes::Bytes::copy_from_slice(c)),
             Event::End => FramePart::End,
+            Event::Abort(a) => return Err(CodecError::aborted(&a)),
         }))
     }
 

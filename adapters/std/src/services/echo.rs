@@ -59,6 +59,9 @@ fn echo(ev: Event<'_>, out: &mut Replies<'_>) {
         }
         Event::Chunk(bytes) => out.body(bytes),
         Event::End => {}
+        Event::Abort(a) => {
+            let _ = push_frame(out, &a.header, a.payload);
+        }
     }
 }
 

@@ -246,6 +246,11 @@ fn on_event(cfg: &FilesConfig, state: &mut State, ev: Event<'_>) -> Action {
             State::Receiving(up) => Action::Complete(up),
             _ => Action::Nothing,
         },
+        // The client aborted its upload: dropping it removes the temporary file.
+        Event::Abort(_) => {
+            *state = State::Idle;
+            Action::Nothing
+        }
     }
 }
 
