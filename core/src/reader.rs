@@ -42,6 +42,9 @@ impl Field {
     }
 }
 
+/// The problem of a field the header's bytes end before.
+pub(crate) const ENDED: &str = "header ended before the field";
+
 /// What went wrong in one read.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Problem {
@@ -56,7 +59,7 @@ pub(crate) enum Problem {
 impl Problem {
     fn describe(self) -> &'static str {
         match self {
-            Problem::Ended => "header ended before the field",
+            Problem::Ended => ENDED,
             Problem::BadVarint => "bad varint (too long or overflowing)",
             Problem::BadTag => "bad option tag (not 0 or 1)",
             Problem::BadUtf8 => "not valid UTF-8",
