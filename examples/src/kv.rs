@@ -110,8 +110,9 @@ impl Service for KvStore {
                     incoming.reply.error(h.id, "bad-request", msg);
                     conn.skip_payload().await?;
                 }
-                // Chunks and ends only follow a Start, whose payload skip_payload consumed.
-                Event::Chunk(_) | Event::End => {}
+                // Chunks, ends and aborts only follow a Start, whose payload skip_payload
+                // consumed.
+                Event::Chunk(_) | Event::End | Event::Abort(_) => {}
             }
         }
         Ok(())

@@ -43,6 +43,7 @@ impl Service for UserEcho {
                         Ok(())
                     }
                     Event::End => Ok(()),
+                    Event::Abort(a) => incoming.reply.frame(&a.header, a.payload),
                 };
                 incoming.reply.queued()
             });

@@ -129,7 +129,7 @@ impl Incoming<'_> {
     /// [`Event::End`] (whose id came with its [`Event::Start`]).
     pub fn header_id(&self) -> u32 {
         match &self.event {
-            Event::Frame(f) => f.header.id,
+            Event::Frame(f) | Event::Abort(f) => f.header.id,
             Event::Start(h) => h.id,
             Event::Chunk(_) | Event::End => 0,
         }

@@ -71,7 +71,7 @@ impl Service for Store {
                     conn.skip_payload().await?;
                 }
                 // Chunks are taken by `receive_upload` and `skip_payload`.
-                Event::Chunk(_) | Event::End => {}
+                Event::Chunk(_) | Event::End | Event::Abort(_) => {}
             }
         }
         Ok(())
@@ -188,6 +188,7 @@ fn whole_frames_and_a_streamed_reply() {
             }
             Event::End => break,
             Event::Frame(f) => panic!("expected a streamed reply, got {:?}", f.header),
+            Event::Abort(a) => panic!("the reply was aborted: {a:?}"),
         }
     }
     assert_eq!(got, n);

@@ -198,6 +198,14 @@ impl Client {
                         return Ok(head);
                     }
                 }
+                // Our reply was aborted by its sender: what reached `sink` is void.
+                Event::Abort(a) => {
+                    if let Some((_, true)) = streaming.take() {
+                        return Err(ClientError::from_error_frame(&OwnedFrame::new(
+                            &a.header, a.payload,
+                        )));
+                    }
+                }
             }
         }
     }

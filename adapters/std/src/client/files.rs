@@ -84,7 +84,9 @@ impl Client {
                 Event::End => break,
                 // The server aborted the download: the temporary file is dropped.
                 Event::Abort(a) => {
-                    return Err(ClientError::remote(&OwnedFrame::new(&a.header, a.payload)));
+                    return Err(ClientError::from_error_frame(&OwnedFrame::new(
+                        &a.header, a.payload,
+                    )));
                 }
             }
         }

@@ -236,7 +236,9 @@ impl Client {
                 Some(Event::End) => return streamed.take().ok_or(ClientError::Closed).map(Some),
                 // The peer aborted the streamed frame: what arrived of it is void.
                 Some(Event::Abort(a)) => {
-                    return Err(ClientError::remote(&OwnedFrame::new(&a.header, a.payload)));
+                    return Err(ClientError::from_error_frame(&OwnedFrame::new(
+                        &a.header, a.payload,
+                    )));
                 }
             }
         }
@@ -369,7 +371,9 @@ impl Client {
                     continue;
                 }
                 Event::Abort(a) => {
-                    return Err(ClientError::remote(&OwnedFrame::new(&a.header, a.payload)));
+                    return Err(ClientError::from_error_frame(&OwnedFrame::new(
+                        &a.header, a.payload,
+                    )));
                 }
             };
             match kind {

@@ -60,7 +60,7 @@ fn echo(ev: Event<'_>, out: &mut Replies<'_>) {
         Event::Chunk(bytes) => out.body(bytes),
         Event::End => {}
         Event::Abort(a) => {
-            let _ = push_frame(out, &a.header, a.payload);
+            let _ = out.frame(&a.header, a.payload);
         }
     }
 }
