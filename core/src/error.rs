@@ -264,7 +264,7 @@ fn too_large(f: &mut dyn Sink, what: &str, len: u64, limit: u64) -> fmt::Result 
 
 /// What broke a trailer rule, with the ids and sizes.
 fn bad_trailer(
-    f: &mut dyn fmt::Write,
+    f: &mut dyn text::Sink,
     expected: Option<u32>,
     kind: u8,
     id: u32,

@@ -8,7 +8,8 @@
 //!
 //! Output, one line per event, then `.` after each case: `F kind id len flags name crc meta
 //! payload` (a whole frame), `S kind id len flags name crc meta` (a streamed frame's header),
-//! `C hex` (a chunk), `E` (its end), then `OK` (a clean end) or `X code message` (the error
+//! `C hex` (a chunk), `E` (its end), `A kind id len flags name crc meta payload` (its abort:
+//! the ABORT trailer), then `OK` (a clean end) or `X code message` (the error
 //! the stream ended with). Strings and bytes are in hex (`-` for none), so no value can
 //! break a line.
 
@@ -62,6 +63,7 @@ fn drain(dec: &mut Decoder<Vec<u8>>, out: &mut impl Write) -> Result<(), String>
             Ok(Some(Event::Start(h))) => format!("S {}", header(&h)),
             Ok(Some(Event::Chunk(c))) => format!("C {}", hex(c)),
             Ok(Some(Event::End)) => "E".into(),
+            Ok(Some(Event::Abort(a))) => format!("A {} {}", header(&a.header), hex(a.payload)),
             Err(e) => return Err(format!("X {} {e}", e.code())),
         };
         let _ = writeln!(out, "{line}");
