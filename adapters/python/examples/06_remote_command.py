@@ -47,27 +47,21 @@ def main() -> None:
                 while piece := proc.stdout.read(PIECE):
                     conn.send(Header(id=request.id).with_more(), piece)
                     pieces += 1
-                conn.send(Header(id=request.id, meta=(("status", str(proc.wait())),)), b"")
-                say("server", f"-> {pieces} fragments and a last, empty one with the status")
+                conn.send(Header(id=request.id), b"")
+                say("server", f"-> {pieces} fragments, a last empty one; exit status {proc.wait()}")
 
     join = in_thread(server)
     with Connection(dial(addr)) as conn:
         for name in ["count", "version"]:
             conn.send(Header.data(1, name.encode()), name.encode())
-            output, fragments = bytearray(), 0
-            while True:
-                part = conn.recv()
-                assert part is not None and part.id == 1
-                output += part.payload
-                fragments += 1
-                if not part.header.more:
-                    break
-            status = part.header.get("status")
-            lines = output.decode().splitlines()
+            reads = conn.reads
+            message = conn.recv_message()  # the fragments, joined
+            assert message is not None and message.id == 1
+            lines = message.payload.decode().splitlines()
             say(
                 "client",
-                f"{name}: {len(output)} bytes in {fragments} frames, {conn.reads} socket reads "
-                f"so far, status {status}; last line {lines[-1]!r}",
+                f"{name}: {len(message.payload)} bytes in one message, "
+                f"{conn.reads - reads} socket reads; last line {lines[-1]!r}",
             )
     join()
     listener.close()

@@ -33,8 +33,9 @@ EXPECTED = {
         r"<- 20480 bytes in \d+ chunks, crc ok",
     ],
     "06_remote_command.py": [
-        r"count: 108890 bytes in \d+ frames, .* status 0; last line '19999'",
-        r"version: \d+ bytes in 2 frames",
+        r"-> 27 fragments, a last empty one; exit status 0",
+        r"count: 108890 bytes in one message, \d+ socket reads; last line '19999'",
+        r"version: \d+ bytes in one message",
     ],
 }
 

@@ -50,7 +50,7 @@ from .errors import (
     Truncated,
 )
 from .header import MAX_META, Flags, Header, Kind
-from .message import Assembler, Message
+from .message import Assembler, Fragments, Message
 
 __all__ = [
     "DEFAULT_CAPACITY",
@@ -77,6 +77,7 @@ __all__ = [
     "End",
     "Event",
     "Flags",
+    "Fragments",
     "Frame",
     "Header",
     "HeaderTooLarge",

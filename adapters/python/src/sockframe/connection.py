@@ -19,9 +19,9 @@ from typing import Dict, Iterable, List, Optional, Tuple, Union
 
 from .decoder import Decoder, Event, Limits
 from .encoder import encode_abort, encode_end, encode_error, encode_head
-from .errors import DecodeError
+from .errors import Aborted, DecodeError
 from .header import Header, Kind
-from .message import Assembler, Message, is_reply, limits_of_pong, limits_request
+from .message import Assembler, Fragments, Message, is_reply, limits_of_pong, limits_request
 
 Address = Union[str, Tuple[str, int]]
 """``"host:port"`` (``"[::1]:8080"`` for IPv6) or a ``(host, port)`` tuple."""
@@ -54,6 +54,7 @@ class Connection:
         self.sock = sock
         self.decoder = Decoder(capacity, limits)
         self._ids = itertools.count(1)
+        self._fragments = Fragments()
         self.reads = 0
         """Socket reads that returned bytes (for the lesson's sticky-packet demonstration)."""
 
@@ -115,6 +116,30 @@ class Connection:
             if event is None:
                 return None
             message = assembler.add(event)
+            if message is not None:
+                return message
+
+    def recv_message(self) -> Optional[Message]:
+        """The next whole message: fragments (flag MORE) of one id joined, frames of other
+        ids that come in between kept until their own message completes. ``None`` at a
+        clean end of stream.
+
+        Raises :class:`~sockframe.errors.Aborted` when a fragment is aborted (the message
+        is dropped), and ``ConnectionError`` when the stream ends with a message still
+        incomplete (the spec: never delivered as complete).
+        """
+        while True:
+            try:
+                frame = self.recv()
+            except Aborted as e:
+                self._fragments.discard(e.abort.header.id)
+                raise
+            if frame is None:
+                cut = self._fragments.open_ids()
+                if cut:
+                    raise ConnectionError(f"stream ended inside message(s) with id {cut}")
+                return None
+            message = self._fragments.add(frame)
             if message is not None:
                 return message
 

@@ -9,12 +9,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from .decoder import Abort, Chunk, End, Event, Frame, Start
 from .errors import Aborted, RemoteError
-from .header import Header, Kind
+from .header import Flags, Header, Kind
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,36 @@ class Assembler:
             self._started = None
             raise Aborted(event)
         return None
+
+
+class Fragments:
+    """Joins fragments (flag MORE, spec section 5) into whole messages, by id: frames of
+    other ids may come in between. The message's header is its first fragment's, with
+    ``len`` the whole length and MORE cleared.
+    """
+
+    def __init__(self) -> None:
+        """No message in progress."""
+        self._open: Dict[int, Tuple[Header, List[bytes]]] = {}
+
+    def add(self, frame: Message) -> Optional[Message]:
+        """The message ``frame`` completes, if it does."""
+        first, parts = self._open.pop(frame.id, (frame.header, []))
+        parts.append(frame.payload)
+        if frame.header.more:
+            self._open[frame.id] = (first, parts)
+            return None
+        payload = b"".join(parts)
+        whole = dataclasses.replace(first, len=len(payload), flags=first.flags & ~Flags.MORE)
+        return Message(whole, payload)
+
+    def discard(self, id: int) -> None:
+        """Drops what arrived of message ``id`` (one of its fragments was aborted)."""
+        self._open.pop(id, None)
+
+    def open_ids(self) -> List[int]:
+        """The ids of messages still waiting for fragments."""
+        return sorted(self._open)
 
 
 def is_reply(message: Message, id: int) -> bool:
