@@ -8,6 +8,8 @@ import sys
 
 import servers
 
+from sockframe import Flags, Header, encode_abort, encode_frame
+
 
 def send(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
@@ -63,3 +65,21 @@ def test_a_server_that_breaks_the_protocol_exits_1() -> None:
             _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert b"the server broke the protocol: not a sockframe stream" in err
+
+
+def test_an_aborted_reply_exits_1() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        port = s.getsockname()[1]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sockframe", "send", f"127.0.0.1:{port}", "x"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        peer, _ = s.accept()
+        with peer:
+            peer.recv(1024)
+            reply = encode_frame(Header(id=1, flags=Flags.TRAILER), b"\0\0")
+            peer.sendall(reply + encode_abort(1, "input-error", "the disk failed"))
+            out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and out == b""
+    assert b"the server aborted its reply: frame 1 aborted: input-error: the disk failed" in err

@@ -14,7 +14,7 @@ from typing import List, Optional
 
 from . import aio
 from .connection import connect, parse_address
-from .errors import DecodeError, RemoteError
+from .errors import Aborted, DecodeError, RemoteError
 
 EXIT_OK, EXIT_REMOTE, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
 
@@ -62,6 +62,9 @@ def _send(addr: str, message: str, timeout: float) -> int:
             reply = conn.request(payload)
         except RemoteError as e:
             print(f"sockframe: the server answered with an error: {e}", file=sys.stderr)
+            return EXIT_REMOTE
+        except Aborted as e:
+            print(f"sockframe: the server aborted its reply: {e}", file=sys.stderr)
             return EXIT_REMOTE
         except DecodeError as e:
             print(f"sockframe: the server broke the protocol: {e}", file=sys.stderr)
