@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from typing import Tuple
 
 import servers
 
@@ -51,23 +52,10 @@ def test_connection_refused_exits_3() -> None:
     assert f"cannot connect to 127.0.0.1:{port}".encode() in out.stderr
 
 
-def test_a_server_that_breaks_the_protocol_exits_1() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as s:
-        port = s.getsockname()[1]
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sockframe", "send", f"127.0.0.1:{port}", "x"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        peer, _ = s.accept()
-        with peer:
-            peer.sendall(b"SSH-2.0-OpenSSH\r\n")
-            _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1
-    assert b"the server broke the protocol: not a sockframe stream" in err
-
-
-def test_an_aborted_reply_exits_1() -> None:
+def send_to_fake_server(answer: bytes) -> Tuple[int, bytes, bytes]:
+    """``send`` against a server that reads the request and answers ``answer``: the exit
+    code, stdout and stderr.
+    """
     with socket.create_server(("127.0.0.1", 0)) as s:
         port = s.getsockname()[1]
         proc = subprocess.Popen(
@@ -78,8 +66,19 @@ def test_an_aborted_reply_exits_1() -> None:
         peer, _ = s.accept()
         with peer:
             peer.recv(1024)
-            reply = encode_frame(Header(id=1, flags=Flags.TRAILER), b"\0\0")
-            peer.sendall(reply + encode_abort(1, "input-error", "the disk failed"))
+            peer.sendall(answer)
             out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1 and out == b""
+    return proc.returncode, out, err
+
+
+def test_a_server_that_breaks_the_protocol_exits_1() -> None:
+    code, _, err = send_to_fake_server(b"SSH-2.0-OpenSSH\r\n")
+    assert code == 1
+    assert b"the server broke the protocol: not a sockframe stream" in err
+
+
+def test_an_aborted_reply_exits_1() -> None:
+    reply = encode_frame(Header(id=1, flags=Flags.TRAILER), b"\0\0")
+    code, out, err = send_to_fake_server(reply + encode_abort(1, "input-error", "the disk failed"))
+    assert code == 1 and out == b""
     assert b"the server aborted its reply: frame 1 aborted: input-error: the disk failed" in err
