@@ -53,6 +53,7 @@ impl EchoClient {
     }
 
     /// Receives one whole message (reassembling a streamed payload); `None` at a clean end.
+    /// An aborted frame is an error that says why.
     pub fn recv(&mut self) -> Result<Option<Reply>, String> {
         let mut reply: Option<Reply> = None;
         loop {

@@ -3,22 +3,43 @@
 use crate::reply::{Handler, Reply};
 use smoltcp::socket::tcp;
 use sockframe::io::HEAD_SCRATCH;
-use sockframe::{Decoder, Limits, PREFIX_LEN, encode_error_frame};
-
-/// The largest error frame the driver sends: prefix, header with the `code` entry, and a
-/// message of up to [`sockframe::ERROR_MESSAGE_MAX`] bytes.
-pub const ERROR_FRAME_MAX: usize = 256;
+use sockframe::{
+    DecodeError, Decoder, ERROR_FRAME_MAX, Event, Limits, PREFIX_LEN, encode_decode_abort,
+    encode_decode_error,
+};
 
 /// Where the connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Decoding and answering.
     Open,
-    /// The input was bad: the error frame is being queued, `sent` bytes of it so far. The
-    /// frame is encoded again from the decoder's error on every poll, so it takes no RAM.
-    Failing { sent: u16 },
+    /// The input was bad or cut: what is owed to the peer ([`Ending`]) is being queued,
+    /// `sent` bytes of it so far. Its frames are encoded again from the decoder's error on
+    /// every poll, so they take no RAM.
+    Failing { sent: u64 },
     /// Our side is closed (or aborted); input is discarded until the socket is done.
     Closing,
+}
+
+/// A streamed frame whose head went to the handler and whose end has not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Streaming {
+    id: u32,
+    /// A trailer (END or ABORT) follows its payload.
+    trailer: bool,
+    /// Payload bytes not yet handed to the handler.
+    remaining: u64,
+}
+
+/// What is owed to the peer after a fault, in this order, then our FIN (spec, sections 6.1
+/// and 7.6).
+struct Ending {
+    /// Filler bytes completing a forwarded payload.
+    filler: u64,
+    /// The id of a forwarded frame to abort.
+    abort: Option<u32>,
+    /// Whether the ERROR frame follows.
+    error: bool,
 }
 
 /// Whether a step moved anything.
@@ -32,13 +53,14 @@ enum Step {
 /// `N` is the largest frame (prefix, header, payload) delivered whole; larger frames pass
 /// through as chunks. An event is handed out only when the send buffer has room for the
 /// answer to everything buffered in the decoder ([`Handler::reserve`]), so the socket's send
-/// buffer must hold at least the answer to `N` bytes (`N` for the echo; checked on every
-/// poll).
+/// buffer must hold at least the answer to `N` bytes (`N` + 61 for the echo; checked on
+/// every poll).
 ///
 /// Reset it with [`reset`](Self::reset) whenever its socket listens for a new connection.
 pub struct Connection<const N: usize> {
     decoder: Decoder<[u8; N]>,
     phase: Phase,
+    streaming: Option<Streaming>,
 }
 
 impl<const N: usize> Default for Connection<N> {
@@ -63,6 +85,7 @@ impl<const N: usize> Connection<N> {
         Connection {
             decoder: Decoder::with_limits([0; N], limits),
             phase: Phase::Open,
+            streaming: None,
         }
     }
 
@@ -70,6 +93,7 @@ impl<const N: usize> Connection<N> {
     pub fn reset(&mut self) {
         self.decoder.reset();
         self.phase = Phase::Open;
+        self.streaming = None;
     }
 
     /// The decoding error that ended this connection, if one did (for logs).
@@ -82,12 +106,13 @@ impl<const N: usize> Connection<N> {
     /// before sleeping, to send what was queued).
     ///
     /// Ends the connection by itself: after the peer's FIN and the last answer it closes
-    /// the socket; after bad input it queues the error frame, then closes. It never calls
-    /// `listen`: the owner does that once the socket is no longer open.
+    /// the socket; after bad input it queues the error frame (for a handler that
+    /// [`forwards`](Handler::forwards), what the spec's section 6.1 says), then closes. It
+    /// never calls `listen`: the owner does that once the socket is no longer open.
     ///
     /// # Panics
-    /// If the socket's send buffer is smaller than `handler.reserve(N)` (`N` for the echo):
-    /// the connection could stall.
+    /// If the socket's send buffer is smaller than `handler.reserve(N)` (`N` + 61 for the
+    /// echo): the connection could stall.
     pub fn poll_socket<H: Handler>(
         &mut self,
         socket: &mut tcp::Socket<'_>,
@@ -105,7 +130,7 @@ impl<const N: usize> Connection<N> {
         loop {
             let step = match self.phase {
                 Phase::Open => self.step_open(socket, handler),
-                Phase::Failing { sent } => self.step_failing(socket, usize::from(sent)),
+                Phase::Failing { sent } => self.step_failing(socket, sent, handler.forwards()),
                 Phase::Closing => discard_input(socket),
             };
             match step {
@@ -134,10 +159,12 @@ impl<const N: usize> Connection<N> {
         // only once a payload byte or the end of the stream arrives.
         let asked = free >= handler.reserve(self.decoder.buffered());
         if asked {
-            match self.decoder.next_event() {
-                Ok(Some(event)) => {
+            let limits = self.decoder.accepted();
+            match self.decoder.next_event_raw() {
+                Ok(Some((event, raw))) => {
+                    self.streaming = streaming_after(self.streaming, &event);
                     if handler
-                        .on_event(event, &mut Reply::new(socket, free))
+                        .on_event(event, &mut Reply::new(socket, free, raw, limits))
                         .is_err()
                     {
                         // A partial answer may be queued: only a reset keeps the peer
@@ -189,40 +216,107 @@ impl<const N: usize> Connection<N> {
         Step::Progress
     }
 
-    /// Queues the rest of the error frame; once it is all queued, closes our side.
-    fn step_failing(&mut self, socket: &mut tcp::Socket<'_>, sent: usize) -> Step {
+    /// What the peer is owed after the decoder's fault. A handler that forwards (an echo)
+    /// has sent the head of a streamed frame already: such a frame with a trailer is
+    /// completed with filler and aborted, before the ERROR frame; one without a trailer and
+    /// cut short gets no ERROR frame, which its reader would take for payload bytes.
+    fn ending(&self, forwards: bool) -> Ending {
+        match self.streaming {
+            Some(s) if forwards && s.trailer => Ending {
+                filler: s.remaining,
+                abort: Some(s.id),
+                error: true,
+            },
+            Some(s) if forwards && s.remaining > 0 => Ending {
+                filler: 0,
+                abort: None,
+                error: false,
+            },
+            _ => Ending {
+                filler: 0,
+                abort: None,
+                error: true,
+            },
+        }
+    }
+
+    /// Queues more of what the peer is owed ([`ending`](Self::ending)); once it is all
+    /// queued, closes our side.
+    fn step_failing(&mut self, socket: &mut tcp::Socket<'_>, sent: u64, forwards: bool) -> Step {
         let discarded = matches!(discard_input(socket), Step::Progress);
-        let mut frame = [0u8; ERROR_FRAME_MAX];
-        // Id 0: the error belongs to the stream, not to a frame (whose id may be unknown).
-        let len = match self.decoder.error() {
-            Some(err) => encode_error_frame(0, err.code(), &err, &mut frame).unwrap_or(0),
-            None => 0,
-        };
         if !socket.may_send() {
             // The peer is gone or has not connected: nobody to tell.
             self.close(socket);
             return Step::Progress;
         }
-        let n = socket.send_slice(&frame[sent..len]).unwrap_or(0);
-        if sent + n >= len {
-            self.close(socket);
-            Step::Progress
-        } else if n > 0 {
-            // Fits u16: sent + n < len <= ERROR_FRAME_MAX.
-            self.phase = Phase::Failing {
-                sent: (sent + n) as u16,
-            };
-            Step::Progress
-        } else if discarded {
-            Step::Progress
-        } else {
-            Step::Wait
+        let ending = self.ending(forwards);
+        let mut sent = sent;
+        let mut moved = discarded;
+        if sent < ending.filler {
+            let left = usize::try_from(ending.filler - sent).unwrap_or(usize::MAX);
+            let n = socket
+                .send(|room| {
+                    let n = room.len().min(left);
+                    room[..n].fill(0);
+                    (n, n)
+                })
+                .unwrap_or(0);
+            sent += n as u64;
+            moved |= n > 0;
         }
+        if sent >= ending.filler {
+            let (frames, len) = owed_frames(self.decoder.error(), &ending);
+            // Fits usize: what was sent past the filler is less than the frames' length.
+            let at = (sent - ending.filler) as usize;
+            let n = socket.send_slice(&frames[at..len]).unwrap_or(0);
+            if at + n >= len {
+                self.close(socket);
+                return Step::Progress;
+            }
+            sent += n as u64;
+            moved |= n > 0;
+        }
+        self.phase = Phase::Failing { sent };
+        if moved { Step::Progress } else { Step::Wait }
     }
 
     fn close(&mut self, socket: &mut tcp::Socket<'_>) {
         socket.close();
         self.phase = Phase::Closing;
+    }
+}
+
+/// The frames owed after `err` (an ABORT, the ERROR frame, as `ending` says), encoded
+/// into one stack buffer, and their length.
+fn owed_frames(err: Option<DecodeError>, ending: &Ending) -> ([u8; 2 * ERROR_FRAME_MAX], usize) {
+    let mut frames = [0u8; 2 * ERROR_FRAME_MAX];
+    let mut len = 0;
+    if let Some(err) = err {
+        if let Some(id) = ending.abort {
+            len += encode_decode_abort(id, &err, &mut frames).unwrap_or(0);
+        }
+        if ending.error {
+            // Id 0: the error belongs to the stream, not to a frame.
+            len += encode_decode_error(0, &err, &mut frames[len..]).unwrap_or(0);
+        }
+    }
+    (frames, len)
+}
+
+/// What is streaming once `event` has been handed out.
+fn streaming_after(streaming: Option<Streaming>, event: &Event<'_>) -> Option<Streaming> {
+    match *event {
+        Event::Start(h) => Some(Streaming {
+            id: h.id,
+            trailer: h.has_trailer(),
+            remaining: h.len,
+        }),
+        Event::Chunk(bytes) => streaming.map(|s| Streaming {
+            remaining: s.remaining.saturating_sub(bytes.len() as u64),
+            ..s
+        }),
+        Event::End | Event::Abort(_) => None,
+        Event::Frame(_) => streaming,
     }
 }
 

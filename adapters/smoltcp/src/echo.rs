@@ -4,40 +4,58 @@ use crate::connection::Connection;
 use crate::reply::{Handler, Reply, ReplyError};
 use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
-use sockframe::{Event, Limits};
+use sockframe::{Event, Kind, Limits, PREFIX_LEN};
 
-/// The echo [`Handler`]: every frame comes back with the same header and payload, except
-/// that a [`Kind::PING`](sockframe::Kind::PING) is answered with a
-/// [`Kind::PONG`](sockframe::Kind::PONG) carrying the same id (and payload).
+/// The echo [`Handler`] of the spec's section 6.1: every frame comes back byte for byte as
+/// it arrived (reserved flag bits, non-shortest varints, header bytes after the known fields
+/// and trailers included), except that a [`Kind::PING`] comes back as a [`Kind::PONG`] (the
+/// same bytes but the kind byte) and a limits request is answered with the limits PONG.
 ///
-/// Frames larger than the decoder's buffer are echoed cut-through: the head, re-encoded
-/// from the [`Event::Start`] header, as soon as it is decoded, then each chunk as it
-/// arrives. A streamed payload's checksum can only be checked at its end, so a bad one is
-/// reported (error frame) after its bytes were already echoed.
-///
-/// The head is re-encoded, not copied: for frames written by sockframe's encoder (canonical
-/// postcard) the echo is byte-identical; header bytes a later version appends after the
-/// known fields are not echoed.
+/// Frames larger than the decoder's buffer, and frames with a trailer, are echoed
+/// cut-through: the head as soon as it is in, then each chunk as it arrives, then the
+/// trailer. When such a frame's input is cut or bad after its head went back, the driver
+/// finishes it as section 6.1 says ([`Handler::forwards`]): filler and an ABORT if it has a
+/// trailer, else a close without an ERROR frame (or, for a streamed payload whose checksum
+/// did not match at its end, the ERROR frame after the whole echo).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Echo;
 
+/// How much longer a limits PONG's head can be than the limits request's. Both have the
+/// same id, len, flags and crc; the PONG has no name (1 byte, at most the request's) and
+/// 4 metadata entries: `max-header` (at most 512, 3 digits: 11 + 4 bytes), `max-payload`
+/// (at most 20 digits: 12 + 21), `max-meta` (8: 9 + 2), `trailer` (8 + 2), with their
+/// count, 70 bytes, against at least 9 for the request's (the count, and `limits` with an
+/// empty value).
+const LIMITS_PONG_GROWTH: usize = 61;
+
 impl Handler for Echo {
     fn on_event(&mut self, event: Event<'_>, reply: &mut Reply<'_, '_>) -> Result<(), ReplyError> {
-        // Every answer is at most as long as its event on the wire (a re-encoded header is
-        // never longer than the one decoded), so it fits the budget.
-        match event {
-            Event::Frame(frame) => {
-                reply.send_head(&frame.header.echo_reply(), frame.payload.len() as u64)?;
-                reply.send(frame.payload)
-            }
-            Event::Start(header) => reply.send_head(&header.echo_reply(), header.len),
-            Event::Chunk(bytes) => reply.send(bytes),
-            Event::End => Ok(()),
-            Event::Abort(abort) => {
-                reply.send_head(&abort.header, abort.payload.len() as u64)?;
-                reply.send(abort.payload)
-            }
+        let (header, payload) = match event {
+            Event::Frame(f) => (f.header, f.payload),
+            Event::Start(h) => (h, &[][..]),
+            // Chunks, END and ABORT trailers: their own bytes.
+            _ => return reply.forward(),
+        };
+        if header.kind != Kind::PING {
+            return reply.forward();
         }
+        if header.asks_limits() {
+            reply.send_limits_pong(&header)?;
+            return reply.send(payload);
+        }
+        // The PING's own bytes, but the kind byte (offset 5, after the prefix).
+        let raw = reply.raw();
+        reply.send(&raw[..PREFIX_LEN])?;
+        reply.send(&[Kind::PONG.0])?;
+        reply.send(&raw[PREFIX_LEN + 1..])
+    }
+
+    fn reserve(&self, event_len: usize) -> usize {
+        event_len + LIMITS_PONG_GROWTH
+    }
+
+    fn forwards(&self) -> bool {
+        true
     }
 }
 
@@ -48,7 +66,8 @@ impl Handler for Echo {
 /// number of concurrent clients; a client beyond it gets a reset. A socket listens again
 /// as soon as its connection ends (closed, reset, timed out).
 ///
-/// Each socket's send buffer must hold at least `N` bytes.
+/// Each socket's send buffer must hold at least `N` + 61 bytes (the answer to a full decoder
+/// buffer, `Echo.reserve(N)`: a limits PONG is longer than its request).
 pub struct EchoService<const POOL: usize, const N: usize> {
     port: u16,
     slots: [(SocketHandle, Connection<N>); POOL],

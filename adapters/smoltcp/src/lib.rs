@@ -9,11 +9,14 @@
 //!   buffer. An event is only taken once the send buffer has room for its whole reply, so
 //!   when the peer stops reading, the driver stops reading too (bytes wait in the socket's
 //!   receive buffer, the TCP window closes) and no byte is ever dropped, reordered or
-//!   duplicated. Bad input gets the core's error frame, then the connection closes.
+//!   duplicated. Bad input gets the core's error frame (its numbers as metadata), then the
+//!   connection closes.
 //! - [`EchoService`]: a pool of sockets listening on one port, each running a
-//!   [`Connection`] with the [`Echo`] handler: frames come back unchanged (frames larger
-//!   than the decoder's buffer cut-through, chunk by chunk), [`Kind::PING`](sockframe::Kind::PING)
-//!   is answered with [`Kind::PONG`](sockframe::Kind::PONG).
+//!   [`Connection`] with the [`Echo`] handler: frames come back byte for byte as they
+//!   arrived (frames larger than the decoder's buffer, and frames with a trailer,
+//!   cut-through, chunk by chunk), [`Kind::PING`](sockframe::Kind::PING) is answered with
+//!   [`Kind::PONG`](sockframe::Kind::PONG), a limits request with the limits PONG, and a
+//!   forwarded frame whose input is cut is aborted (spec, section 6.1).
 //!
 //! ```
 //! use smoltcp::iface::{SocketSet, SocketStorage};
@@ -21,7 +24,7 @@
 //! use sockframe_smoltcp::EchoService;
 //!
 //! // On a board these are `static` buffers; socket send buffers must hold at least the
-//! // decoder's buffer (here 1 KiB).
+//! // echo's answer to a full decoder buffer (here 1 KiB + 61 B).
 //! let mut storage = [SocketStorage::EMPTY; 2];
 //! let (mut rx, mut tx) = ([[0u8; 2048]; 2], [[0u8; 2048]; 2]);
 //! let mut sockets = SocketSet::new(&mut storage[..]);
@@ -67,8 +70,8 @@
 //! ```
 //!
 //! RAM: a [`Connection<N>`](Connection) is `N` + 104 bytes on a Cortex-M (thumbv7m), the
-//! socket buffers being the caller's. Give each socket a send buffer of at least `N` bytes
-//! and an inactivity timeout (`set_timeout`), so a peer that vanishes, or never closes
+//! socket buffers being the caller's. Give each socket a send buffer of at least
+//! `handler.reserve(N)` bytes (`N` + 61 for the echo) and an inactivity timeout (`set_timeout`), so a peer that vanishes, or never closes
 //! after an error, frees its socket.
 #![no_std]
 #![warn(missing_docs)]
@@ -78,6 +81,6 @@ mod connection;
 mod echo;
 mod reply;
 
-pub use connection::{Connection, ERROR_FRAME_MAX};
+pub use connection::Connection;
 pub use echo::{Echo, EchoService};
 pub use reply::{Handler, Reply, ReplyError};

@@ -2,7 +2,7 @@
 
 use smoltcp::socket::tcp;
 use sockframe::io::HEAD_SCRATCH;
-use sockframe::{EncodeError, Event, Header, encode_head};
+use sockframe::{EncodeError, Event, Header, Limits, encode_head, encode_limits_pong};
 
 /// What a [`Connection`](crate::Connection) does with each decoded event.
 pub trait Handler {
@@ -23,6 +23,16 @@ pub trait Handler {
     /// PONG, a payload transformed in place.
     fn reserve(&self, event_len: usize) -> usize {
         event_len
+    }
+
+    /// Whether the handler forwards streamed frames cut-through, as an echo or a relay
+    /// does. Then a fault, or the end of the input, inside a frame whose head it already
+    /// forwarded is answered as the spec's section 6.1 says, not with a bare ERROR frame
+    /// (which the peer would read as payload bytes): for a frame with a trailer, filler for
+    /// the rest of the payload, an ABORT, then the ERROR frame; for a cut frame without one,
+    /// a close without an ERROR frame (the peer sees `truncated`).
+    fn forwards(&self) -> bool {
+        false
     }
 }
 
@@ -47,17 +57,55 @@ pub enum ReplyError {
 pub struct Reply<'s, 'a> {
     socket: &'s mut tcp::Socket<'a>,
     budget: usize,
+    raw: &'s [u8],
+    limits: Limits,
 }
 
 impl<'s, 'a> Reply<'s, 'a> {
-    /// Grants `budget` bytes of `socket`'s send buffer; the caller checked they are free.
-    pub(crate) fn new(socket: &'s mut tcp::Socket<'a>, budget: usize) -> Self {
-        Reply { socket, budget }
+    /// Grants `budget` bytes of `socket`'s send buffer (the caller checked they are free)
+    /// to the answer to the event decoded from `raw`, on a connection with `limits`.
+    pub(crate) fn new(
+        socket: &'s mut tcp::Socket<'a>,
+        budget: usize,
+        raw: &'s [u8],
+        limits: Limits,
+    ) -> Self {
+        Reply {
+            socket,
+            budget,
+            raw,
+            limits,
+        }
     }
 
     /// Bytes that may still be queued.
     pub fn budget(&self) -> usize {
         self.budget
+    }
+
+    /// The bytes the event was decoded from, exactly as they arrived (see
+    /// [`Decoder::next_event_raw`](sockframe::Decoder::next_event_raw)): what a relay or an
+    /// echo forwards, so that header bytes it does not understand pass unchanged.
+    pub fn raw(&self) -> &'s [u8] {
+        self.raw
+    }
+
+    /// The limits this connection accepts, as a peer may rely on them (what a limits PONG
+    /// announces).
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Queues the event's own bytes ([`raw`](Self::raw)) unchanged.
+    pub fn forward(&mut self) -> Result<(), ReplyError> {
+        self.send(self.raw)
+    }
+
+    /// Queues the head of the PONG answering the limits request `ping` (spec, section 7.2);
+    /// the PING's payload goes after it with [`send`](Self::send).
+    pub fn send_limits_pong(&mut self, ping: &Header<'_>) -> Result<(), ReplyError> {
+        let limits = self.limits;
+        self.send_encoded(|out| encode_limits_pong(ping, limits, out))
     }
 
     /// Queues `bytes`, all or nothing.
@@ -78,10 +126,17 @@ impl<'s, 'a> Reply<'s, 'a> {
     /// Queues the head (prefix and header) of a frame of `payload_len` bytes; the payload
     /// goes after it with [`send`](Self::send), in as many pieces as the caller likes.
     pub fn send_head(&mut self, header: &Header<'_>, payload_len: u64) -> Result<(), ReplyError> {
-        // Encoded beside the stack, not in the socket buffer: the ring buffer's free space
-        // may wrap, and encode_head wants one slice.
+        self.send_encoded(|out| encode_head(header, payload_len, out))
+    }
+
+    /// Queues what `encode` writes into a head-sized scratch on the stack: the ring
+    /// buffer's free space may wrap, and the encoders want one slice.
+    fn send_encoded(
+        &mut self,
+        encode: impl FnOnce(&mut [u8]) -> Result<usize, EncodeError>,
+    ) -> Result<(), ReplyError> {
         let mut scratch = [0u8; HEAD_SCRATCH];
-        let n = encode_head(header, payload_len, &mut scratch).map_err(ReplyError::Encode)?;
+        let n = encode(&mut scratch).map_err(ReplyError::Encode)?;
         self.send(&scratch[..n])
     }
 }

@@ -7,6 +7,7 @@ use common::world::{ServerConfig, World};
 use common::{Prng, frame};
 use smoltcp::socket::tcp::State;
 use sockframe::{Header, Kind};
+use sockframe_smoltcp::{Echo, Handler};
 
 /// `frames` as the client sends them, and as the echo must return them (PING -> PONG).
 fn stream(frames: &[(Header<'_>, Vec<u8>)]) -> (Vec<u8>, Vec<u8>) {
@@ -201,12 +202,13 @@ fn full_send_buffers_lose_nothing() {
 }
 
 #[test]
-fn send_buffer_exactly_the_decoder_size() {
-    // The smallest allowed send buffer: frames of exactly N (whole) and N +- 1.
+fn the_smallest_send_buffer_allowed() {
+    // The answer to a full decoder buffer (a limits PONG is longer than its request):
+    // frames of exactly N (whole) and N +- 1.
     const N: usize = 2048;
     let config = ServerConfig {
         rx: 1024,
-        tx: N,
+        tx: Echo.reserve(N),
         ..ServerConfig::BOARD
     };
     let mut world = World::<1, N>::new(config);

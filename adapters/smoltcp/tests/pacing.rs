@@ -9,6 +9,7 @@ use common::peer::{Peer, decode_all};
 use common::world::{ServerConfig, World};
 use common::{Prng, expected_error, frame};
 use sockframe::{Header, Kind};
+use sockframe_smoltcp::{Echo, Handler};
 
 fn run<const N: usize>(seed: u64, config: ServerConfig) {
     let mut prng = Prng::new(seed);
@@ -109,7 +110,7 @@ fn random_pacing_small_decoder() {
     for seed in 1..=25 {
         let config = ServerConfig {
             rx: 512,
-            tx: 256,
+            tx: Echo.reserve(256),
             ..ServerConfig::BOARD
         };
         run::<256>(seed, config);
@@ -124,11 +125,11 @@ fn random_pacing_board_sizes() {
 }
 
 #[test]
-fn random_pacing_send_buffer_equal_to_decoder() {
+fn random_pacing_smallest_send_buffer_allowed() {
     for seed in 200..=225 {
         let config = ServerConfig {
             rx: 4096,
-            tx: 1024,
+            tx: Echo.reserve(1024),
             ..ServerConfig::BOARD
         };
         run::<1024>(seed, config);

@@ -6,7 +6,7 @@ pub mod link;
 pub mod peer;
 pub mod world;
 
-use sockframe::{DecodeError, Decoder, Header, encode_error_frame, encode_frame};
+use sockframe::{DecodeError, Decoder, Header, encode_decode_error, encode_frame};
 
 /// A frame as bytes, from the core's encoder.
 pub fn frame(header: &Header<'_>, payload: &[u8]) -> Vec<u8> {
@@ -35,9 +35,10 @@ pub fn expected_error<const N: usize>(stream: &[u8]) -> DecodeError {
     }
 }
 
+/// The ERROR frame (id 0) reporting `err`, with its numbers as metadata.
 pub fn error_frame(err: &DecodeError) -> Vec<u8> {
-    let mut out = vec![0; 512];
-    let n = encode_error_frame(0, err.code(), err, &mut out).unwrap();
+    let mut out = vec![0; sockframe::ERROR_FRAME_MAX];
+    let n = encode_decode_error(0, err, &mut out).unwrap();
     out.truncate(n);
     out
 }

@@ -95,7 +95,7 @@ impl Peer {
 }
 
 /// The frames in `bytes`, decoded by the core: (kind, id, payload) per frame, streamed ones
-/// reassembled, and the `code` of error frames in place of the payload.
+/// reassembled, and the `code` of ERROR frames and ABORT trailers in place of the payload.
 pub fn decode_all(bytes: &[u8]) -> Vec<(Kind, u32, Vec<u8>)> {
     let mut dec = Decoder::new(vec![0u8; 4096]);
     let mut frames = Vec::new();
@@ -120,9 +120,14 @@ pub fn decode_all(bytes: &[u8]) -> Vec<(Kind, u32, Vec<u8>)> {
             Event::Start(h) => open = Some((h.kind, h.id, Vec::new())),
             Event::Chunk(c) => open.as_mut().expect("start").2.extend_from_slice(c),
             Event::End => frames.push(open.take().expect("start")),
+            // The aborted frame's bytes are dropped; the ABORT stands in its place.
             Event::Abort(a) => {
                 open.take().expect("start");
-                frames.push((a.header.kind, a.header.id, a.payload.to_vec()));
+                frames.push((
+                    Kind::ABORT,
+                    a.header.id,
+                    a.header.meta("code").unwrap_or("").as_bytes().to_vec(),
+                ));
             }
         }
     }
