@@ -232,3 +232,21 @@ def test_input_failing_mid_stream_aborts_the_frame_and_the_connection_goes_on() 
             conn.send_stream(Header(id=5), 10, [b"abc"], trailer=True)
         with pytest.raises(Aborted):
             conn.recv()
+
+
+@pytest.mark.parametrize(
+    "sent, code",
+    [
+        (b"", "idle-timeout"),
+        (encode_frame(Header.data(1, b"hello"), b"hello")[:8], "frame-timeout"),
+    ],
+)
+def test_a_silent_peer_gets_a_timeout_error_with_the_limit(sent: bytes, code: str) -> None:
+    with servers.in_thread(timeout=0.3) as addr, socket.create_connection(addr) as s:
+        s.settimeout(10)
+        s.sendall(sent)
+        conn = Connection(s)
+        error = conn.recv()  # after 0.3 s of silence
+        assert error is not None and error.kind == Kind.ERROR
+        assert error.header.meta == (("code", code), ("limit", "300"))
+        assert conn.recv() is None

@@ -25,7 +25,7 @@ from typing import Awaitable, Callable, Dict, Optional
 from .connection import Address, parse_address
 from .decoder import Chunk, Decoder, Event, Frame, Limits, Start
 from .encoder import PREFIX_LEN, encode_abort, encode_error, encode_head
-from .errors import DecodeError
+from .errors import DecodeError, FrameTimeout, IdleTimeout
 from .header import Header, Kind, Meta
 from .message import Assembler, Message, is_reply, limits_of_pong, limits_request
 
@@ -47,11 +47,16 @@ class AsyncConnection:
         writer: asyncio.StreamWriter,
         capacity: int = 16 * 1024,
         limits: Optional[Limits] = None,
+        timeout: Optional[float] = None,
     ) -> None:
-        """Wraps a connected stream pair; frames over ``capacity`` bytes stream."""
+        """Wraps a connected stream pair; frames over ``capacity`` bytes stream; with
+        ``timeout``, silence longer than that many seconds is a
+        :class:`~sockframe.errors.Silence` fault.
+        """
         self.reader = reader
         self.writer = writer
         self.decoder = Decoder(capacity, limits)
+        self.timeout = timeout
         self._ids = itertools.count(1)
 
     async def close(self) -> None:
@@ -97,7 +102,12 @@ class AsyncConnection:
             event = self.decoder.next_event()
             if event is not None:
                 return event
-            data = await self.reader.read(self.decoder.capacity)
+            try:
+                data = await asyncio.wait_for(self.reader.read(self.decoder.capacity), self.timeout)
+            except asyncio.TimeoutError:
+                assert self.timeout is not None
+                silence = IdleTimeout if self.decoder.is_idle() else FrameTimeout
+                raise silence(self.timeout) from None
             if not data:
                 self.decoder.finish()
                 return None
@@ -266,17 +276,19 @@ async def serve(
     capacity: int = 16 * 1024,
     limits: Optional[Limits] = None,
     backlog: int = 100,
+    timeout: Optional[float] = 300.0,
 ) -> Server:
     """Starts a server on ``host:port`` (port 0 picks a free one).
 
     Without ``handler`` it runs :func:`echo`. A peer that breaks the format gets an ERROR
-    frame with the error's code and message, then the connection closes; other
-    connections are not affected.
+    frame with the error's code, numbers and message, then the connection closes; other
+    connections are not affected. A peer silent for ``timeout`` seconds gets
+    ``idle-timeout`` (between frames) or ``frame-timeout`` (inside one); ``None``: never.
     """
     service = echo if handler is None else _message_service(handler)
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = AsyncConnection(reader, writer, capacity, limits)
+        conn = AsyncConnection(reader, writer, capacity, limits, timeout)
         try:
             await service(conn)
         except (ConnectionError, asyncio.IncompleteReadError) as e:

@@ -34,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--buffer", type=int, default=16 * 1024, help="receive buffer: larger frames stream"
     )
+    serve.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=300.0,
+        help="seconds of silence before a connection is closed (idle-timeout, or "
+        "frame-timeout inside a frame); 0: never",
+    )
     send = sub.add_parser("send", help="send one message and print the reply's payload")
     send.add_argument("addr", help="server address, HOST:PORT")
     send.add_argument("message", help="the message; `-` reads it from stdin")
@@ -41,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _serve(host: str, port: int, buffer: int) -> None:
-    server = await aio.serve(host, port, capacity=buffer)
+async def _serve(host: str, port: int, buffer: int, timeout: float) -> None:
+    server = await aio.serve(host, port, capacity=buffer, timeout=timeout or None)
     where = server.sockets[0].getsockname()
     # The same line the Rust server prints: scripts read the address after "listening on".
     print(f"sockframe: echo listening on {where[0]}:{where[1]}", file=sys.stderr, flush=True)
@@ -93,7 +100,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"sockframe: --bind: {e}", file=sys.stderr)
             return EXIT_USAGE
         try:
-            asyncio.run(_serve(host, port, args.buffer))
+            asyncio.run(_serve(host, port, args.buffer, args.idle_timeout))
         except KeyboardInterrupt:
             return EXIT_OK
         except OSError as e:

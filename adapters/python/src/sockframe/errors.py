@@ -216,6 +216,36 @@ class Truncated(DecodeError):
         return [("stage", self.stage), ("have", str(self.have)), ("need", str(self.need))]
 
 
+class Silence(DecodeError):
+    """Nothing arrived for too long (spec, section 7.3: service codes, sent the same way as
+    framing faults): :class:`IdleTimeout` between frames, :class:`FrameTimeout` inside one.
+    """
+
+    where = "the connection"
+
+    def __init__(self, seconds: float) -> None:
+        """``seconds``: the limit."""
+        self.limit_ms = round(seconds * 1000)
+        super().__init__(f"nothing arrived on {self.where} for {self.limit_ms} ms (the limit)")
+
+    def numbers(self) -> Meta:
+        """``limit``, in milliseconds."""
+        return [("limit", str(self.limit_ms))]
+
+
+class IdleTimeout(Silence):
+    """Nothing arrived between frames for too long."""
+
+    code = "idle-timeout"
+
+
+class FrameTimeout(Silence):
+    """A frame in progress stopped arriving for too long."""
+
+    code = "frame-timeout"
+    where = "a frame in progress"
+
+
 class EncodeError(ValueError):
     """A header or payload that cannot be put on the wire (a value out of range, too many
     metadata entries, a header longer than the prefix can announce).
