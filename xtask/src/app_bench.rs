@@ -65,13 +65,13 @@ fn build() -> Result<Bins, String> {
 }
 
 /// A server started on a free loopback port; killed on drop.
-struct Running {
-    addr: String,
-    pid: u32,
+pub(crate) struct Running {
+    pub addr: String,
+    pub pid: u32,
     _child: Guard,
 }
 
-fn start(name: &str, argv: Vec<String>, pinned: bool) -> Result<Running, String> {
+pub(crate) fn start(name: &str, argv: Vec<String>, pinned: bool) -> Result<Running, String> {
     let (guard, addr, pid) = spawn_server(name, &argv, pinned)?;
     Ok(Running {
         addr,
@@ -82,7 +82,7 @@ fn start(name: &str, argv: Vec<String>, pinned: bool) -> Result<Running, String>
 
 /// Whose CPU time a comparison counts per message.
 #[derive(Clone, Copy)]
-enum Cpu {
+pub(crate) enum Cpu {
     /// The load generator's (it is the thing compared).
     Client,
     /// The server's, by process id.
@@ -120,7 +120,7 @@ fn load(argv: Vec<String>, cpu: Cpu, pinned: bool, duration: f64) -> Result<Samp
 }
 
 /// One comparison: a candidate and a baseline, each a (server, load generator) pair.
-struct Pair {
+pub(crate) struct Pair {
     name: String,
     candidate: &'static str,
     baseline: &'static str,
@@ -244,6 +244,17 @@ pub fn run(p: &Params) -> Result<(), String> {
             bench(&tokio.addr, "length-prefix", &pingpong),
         ),
     ];
+    compare(p, scenarios, pinned, &load_before)
+}
+
+/// Measures every scenario (candidate argv, baseline argv) `p.runs` times, candidate and
+/// baseline in turns, and prints the table of medians.
+pub(crate) fn compare(
+    p: &Params,
+    scenarios: Vec<(Pair, Vec<String>, Vec<String>)>,
+    pinned: bool,
+    load_before: &str,
+) -> Result<(), String> {
     let mut pairs = Vec::new();
     let mut argvs = Vec::new();
     for (pair, c, b) in scenarios {
@@ -287,7 +298,7 @@ pub fn run(p: &Params) -> Result<(), String> {
     Ok(())
 }
 
-fn pair(
+pub(crate) fn pair(
     name: &str,
     candidate: &'static str,
     baseline: &'static str,

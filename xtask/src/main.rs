@@ -12,6 +12,7 @@
 //! - `bench-board`: round trip and bulk echo of the framed against the plain echo on the board.
 //! - `bench-server`: `sockframe serve` against two baseline echo servers (issue 3's benchmark).
 //! - `bench-apps`: the async client and the tokio codec against their baselines (issue 9).
+//! - `bench-tls`: the async client over TLS against plain TCP, 64 B and 1 MiB (issue 13).
 //! - `soak`: minutes of mixed clients against the desktop servers and the board, every byte
 //!   verified; errors, server memory and throughput over time (issue 5).
 
@@ -25,6 +26,7 @@ mod setup;
 mod size;
 mod soak;
 mod test;
+mod tls_bench;
 mod util;
 
 use clap::{Parser, Subcommand};
@@ -101,6 +103,15 @@ enum Task {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// Benchmark TLS against plain TCP: pipelined 64 B and 1 MiB echo, same client.
+    BenchTls {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5.0)]
+        duration: f64,
+        /// Repetitions of every measurement (medians are reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// Minutes of mixed clients against the desktop servers and the board, every byte
     /// verified; exits non-zero on any error or on server memory growth.
     Soak {
@@ -152,6 +163,7 @@ fn main() -> ExitCode {
             idle_conns,
         }),
         Task::BenchApps { duration, runs } => app_bench::run(&app_bench::Params { duration, runs }),
+        Task::BenchTls { duration, runs } => tls_bench::run(&app_bench::Params { duration, runs }),
         Task::Soak {
             minutes,
             target,

@@ -466,6 +466,17 @@ pub(crate) fn spawn_server(
     argv: &[String],
     pinned: bool,
 ) -> Result<(Guard, String, u32), String> {
+    spawn_server_with(name, argv, pinned, drop)
+}
+
+/// [`spawn_server`], handing every line the server prints on stderr to `each_line` (the
+/// lines before "listening on" arrive before this returns).
+pub(crate) fn spawn_server_with(
+    name: &str,
+    argv: &[String],
+    pinned: bool,
+    each_line: impl FnMut(String) + Send + 'static,
+) -> Result<(Guard, String, u32), String> {
     let mut child = command(pinned.then_some(0), argv)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -475,7 +486,7 @@ pub(crate) fn spawn_server(
     let pid = child.id();
     let stderr = child.stderr.take();
     let guard = Guard(child);
-    let addr = util::listening_addr(stderr, drop)
+    let addr = util::listening_addr(stderr, each_line)
         .ok_or_else(|| format!("{name} did not report its address"))?;
     eprintln!("{name}: pid {pid} at {addr}");
     Ok((guard, addr, pid))

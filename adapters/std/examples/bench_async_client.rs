@@ -32,6 +32,10 @@ struct Args {
     /// Seconds to run.
     #[arg(long, default_value_t = 5.0)]
     duration: f64,
+    /// Connect over TLS, trusting the server whose certificate has this SHA-256
+    /// fingerprint (`sockframe serve --tls-self-signed` prints it).
+    #[arg(long, value_name = "SHA256")]
+    tls_fingerprint: Option<String>,
 }
 
 /// A payload that differs per request, so a reply matched to the wrong request shows.
@@ -49,13 +53,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let stream = tokio::net::TcpStream::connect(&args.addr).await?;
-        stream.set_nodelay(true)?;
         let config = AsyncClientConfig {
             timeout: (args.timeout > 0.0).then(|| Duration::from_secs_f64(args.timeout)),
             ..AsyncClientConfig::default()
         };
-        let client = AsyncClient::with_config(stream, config);
+        let client = match &args.tls_fingerprint {
+            Some(fp) => {
+                let tls = sockframe_std::tls::TlsClientConfig::pinned(fp)?;
+                AsyncClient::connect_tls_with(&args.addr, &tls, config).await?
+            }
+            None => {
+                let stream = tokio::net::TcpStream::connect(&args.addr).await?;
+                stream.set_nodelay(true)?;
+                AsyncClient::with_config(stream, config)
+            }
+        };
         let start = Instant::now();
         // One timer stops every task (rather than a clock read per request).
         let stop = Arc::new(AtomicBool::new(false));
@@ -95,7 +107,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
         let msgs = latencies.len();
         println!(
-            "AsyncClient size {} in-flight {}: {} msgs in {:.2} s: {:.0} msgs/s, {:.2} MiB/s, latency p50 {:?} p99 {:?} (all bytes verified)",
+            "AsyncClient{} size {} in-flight {}: {} msgs in {:.2} s: {:.0} msgs/s, {:.2} MiB/s, latency p50 {:?} p99 {:?} (all bytes verified)",
+            if args.tls_fingerprint.is_some() { " over TLS" } else { "" },
             args.size,
             args.in_flight,
             msgs,
