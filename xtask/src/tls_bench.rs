@@ -5,10 +5,11 @@
 //! connection, requests pipelined: W in flight at all times, every reply checked byte for
 //! byte), once with `--tls-fingerprint` and once without: the difference is TLS alone.
 //! Scenarios: 64 B with 64 in flight (target: TLS at least 0.7x plain msgs/s) and 1 MiB
-//! with 4 in flight (target: at least 0.5x). Servers on CPU 0, the client on CPU 1; the
+//! with 4 in flight (target: at least 0.5x); besides msgs/s, each server's CPU time per
+//! message (what TLS costs the server, steady on a busy machine). Servers on CPU 0, the client on CPU 1; the
 //! measurements are taken in turns and the table shows medians (`app_bench::compare`).
 
-use crate::app_bench::{Pair, Params, Running, compare, pair, start};
+use crate::app_bench::{Cpu, Pair, Params, Running, compare, pair, start};
 use crate::server_bench::{Guard, loadavg, spawn_server_with};
 use crate::util;
 use std::path::PathBuf;
@@ -42,7 +43,8 @@ pub fn run(p: &Params) -> Result<(), String> {
         v
     };
     let plain = start("sockframe serve", serve(&[]), pinned)?;
-    let (_tls_guard, tls_addr, fingerprint) = start_tls(serve(&["--tls-self-signed"]), pinned)?;
+    let (_tls_guard, tls_addr, tls_pid, fingerprint) =
+        start_tls(serve(&["--tls-self-signed"]), pinned)?;
     let d = p.duration.to_string();
     let load = |addr: &str, size: &str, in_flight: &str, tls: bool| -> Vec<String> {
         let mut v = vec![
@@ -62,7 +64,13 @@ pub fn run(p: &Params) -> Result<(), String> {
     };
     let scenario = |name: &str, size: &str, in_flight: &str, target: f64, plain: &Running| {
         (
-            pair(name, "TLS", "plain TCP", target),
+            pair(
+                name,
+                "TLS",
+                "plain TCP",
+                target,
+                [Cpu::Server(tls_pid), Cpu::Server(plain.pid)],
+            ),
             load(&tls_addr, size, in_flight, true),
             load(&plain.addr, size, in_flight, false),
         )
@@ -81,9 +89,9 @@ pub fn run(p: &Params) -> Result<(), String> {
 }
 
 /// Starts the TLS server: its guard, address and the fingerprint it printed.
-fn start_tls(argv: Vec<String>, pinned: bool) -> Result<(Guard, String, String), String> {
+fn start_tls(argv: Vec<String>, pinned: bool) -> Result<(Guard, String, u32, String), String> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let (guard, addr, _pid) = spawn_server_with(
+    let (guard, addr, pid) = spawn_server_with(
         "sockframe serve --tls-self-signed",
         &argv,
         pinned,
@@ -96,5 +104,5 @@ fn start_tls(argv: Vec<String>, pinned: bool) -> Result<(Guard, String, String),
     let fingerprint = rx
         .recv_timeout(std::time::Duration::from_secs(1))
         .map_err(|_| "the TLS server printed no fingerprint".to_string())?;
-    Ok((guard, addr, fingerprint))
+    Ok((guard, addr, pid, fingerprint))
 }
