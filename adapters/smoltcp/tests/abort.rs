@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::peer::{Peer, decode_all};
+use common::peer::decode_all;
 use common::world::{ServerConfig, World};
-use common::{error_frame, expected_error, frame};
+use common::{echo_until_fin, error_frame, expected_error, frame};
 use sockframe::{
     DecodeError, Header, Kind, encode_abort, encode_decode_abort, encode_end, encode_head,
 };
@@ -28,19 +28,6 @@ fn abort_frame(id: u32, err: &DecodeError) -> Vec<u8> {
     out
 }
 
-/// Sends `sent`, half-closes, and returns what came back until the echo's FIN.
-fn cut_echo(world: &mut World<1, N>, sent: Vec<u8>) -> Vec<u8> {
-    let handle = world.connect();
-    let mut peer = Peer::new(handle, sent).chunked(9, 300).closing();
-    world.run_until("the echo and the FIN", 50_000, |w| {
-        peer.pump(&mut w.client_sockets);
-        peer.all_written() && peer.at_eof(&w.client_sockets)
-    });
-    world.client(handle).close();
-    world.run_until("the socket listening again", 1_000, |w| w.listening() == 1);
-    peer.received
-}
-
 #[test]
 fn a_cut_frame_with_a_trailer_is_completed_with_filler_and_aborted() {
     let mut world = World::<1, N>::new(ServerConfig::BOARD);
@@ -57,7 +44,7 @@ fn a_cut_frame_with_a_trailer_is_completed_with_filler_and_aborted() {
             error_frame(&err),
         ]
         .concat();
-        let back = cut_echo(&mut world, sent);
+        let back = echo_until_fin(&mut world, sent, 300);
         assert!(
             back == want,
             "{len} B frame cut after {have}: {} B back, {} expected",
@@ -82,7 +69,7 @@ fn a_cut_frame_without_a_trailer_ends_without_an_error_frame() {
     let h = Header::new(Kind::DATA, 6, 10_000);
     let sent = [head(&h, 10_000), vec![0xAB; 3_000]].concat();
     // The head and the bytes that came, nothing after them: the reader sees `truncated`.
-    assert!(cut_echo(&mut world, sent.clone()) == sent);
+    assert!(echo_until_fin(&mut world, sent.clone(), 300) == sent);
 }
 
 #[test]
@@ -100,7 +87,7 @@ fn a_wrong_trailer_aborts_the_forwarded_frame() {
         error_frame(&err),
     ]
     .concat();
-    assert_eq!(cut_echo(&mut world, sent), want);
+    assert_eq!(echo_until_fin(&mut world, sent, 300), want);
 }
 
 #[test]
@@ -111,7 +98,7 @@ fn an_aborted_frame_comes_back_aborted_and_the_connection_goes_on() {
     let n = encode_abort(6, "cancelled", &"cancelled by the sender", &mut abort).unwrap();
     let after = frame(&Header::data(7, b"next"), b"next");
     let sent = [head(&h, 2000), vec![0; 2000], abort[..n].to_vec(), after].concat();
-    let back = cut_echo(&mut world, sent.clone());
+    let back = echo_until_fin(&mut world, sent.clone(), 300);
     assert!(back == sent, "{} B back of {}", back.len(), sent.len());
     assert_eq!(
         decode_all(&back),

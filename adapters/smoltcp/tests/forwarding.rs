@@ -4,9 +4,8 @@
 
 mod common;
 
-use common::frame;
-use common::peer::Peer;
 use common::world::{ServerConfig, World};
+use common::{echo_until_fin, frame};
 use sockframe::{Decoder, Event, Header, Kind, Limits, encode_limits_pong};
 use sockframe_smoltcp::{Echo, Handler};
 
@@ -23,20 +22,6 @@ fn with_trailing_header_bytes(frame: &[u8], extra: &[u8]) -> Vec<u8> {
     out.extend_from_slice(extra);
     out.extend_from_slice(&frame[head..]);
     out
-}
-
-/// Sends `sent` on a fresh connection, half-closes, and returns everything read until the
-/// echo's FIN.
-fn echo_of(world: &mut World<1, N>, sent: Vec<u8>) -> Vec<u8> {
-    let handle = world.connect();
-    let mut peer = Peer::new(handle, sent).chunked(3, 700).closing();
-    world.run_until("the echo and the FIN", 20_000, |w| {
-        peer.pump(&mut w.client_sockets);
-        peer.all_written() && peer.at_eof(&w.client_sockets)
-    });
-    world.client(handle).close();
-    world.run_until("the socket listening again", 1_000, |w| w.listening() == 1);
-    peer.received
 }
 
 /// DATA with id 1 written non-shortest (`81 00`) and reserved flag bit 7 set.
@@ -68,7 +53,7 @@ fn frames_with_bytes_of_a_later_revision_come_back_unchanged() {
         sent.extend(with_trailing_header_bytes(&plain, &[0xFF, 0x07, 0x00]));
         sent.extend(odd_frame(payload));
     }
-    let back = echo_of(&mut world, sent.clone());
+    let back = echo_until_fin(&mut world, sent.clone(), 700);
     assert!(
         back == sent,
         "echo differs from what was sent ({} vs {} bytes)",
@@ -87,7 +72,12 @@ fn a_ping_comes_back_as_a_pong_with_its_unknown_bytes() {
         );
         let mut pong = ping.clone();
         pong[5] = Kind::PONG.0;
-        assert_eq!(echo_of(&mut world, ping), pong, "{} bytes", payload.len());
+        assert_eq!(
+            echo_until_fin(&mut world, ping, 700),
+            pong,
+            "{} bytes",
+            payload.len()
+        );
     }
 }
 
@@ -96,7 +86,7 @@ fn a_limits_request_gets_the_limits_pong_then_its_payload() {
     let mut world = World::<1, N>::new(ServerConfig::BOARD);
     let pairs = [("limits", "")];
     let request = Header::new(Kind::PING, 8, 3).with_meta(&pairs);
-    let back = echo_of(&mut world, frame(&request, b"abc"));
+    let back = echo_until_fin(&mut world, frame(&request, b"abc"), 700);
 
     let mut dec = Decoder::new([0u8; N]);
     dec.feed(&back);

@@ -43,6 +43,27 @@ pub fn error_frame(err: &DecodeError) -> Vec<u8> {
     out
 }
 
+/// Sends `sent` on a fresh connection in chunks of 1 to `max_chunk` bytes, half-closes, and
+/// returns everything read until the echo's FIN; then closes and waits for the socket to
+/// listen again.
+pub fn echo_until_fin<const N: usize>(
+    world: &mut world::World<1, N>,
+    sent: Vec<u8>,
+    max_chunk: usize,
+) -> Vec<u8> {
+    let handle = world.connect();
+    let mut peer = peer::Peer::new(handle, sent)
+        .chunked(max_chunk as u64, max_chunk)
+        .closing();
+    world.run_until("the echo and the FIN", 50_000, |w| {
+        peer.pump(&mut w.client_sockets);
+        peer.all_written() && peer.at_eof(&w.client_sockets)
+    });
+    world.client(handle).close();
+    world.run_until("the socket listening again", 1_000, |w| w.listening() == 1);
+    peer.received
+}
+
 /// A small deterministic PRNG (xorshift64*): tests repeat exactly.
 pub struct Prng(u64);
 
