@@ -448,7 +448,8 @@ struct At<'d> {
 impl<'d> At<'d> {
     /// One step: the next event, `None` if more bytes are needed, or the error (which the
     /// decoder keeps).
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline(never))]
     fn step(&mut self) -> Result<Step<'d>, DecodeError> {
         let (data, cap, limits) = (self.data, self.cap, self.limits);
         let (state, used) = (&mut *self.state, &mut *self.used);
