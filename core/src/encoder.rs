@@ -20,7 +20,7 @@ use crate::metadata::MAX_META;
 use crate::prefix::{MAX_HEADER_LEN, PREFIX_LEN, Prefix};
 use crate::report::Details;
 use crate::writer;
-use core::fmt;
+use core::fmt::{self, Write as _};
 
 /// Writes prefix and header ("the head") into `out` for a payload of `payload_len` bytes
 /// (which replaces `header.len`); returns the bytes written. The payload goes after it.
@@ -146,7 +146,30 @@ pub fn encode_error_frame(
     message: &dyn fmt::Display,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    crate::report::encode_report(Kind::ERROR, id, code, &Details::NONE, message, out)
+    crate::report::encode_report(Kind::ERROR, id, code, &Details::NONE, &Shown(message), out)
+}
+
+/// The text of an ERROR or ABORT frame, written into its (cutting) buffer.
+pub(crate) trait Message {
+    /// Writes the text; what does not fit is cut.
+    fn write_to(&self, out: &mut Cut<'_, ERROR_MESSAGE_MAX>);
+}
+
+/// A decoder's error writes its message straight, without `write!`: a firmware that only
+/// reports those has no `core::fmt::write` in its image.
+impl Message for crate::DecodeError {
+    fn write_to(&self, out: &mut Cut<'_, ERROR_MESSAGE_MAX>) {
+        let _ = self.write_message(out);
+    }
+}
+
+/// Any other message, through `core::fmt`.
+pub(crate) struct Shown<'m>(pub(crate) &'m dyn fmt::Display);
+
+impl Message for Shown<'_> {
+    fn write_to(&self, out: &mut Cut<'_, ERROR_MESSAGE_MAX>) {
+        let _ = write!(out, "{}", self.0);
+    }
 }
 
 /// A `fmt::Write` that keeps what fits and drops the rest, on a character boundary.

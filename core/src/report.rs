@@ -18,12 +18,12 @@
 //! ```
 
 use crate::decoder::Limits;
-use crate::encoder::Cut;
+use crate::encoder::{Cut, Message, Shown};
 use crate::encoder::{ERROR_MESSAGE_MAX, encode_frame, encode_head};
 use crate::error::{DecodeError, EncodeError, Stage};
 use crate::header::{Header, Kind};
 use crate::metadata::MAX_META;
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 /// A number written out in decimal.
 type Digits = heapless::String<20>;
@@ -207,7 +207,7 @@ pub fn encode_abort(
     message: &dyn fmt::Display,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    encode_report(Kind::ABORT, id, code, &Details::NONE, message, out)
+    encode_report(Kind::ABORT, id, code, &Details::NONE, &Shown(message), out)
 }
 
 /// Writes the END trailer of frame `id` (which had [`Flags::TRAILER`](crate::Flags::TRAILER)):
@@ -252,12 +252,12 @@ pub(crate) fn encode_report(
     id: u32,
     code: &str,
     details: &Details,
-    message: &dyn fmt::Display,
+    message: &dyn Message,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
     let mut text = heapless::String::<ERROR_MESSAGE_MAX>::new();
     // A message too long for the buffer is cut, not dropped: keep what fit.
-    let _ = write!(Cut(&mut text), "{message}");
+    message.write_to(&mut Cut(&mut text));
     let mut digits: [Digits; MAX_DETAILS] = Default::default();
     for (d, (_, detail)) in digits.iter_mut().zip(details.iter()) {
         if let Detail::Number(n) = detail {
