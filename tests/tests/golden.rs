@@ -5,6 +5,7 @@
 //! print the encoding of every vector (for writing the spec, never for passing the test).
 
 use sockframe::{DecodeError, Decoder, Event, Flags, Header, Kind, encode_frame};
+use sockframe_tests::spec::At;
 
 /// One golden vector: its name in the spec and the frames it holds, in order.
 struct Vector {
@@ -72,31 +73,9 @@ fn vectors() -> Vec<Vector> {
     ]
 }
 
-/// Finds the hex block that follows `<!-- vector: NAME -->` in the spec.
+/// The bytes of the spec's vector `name`.
 fn spec_hex(spec: &str, name: &str) -> Vec<u8> {
-    let marker = format!("<!-- vector: {name} -->");
-    let at = spec
-        .find(&marker)
-        .unwrap_or_else(|| panic!("spec has no vector `{name}`"));
-    let block = spec[at..]
-        .split("```")
-        .nth(1)
-        .expect("a fenced hex block after the marker");
-    let digits: String = block
-        .lines()
-        .skip(1) // the fence's info string
-        .flat_map(|l| l.split('#').next().unwrap_or("").chars())
-        .filter(|c| c.is_ascii_hexdigit())
-        .collect();
-    assert_eq!(
-        digits.len() % 2,
-        0,
-        "vector `{name}`: odd number of hex digits"
-    );
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap())
-        .collect()
+    sockframe_tests::spec::vector(spec, name).unwrap()
 }
 
 fn spec() -> String {
@@ -174,67 +153,6 @@ fn decoder_skips_unknown_trailing_header_fields() {
     assert!(!f.header.flags.contains(Flags::MORE));
 }
 
-/// A conformance case of section 8 (its format is described at the top of that section).
-#[derive(Debug, Default)]
-struct Case {
-    name: String,
-    send: Vec<u8>,
-    eof: bool,
-    reply: Vec<u8>,
-    /// Code, and the byte count at which it is detected (`None`: at the end of the stream).
-    error: Option<(String, Option<usize>)>,
-    meta: Vec<(String, String)>,
-    message: String,
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    digits
-        .chunks(2)
-        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-        .collect()
-}
-
-fn cases(spec: &str) -> Vec<Case> {
-    let mut out = Vec::new();
-    for (at, marker) in spec.match_indices("<!-- case: ") {
-        let rest = &spec[at + marker.len()..];
-        let mut case = Case {
-            name: rest[..rest.find(" -->").unwrap()].to_string(),
-            ..Case::default()
-        };
-        let block = rest.split("```").nth(1).unwrap();
-        for line in block.lines().skip(1) {
-            let Some((key, value)) = line.split_once(':') else {
-                continue;
-            };
-            let (value, code) = (value.trim(), value.split('#').next().unwrap().trim());
-            match key {
-                "send" => case.send.extend(hex(code)),
-                "reply" => case.reply.extend(hex(code)),
-                "end" => case.eof = code == "eof",
-                "error" => {
-                    let (c, n) = code.split_once(' ').unwrap();
-                    case.error = Some((c.to_string(), n.parse().ok()));
-                }
-                "meta" => {
-                    case.meta = code
-                        .split_whitespace()
-                        .map(|kv| {
-                            let (k, v) = kv.split_once('=').unwrap();
-                            (k.to_string(), v.to_string())
-                        })
-                        .collect()
-                }
-                "message" => case.message = value.to_string(),
-                other => panic!("case `{}`: unknown key `{other}`", case.name),
-            }
-        }
-        out.push(case);
-    }
-    out
-}
-
 /// How a test drives the decoder: events taken with `next_event`, or `poll` first (as the
 /// blocking and smoltcp read loops do).
 #[derive(Debug, Clone, Copy)]
@@ -294,7 +212,7 @@ fn error_frame(err: &DecodeError) -> (String, Vec<(String, String)>, String) {
 /// receiver sends for it, metadata and message included.
 #[test]
 fn decoder_meets_every_conformance_case() {
-    let cases = cases(&spec());
+    let cases = sockframe_tests::spec::cases(&spec()).unwrap();
     assert!(cases.len() >= 30, "only {} cases read", cases.len());
     for case in &cases {
         for drive in [Drive::Events, Drive::Poll] {
@@ -303,16 +221,21 @@ fn decoder_meets_every_conformance_case() {
             match (&case.error, got) {
                 (None, None) => {}
                 (None, Some((e, at))) => panic!("{what}: unexpected {e:?} at {at:?}"),
-                (Some((code, _)), None) => {
-                    assert!(!case.eof, "{what}: no `{code}`, not even at the end");
-                    panic!("{what}: no `{code}`");
-                }
-                (Some((code, at)), Some((e, found_at))) => {
-                    assert_eq!((e.code(), found_at), (code.as_str(), *at), "{what}: {e:?}");
+                (Some(want), None) => panic!("{what}: no `{}`", want.code),
+                (Some(want), Some((e, found_at))) => {
+                    let at = match want.at {
+                        At::Byte(n) => Some(n),
+                        At::Eof => None,
+                    };
+                    assert_eq!(
+                        (e.code(), found_at),
+                        (want.code.as_str(), at),
+                        "{what}: {e:?}"
+                    );
                     let (sent_code, meta, message) = error_frame(&e);
-                    assert_eq!(&sent_code, code, "{what}");
-                    assert_eq!(meta, case.meta, "{what}");
-                    assert_eq!(message, case.message, "{what}");
+                    assert_eq!(sent_code, want.code, "{what}");
+                    assert_eq!(meta, want.meta, "{what}");
+                    assert_eq!(Some(message), want.message, "{what}");
                 }
             }
         }

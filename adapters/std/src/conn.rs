@@ -151,6 +151,9 @@ pub enum Close {
         /// What happened, with its numbers.
         message: String,
     },
+    /// With the error frame for the peer's framing error: its code, its numbers as metadata
+    /// and its message (spec, section 7.4).
+    Decode(sockframe::DecodeError),
 }
 
 impl Close {
@@ -472,12 +475,27 @@ impl<S: Transport> Connection<S> {
             Close::Error { id, code, message } => {
                 tracing::info!(peer = %self.peer, code, "closing: {message}");
                 push_error(&mut self.out, id, code, &message);
-                if self.flush().await.is_ok() {
-                    linger(self.io.io.into_inner()).await;
-                } else if self.stalled {
-                    self.io.io.into_inner().abort();
-                }
+                self.send_error_and_linger().await;
             }
+            Close::Decode(e) => {
+                tracing::info!(peer = %self.peer, code = e.code(), "closing: {e}");
+                let mut frame = [0u8; sockframe::ERROR_FRAME_MAX];
+                // ERROR_FRAME_MAX holds any decode error's frame.
+                if let Ok(n) = sockframe::encode_decode_error(0, &e, &mut frame) {
+                    self.out.extend_from_slice(&frame[..n]);
+                }
+                self.send_error_and_linger().await;
+            }
+        }
+    }
+
+    /// Writes what is queued (an error frame last), then lingers so it is not lost to a
+    /// reset.
+    async fn send_error_and_linger(mut self) {
+        if self.flush().await.is_ok() {
+            linger(self.io.io.into_inner()).await;
+        } else if self.stalled {
+            self.io.io.into_inner().abort();
         }
     }
 }

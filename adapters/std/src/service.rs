@@ -120,6 +120,10 @@ pub trait Service: Send + Sync + 'static {
 pub struct Incoming<'c> {
     /// What arrived.
     pub event: Event<'c>,
+    /// The event's bytes exactly as they arrived (see
+    /// [`Decoder::next_event_raw`](sockframe::Decoder::next_event_raw)): what a relay or
+    /// echo forwards, so header bytes it does not understand pass unchanged.
+    pub raw: &'c [u8],
     /// The connection's output, for answering it.
     pub reply: Replies<'c>,
 }
@@ -200,6 +204,21 @@ impl<S: Transport> Connection<S> {
         self.shared.limits
     }
 
+    /// The limits a peer may rely on: [`limits`](Self::limits) with the header limit capped
+    /// by the receive buffer. What a limits PONG announces
+    /// ([`encode_limits_pong`](sockframe::encode_limits_pong)).
+    pub fn accepted_limits(&self) -> Limits {
+        let limits = self.shared.limits;
+        Limits {
+            max_header: limits.max_header.min(
+                self.shared
+                    .buffer_size
+                    .saturating_sub(sockframe::PREFIX_LEN),
+            ),
+            ..limits
+        }
+    }
+
     /// The connection's output, for replies not tied to a borrowed event.
     pub fn replies(&mut self) -> Replies<'_> {
         Replies { out: &mut self.out }
@@ -210,7 +229,7 @@ impl<S: Transport> Connection<S> {
     pub async fn next_event(&mut self) -> Result<Option<Incoming<'_>>, Close> {
         loop {
             let ready = match self.dec.as_mut() {
-                Some(dec) => dec.poll().map_err(|e| Close::error(0, e.code(), e))?,
+                Some(dec) => dec.poll().map_err(Close::Decode)?,
                 None => false,
             };
             if ready {
@@ -229,18 +248,19 @@ impl<S: Transport> Connection<S> {
         let Some(dec) = self.dec.as_mut() else {
             return Ok(None);
         };
-        match dec.next_event() {
-            Ok(Some(event)) => {
+        match dec.next_event_raw() {
+            Ok(Some((event, raw))) => {
                 if matches!(event, Event::Frame(_) | Event::End) {
                     self.shared.stats.count_frame();
                 }
                 Ok(Some(Incoming {
                     event,
+                    raw,
                     reply: Replies { out: &mut self.out },
                 }))
             }
             Ok(None) => Ok(None),
-            Err(e) => Err(Close::error(0, e.code(), e)),
+            Err(e) => Err(Close::Decode(e)),
         }
     }
 
@@ -373,7 +393,7 @@ impl<S: Transport> Connection<S> {
     fn end_of_stream(&mut self) -> Result<bool, Close> {
         match self.dec.as_mut().map_or(Ok(()), |d| d.finish()) {
             Ok(()) => Ok(false),
-            Err(e) => Err(Close::error(0, e.code(), e)),
+            Err(e) => Err(Close::Decode(e)),
         }
     }
 }

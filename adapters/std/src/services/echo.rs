@@ -1,19 +1,34 @@
-//! echo: every frame comes back unchanged (`PING` is answered with `PONG`).
+//! echo: every frame comes back byte for byte (`PING` is answered with `PONG`), as the spec's
+//! section 6.1 says: the head as it arrived (unknown header bytes, reserved flags and
+//! non-shortest varints included), the payload, the trailer. A limits request is answered
+//! with the server's limits.
 //!
 //! Throughput comes from batching: each read may hold many frames, every complete one is
 //! answered into one output buffer, and the buffer leaves in one write. Frames larger than
-//! the decoder's buffer are echoed cut-through: the head when it arrives, then each chunk,
-//! so a large frame never needs a large buffer.
+//! the decoder's buffer (and frames with a trailer) are echoed cut-through: the head when it
+//! arrives, then each chunk, so a large frame never needs a large buffer. When the input is
+//! cut inside such a frame, the echo ends it as the spec says: filler and an ABORT for a
+//! frame with a trailer, a close without an error frame (which would read as payload) for
+//! one without.
 
 use crate::conn::{Close, Connection};
 use crate::service::{Replies, Service};
 use crate::transport::Transport;
-use sockframe::Event;
+use sockframe::{Event, Kind, Limits, encode_decode_abort, encode_limits_pong};
 
-/// Every frame back unchanged (kind, id, name, flags, crc, meta, payload), `PING` answered
-/// with `PONG`: the same service as the board.
+/// Every frame back unchanged, byte for byte, `PING` answered with `PONG`: the same service
+/// as the board.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Echo;
+
+/// A frame being echoed cut-through: its head has gone out, its end has not.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    id: u32,
+    trailer: bool,
+    /// Payload bytes not echoed yet.
+    remaining: u64,
+}
 
 impl Service for Echo {
     fn name(&self) -> &str {
@@ -21,50 +36,131 @@ impl Service for Echo {
     }
 
     async fn serve<S: Transport>(&self, conn: &mut Connection<S>) -> Result<(), Close> {
-        while conn.read_more().await? {
-            loop {
-                while let Some(mut incoming) = conn.buffered_event()? {
-                    echo(incoming.event, &mut incoming.reply);
-                    if incoming.reply.queued() >= Connection::<S>::FLUSH_AT {
-                        conn.flush().await?;
-                    }
-                }
-                // Mid-frame with room left in the output: take what else has already
-                // arrived before writing, so a large frame leaves in a few big writes
-                // rather than one per buffer. (Between frames this would cost ping-pong a
-                // useless read.)
-                if !conn.mid_frame()
-                    || conn.replies().queued() >= Connection::<S>::FLUSH_AT
-                    || !conn.try_read_more().await?
-                {
-                    break;
+        let mut open = None;
+        match echo_all(conn, &mut open).await {
+            Err(Close::Decode(e)) => Err(end_open_frame(conn, open, e).await),
+            other => other,
+        }
+    }
+}
+
+async fn echo_all<S: Transport>(
+    conn: &mut Connection<S>,
+    open: &mut Option<Open>,
+) -> Result<(), Close> {
+    let limits = conn.accepted_limits();
+    while conn.read_more().await? {
+        loop {
+            while let Some(mut incoming) = conn.buffered_event()? {
+                echo(
+                    incoming.event,
+                    incoming.raw,
+                    limits,
+                    open,
+                    &mut incoming.reply,
+                );
+                if incoming.reply.queued() >= Connection::<S>::FLUSH_AT {
+                    conn.flush().await?;
                 }
             }
-            conn.flush().await?;
+            // Mid-frame with room left in the output: take what else has already
+            // arrived before writing, so a large frame leaves in a few big writes
+            // rather than one per buffer. (Between frames this would cost ping-pong a
+            // useless read.)
+            if !conn.mid_frame()
+                || conn.replies().queued() >= Connection::<S>::FLUSH_AT
+                || !conn.try_read_more().await?
+            {
+                break;
+            }
         }
-        Ok(())
+        conn.flush().await?;
     }
+    Ok(())
 }
 
-/// Queues the echo of one event.
-fn echo(ev: Event<'_>, out: &mut Replies<'_>) {
-    // Re-encoding a header that was just decoded within the limits cannot fail; if it did,
-    // the peer would see a framing error, which is the truth.
-    match ev {
-        Event::Frame(f) => {
-            let _ = out.frame(&f.header.echo_reply(), f.payload);
-        }
+/// Queues the echo of one event (`raw`: its bytes as they arrived).
+fn echo(ev: Event<'_>, raw: &[u8], limits: Limits, open: &mut Option<Open>, out: &mut Replies<'_>) {
+    let head = match ev {
+        Event::Frame(f) => Some((f.header, raw.len() - f.payload.len())),
         Event::Start(h) => {
-            let _ = out.head(&h.echo_reply(), h.len);
+            *open = Some(Open {
+                id: h.id,
+                trailer: h.has_trailer(),
+                remaining: h.len,
+            });
+            Some((h, raw.len()))
         }
-        Event::Chunk(bytes) => out.body(bytes),
-        Event::End => {}
-        Event::Abort(a) => {
-            let _ = out.frame(&a.header, a.payload);
+        Event::Chunk(bytes) => {
+            if let Some(o) = open.as_mut() {
+                o.remaining -= bytes.len() as u64;
+            }
+            None
         }
+        Event::End | Event::Abort(_) => {
+            *open = None;
+            None
+        }
+    };
+    match head {
+        Some((h, head_len)) if h.asks_limits() => {
+            let mut pong = [0u8; 256];
+            // A limits PONG's head is at most ~110 bytes; if it did not fit, the PING
+            // comes back as an ordinary PONG below.
+            if let Ok(n) = encode_limits_pong(&h, limits, &mut pong) {
+                out.body(&pong[..n]);
+                out.body(&raw[head_len..]);
+                return;
+            }
+            pong_of(raw, out);
+        }
+        Some((h, _)) if h.kind == Kind::PING => pong_of(raw, out),
+        _ => out.body(raw),
     }
 }
 
+/// A PING's bytes with the kind byte (the first header byte) made PONG.
+fn pong_of(raw: &[u8], out: &mut Replies<'_>) {
+    const KIND_AT: usize = sockframe::PREFIX_LEN;
+    out.body(&raw[..KIND_AT]);
+    out.body(&[Kind::PONG.0]);
+    out.body(&raw[KIND_AT + 1..]);
+}
+
+/// How the echo ends when its input failed with `e` while the frame `open` was going out
+/// cut-through (spec 6.1): a frame with a trailer gets filler and an ABORT before the error
+/// frame; one without, cut inside its payload, only a close (an error frame would be read
+/// as its payload).
+async fn end_open_frame<S: Transport>(
+    conn: &mut Connection<S>,
+    open: Option<Open>,
+    e: sockframe::DecodeError,
+) -> Close {
+    match open {
+        Some(Open {
+            id,
+            trailer: true,
+            remaining,
+        }) => {
+            const ZEROS: [u8; 4096] = [0; 4096];
+            let mut left = remaining;
+            while left > 0 {
+                let n = left.min(ZEROS.len() as u64) as usize;
+                if conn.write_body(&ZEROS[..n]).await.is_err() {
+                    return Close::Quiet;
+                }
+                left -= n as u64;
+            }
+            let mut abort = [0u8; sockframe::ERROR_FRAME_MAX];
+            if let Ok(n) = encode_decode_abort(id, &e, &mut abort) {
+                conn.replies().body(&abort[..n]);
+            }
+            Close::Decode(e)
+        }
+        Some(Open { remaining, .. }) if remaining > 0 => Close::Quiet,
+        _ => Close::Decode(e),
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::Echo;
