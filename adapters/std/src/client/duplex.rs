@@ -34,6 +34,9 @@ pub(crate) enum Body<'a> {
         reader: &'a mut (dyn Read + Send),
         len: u64,
         progress: &'a mut (dyn FnMut(u64, u64) + Send),
+        /// The frame's id if its head has TRAILER: the body then ends with an END, or, when
+        /// the reader fails, with filler and an ABORT (spec 4.1).
+        trailer: Option<u32>,
     },
 }
 
@@ -53,6 +56,7 @@ impl Body<'_> {
                 reader,
                 len,
                 progress,
+                trailer,
             } => {
                 let mut buf = vec![0u8; 64 * 1024];
                 let mut sent = 0u64;
@@ -60,16 +64,41 @@ impl Body<'_> {
                     let want = buf
                         .len()
                         .min(usize::try_from(len - sent).unwrap_or(usize::MAX));
-                    let n = reader.read(&mut buf[..want])?;
-                    if n == 0 {
-                        return Err(io::Error::new(
+                    let n = match reader.read(&mut buf[..want]) {
+                        Ok(0) => Err(io::Error::new(
                             io::ErrorKind::UnexpectedEof,
                             format!("the body ended after {sent} of its {len} bytes"),
-                        ));
-                    }
+                        )),
+                        other => other,
+                    };
+                    let n = match (n, trailer) {
+                        (Ok(n), _) => n,
+                        (Err(e), None) => return Err(e),
+                        // The input failed: the frame is completed with filler and aborted,
+                        // so the server drops it and the connection stays usable.
+                        (Err(e), Some(id)) => {
+                            buf.fill(0);
+                            let mut left = len - sent;
+                            while left > 0 {
+                                let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                                out.write_all(&buf[..n])?;
+                                left -= n as u64;
+                            }
+                            let mut abort = [0u8; sockframe::ERROR_FRAME_MAX];
+                            let n = sockframe::encode_abort(id, "input-error", &e, &mut abort)
+                                .map_err(io::Error::other)?;
+                            out.write_all(&abort[..n])?;
+                            return Err(e);
+                        }
+                    };
                     out.write_all(&buf[..n])?;
                     sent += n as u64;
                     progress(sent, len);
+                }
+                if let Some(id) = trailer {
+                    let mut end = [0u8; 32];
+                    let n = sockframe::encode_end(id, &mut end).map_err(io::Error::other)?;
+                    out.write_all(&end[..n])?;
                 }
                 Ok(())
             }
@@ -118,6 +147,11 @@ impl Client {
                 // The server's account (an error frame, a protocol error) comes first; a
                 // connection closed without one is told by the failed write, if any.
                 (Err(ClientError::Closed), Err(e)) => Err(ClientError::Io(e)),
+                // The body's input failed and the frame was aborted: the server's answer
+                // ("aborted") is the echo of our own reason, which the I/O error tells.
+                (Err(ClientError::Remote { code, .. }), Err(e)) if code == "aborted" => {
+                    Err(ClientError::Io(e))
+                }
                 (Err(e), _) => Err(e),
             }
         })
@@ -208,5 +242,69 @@ impl Client {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Body;
+    use sockframe::{Decoder, Event};
+    use std::io::{self, Read};
+    use std::net::{TcpListener, TcpStream};
+
+    /// Gives three bytes, then fails.
+    struct Failing(usize);
+
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0 >= 3 {
+                return Err(io::Error::other("disk gone"));
+            }
+            buf[0] = b'x';
+            self.0 += 1;
+            Ok(1)
+        }
+    }
+
+    /// A body whose reader fails is completed with filler and aborted (spec 4.1): the
+    /// receiver sees an ABORT with code `input-error`, never a complete payload.
+    #[test]
+    fn a_body_whose_input_fails_is_aborted() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut out = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let header = sockframe::Header::new(sockframe::Kind::DATA, 5, 10).with_trailer();
+        crate::wire::push_head(&mut head, &header, 10).unwrap();
+        io::Write::write_all(&mut out, &head).unwrap();
+        let body = Body::Reader {
+            reader: &mut Failing(0),
+            len: 10,
+            progress: &mut |_, _| {},
+            trailer: Some(5),
+        };
+        let err = body.write_to(&mut out).unwrap_err();
+        assert_eq!(err.to_string(), "disk gone");
+        drop(out);
+
+        let mut wire = Vec::new();
+        peer.read_to_end(&mut wire).unwrap();
+        let mut dec = Decoder::new(vec![0u8; 256]);
+        dec.feed(&wire);
+        let mut payload = Vec::new();
+        let abort = loop {
+            match dec.next_event().unwrap().expect("an event") {
+                Event::Start(h) => assert_eq!((h.id, h.len), (5, 10)),
+                Event::Chunk(c) => payload.extend_from_slice(c),
+                Event::Abort(a) => {
+                    let code = a.header.meta("code").unwrap().to_owned();
+                    break (a.header.id, code, a.payload.to_vec());
+                }
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(payload, b"xxx\0\0\0\0\0\0\0");
+        assert_eq!(abort, (5, "input-error".to_owned(), b"disk gone".to_vec()));
+        dec.finish().unwrap();
     }
 }

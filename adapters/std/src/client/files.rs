@@ -29,14 +29,21 @@ impl Client {
         // The head carries size and checksum, so the file is read twice: once to sum it,
         // once to send it. Neither pass holds more than one piece in memory.
         let (size, crc) = checksum_file(local)?;
+        // With a server that supports trailers, a file that cannot be read to its end
+        // (it shrank, a disk error) aborts the upload instead of leaving the frame cut.
+        let trailer = self.peer_supports_trailers()?;
         let id = self.next_id();
         let mut header = Header::new(kinds::PUT, id, size).with_name(remote);
         header.crc = Some(crc);
+        if trailer {
+            header = header.with_trailer();
+        }
         let mut file = File::open(local)?;
         let body = Body::Reader {
             reader: &mut file,
             len: size,
             progress,
+            trailer: trailer.then_some(id),
         };
         let reply = self.exchange(&header, body, |c| c.reply_to(id))?;
         if reply.kind != kinds::PUT_OK {

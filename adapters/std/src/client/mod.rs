@@ -104,6 +104,8 @@ pub struct Client {
     io: FromStd<TcpStream>,
     dec: Decoder<Vec<u8>>,
     next_id: u32,
+    /// The server's limits, once asked ([`Client::peer_limits`]).
+    peer: Option<OwnedFrame>,
 }
 
 /// Whether the core writers' stack scratch holds this header's head.
@@ -147,6 +149,7 @@ impl Client {
             io: FromStd::new(stream),
             dec: Decoder::with_limits(vec![0u8; buffer_size], limits),
             next_id: 1,
+            peer: None,
         }
     }
 
@@ -303,6 +306,23 @@ impl Client {
             )));
         }
         Ok(start.elapsed())
+    }
+
+    /// The server's answer to a limits request (spec 7.2), asked once per connection: a
+    /// PONG whose metadata has `max-header`, `max-payload`, `max-meta` and `trailer`, or
+    /// none of them from a server that predates them (then assume the contract's minimums).
+    pub fn peer_limits(&mut self) -> Result<&OwnedFrame, ClientError> {
+        if self.peer.is_none() {
+            let pairs = [("limits", "")];
+            let pong = self.request_with(&Header::new(Kind::PING, 0, 0).with_meta(&pairs), &[])?;
+            self.peer = Some(pong);
+        }
+        Ok(self.peer.as_ref().expect("asked above"))
+    }
+
+    /// Whether the server implements trailers (END/ABORT): may a frame have TRAILER?
+    pub fn peer_supports_trailers(&mut self) -> Result<bool, ClientError> {
+        Ok(self.peer_limits()?.meta("trailer") == Some("1"))
     }
 
     /// Half-closes: tells the server nothing more will be sent.

@@ -183,6 +183,8 @@ enum Action {
     Pong {
         id: u32,
         payload: Vec<u8>,
+        /// A limits request (spec 7.2): the PONG carries the server's limits.
+        limits: bool,
     },
 }
 
@@ -213,6 +215,7 @@ fn on_event(cfg: &FilesConfig, state: &mut State, ev: Event<'_>) -> Action {
             Kind::PING => Action::Pong {
                 id: f.header.id,
                 payload: f.payload.to_vec(),
+                limits: f.header.asks_limits(),
             },
             other => refuse(f.header.id, unsupported(other)),
         },
@@ -246,11 +249,21 @@ fn on_event(cfg: &FilesConfig, state: &mut State, ev: Event<'_>) -> Action {
             State::Receiving(up) => Action::Complete(up),
             _ => Action::Nothing,
         },
-        // The client aborted its upload: dropping it removes the temporary file.
-        Event::Abort(_) => {
-            *state = State::Idle;
-            Action::Nothing
-        }
+        // The client aborted its upload: dropping it removes the temporary file, and the
+        // answer says nothing was stored.
+        Event::Abort(a) => match std::mem::replace(state, State::Idle) {
+            State::Receiving(up) => refuse(
+                up.id,
+                (
+                    "aborted",
+                    format!(
+                        "upload aborted by the client ({}), nothing stored",
+                        a.header.meta("code").unwrap_or("no code")
+                    ),
+                ),
+            ),
+            _ => Action::Nothing,
+        },
     }
 }
 
@@ -285,10 +298,26 @@ impl Service for Files {
                     tracing::info!(peer = %conn.peer(), code, "refused: {message}");
                     conn.replies().error(id, code, &message);
                 }
-                Action::Pong { id, payload } => {
+                Action::Pong {
+                    id,
+                    payload,
+                    limits: false,
+                } => {
                     let _ = conn
                         .replies()
                         .frame(&Header::new(Kind::PONG, id, 0), &payload);
+                }
+                Action::Pong { id, payload, .. } => {
+                    let ping = Header::new(Kind::PING, id, payload.len() as u64);
+                    let mut head = [0u8; 256];
+                    // A limits PONG's head is about 110 bytes: it fits.
+                    if let Ok(n) =
+                        sockframe::encode_limits_pong(&ping, conn.accepted_limits(), &mut head)
+                    {
+                        let mut replies = conn.replies();
+                        replies.body(&head[..n]);
+                        replies.body(&payload);
+                    }
                 }
                 Action::Send { id, name } => send_file(cfg, conn, id, &name).await?,
             }
