@@ -2,100 +2,102 @@
 //! send is that: shared by the fuzz targets of the smoltcp echo service and the desktop
 //! server's echo, which must behave the same (one wire format, one echo rule).
 
-use sockframe::{DecodeError, Decoder, Event, Header, Kind, Limits, PREFIX_LEN, encode_head};
+use sockframe::{
+    DecodeError, Decoder, Event, Header, Kind, Limits, PREFIX_LEN, encode_decode_abort,
+    encode_limits_pong,
+};
 
-fn head(header: &Header<'_>, len: u64) -> Vec<u8> {
-    let mut out = [0u8; PREFIX_LEN + 1024];
-    let n = encode_head(header, len, &mut out).expect("a decoded header re-encodes");
-    out[..n].to_vec()
-}
-
-/// What the echo service must send back for `input` (followed by FIN): the echo of every
-/// event a decoder with the service's buffer and limits takes out of it, then the error
-/// frame if it fails. Also returns the error, and the input's frames as the echo should
-/// reproduce them (header with PING->PONG, payload).
+/// What the echo service must send back for `input` (followed by FIN), as the spec's
+/// section 6.1 says: every event's bytes as they arrived (a PING's kind byte made PONG, a
+/// limits request answered with the limits PONG), then, if the decoder fails, the end of a
+/// frame that was going out cut-through (filler and an ABORT with a trailer; nothing, and no
+/// error frame, without one when its payload was cut) and the error frame.
 pub struct Model {
     /// Everything the service echoes before its error frame (all of it for valid input).
     pub echo: Vec<u8>,
     pub error: Option<DecodeError>,
-    /// Per frame of the input, in order: its echo's head re-encoded, and its payload.
+    /// The frames of the echo as the reference decoder reads them (header as text,
+    /// payload).
     pub frames: Vec<(String, Vec<u8>)>,
-    /// Whether every input header is canonical (re-encoding gives back the input's bytes).
+    /// Whether the echo is the input with PING->PONG (no limits request was answered).
     pub canonical: bool,
     /// Whether a frame was being streamed (Start seen, no End) when the error struck.
     pub open_at_error: bool,
+    /// Whether the service ends without an error frame: a frame without a trailer was cut
+    /// inside its payload after its head went out (an error frame would read as payload).
+    pub quiet_close: bool,
+}
+
+/// A frame going out cut-through.
+struct Open {
+    id: u32,
+    trailer: bool,
+    remaining: u64,
 }
 
 pub fn model(input: &[u8], buffer: usize, limits: Limits) -> Model {
     let mut dec = Decoder::with_limits(vec![0u8; buffer], limits);
+    let accepted = dec.accepted();
     let mut m = Model {
         echo: Vec::new(),
         error: None,
         frames: Vec::new(),
         canonical: true,
         open_at_error: false,
+        quiet_close: false,
     };
     let mut rest = input;
-    // Where the current frame starts in `input`, to compare its head bytes.
-    let mut frame_start = 0usize;
-    let mut open: Option<(String, Vec<u8>)> = None;
+    let mut open: Option<Open> = None;
     let err = loop {
         match dec.poll() {
             Err(e) => break e,
-            Ok(true) => match dec.next_event() {
+            Ok(true) => match dec.next_event_raw() {
                 Err(e) => break e,
                 Ok(None) => unreachable!("poll() said an event is ready"),
-                Ok(Some(event)) => match event {
-                    Event::Frame(f) => {
-                        let h = head(&f.header.echo_reply(), f.payload.len() as u64);
-                        let raw = head(&f.header, f.payload.len() as u64);
-                        if input.get(frame_start..frame_start + raw.len()) != Some(&raw[..]) {
-                            m.canonical = false;
+                Ok(Some((event, raw))) => {
+                    let head = match event {
+                        Event::Frame(f) => Some((f.header, raw.len() - f.payload.len())),
+                        Event::Start(h) => {
+                            open = Some(Open {
+                                id: h.id,
+                                trailer: h.has_trailer(),
+                                remaining: h.len,
+                            });
+                            Some((h, raw.len()))
                         }
-                        // The frame's true extent on the wire is its prefix-announced header
-                        // length plus payload; re-derive it from the input's prefix.
-                        let wire_header =
-                            u16::from_le_bytes([input[frame_start + 3], input[frame_start + 4]])
-                                as usize;
-                        frame_start += PREFIX_LEN + wire_header + f.payload.len();
-                        m.echo.extend_from_slice(&h);
-                        m.echo.extend_from_slice(f.payload);
-                        m.frames
-                            .push((format!("{:?}", f.header.echo_reply()), f.payload.to_vec()));
-                    }
-                    Event::Start(header) => {
-                        let h = head(&header.echo_reply(), header.len);
-                        let raw = head(&header, header.len);
-                        if input.get(frame_start..frame_start + raw.len()) != Some(&raw[..]) {
-                            m.canonical = false;
+                        Event::Chunk(c) => {
+                            if let Some(o) = open.as_mut() {
+                                o.remaining -= c.len() as u64;
+                            }
+                            None
                         }
-                        let wire_header =
-                            u16::from_le_bytes([input[frame_start + 3], input[frame_start + 4]])
-                                as usize;
-                        frame_start += PREFIX_LEN + wire_header + header.len as usize;
-                        m.echo.extend_from_slice(&h);
-                        open = Some((format!("{:?}", header.echo_reply()), Vec::new()));
+                        Event::End | Event::Abort(_) => {
+                            open = None;
+                            None
+                        }
+                    };
+                    match head {
+                        Some((h, head_len)) if h.asks_limits() => {
+                            m.canonical = false;
+                            let mut pong = [0u8; 256];
+                            let n = encode_limits_pong(&h, accepted, &mut pong).expect("fits");
+                            m.echo.extend_from_slice(&pong[..n]);
+                            m.echo.extend_from_slice(&raw[head_len..]);
+                        }
+                        Some((h, _)) if h.kind == Kind::PING => {
+                            m.echo.extend_from_slice(&raw[..PREFIX_LEN]);
+                            m.echo.push(Kind::PONG.0);
+                            m.echo.extend_from_slice(&raw[PREFIX_LEN + 1..]);
+                        }
+                        _ => m.echo.extend_from_slice(raw),
                     }
-                    Event::Chunk(bytes) => {
-                        m.echo.extend_from_slice(bytes);
-                        open.as_mut()
-                            .expect("chunk after start")
-                            .1
-                            .extend_from_slice(bytes);
-                    }
-                    Event::End => m.frames.push(open.take().expect("end after start")),
-                    Event::Abort(a) => {
-                        let h = head(&a.header, a.payload.len() as u64);
-                        m.echo.extend_from_slice(&h);
-                        m.echo.extend_from_slice(a.payload);
-                        let frame = (format!("{:?}", a.header), a.payload.to_vec());
-                        open.take().expect("abort after start");
-                        m.frames.push(frame);
-                    }
-                },
+                }
             },
             Ok(false) if rest.is_empty() => match dec.finish() {
-                Ok(()) => return m,
+                Ok(()) => {
+                    m.frames = decode_all(&m.echo).0;
+                    return m;
+                }
                 Err(e) => break e,
             },
             Ok(false) => {
@@ -104,8 +106,27 @@ pub fn model(input: &[u8], buffer: usize, limits: Limits) -> Model {
             }
         }
     };
+    match open {
+        Some(Open {
+            id,
+            trailer: true,
+            remaining,
+        }) => {
+            m.echo
+                .extend(std::iter::repeat_n(0u8, usize::try_from(remaining).unwrap()));
+            let mut abort = [0u8; sockframe::ERROR_FRAME_MAX];
+            let n = encode_decode_abort(id, &err, &mut abort).expect("fits");
+            m.echo.extend_from_slice(&abort[..n]);
+        }
+        Some(Open { remaining, .. }) if remaining > 0 => {
+            m.quiet_close = true;
+            m.open_at_error = true;
+        }
+        Some(_) => m.open_at_error = true,
+        None => {}
+    }
+    m.frames = decode_all(&m.echo).0;
     m.error = Some(err);
-    m.open_at_error = open.is_some();
     m
 }
 
@@ -209,6 +230,14 @@ pub fn check_echo(input: &[u8], received: &[u8], expected: &Model) {
                     "canonical valid input: the echo is not the input with PING->PONG"
                 );
             }
+        }
+        Some(_) if expected.quiet_close => {
+            assert!(
+                after.is_empty(),
+                "a frame without a trailer cut inside its payload: {} bytes after it (an \
+                 error frame there would be read as payload)",
+                after.len()
+            );
         }
         Some(err) => {
             // Then exactly one error frame, id 0, with the error's code (its message text
