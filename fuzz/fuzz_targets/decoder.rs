@@ -86,8 +86,15 @@ impl Checker {
                 Event::Abort(a) => {
                     let s = self.stream.take().expect("Abort without Start");
                     assert_eq!(s.seen, s.len, "Abort before the payload's end");
-                    assert_eq!(a.header.kind, sockframe::Kind::ABORT, "Abort of another kind");
-                    assert!(a.payload.len() <= sockframe::ABORT_MESSAGE_MAX, "long Abort");
+                    assert_eq!(
+                        a.header.kind,
+                        sockframe::Kind::ABORT,
+                        "Abort of another kind"
+                    );
+                    assert!(
+                        a.payload.len() <= sockframe::ABORT_MESSAGE_MAX,
+                        "long Abort"
+                    );
                     self.frames += 1;
                 }
                 Event::End => {

@@ -55,7 +55,12 @@ fn handler(buffer: usize) -> &'static Handler<Echo> {
 }
 
 /// Sends `input` in the given write sizes, then ends its side; returns all it received.
-async fn exchange(handler: &'static Handler<Echo>, input: &[u8], sizes: [usize; 4], pipe: usize) -> Vec<u8> {
+async fn exchange(
+    handler: &'static Handler<Echo>,
+    input: &[u8],
+    sizes: [usize; 4],
+    pipe: usize,
+) -> Vec<u8> {
     let (client, server_end) = MemStream::pair(pipe);
     let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
     let serving = tokio::spawn(handler.serve(server_end, peer));

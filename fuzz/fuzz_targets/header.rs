@@ -72,7 +72,10 @@ fuzz_target!(|data: &[u8]| {
         meta: header.meta.iter().collect(),
     })
     .expect("postcard serializes any header");
-    assert_eq!(out, postcard_bytes, "emit() differs from postcard's serializer");
+    assert_eq!(
+        out, postcard_bytes,
+        "emit() differs from postcard's serializer"
+    );
 
     let again = Header::parse(&out).expect("re-parse of an emitted header");
     assert_eq!(again, header, "parse -> emit -> parse changed the header");

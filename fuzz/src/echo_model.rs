@@ -3,8 +3,8 @@
 //! server's echo, which must behave the same (one wire format, one echo rule).
 
 use sockframe::{
-    DecodeError, Decoder, Event, Header, Kind, Limits, PREFIX_LEN, encode_decode_abort,
-    encode_limits_pong,
+    DecodeError, Decoder, Ending, Event, Forwarding, Header, Kind, Limits, PREFIX_LEN,
+    encode_decode_abort, encode_limits_pong,
 };
 
 /// What the echo service must send back for `input` (followed by FIN), as the spec's
@@ -28,13 +28,6 @@ pub struct Model {
     pub quiet_close: bool,
 }
 
-/// A frame going out cut-through.
-struct Open {
-    id: u32,
-    trailer: bool,
-    remaining: u64,
-}
-
 pub fn model(input: &[u8], buffer: usize, limits: Limits) -> Model {
     let mut dec = Decoder::with_limits(vec![0u8; buffer], limits);
     let accepted = dec.accepted();
@@ -47,7 +40,7 @@ pub fn model(input: &[u8], buffer: usize, limits: Limits) -> Model {
         quiet_close: false,
     };
     let mut rest = input;
-    let mut open: Option<Open> = None;
+    let mut fwd = Forwarding::default();
     let err = loop {
         match dec.poll() {
             Err(e) => break e,
@@ -55,26 +48,11 @@ pub fn model(input: &[u8], buffer: usize, limits: Limits) -> Model {
                 Err(e) => break e,
                 Ok(None) => unreachable!("poll() said an event is ready"),
                 Ok(Some((event, raw))) => {
+                    fwd.track(&event);
                     let head = match event {
                         Event::Frame(f) => Some((f.header, raw.len() - f.payload.len())),
-                        Event::Start(h) => {
-                            open = Some(Open {
-                                id: h.id,
-                                trailer: h.has_trailer(),
-                                remaining: h.len,
-                            });
-                            Some((h, raw.len()))
-                        }
-                        Event::Chunk(c) => {
-                            if let Some(o) = open.as_mut() {
-                                o.remaining -= c.len() as u64;
-                            }
-                            None
-                        }
-                        Event::End | Event::Abort(_) => {
-                            open = None;
-                            None
-                        }
+                        Event::Start(h) => Some((h, raw.len())),
+                        _ => None,
                     };
                     match head {
                         Some((h, head_len)) if h.asks_limits() => {
@@ -106,24 +84,20 @@ pub fn model(input: &[u8], buffer: usize, limits: Limits) -> Model {
             }
         }
     };
-    match open {
-        Some(Open {
-            id,
-            trailer: true,
-            remaining,
-        }) => {
+    match fwd.ending() {
+        Ending::Abort { id, filler } => {
             m.echo
-                .extend(std::iter::repeat_n(0u8, usize::try_from(remaining).unwrap()));
+                .extend(std::iter::repeat_n(0u8, usize::try_from(filler).unwrap()));
             let mut abort = [0u8; sockframe::ERROR_FRAME_MAX];
             let n = encode_decode_abort(id, &err, &mut abort).expect("fits");
             m.echo.extend_from_slice(&abort[..n]);
         }
-        Some(Open { remaining, .. }) if remaining > 0 => {
+        Ending::Close => {
             m.quiet_close = true;
             m.open_at_error = true;
         }
-        Some(_) => m.open_at_error = true,
-        None => {}
+        // A streamed frame whose payload is all out (a bad checksum at its end).
+        Ending::Error => m.open_at_error = fwd.in_frame(),
     }
     m.frames = decode_all(&m.echo).0;
     m.error = Some(err);
@@ -288,5 +262,4 @@ pub fn check_echo(input: &[u8], received: &[u8], expected: &Model) {
             );
         }
     }
-
 }

@@ -14,21 +14,12 @@
 use crate::conn::{Close, Connection};
 use crate::service::{Replies, Service};
 use crate::transport::Transport;
-use sockframe::{Event, Kind, Limits, encode_decode_abort, encode_limits_pong};
+use sockframe::{Ending, Event, Forwarding, Kind, Limits, encode_decode_abort, encode_limits_pong};
 
 /// Every frame back unchanged, byte for byte, `PING` answered with `PONG`: the same service
 /// as the board.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Echo;
-
-/// A frame being echoed cut-through: its head has gone out, its end has not.
-#[derive(Debug, Clone, Copy)]
-struct Open {
-    id: u32,
-    trailer: bool,
-    /// Payload bytes not echoed yet.
-    remaining: u64,
-}
 
 impl Service for Echo {
     fn name(&self) -> &str {
@@ -36,9 +27,9 @@ impl Service for Echo {
     }
 
     async fn serve<S: Transport>(&self, conn: &mut Connection<S>) -> Result<(), Close> {
-        let mut open = None;
-        match echo_all(conn, &mut open).await {
-            Err(Close::Decode(e)) => Err(end_open_frame(conn, open, e).await),
+        let mut fwd = Forwarding::default();
+        match echo_all(conn, &mut fwd).await {
+            Err(Close::Decode(e)) => Err(end_open_frame(conn, fwd.ending(), e).await),
             other => other,
         }
     }
@@ -46,19 +37,14 @@ impl Service for Echo {
 
 async fn echo_all<S: Transport>(
     conn: &mut Connection<S>,
-    open: &mut Option<Open>,
+    fwd: &mut Forwarding,
 ) -> Result<(), Close> {
     let limits = conn.accepted_limits();
     while conn.read_more().await? {
         loop {
             while let Some(mut incoming) = conn.buffered_event()? {
-                echo(
-                    incoming.event,
-                    incoming.raw,
-                    limits,
-                    open,
-                    &mut incoming.reply,
-                );
+                fwd.track(&incoming.event);
+                echo(incoming.event, incoming.raw, limits, &mut incoming.reply);
                 if incoming.reply.queued() >= Connection::<S>::FLUSH_AT {
                     conn.flush().await?;
                 }
@@ -80,27 +66,11 @@ async fn echo_all<S: Transport>(
 }
 
 /// Queues the echo of one event (`raw`: its bytes as they arrived).
-fn echo(ev: Event<'_>, raw: &[u8], limits: Limits, open: &mut Option<Open>, out: &mut Replies<'_>) {
+fn echo(ev: Event<'_>, raw: &[u8], limits: Limits, out: &mut Replies<'_>) {
     let head = match ev {
         Event::Frame(f) => Some((f.header, raw.len() - f.payload.len())),
-        Event::Start(h) => {
-            *open = Some(Open {
-                id: h.id,
-                trailer: h.has_trailer(),
-                remaining: h.len,
-            });
-            Some((h, raw.len()))
-        }
-        Event::Chunk(bytes) => {
-            if let Some(o) = open.as_mut() {
-                o.remaining -= bytes.len() as u64;
-            }
-            None
-        }
-        Event::End | Event::Abort(_) => {
-            *open = None;
-            None
-        }
+        Event::Start(h) => Some((h, raw.len())),
+        _ => None,
     };
     match head {
         Some((h, head_len)) if h.asks_limits() => {
@@ -127,23 +97,19 @@ fn pong_of(raw: &[u8], out: &mut Replies<'_>) {
     out.body(&raw[KIND_AT + 1..]);
 }
 
-/// How the echo ends when its input failed with `e` while the frame `open` was going out
+/// How the echo ends when its input failed with `e` while a frame was going out
 /// cut-through (spec 6.1): a frame with a trailer gets filler and an ABORT before the error
 /// frame; one without, cut inside its payload, only a close (an error frame would be read
 /// as its payload).
 async fn end_open_frame<S: Transport>(
     conn: &mut Connection<S>,
-    open: Option<Open>,
+    ending: Ending,
     e: sockframe::DecodeError,
 ) -> Close {
-    match open {
-        Some(Open {
-            id,
-            trailer: true,
-            remaining,
-        }) => {
+    match ending {
+        Ending::Abort { id, filler } => {
             const ZEROS: [u8; 4096] = [0; 4096];
-            let mut left = remaining;
+            let mut left = filler;
             while left > 0 {
                 let n = left.min(ZEROS.len() as u64) as usize;
                 if conn.write_body(&ZEROS[..n]).await.is_err() {
@@ -157,10 +123,11 @@ async fn end_open_frame<S: Transport>(
             }
             Close::Decode(e)
         }
-        Some(Open { remaining, .. }) if remaining > 0 => Close::Quiet,
-        _ => Close::Decode(e),
+        Ending::Close => Close::Quiet,
+        Ending::Error => Close::Decode(e),
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::Echo;
