@@ -257,3 +257,28 @@ fn exec_off_loopback_needs_tls() {
         &TlsClientConfig::pinned(&fp).unwrap(),
     );
 }
+
+#[test]
+fn plain_client_to_a_foreign_tls_server_is_told_to_use_tls() {
+    // A TLS server that is not sockframe's (no tls-required frame): it answers the first
+    // bytes with a TLS alert record (0x15, version 3.3, decode_error).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut s, _) = listener.accept().unwrap();
+        let mut first = [0u8; 16];
+        let _ = s.read(&mut first);
+        s.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32])
+            .unwrap();
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        let _ = s.read_to_end(&mut Vec::new());
+    });
+    let out = output(bin().args(["send", &addr, "hi"]));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        stderr(&out).contains("the server speaks TLS; use --tls"),
+        "{out:?}"
+    );
+    server.join().unwrap();
+}
