@@ -4,8 +4,8 @@ use crate::reply::{Handler, Reply};
 use smoltcp::socket::tcp;
 use sockframe::io::HEAD_SCRATCH;
 use sockframe::{
-    DecodeError, Decoder, ERROR_FRAME_MAX, Event, Limits, PREFIX_LEN, encode_decode_abort,
-    encode_decode_error,
+    DecodeError, Decoder, ERROR_FRAME_MAX, Ending, Forwarding, Limits, PREFIX_LEN,
+    encode_decode_abort, encode_decode_error,
 };
 
 /// Where the connection is in its life.
@@ -13,33 +13,12 @@ use sockframe::{
 enum Phase {
     /// Decoding and answering.
     Open,
-    /// The input was bad or cut: what is owed to the peer ([`Ending`]) is being queued,
+    /// The input was bad or cut: what is owed to the peer (an [`Ending`]) is being queued,
     /// `sent` bytes of it so far. Its frames are encoded again from the decoder's error on
     /// every poll, so they take no RAM.
     Failing { sent: u64 },
     /// Our side is closed (or aborted); input is discarded until the socket is done.
     Closing,
-}
-
-/// A streamed frame whose head went to the handler and whose end has not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Streaming {
-    id: u32,
-    /// A trailer (END or ABORT) follows its payload.
-    trailer: bool,
-    /// Payload bytes not yet handed to the handler.
-    remaining: u64,
-}
-
-/// What is owed to the peer after a fault, in this order, then our FIN (spec, sections 6.1
-/// and 7.6).
-struct Ending {
-    /// Filler bytes completing a forwarded payload.
-    filler: u64,
-    /// The id of a forwarded frame to abort.
-    abort: Option<u32>,
-    /// Whether the ERROR frame follows.
-    error: bool,
 }
 
 /// Whether a step moved anything.
@@ -60,7 +39,8 @@ enum Step {
 pub struct Connection<const N: usize> {
     decoder: Decoder<[u8; N]>,
     phase: Phase,
-    streaming: Option<Streaming>,
+    /// The streamed frame in progress, to end it as the spec says if the input fails.
+    forwarding: Forwarding,
 }
 
 impl<const N: usize> Default for Connection<N> {
@@ -85,7 +65,7 @@ impl<const N: usize> Connection<N> {
         Connection {
             decoder: Decoder::with_limits([0; N], limits),
             phase: Phase::Open,
-            streaming: None,
+            forwarding: Forwarding::default(),
         }
     }
 
@@ -93,7 +73,7 @@ impl<const N: usize> Connection<N> {
     pub fn reset(&mut self) {
         self.decoder.reset();
         self.phase = Phase::Open;
-        self.streaming = None;
+        self.forwarding = Forwarding::default();
     }
 
     /// The decoding error that ended this connection, if one did (for logs).
@@ -162,7 +142,7 @@ impl<const N: usize> Connection<N> {
             let limits = self.decoder.accepted();
             match self.decoder.next_event_raw() {
                 Ok(Some((event, raw))) => {
-                    self.streaming = streaming_after(self.streaming, &event);
+                    self.forwarding.track(&event);
                     if handler
                         .on_event(event, &mut Reply::new(socket, free, raw, limits))
                         .is_err()
@@ -216,27 +196,13 @@ impl<const N: usize> Connection<N> {
         Step::Progress
     }
 
-    /// What the peer is owed after the decoder's fault. A handler that forwards (an echo)
-    /// has sent the head of a streamed frame already: such a frame with a trailer is
-    /// completed with filler and aborted, before the ERROR frame; one without a trailer and
-    /// cut short gets no ERROR frame, which its reader would take for payload bytes.
+    /// What the peer is owed after the decoder's fault: for a handler that forwards (an
+    /// echo), the spec's section 6.1 ([`Forwarding::ending`]); for others, the ERROR frame.
     fn ending(&self, forwards: bool) -> Ending {
-        match self.streaming {
-            Some(s) if forwards && s.trailer => Ending {
-                filler: s.remaining,
-                abort: Some(s.id),
-                error: true,
-            },
-            Some(s) if forwards && s.remaining > 0 => Ending {
-                filler: 0,
-                abort: None,
-                error: false,
-            },
-            _ => Ending {
-                filler: 0,
-                abort: None,
-                error: true,
-            },
+        if forwards {
+            self.forwarding.ending()
+        } else {
+            Ending::Error
         }
     }
 
@@ -250,10 +216,14 @@ impl<const N: usize> Connection<N> {
             return Step::Progress;
         }
         let ending = self.ending(forwards);
+        let filler = match ending {
+            Ending::Abort { filler, .. } => filler,
+            _ => 0,
+        };
         let mut sent = sent;
         let mut moved = discarded;
-        if sent < ending.filler {
-            let left = usize::try_from(ending.filler - sent).unwrap_or(usize::MAX);
+        if sent < filler {
+            let left = usize::try_from(filler - sent).unwrap_or(usize::MAX);
             let n = socket
                 .send(|room| {
                     let n = room.len().min(left);
@@ -264,10 +234,10 @@ impl<const N: usize> Connection<N> {
             sent += n as u64;
             moved |= n > 0;
         }
-        if sent >= ending.filler {
-            let (frames, len) = owed_frames(self.decoder.error(), &ending);
+        if sent >= filler {
+            let (frames, len) = owed_frames(self.decoder.error(), ending);
             // Fits usize: what was sent past the filler is less than the frames' length.
-            let at = (sent - ending.filler) as usize;
+            let at = (sent - filler) as usize;
             let n = socket.send_slice(&frames[at..len]).unwrap_or(0);
             if at + n >= len {
                 self.close(socket);
@@ -286,38 +256,21 @@ impl<const N: usize> Connection<N> {
     }
 }
 
-/// The frames owed after `err` (an ABORT, the ERROR frame, as `ending` says), encoded
-/// into one stack buffer, and their length.
-fn owed_frames(err: Option<DecodeError>, ending: &Ending) -> ([u8; 2 * ERROR_FRAME_MAX], usize) {
+/// The frames owed after `err` as `ending` says (an ABORT, the ERROR frame), encoded into
+/// one stack buffer, and their length.
+fn owed_frames(err: Option<DecodeError>, ending: Ending) -> ([u8; 2 * ERROR_FRAME_MAX], usize) {
     let mut frames = [0u8; 2 * ERROR_FRAME_MAX];
     let mut len = 0;
     if let Some(err) = err {
-        if let Some(id) = ending.abort {
+        if let Ending::Abort { id, .. } = ending {
             len += encode_decode_abort(id, &err, &mut frames).unwrap_or(0);
         }
-        if ending.error {
+        if ending != Ending::Close {
             // Id 0: the error belongs to the stream, not to a frame.
             len += encode_decode_error(0, &err, &mut frames[len..]).unwrap_or(0);
         }
     }
     (frames, len)
-}
-
-/// What is streaming once `event` has been handed out.
-fn streaming_after(streaming: Option<Streaming>, event: &Event<'_>) -> Option<Streaming> {
-    match *event {
-        Event::Start(h) => Some(Streaming {
-            id: h.id,
-            trailer: h.has_trailer(),
-            remaining: h.len,
-        }),
-        Event::Chunk(bytes) => streaming.map(|s| Streaming {
-            remaining: s.remaining.saturating_sub(bytes.len() as u64),
-            ..s
-        }),
-        Event::End | Event::Abort(_) => None,
-        Event::Frame(_) => streaming,
-    }
 }
 
 /// After an error or our close, input has no reader: drop it so a peer still writing is
