@@ -325,3 +325,12 @@ def test_error_frames_carry_the_numbers_as_metadata() -> None:
         ("limit", "67108864"),
     )
     assert payload == b"payload is 100000000 bytes, limit 67108864"
+
+
+def test_at_the_end_of_the_stream_a_string_longer_than_the_header_is_a_cut_not_a_fault() -> None:
+    # header_len 20; `name` announces 30 bytes and the stream ends: the bytes ran out
+    # (with the whole header in, the same string is a bad header).
+    cut = b"\xf5\x46\x01\x14\x00" + b"\x00\x01\x00\x00\x01\x1e" + b"ab"
+    assert str(decode([cut]).error) == "stream ended mid-header: got 8 of 20 bytes"
+    whole = b"\xf5\x46\x01\x08\x00" + b"\x00\x01\x00\x00\x01\x1e" + b"ab"
+    assert str(decode([whole]).error) == "bad header: field `name`: header ended before the field"

@@ -2,8 +2,9 @@
 
 ``SOCKFRAME_DECODE_BIN`` names ``decode_events`` (tests/src/bin/decode_events.rs, built by
 `cargo xtask python`): the core's decoder as a filter. 10,000 random streams of valid frames,
-cut anywhere and fed through buffers of random sizes, must give the same events; so must the
-same streams damaged, where the Rust core already implements what the spec says.
+cut anywhere and fed through buffers of random sizes, must give the same events; and 3,000
+damaged ones (bytes overwritten, the stream cut short) the same events and the same error,
+with the same numbers.
 """
 
 from __future__ import annotations
@@ -120,3 +121,26 @@ def test_python_and_rust_decoders_agree_on_10000_split_and_merged_streams() -> N
     for i, ((capacity, chunks), expected) in enumerate(zip(cases, rust)):
         assert python_lines(capacity, chunks) == expected, f"case {i} (capacity {capacity})"
         assert expected[-1] == "OK"
+
+
+def damaged_case(rng: random.Random) -> Case:
+    capacity, chunks = random_case(rng)
+    wire = bytearray(b"".join(chunks))
+    for _ in range(rng.randint(1, 3)):
+        wire[rng.randrange(len(wire))] = rng.randrange(256)
+    if rng.random() < 0.5:
+        wire = wire[: rng.randint(0, len(wire))]
+    cuts = [rng.randint(0, len(wire)) for _ in range(rng.randint(0, 10))]
+    return capacity, pieces(bytes(wire), cuts)
+
+
+def test_python_and_rust_decoders_agree_on_3000_damaged_streams() -> None:
+    rng = random.Random(7)
+    cases = [damaged_case(rng) for _ in range(3000)]
+    rust = rust_lines(cases)
+    assert len(rust) == len(cases)
+    failed = 0
+    for i, ((capacity, chunks), expected) in enumerate(zip(cases, rust)):
+        assert python_lines(capacity, chunks) == expected, f"case {i} (capacity {capacity})"
+        failed += expected[-1].startswith("X ")
+    assert failed > 1000  # the damage is real: most streams end with an error

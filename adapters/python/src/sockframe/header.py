@@ -219,10 +219,13 @@ class _Reader:
         return BadHeader(self.field, problem)
 
     def need(self, n: int) -> None:
+        # A header cut by the end of the stream ran out of bytes, whatever a string's
+        # length says: spec 7.5 lists the faults that beat `truncated`, and a string
+        # longer than the header is not one of them (the core reads it so too).
+        if n > len(self.data) - self.at and len(self.data) < self.end:
+            raise NeedMore
         if n > self.end - self.at:
             raise self.fail(_ENDED)
-        if n > len(self.data) - self.at:
-            raise NeedMore
 
     def byte(self) -> int:
         self.need(1)
