@@ -7,6 +7,7 @@ stopped even when the test fails.
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator, List, Tuple
 
-from sockframe import Connection, Header, Kind, connect, parse_address
+from sockframe import Connection, Decoder, Header, Kind, connect, parse_address
 from sockframe.aio import serve
 
 Addr = Tuple[str, int]
@@ -99,3 +100,16 @@ def connect_served(addr: Addr) -> Connection:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def read_request(sock: socket.socket) -> None:
+    """Reads one whole frame from ``sock`` (a fake server's request), so that closing the
+    socket afterwards does not reset the connection over unread bytes.
+    """
+    dec = Decoder()
+    while True:
+        data = sock.recv(4096)
+        assert data, "the client closed before its request was in"
+        dec.feed(data)
+        if list(dec.events()):
+            return

@@ -65,7 +65,7 @@ def send_to_fake_server(answer: bytes) -> Tuple[int, bytes, bytes]:
         )
         peer, _ = s.accept()
         with peer:
-            peer.recv(1024)
+            servers.read_request(peer)
             peer.sendall(answer)
             out, err = proc.communicate(timeout=60)
     return proc.returncode, out, err

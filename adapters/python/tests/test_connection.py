@@ -92,7 +92,7 @@ def test_client_rejects_a_server_that_speaks_something_else() -> None:
         def fake_server() -> None:
             peer, _ = listener.accept()
             with peer:
-                peer.recv(1024)
+                servers.read_request(peer)
                 peer.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
                 seen.append(peer.recv(1024))  # what the client says about it
 
@@ -110,7 +110,7 @@ def test_client_reports_a_reply_cut_short() -> None:
         def fake_server() -> None:
             peer, _ = listener.accept()
             with peer:
-                peer.recv(1024)
+                servers.read_request(peer)
                 peer.sendall(encode_frame(Header.data(1, b"hello"), b"hello")[:-2])
 
         threading.Thread(target=fake_server, daemon=True).start()

@@ -72,8 +72,11 @@ class Connection:
 
     def send(self, header: Header, payload: bytes = b"") -> None:
         """Sends one frame; ``header.len`` is set from ``payload``."""
-        self.sock.sendall(encode_head(header, len(payload)))
-        if payload:
+        head = encode_head(header, len(payload))
+        if len(payload) <= _THREADED_SEND:
+            self.sock.sendall(head + payload)  # one segment for a small frame
+        else:
+            self.sock.sendall(head)
             self.sock.sendall(payload)
 
     def send_error(self, error: DecodeError) -> None:
