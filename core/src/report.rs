@@ -180,7 +180,7 @@ pub fn encode_decode_abort(
 }
 
 /// Writes the ABORT trailer of frame `id`: metadata `code` = `code`, payload = `message`
-/// (cut at [`ABORT_MESSAGE_MAX`] bytes). The frame must have had [`Flags::TRAILER`]
+/// (cut at [`ABORT_MESSAGE_MAX`] bytes). The frame must have had [`Flags::TRAILER`](crate::Flags::TRAILER)
 /// (crate::Flags::TRAILER), and its payload must have been completed (with filler).
 ///
 /// ```
