@@ -1,7 +1,8 @@
 """The Python decoder against the Rust core's, on the same bytes cut the same way.
 
 ``SOCKFRAME_DECODE_BIN`` names ``decode_events`` (tests/src/bin/decode_events.rs, built by
-`cargo xtask python`): the core's decoder as a filter. 10,000 random streams of valid frames,
+`cargo xtask python`): the core's decoder as a filter. 10,000 random streams of valid frames
+(some with END or ABORT trailers),
 cut anywhere and fed through buffers of random sizes, must give the same events; and 3,000
 damaged ones (bytes overwritten, the stream cut short) the same events and the same error,
 with the same numbers.
@@ -17,7 +18,19 @@ from typing import List, Optional, Tuple
 from helpers import pieces
 from test_interop import live
 
-from sockframe import Chunk, DecodeError, Decoder, End, Frame, Header, Start, encode_frame
+from sockframe import (
+    Abort,
+    Chunk,
+    DecodeError,
+    Decoder,
+    End,
+    Frame,
+    Header,
+    Start,
+    encode_abort,
+    encode_end,
+    encode_frame,
+)
 
 Case = Tuple[int, List[bytes]]  # buffer capacity, the pieces of the stream
 
@@ -48,6 +61,8 @@ def python_lines(capacity: int, chunks: List[bytes]) -> List[str]:
                     out.append(f"C {e.data.hex()}")
                 elif isinstance(e, End):
                     out.append("E")
+                elif isinstance(e, Abort):
+                    out.append(f"A {describe(e.header)} {e.message.hex() or '-'}")
         dec.finish()
         out.append("OK")
     except DecodeError as e:
@@ -105,7 +120,15 @@ def random_case(rng: random.Random) -> Case:
     frames = []
     for _ in range(rng.randint(1, 5)):
         payload = rng.randbytes(rng.choice([0, 1, 10, 100, 600, 3000]))
-        frames.append(encode_frame(random_header(rng, payload), payload))
+        header = random_header(rng, payload)
+        ending = rng.choice([None, None, "end", "abort"])
+        if ending is not None:
+            header = header.with_trailer()
+        frames.append(encode_frame(header, payload))
+        if ending == "end":
+            frames.append(encode_end(header.id))
+        elif ending == "abort":
+            frames.append(encode_abort(header.id, "cancelled", "given up", [("at", "1")]))
     wire = b"".join(frames)
     room = 5 + 512  # every header fits: the buffer's size then decides whole or streamed
     capacity = rng.choice([room, room + 100, 1024, 4096, 70_000])
