@@ -29,6 +29,14 @@ pub fn run_steps(fuzz_seconds: u32) -> Result<Vec<(String, f64)>, String> {
         ]))
     })?;
     step(
+        "docs (every crate's page its own, no warnings)",
+        &mut || {
+            sh(cargo()
+                .args(["doc", "--workspace", "--no-deps"])
+                .env("RUSTDOCFLAGS", "-D warnings"))
+        },
+    )?;
+    step(
         "core builds for thumbv7m-none-eabi with no allocator",
         &mut || {
             for args in [
