@@ -198,6 +198,17 @@ fn dissector_shows_every_field_of_every_frame_sent() {
     drop(board);
 
     let mut problems = Vec::new();
+    // Each conversation is found in the capture by its two ports (see
+    // `Conversation::carried`): they must name one connection only.
+    let mut pairs = std::collections::HashSet::new();
+    for c in &convs {
+        if !pairs.insert((c.client_port, c.server_port)) {
+            problems.push(format!(
+                "{}: port {} to {} was used by an earlier conversation too",
+                c.label, c.client_port, c.server_port
+            ));
+        }
+    }
     let (mut frames, mut faults, mut reassembled) = (0, 0, 0);
     for c in &convs {
         let server = c.server_port;
@@ -239,7 +250,7 @@ fn dissector_shows_every_field_of_every_frame_sent() {
         ));
         let without_heuristic = port_only
             .iter()
-            .filter(|p| p.src_port == c.client_port || p.dst_port == c.client_port)
+            .filter(|p| c.carried(p))
             .map(|p| p.sockframes.len())
             .sum::<usize>();
         match c.via {
@@ -256,10 +267,12 @@ fn dissector_shows_every_field_of_every_frame_sent() {
         }
         reassembled += packets
             .iter()
-            .filter(|p| p.src_port == c.client_port || p.dst_port == c.client_port)
+            .filter(|p| c.carried(p))
             .filter(|p| p.segments >= 2 && !p.sockframes.is_empty())
             .count();
-        let ours = packets.iter().filter(|p| p.src_port == c.client_port);
+        let ours = packets
+            .iter()
+            .filter(|p| p.src_port == c.client_port && p.dst_port == server);
         match c.shape {
             Shape::Merged if !ours.clone().any(|p| p.sockframes.len() >= 2) => {
                 problems.push(format!("{}: no segment carried two frames", c.label))

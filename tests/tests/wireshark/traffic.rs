@@ -42,6 +42,17 @@ pub struct Conversation {
     pub reply_limits: Limits,
 }
 
+impl Conversation {
+    /// Whether `packet` belongs to this connection, by both its ports: Linux picks a
+    /// client's port per destination, so connections to two servers (the registered port's
+    /// and the board's, say) can have the same client port, in turn or even at once.
+    pub fn carried(&self, packet: &crate::pdml::Packet) -> bool {
+        let (client, server) = (self.client_port, self.server_port);
+        (packet.src_port, packet.dst_port) == (client, server)
+            || (packet.src_port, packet.dst_port) == (server, client)
+    }
+}
+
 /// The payload of the last of the [`varied_frames`], the one larger than a TCP segment.
 pub const LARGE_PAYLOAD: usize = 100_000;
 
