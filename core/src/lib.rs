@@ -44,6 +44,7 @@
 
 pub mod checksum;
 mod decoder;
+mod echo;
 mod encoder;
 mod error;
 mod faults;
@@ -59,6 +60,7 @@ mod text;
 mod writer;
 
 pub use decoder::{Decoder, Event, Frame, Limits};
+pub use echo::{ECHO_SCRATCH, EchoReply, echo_reply};
 pub use encoder::{ERROR_MESSAGE_MAX, encode_error_frame, encode_frame, encode_head};
 pub use error::{DecodeError, EncodeError, Error, Stage};
 pub use forwarding::{Ending, Forwarding};

@@ -3,8 +3,8 @@
 //! server's echo, which must behave the same (one wire format, one echo rule).
 
 use sockframe::{
-    DecodeError, Decoder, Ending, Event, Forwarding, Header, Kind, Limits, PREFIX_LEN,
-    encode_decode_abort, encode_limits_pong,
+    DecodeError, Decoder, EchoReply, Ending, Event, Forwarding, Header, Kind, Limits, PREFIX_LEN,
+    echo_reply, encode_decode_abort,
 };
 
 /// What the echo service must send back for `input` (followed by FIN), as the spec's
@@ -49,26 +49,10 @@ pub fn model(input: &[u8], buffer: usize, limits: Limits) -> Model {
                 Ok(None) => unreachable!("poll() said an event is ready"),
                 Ok(Some((event, raw))) => {
                     fwd.track(&event);
-                    let head = match event {
-                        Event::Frame(f) => Some((f.header, raw.len() - f.payload.len())),
-                        Event::Start(h) => Some((h, raw.len())),
-                        _ => None,
-                    };
-                    match head {
-                        Some((h, head_len)) if h.asks_limits() => {
-                            m.canonical = false;
-                            let mut pong = [0u8; 256];
-                            let n = encode_limits_pong(&h, accepted, &mut pong).expect("fits");
-                            m.echo.extend_from_slice(&pong[..n]);
-                            m.echo.extend_from_slice(&raw[head_len..]);
-                        }
-                        Some((h, _)) if h.kind == Kind::PING => {
-                            m.echo.extend_from_slice(&raw[..PREFIX_LEN]);
-                            m.echo.push(Kind::PONG.0);
-                            m.echo.extend_from_slice(&raw[PREFIX_LEN + 1..]);
-                        }
-                        _ => m.echo.extend_from_slice(raw),
-                    }
+                    let mut scratch = [0u8; sockframe::ECHO_SCRATCH];
+                    let reply = echo_reply(&event, raw, accepted, &mut scratch);
+                    m.canonical &= !matches!(reply, EchoReply::LimitsPong(_));
+                    m.echo.extend(reply.pieces().concat());
                 }
             },
             Ok(false) if rest.is_empty() => match dec.finish() {

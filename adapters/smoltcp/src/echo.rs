@@ -4,11 +4,11 @@ use crate::connection::Connection;
 use crate::reply::{Handler, Reply, ReplyError};
 use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
-use sockframe::{Event, Kind, Limits, PREFIX_LEN};
+use sockframe::{Event, Limits, echo_reply};
 
 /// The echo [`Handler`] of the spec's section 6.1: every frame comes back byte for byte as
 /// it arrived (reserved flag bits, non-shortest varints, header bytes after the known fields
-/// and trailers included), except that a [`Kind::PING`] comes back as a [`Kind::PONG`] (the
+/// and trailers included), except that a [`sockframe::Kind::PING`] comes back as a [`sockframe::Kind::PONG`] (the
 /// same bytes but the kind byte) and a limits request is answered with the limits PONG.
 ///
 /// Frames larger than the decoder's buffer, and frames with a trailer, are echoed
@@ -30,24 +30,14 @@ const LIMITS_PONG_GROWTH: usize = 61;
 
 impl Handler for Echo {
     fn on_event(&mut self, event: Event<'_>, reply: &mut Reply<'_, '_>) -> Result<(), ReplyError> {
-        let (header, payload) = match event {
-            Event::Frame(f) => (f.header, f.payload),
-            Event::Start(h) => (h, &[][..]),
-            // Chunks, END and ABORT trailers: their own bytes.
-            _ => return reply.forward(),
-        };
-        if header.kind != Kind::PING {
-            return reply.forward();
-        }
-        if header.asks_limits() {
-            reply.send_limits_pong(&header)?;
-            return reply.send(payload);
-        }
-        // The PING's own bytes, but the kind byte (offset 5, after the prefix).
+        let mut scratch = [0u8; sockframe::ECHO_SCRATCH];
         let raw = reply.raw();
-        reply.send(&raw[..PREFIX_LEN])?;
-        reply.send(&[Kind::PONG.0])?;
-        reply.send(&raw[PREFIX_LEN + 1..])
+        for piece in echo_reply(&event, raw, reply.limits(), &mut scratch).pieces() {
+            if !piece.is_empty() {
+                reply.send(piece)?;
+            }
+        }
+        Ok(())
     }
 
     fn reserve(&self, event_len: usize) -> usize {

@@ -14,7 +14,7 @@
 use crate::conn::{Close, Connection};
 use crate::service::{Replies, Service};
 use crate::transport::Transport;
-use sockframe::{Ending, Event, Forwarding, Kind, Limits, encode_decode_abort, encode_limits_pong};
+use sockframe::{Ending, Event, Forwarding, Limits, echo_reply, encode_decode_abort};
 
 /// Every frame back unchanged, byte for byte, `PING` answered with `PONG`: the same service
 /// as the board.
@@ -65,36 +65,14 @@ async fn echo_all<S: Transport>(
     Ok(())
 }
 
-/// Queues the echo of one event (`raw`: its bytes as they arrived).
+/// Queues the echo of one event (`raw`: its bytes as they arrived), by the core's rule.
 fn echo(ev: Event<'_>, raw: &[u8], limits: Limits, out: &mut Replies<'_>) {
-    let head = match ev {
-        Event::Frame(f) => Some((f.header, raw.len() - f.payload.len())),
-        Event::Start(h) => Some((h, raw.len())),
-        _ => None,
-    };
-    match head {
-        Some((h, head_len)) if h.asks_limits() => {
-            let mut pong = [0u8; 256];
-            // A limits PONG's head is at most ~110 bytes; if it did not fit, the PING
-            // comes back as an ordinary PONG below.
-            if let Ok(n) = encode_limits_pong(&h, limits, &mut pong) {
-                out.body(&pong[..n]);
-                out.body(&raw[head_len..]);
-                return;
-            }
-            pong_of(raw, out);
+    let mut scratch = [0u8; sockframe::ECHO_SCRATCH];
+    for piece in echo_reply(&ev, raw, limits, &mut scratch).pieces() {
+        if !piece.is_empty() {
+            out.body(piece);
         }
-        Some((h, _)) if h.kind == Kind::PING => pong_of(raw, out),
-        _ => out.body(raw),
     }
-}
-
-/// A PING's bytes with the kind byte (the first header byte) made PONG.
-fn pong_of(raw: &[u8], out: &mut Replies<'_>) {
-    const KIND_AT: usize = sockframe::PREFIX_LEN;
-    out.body(&raw[..KIND_AT]);
-    out.body(&[Kind::PONG.0]);
-    out.body(&raw[KIND_AT + 1..]);
 }
 
 /// How the echo ends when its input failed with `e` while a frame was going out
