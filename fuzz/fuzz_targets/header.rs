@@ -14,7 +14,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sockframe::{DecodeError, Decoder, Event, Header, Limits, MAX_META, encode_frame};
+use sockframe::{DecodeError, Decoder, Event, Header, Kind, Limits, MAX_META, encode_frame};
 
 #[path = "../../core/tests/common/postcard_mirror.rs"]
 mod postcard_mirror;
@@ -108,6 +108,14 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(f.payload, &payload[..]);
             }
             Err(sockframe::DecodeError::BadChecksum { .. }) => assert!(!crc_ok),
+            // A frame with TRAILER is always delivered streamed (spec 4.1): its head
+            // first, its checksum judged at the END that must follow.
+            Ok(Some(Event::Start(h))) if header.flags.contains(sockframe::Flags::TRAILER) => {
+                assert_eq!(h, header, "header changed through a streamed frame");
+            }
+            // END and ABORT are trailers: where none is due they are `bad-trailer` (4.1).
+            Err(sockframe::DecodeError::BadTrailer { .. })
+                if header.kind == Kind::END || header.kind == Kind::ABORT => {}
             other => panic!("a valid frame decoded as {other:?}"),
         }
     }
