@@ -42,18 +42,9 @@ struct Bins {
 }
 
 fn build() -> Result<Bins, String> {
-    let find = util::build_release(&[
-        "-p",
-        "sockframe-cli",
-        "--bin",
-        "sockframe",
-        "-p",
-        "sockframe-std",
-        "--example",
+    let find = util::build_sockframe_with(&[
         "bench_async_client",
-        "--example",
         "bench_codec_echo",
-        "--example",
         "bench_tokio_echo",
     ])?;
     Ok(Bins {

@@ -294,20 +294,8 @@ pub(crate) fn loadavg() -> String {
 
 /// Builds the three servers (and the load generator) in release mode.
 fn build() -> Result<Bins, String> {
-    let find = util::build_release(&[
-        "-p",
-        "sockframe-cli",
-        "--bin",
-        "sockframe",
-        "-p",
-        "sockframe-std",
-        "--example",
-        "bench_plain_echo",
-        "--example",
-        "bench_tokio_echo",
-        "--example",
-        "bench_trait_echo",
-    ])?;
+    let find =
+        util::build_sockframe_with(&["bench_plain_echo", "bench_tokio_echo", "bench_trait_echo"])?;
     Ok(Bins {
         sockframe: find("sockframe")?,
         plain: find("bench_plain_echo")?,

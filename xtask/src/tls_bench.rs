@@ -18,16 +18,7 @@ pub fn run(p: &Params) -> Result<(), String> {
     if p.runs == 0 || !(p.duration > 0.0 && p.duration.is_finite()) {
         return Err("--runs must be at least 1 and --duration a positive number".into());
     }
-    let find = util::build_release(&[
-        "-p",
-        "sockframe-cli",
-        "--bin",
-        "sockframe",
-        "-p",
-        "sockframe-std",
-        "--example",
-        "bench_async_client",
-    ])?;
+    let find = util::build_sockframe_with(&["bench_async_client"])?;
     let (sockframe, client) = (find("sockframe")?, find("bench_async_client")?);
     let pinned = std::thread::available_parallelism().map_or(1, usize::from) >= 2;
     let load_before = loadavg();

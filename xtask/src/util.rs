@@ -15,9 +15,30 @@ pub fn cargo() -> Command {
     c
 }
 
+/// Builds the `sockframe` command and the given `sockframe-std` examples (the benchmarks'
+/// servers and load generators) in release mode; finds each by name.
+pub fn build_sockframe_with(
+    examples: &[&str],
+) -> Result<impl Fn(&str) -> Result<PathBuf, String> + use<>, String> {
+    let mut args = vec![
+        "-p",
+        "sockframe-cli",
+        "--bin",
+        "sockframe",
+        "-p",
+        "sockframe-std",
+    ];
+    for e in examples {
+        args.extend(["--example", e]);
+    }
+    build_release(&args)
+}
+
 /// `cargo build --release ARGS`, echoed first; returns a lookup from an executable's file
 /// name to its path, as cargo's JSON messages report them ("executable":"/path").
-pub fn build_release(args: &[&str]) -> Result<impl Fn(&str) -> Result<PathBuf, String>, String> {
+pub fn build_release(
+    args: &[&str],
+) -> Result<impl Fn(&str) -> Result<PathBuf, String> + use<>, String> {
     eprintln!("$ cargo build --release {}", args.join(" "));
     let out = cargo()
         .args(["build", "--release"])
