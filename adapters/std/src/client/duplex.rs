@@ -30,6 +30,8 @@ const REASON_SCAN: usize = 64;
 /// A request body: bytes in memory, or a reader yielding exactly `len` bytes.
 pub(crate) enum Body<'a> {
     Bytes(&'a [u8]),
+    /// Only the `files` feature's uploads build one (and this module's tests).
+    #[cfg_attr(not(feature = "files"), allow(dead_code))]
     Reader {
         reader: &'a mut (dyn Read + Send),
         len: u64,
