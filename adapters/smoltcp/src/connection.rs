@@ -1,6 +1,6 @@
 //! The driver: one sockframe connection over one smoltcp TCP socket, in smoltcp's poll style.
 
-use crate::reply::{Handler, Reply};
+use crate::reply::{Handler, Reply, ReplyError};
 use smoltcp::socket::tcp;
 use sockframe::io::HEAD_SCRATCH;
 use sockframe::{
@@ -41,6 +41,8 @@ pub struct Connection<const N: usize> {
     phase: Phase,
     /// The streamed frame in progress, to end it as the spec says if the input fails.
     forwarding: Forwarding,
+    /// Whether [`Handler::on_open`] was called and [`Handler::on_close`] is owed.
+    opened: bool,
 }
 
 impl<const N: usize> Default for Connection<N> {
@@ -66,10 +68,13 @@ impl<const N: usize> Connection<N> {
             decoder: Decoder::with_limits([0; N], limits),
             phase: Phase::Open,
             forwarding: Forwarding::default(),
+            opened: false,
         }
     }
 
-    /// Forgets the previous connection; call when the socket listens again.
+    /// Forgets the previous connection; call when the socket listens again. The handler's
+    /// [`on_close`](Handler::on_close) for it, if owed, comes on the next
+    /// [`poll_socket`](Self::poll_socket).
     pub fn reset(&mut self) {
         self.decoder.reset();
         self.phase = Phase::Open;
@@ -106,6 +111,14 @@ impl<const N: usize> Connection<N> {
             handler.reserve(N)
         );
         let mut moved = false;
+        if self.opened && !socket.may_send() {
+            self.opened = false;
+            handler.on_close();
+        }
+        if !self.opened && socket.may_send() && self.phase == Phase::Open {
+            self.opened = true;
+            handler.on_open();
+        }
         // Every step either moves bytes (finitely many are there) or returns Wait.
         loop {
             let step = match self.phase {
@@ -143,14 +156,16 @@ impl<const N: usize> Connection<N> {
             match self.decoder.next_event_raw() {
                 Ok(Some((event, raw))) => {
                     self.forwarding.track(&event);
-                    if handler
-                        .on_event(event, &mut Reply::new(socket, free, raw, limits))
-                        .is_err()
-                    {
-                        // A partial answer may be queued: only a reset keeps the peer
-                        // from reading a corrupt stream.
-                        socket.abort();
-                        self.phase = Phase::Closing;
+                    match handler.on_event(event, &mut Reply::new(socket, free, raw, limits)) {
+                        Ok(()) => {}
+                        // The handler's answer is complete: send it, then FIN.
+                        Err(ReplyError::Close) => self.close(socket),
+                        Err(_) => {
+                            // A partial answer may be queued: only a reset keeps the peer
+                            // from reading a corrupt stream.
+                            socket.abort();
+                            self.phase = Phase::Closing;
+                        }
                     }
                     return Step::Progress;
                 }

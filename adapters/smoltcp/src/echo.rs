@@ -49,21 +49,27 @@ impl Handler for Echo {
     }
 }
 
-/// A pool of `POOL` TCP sockets serving the framed echo on one port, each with an `N`-byte
-/// decoder buffer (`N` + about 100 bytes of RAM per socket).
+/// The framed echo on a pool of sockets: a [`Service`] running [`Echo`].
+pub type EchoService<const POOL: usize, const N: usize> = Service<Echo, POOL, N>;
+
+/// A pool of `POOL` TCP sockets serving one [`Handler`] `H` on one port, each with an
+/// `N`-byte decoder buffer (`N` + about 100 bytes of RAM per socket). One handler value
+/// serves every socket of the pool: keep per-connection state out of it, or reset it in
+/// [`Handler::on_open`] (a pool of one serves one connection at a time).
 ///
 /// smoltcp has no accept backlog: each socket serves one connection, so `POOL` is the
 /// number of concurrent clients; a client beyond it gets a reset. A socket listens again
 /// as soon as its connection ends (closed, reset, timed out).
 ///
-/// Each socket's send buffer must hold at least `N` + 61 bytes (the answer to a full decoder
-/// buffer, `Echo.reserve(N)`: a limits PONG is longer than its request).
-pub struct EchoService<const POOL: usize, const N: usize> {
+/// Each socket's send buffer must hold at least `handler.reserve(N)` bytes (`N` + 61 for
+/// the echo: a limits PONG is longer than its request).
+pub struct Service<H, const POOL: usize, const N: usize> {
     port: u16,
+    handler: H,
     slots: [(SocketHandle, Connection<N>); POOL],
 }
 
-impl<const POOL: usize, const N: usize> EchoService<POOL, N> {
+impl<const POOL: usize, const N: usize> Service<Echo, POOL, N> {
     /// Serves `port` on the TCP sockets behind `handles` (created by the caller, with its
     /// own buffers, and added to the `SocketSet` later given to [`poll`](Self::poll)).
     ///
@@ -78,11 +84,38 @@ impl<const POOL: usize, const N: usize> EchoService<POOL, N> {
     /// Like [`new`](Self::new), with the given decoder limits (see
     /// [`Connection::with_limits`]).
     pub fn with_limits(port: u16, handles: [SocketHandle; POOL], limits: Limits) -> Self {
+        Self::with_handler(port, handles, Echo, limits)
+    }
+}
+
+impl<H: Handler, const POOL: usize, const N: usize> Service<H, POOL, N> {
+    /// Serves `handler` on `port` with the sockets behind `handles` (see
+    /// [`EchoService::new`]) and the given decoder limits.
+    ///
+    /// # Panics
+    /// If `port` is 0.
+    pub fn with_handler(
+        port: u16,
+        handles: [SocketHandle; POOL],
+        handler: H,
+        limits: Limits,
+    ) -> Self {
         assert!(port != 0, "sockframe-smoltcp: cannot listen on port 0");
-        EchoService {
+        Service {
             port,
+            handler,
             slots: handles.map(|handle| (handle, Connection::with_limits(limits))),
         }
+    }
+
+    /// The handler (for its state or counters).
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
+    /// The handler, mutably.
+    pub fn handler_mut(&mut self) -> &mut H {
+        &mut self.handler
     }
 
     /// The port served.
@@ -96,7 +129,7 @@ impl<const POOL: usize, const N: usize> EchoService<POOL, N> {
     ///
     /// # Panics
     /// If a handle is not a TCP socket of `sockets`, or a socket's send buffer is smaller
-    /// than `N`.
+    /// than `handler.reserve(N)`.
     pub fn poll(&mut self, sockets: &mut SocketSet<'_>) -> bool {
         let mut moved = false;
         for (handle, connection) in &mut self.slots {
@@ -107,7 +140,7 @@ impl<const POOL: usize, const N: usize> EchoService<POOL, N> {
                 // Cannot fail: the port is not 0 and the socket is not open.
                 let _ = socket.listen(self.port);
             }
-            moved |= connection.poll_socket(socket, &mut Echo);
+            moved |= connection.poll_socket(socket, &mut self.handler);
         }
         moved
     }

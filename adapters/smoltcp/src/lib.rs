@@ -69,6 +69,14 @@
 //! # assert!(socket.is_listening());
 //! ```
 //!
+//! One [`Handler`] runs on TCP ([`Service`] for a pool of sockets on one port, or
+//! [`Connection`] per socket) and on a byte port such as a UART ([`Port`], over any
+//! embedded-io `Read + ReadReady + Write + WriteReady`), all in poll style, so a main loop
+//! serves both. A handler answers through a [`Reply`], which writes into a [`Sink`] (a
+//! socket's send buffer, or a [`BufSink`] byte buffer), so it is unit-tested on the host
+//! without sockets ([`Reply::new`] over a [`BufSink`], or a [`Port`] over
+//! [`testing::MemPort`]).
+//!
 //! RAM: a [`Connection<N>`](Connection) is `N` + 104 bytes on a Cortex-M (thumbv7m), the
 //! socket buffers being the caller's. Give each socket a send buffer of at least
 //! `handler.reserve(N)` bytes (`N` + 61 for the echo) and an inactivity timeout (`set_timeout`), so a peer that vanishes, or never closes
@@ -79,8 +87,11 @@
 
 mod connection;
 mod echo;
+mod port;
 mod reply;
+pub mod testing;
 
 pub use connection::Connection;
-pub use echo::{Echo, EchoService};
-pub use reply::{Handler, Reply, ReplyError};
+pub use echo::{Echo, EchoService, Service};
+pub use port::{HANDLER_FAILED, Port};
+pub use reply::{BufSink, Handler, Reply, ReplyError, Sink};

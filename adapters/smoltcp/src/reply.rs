@@ -2,7 +2,60 @@
 
 use smoltcp::socket::tcp;
 use sockframe::io::HEAD_SCRATCH;
-use sockframe::{EncodeError, Event, Header, Limits, encode_head, encode_limits_pong};
+use sockframe::{
+    ERROR_FRAME_MAX, EncodeError, Event, Header, Limits, encode_error_frame, encode_head,
+    encode_limits_pong,
+};
+
+/// Where a [`Reply`] puts its bytes: a transport's send buffer. The driver grants a
+/// [`Reply`] only as many bytes as the sink has room for, so `put` always takes them all.
+pub trait Sink {
+    /// Queues all of `bytes` (the caller checked they fit).
+    fn put(&mut self, bytes: &[u8]);
+}
+
+/// A TCP socket's send buffer.
+impl Sink for tcp::Socket<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        // Cannot fall short: the driver checked that the bytes are free (and may_send).
+        let queued = self.send_slice(bytes).unwrap_or(0);
+        debug_assert_eq!(queued, bytes.len());
+    }
+}
+
+/// A byte buffer filled from its start: what the port driver flushes to its port, and what
+/// a host test reads back ([`filled`](Self::filled)).
+#[derive(Debug)]
+pub struct BufSink<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl<'b> BufSink<'b> {
+    /// An empty sink over `buf`.
+    pub fn new(buf: &'b mut [u8]) -> Self {
+        BufSink { buf, len: 0 }
+    }
+
+    /// The bytes put so far.
+    pub fn filled(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Bytes that can still be put.
+    pub fn room(&self) -> usize {
+        self.buf.len() - self.len
+    }
+}
+
+impl Sink for BufSink<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        // Cut to the room: a Reply never asks for more than `room` (its budget).
+        let n = bytes.len().min(self.room());
+        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+    }
+}
 
 /// What a [`Connection`](crate::Connection) does with each decoded event.
 pub trait Handler {
@@ -13,6 +66,14 @@ pub trait Handler {
     /// the driver abort the connection (a reset), because a half-written answer would
     /// corrupt the stream.
     fn on_event(&mut self, event: Event<'_>, reply: &mut Reply<'_, '_>) -> Result<(), ReplyError>;
+
+    /// A connection begins (a TCP socket became established; on a port driver, the first
+    /// poll and every restart after an error). Default: nothing.
+    fn on_open(&mut self) {}
+
+    /// The connection ended (TCP: closed, reset or timed out; port: an error frame was sent
+    /// and the decoder restarts). Default: nothing. Reset per-connection state here.
+    fn on_close(&mut self) {}
 
     /// The most bytes the answer to an event of `event_len` wire bytes can take. The driver
     /// takes an event from the decoder only when that much send buffer is free (an event
@@ -48,6 +109,13 @@ pub enum ReplyError {
     },
     /// The head could not be encoded (a header over the 512-byte scratch space).
     Encode(EncodeError),
+    /// Not a failure: the handler queued its answer (typically an error frame, see
+    /// [`Reply::error_then_close`]) and asks the driver to end the connection gracefully:
+    /// on TCP, what was queued is sent, then the socket closes (FIN, not a reset); on a
+    /// byte port, which cannot close, the answer is sent and the decoder and handler start
+    /// afresh ([`Handler::on_close`], then [`Handler::on_open`]), dropping input bytes
+    /// already received but not decoded.
+    Close,
 }
 
 /// The room in a socket's send buffer granted to the answer to one event.
@@ -55,23 +123,41 @@ pub enum ReplyError {
 /// Everything written here is queued whole, in order: the driver checked the room before
 /// handing out the event.
 pub struct Reply<'s, 'a> {
-    socket: &'s mut tcp::Socket<'a>,
+    sink: &'s mut (dyn Sink + 'a),
     budget: usize,
     raw: &'s [u8],
     limits: Limits,
 }
 
 impl<'s, 'a> Reply<'s, 'a> {
-    /// Grants `budget` bytes of `socket`'s send buffer (the caller checked they are free)
-    /// to the answer to the event decoded from `raw`, on a connection with `limits`.
-    pub(crate) fn new(
-        socket: &'s mut tcp::Socket<'a>,
+    /// Grants `budget` bytes of `sink` (the caller checked they are free) to the answer to
+    /// the event decoded from `raw`, on a connection with `limits`. Drivers build it; a
+    /// host test builds it over a [`BufSink`] to call a [`Handler`] without sockets:
+    ///
+    /// ```
+    /// use sockframe::{Decoder, Event};
+    /// use sockframe_smoltcp::{BufSink, Echo, Handler, Reply};
+    ///
+    /// let mut wire = [0u8; 64];
+    /// let n = sockframe::encode_frame(&sockframe::Header::data(1, &[]), b"hi", &mut wire).unwrap();
+    /// let mut decoder = Decoder::new([0u8; 64]);
+    /// decoder.read_buf()[..n].copy_from_slice(&wire[..n]);
+    /// decoder.commit(n);
+    /// let limits = decoder.accepted();
+    /// let (event, raw) = decoder.next_event_raw().unwrap().unwrap();
+    /// let mut out = [0u8; 128];
+    /// let mut sink = BufSink::new(&mut out);
+    /// Echo.on_event(event, &mut Reply::new(&mut sink, 128, raw, limits)).unwrap();
+    /// assert_eq!(sink.filled(), &wire[..n]);
+    /// ```
+    pub fn new(
+        sink: &'s mut (dyn Sink + 'a),
         budget: usize,
         raw: &'s [u8],
         limits: Limits,
     ) -> Self {
         Reply {
-            socket,
+            sink,
             budget,
             raw,
             limits,
@@ -116,11 +202,30 @@ impl<'s, 'a> Reply<'s, 'a> {
                 budget: self.budget,
             });
         }
-        // Cannot fall short: the driver checked that `budget` bytes are free (and may_send).
-        let queued = self.socket.send_slice(bytes).unwrap_or(0);
-        debug_assert_eq!(queued, bytes.len());
-        self.budget -= queued;
+        self.sink.put(bytes);
+        self.budget -= bytes.len();
         Ok(())
+    }
+
+    /// Queues an ERROR frame for frame `id` (0: the connection) with the service's own
+    /// `code` and `message` (cut at [`sockframe::ERROR_MESSAGE_MAX`] bytes), and returns
+    /// [`ReplyError::Close`]: return it from [`Handler::on_event`] so the driver sends the
+    /// frame, then ends the connection gracefully (see [`ReplyError::Close`]). If the frame
+    /// does not fit the budget, the error says so and the driver resets the connection.
+    pub fn error_then_close(
+        &mut self,
+        id: u32,
+        code: &str,
+        message: &dyn core::fmt::Display,
+    ) -> ReplyError {
+        let mut frame = [0u8; ERROR_FRAME_MAX];
+        match encode_error_frame(id, code, message, &mut frame) {
+            Ok(n) => match self.send(&frame[..n]) {
+                Ok(()) => ReplyError::Close,
+                Err(e) => e,
+            },
+            Err(e) => ReplyError::Encode(e),
+        }
     }
 
     /// Queues the head (prefix and header) of a frame of `payload_len` bytes; the payload

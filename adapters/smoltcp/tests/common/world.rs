@@ -43,9 +43,11 @@ pub trait Service {
     fn describe(&self) -> Vec<String>;
 }
 
-impl<const POOL: usize, const N: usize> Service for EchoService<POOL, N> {
+impl<H: sockframe_smoltcp::Handler, const POOL: usize, const N: usize> Service
+    for sockframe_smoltcp::Service<H, POOL, N>
+{
     fn poll(&mut self, sockets: &mut SocketSet<'static>) -> bool {
-        EchoService::poll(self, sockets)
+        sockframe_smoltcp::Service::poll(self, sockets)
     }
 
     fn describe(&self) -> Vec<String> {
