@@ -89,6 +89,7 @@ mod connection;
 mod echo;
 mod port;
 mod reply;
+pub mod sensor;
 pub mod testing;
 
 pub use connection::Connection;
