@@ -1,6 +1,6 @@
 //! sockframe echo firmware for QEMU's lm3s6965evb: smoltcp over the Stellaris Ethernet MAC,
 //! a pool of TCP sockets on port 7, each running the echo of `service.rs` (framed by default,
-//! plain with the `plain-echo` feature).
+//! plain with the `plain-echo` feature), and a byte echo on UART0 (`uart.rs`).
 
 #![no_std]
 #![no_main]
@@ -10,6 +10,7 @@ mod log;
 mod service;
 mod stack;
 mod time;
+mod uart;
 
 use core::mem::MaybeUninit;
 
@@ -76,6 +77,7 @@ fn main() -> ! {
 
     time::init(cp.SYST);
     let mut eth = eth::Eth::new(MAC, eth_rx, eth_tx);
+    let mut uart = uart::Uart::new();
 
     let mut config = Config::new(EthernetAddress(MAC).into());
     // No entropy source on this board; a fixed seed only makes ISNs repeat across boots.
@@ -106,7 +108,7 @@ fn main() -> ! {
     // A literal: formatting the address would cost 0.7 KiB of flash.
     line("sockframe-qemu: listening on 10.0.2.15:7");
 
-    let mut last_stats = (0, eth::Stats::default());
+    let mut last_stats = (0, eth::Stats::default(), uart::Stats::default());
     let mut next_stats = STATS_EVERY_MS;
     loop {
         let now_ms = time::millis();
@@ -122,6 +124,7 @@ fn main() -> ! {
             }
             busy |= session.poll_socket(socket);
         }
+        busy |= uart::echo_bytes(&mut uart);
         if busy {
             continue; // send what the service queued before sleeping
         }
@@ -129,7 +132,7 @@ fn main() -> ! {
         let ms = time::millis();
         if ms >= next_stats {
             next_stats = ms + STATS_EVERY_MS;
-            let stats = (stack::peak_bytes(), eth.stats());
+            let stats = (stack::peak_bytes(), eth.stats(), uart.stats());
             if stats != last_stats {
                 last_stats = stats;
                 Line::new()
@@ -143,6 +146,10 @@ fn main() -> ! {
                     .num(stats.1.rx_oversize)
                     .text(" tx ")
                     .num(stats.1.tx_errors)
+                    .text(", uart overruns ")
+                    .num(stats.2.overruns)
+                    .text(" ring drops ")
+                    .num(stats.2.ring_drops)
                     .print();
             }
         }
@@ -172,7 +179,7 @@ fn sleep_until(deadline: u64) {
         // With interrupts masked, a wake-up event arriving between the check and WFI still
         // ends the WFI (the interrupt stays pending), so no event is slept through.
         let work = interrupt::free(|_| {
-            let work = eth::has_work();
+            let work = eth::has_work() || uart::has_work();
             if !work {
                 cortex_m::asm::wfi();
             }
@@ -229,5 +236,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
 unsafe fn DefaultHandler(irqn: i16) {
     if irqn == eth::IRQ as i16 {
         eth::on_interrupt();
+    } else if irqn == uart::IRQ as i16 {
+        uart::on_interrupt();
     }
 }

@@ -69,7 +69,19 @@ pub fn default_firmware() -> Result<PathBuf, String> {
 pub struct Board {
     child: Child,
     addr: SocketAddr,
+    uart: Option<SocketAddr>,
     log: PathBuf,
+}
+
+/// Where QEMU connects the board's UART0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Serial {
+    /// Not connected (`-serial none`).
+    None,
+    /// A TCP server socket on 127.0.0.1:port (one client at a time).
+    Tcp(u16),
+    /// A pseudo-terminal; QEMU prints its `/dev/pts/N` path to the log ([`Board::pty`]).
+    Pty,
 }
 
 impl Board {
@@ -89,34 +101,57 @@ impl Board {
         Err(last)
     }
 
+    /// Boots `elf` like [`Board::boot`], with UART0 also on a free port of 127.0.0.1; ready
+    /// once a frame has been echoed over the TCP port and another over the UART.
+    pub fn boot_with_uart(elf: &Path) -> Result<Board, String> {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let (port, uart) = (free_port()?, free_port()?);
+            if port == uart {
+                continue;
+            }
+            match Self::launch(elf, port, Serial::Tcp(uart)) {
+                Ok(board) => return Ok(board),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
     /// Boots `elf` with the echo port forwarded to 127.0.0.1:`port`.
     pub fn boot_on(elf: &Path, port: u16) -> Result<Board, String> {
+        Self::launch(elf, port, Serial::None)
+    }
+
+    /// Boots `elf` with the echo port forwarded to 127.0.0.1:`port` and UART0 on `serial`.
+    pub fn launch(elf: &Path, port: u16, serial: Serial) -> Result<Board, String> {
         if !elf.exists() {
             return Err(format!("no firmware at {}", elf.display()));
         }
         let log = std::env::temp_dir().join(format!("sockframe-qemu-{port}.log"));
         let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let mut cmd = Command::new("qemu-system-arm");
-        cmd.args([
-            "-M",
-            "lm3s6965evb",
-            "-display",
-            "none",
-            "-monitor",
-            "none",
-            "-serial",
-            "none",
-        ])
-        .args(["-semihosting-config", "enable=on,target=native"])
-        .arg("-nic")
-        .arg(format!(
-            "user,model=stellaris,hostfwd=tcp:127.0.0.1:{port}-{GUEST_IP}:{GUEST_PORT}"
-        ))
-        .arg("-kernel")
-        .arg(elf)
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log_file);
+        cmd.args(["-M", "lm3s6965evb", "-display", "none", "-monitor", "none"]);
+        match serial {
+            Serial::None => cmd.args(["-serial", "none"]),
+            Serial::Tcp(uart) => cmd
+                .arg("-chardev")
+                .arg(format!(
+                    "socket,id=u0,host=127.0.0.1,port={uart},server=on,wait=off"
+                ))
+                .args(["-serial", "chardev:u0"]),
+            Serial::Pty => cmd.args(["-serial", "pty"]),
+        };
+        cmd.args(["-semihosting-config", "enable=on,target=native"])
+            .arg("-nic")
+            .arg(format!(
+                "user,model=stellaris,hostfwd=tcp:127.0.0.1:{port}-{GUEST_IP}:{GUEST_PORT}"
+            ))
+            .arg("-kernel")
+            .arg(elf)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log_file);
         crate::child::die_with_parent(&mut cmd);
         let child = cmd.spawn().map_err(|e| {
             format!("cannot start qemu-system-arm ({e}); install it with `apt-get install qemu-system-arm` or run `cargo xtask setup`")
@@ -124,15 +159,35 @@ impl Board {
         let mut board = Board {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            uart: match serial {
+                Serial::Tcp(uart) => Some(SocketAddr::from(([127, 0, 0, 1], uart))),
+                _ => None,
+            },
             log,
         };
-        board.wait_ready(Duration::from_secs(20))?;
+        board.wait_ready(board.addr, Duration::from_secs(20))?;
+        if let Some(uart) = board.uart {
+            board.wait_ready(uart, Duration::from_secs(20))?;
+        }
         Ok(board)
     }
 
     /// Where the board's echo service is reached from the host.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where the board's UART0 is reached from the host, if it was booted with one on TCP.
+    pub fn uart_addr(&self) -> Option<SocketAddr> {
+        self.uart
+    }
+
+    /// The pseudo-terminal QEMU gave UART0 (booted with [`Serial::Pty`]), from its log line
+    /// `char device redirected to /dev/pts/N (label serial0)`.
+    pub fn pty(&self) -> Option<String> {
+        let log = self.log();
+        let rest = &log[log.find("redirected to /dev/pts/")? + "redirected to ".len()..];
+        Some(rest.split_whitespace().next()?.to_string())
     }
 
     /// What QEMU and the firmware printed so far (semihosting log).
@@ -154,7 +209,8 @@ impl Board {
         self.child.id()
     }
 
-    fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
+    /// Waits until a real frame sent to `addr` (the TCP port or the UART) comes back.
+    fn wait_ready(&mut self, addr: SocketAddr, limit: Duration) -> Result<(), String> {
         let deadline = Instant::now() + limit;
         let mut last = String::from("no attempt");
         while Instant::now() < deadline {
@@ -164,7 +220,7 @@ impl Board {
                     self.log()
                 ));
             }
-            match crate::client::echo_once(self.addr, b"ready?", Duration::from_millis(500)) {
+            match crate::client::echo_once(addr, b"ready?", Duration::from_millis(500)) {
                 Ok(()) => return Ok(()),
                 Err(e) => last = e,
             }

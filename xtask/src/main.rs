@@ -61,6 +61,12 @@ enum Task {
         /// Boot the plain (unframed) echo baseline instead of the framed echo.
         #[arg(long)]
         plain: bool,
+        /// Expose the board's UART0 as a TCP server socket on 127.0.0.1:N.
+        #[arg(long, conflicts_with = "uart_pty")]
+        uart_port: Option<u16>,
+        /// Expose the board's UART0 as a pseudo-terminal (its /dev/pts path is printed).
+        #[arg(long)]
+        uart_pty: bool,
     },
     /// Print the firmware's flash, static RAM and peak stack, and the framing's flash by part.
     Size,
@@ -139,7 +145,12 @@ fn main() -> ExitCode {
         Task::Test { fuzz_seconds } => test::run(fuzz_seconds),
         Task::Demo => demo::run(),
         Task::Python => python::run(),
-        Task::Qemu { port, plain } => demo::qemu(port, plain),
+        Task::Qemu {
+            port,
+            plain,
+            uart_port,
+            uart_pty,
+        } => demo::qemu(port, plain, uart_port, uart_pty),
         Task::Size => size::run(),
         Task::Footprint => footprint::run(),
         Task::BenchBoard {
