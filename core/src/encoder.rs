@@ -15,7 +15,8 @@
 //! ```
 
 use crate::error::EncodeError;
-use crate::header::{Header, Kind};
+use crate::header::{Flags, Header, Kind};
+use crate::header_check::{self, HCHECK_LEN};
 use crate::metadata::MAX_META;
 use crate::prefix::{MAX_HEADER_LEN, PREFIX_LEN, Prefix};
 use crate::report::Details;
@@ -72,7 +73,12 @@ fn encode_any_head(
             have,
         });
     };
-    let header_len = writer::write(header, payload_len, rest);
+    let check = if header.flags.contains(Flags::HCHECK) {
+        HCHECK_LEN
+    } else {
+        0
+    };
+    let header_len = writer::write(header, payload_len, rest) + check;
     if header_len > rest.len() {
         return Err(EncodeError::BufferTooSmall {
             need: PREFIX_LEN + header_len,
@@ -89,6 +95,9 @@ fn encode_any_head(
         header_len: announced,
     }
     .emit(prefix);
+    if check != 0 {
+        header_check::seal(&mut out[..PREFIX_LEN + header_len]);
+    }
     Ok(PREFIX_LEN + header_len)
 }
 

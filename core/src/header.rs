@@ -55,6 +55,10 @@ impl Flags {
     /// A trailer frame ([`Kind::END`] or [`Kind::ABORT`], same id) follows the payload and
     /// says whether it is complete: what lets a sender abort a frame it has started.
     pub const TRAILER: Flags = Flags(0x02);
+    /// The header ends with a 4-byte header check (CRC-32C over prefix and header before
+    /// it; spec section 9): what a resynchronising receiver on a serial link trusts. The
+    /// encoder writes the check when this flag is set; v1 receivers skip it.
+    pub const HCHECK: Flags = Flags(0x04);
 
     /// Whether all bits of `other` are set.
     pub fn contains(self, other: Flags) -> bool {
@@ -124,6 +128,14 @@ impl<'a> Header<'a> {
     /// Only for a receiver known to support trailers (spec, section 4.1).
     pub fn with_trailer(mut self) -> Self {
         self.flags.0 |= Flags::TRAILER.0;
+        self
+    }
+
+    /// Sets [`Flags::HCHECK`]: the encoder ends the header with its header check (spec
+    /// section 9), for links without connections (serial). Pair it with
+    /// [`with_crc_of`](Self::with_crc_of) so a damaged payload is caught too.
+    pub fn with_header_check(mut self) -> Self {
+        self.flags.0 |= Flags::HCHECK.0;
         self
     }
 

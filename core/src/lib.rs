@@ -50,6 +50,7 @@ mod error;
 mod faults;
 mod forwarding;
 mod header;
+pub mod header_check;
 pub mod io;
 pub mod io_async;
 mod metadata;

@@ -30,7 +30,12 @@ pub(crate) fn write(h: &Header<'_>, len: u64, out: &mut [u8]) -> usize {
 /// Left out with the `small` feature: it is a second copy of the work.
 #[inline(always)]
 pub(crate) fn plain_head(h: &Header<'_>, len: u64, out: &mut [u8]) -> Option<usize> {
-    if cfg!(feature = "small") || h.name.is_some() || h.crc.is_some() || !h.meta.is_empty() {
+    if cfg!(feature = "small")
+        || h.name.is_some()
+        || h.crc.is_some()
+        || !h.meta.is_empty()
+        || h.flags.contains(crate::header::Flags::HCHECK)
+    {
         return None;
     }
     let out = out.first_chunk_mut::<{ PREFIX_LEN + PLAIN_MAX }>()?;

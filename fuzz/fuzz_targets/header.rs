@@ -89,7 +89,13 @@ fuzz_target!(|data: &[u8]| {
         let payload = vec![0xA5u8; header.len as usize];
         // encode_frame sets len from the payload (the same here); the CRC stays as parsed,
         // so only a matching one may be delivered.
-        let mut wire = vec![0u8; 5 + len + payload.len()];
+        // HCHECK: the encoder ends the header with the 4-byte header check (spec 9).
+        let check = if header.flags.contains(sockframe::Flags::HCHECK) {
+            4
+        } else {
+            0
+        };
+        let mut wire = vec![0u8; 5 + len + check + payload.len()];
         let n = encode_frame(&header, &payload, &mut wire).expect("encode_frame");
         assert_eq!(n, wire.len());
         let limits = Limits {
