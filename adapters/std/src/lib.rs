@@ -9,7 +9,8 @@
 //! service and `Client::put_file` / `Client::get_file`), both off by default: they
 //! bring dependencies (nix, cap-std) an application that does not serve them should not
 //! carry. Feature `tls` (module `tls`, off by default) adds TLS to the server and both
-//! clients (rustls with the ring provider).
+//! clients (rustls with the ring provider). Feature `serial` (module `serial`, off by
+//! default) puts both clients and the server on a serial port (`serial:/dev/ttyUSB0,115200`).
 //!
 //! ```no_run
 //! use sockframe_std::services::Echo;
@@ -109,6 +110,8 @@ pub mod kinds;
 mod mem;
 mod owned;
 mod printable;
+#[cfg(feature = "serial")]
+pub mod serial;
 mod server;
 pub mod service;
 pub mod services;

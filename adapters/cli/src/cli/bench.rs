@@ -29,7 +29,8 @@ pub enum ProtocolArg {
 /// Arguments of `sockframe bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Echo server address, host:port.
+    /// Echo server address, host:port, or a serial link serial:PATH[,BAUD] (baud default
+    /// 115200; one connection: --conns 1).
     addr: String,
     /// Ping-pong or pipelined.
     #[arg(long, value_enum, default_value_t = ModeArg::Pingpong)]
@@ -58,6 +59,13 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
         return Err(Failure::usage(
             "--duration must be a positive number of seconds",
         ));
+    }
+    // A link carries one session: the bridge relays one connection at a time.
+    if a.addr.starts_with(sockframe_std::serial::PREFIX) && a.conns > 1 {
+        return Err(Failure::usage(format!(
+            "{}: a serial link carries one connection: --conns 1",
+            a.addr
+        )));
     }
     let addr = super::resolve(&a.addr)?;
     let duration = Duration::from_secs_f64(a.duration);

@@ -9,7 +9,7 @@ use std::io::{BufRead, Write};
 /// Arguments of `sockframe chat`.
 #[derive(Debug, Args)]
 pub struct ChatArgs {
-    /// Server address, host:port.
+    /// Server address, host:port, or a serial link serial:PATH[,BAUD] (baud default 115200).
     addr: String,
     /// Say so on stderr if the server has not answered a first PING within this many
     /// seconds (it may not be a sockframe server, or a chat server busy with another

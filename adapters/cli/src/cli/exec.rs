@@ -7,7 +7,7 @@ use std::io::Write;
 /// Arguments of `sockframe exec`.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// Server address, host:port.
+    /// Server address, host:port, or a serial link serial:PATH[,BAUD] (baud default 115200).
     addr: String,
     #[command(flatten)]
     tls: super::tls::ClientTlsArgs,

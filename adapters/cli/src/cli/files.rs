@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Arguments of `sockframe put`.
 #[derive(Debug, Args)]
 pub struct PutArgs {
-    /// Server address, host:port.
+    /// Server address, host:port, or a serial link serial:PATH[,BAUD] (baud default 115200).
     addr: String,
     #[command(flatten)]
     tls: super::tls::ClientTlsArgs,
@@ -26,7 +26,7 @@ pub struct PutArgs {
 /// Arguments of `sockframe get`.
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// Server address, host:port.
+    /// Server address, host:port, or a serial link serial:PATH[,BAUD] (baud default 115200).
     addr: String,
     #[command(flatten)]
     tls: super::tls::ClientTlsArgs,

@@ -79,7 +79,18 @@ pub fn init_logging(verbose: u8) {
 
 /// Resolves `host:port` (names allowed) to the first address. A missing port is a usage
 /// error that says so.
+///
+/// A serial spec, `serial:PATH[,BAUD]`, opens the port and returns the loopback address of
+/// its bridge ([`sockframe_std::serial::bridge`]): every client runs on it unchanged.
 pub fn resolve(addr: &str) -> Result<SocketAddr, Failure> {
+    match sockframe_std::serial::SerialSpec::parse(addr) {
+        Some(Ok(spec)) => {
+            return sockframe_std::serial::bridge(&spec)
+                .map_err(|e| Failure::connect(e.to_string()));
+        }
+        Some(Err(e)) => return Err(Failure::usage(e)),
+        None => {}
+    }
     let bare_ip = addr.parse::<std::net::IpAddr>().is_ok();
     if bare_ip || !addr.contains(':') {
         return Err(Failure::usage(format!(

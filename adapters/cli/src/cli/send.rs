@@ -9,7 +9,7 @@ use std::io::{IsTerminal, Read, Write};
 /// Arguments of `sockframe send`.
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// Server address, host:port.
+    /// Server address, host:port, or a serial link serial:PATH[,BAUD] (baud default 115200).
     addr: String,
     #[command(flatten)]
     tls: super::tls::ClientTlsArgs,

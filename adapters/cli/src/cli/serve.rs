@@ -3,6 +3,7 @@
 use super::Failure;
 use clap::{Args, ValueEnum};
 use sockframe::Limits;
+use sockframe_std::serial::{self, SerialSpec};
 use sockframe_std::services::{Chat, ChatNote, Echo, Exec, ExecConfig, Files, FilesConfig};
 use sockframe_std::{Server, ServerConfig, Service, printable};
 use std::io::{BufRead, Write};
@@ -25,6 +26,12 @@ pub enum ServiceKind {
 /// Arguments of `sockframe serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// Serve a serial link instead of listening: serial:PATH[,BAUD] (baud default 115200),
+    /// e.g. serial:/dev/ttyUSB0 or serial:/dev/pts/7,115200. A link is one session with no
+    /// idle timeout; where a TCP connection would be closed (after a framing error, ...)
+    /// the error frame is sent and a fresh session starts on the same link.
+    #[arg(value_name = "LINK")]
+    link: Option<String>,
     /// Address to listen on, HOST:PORT (names allowed: localhost:9000; port 0 picks a free
     /// port, and the real address is printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -95,7 +102,22 @@ pub fn run(a: ServeArgs) -> Result<i32, Failure> {
         ServiceKind::Files => (2048, u64::MAX),
         _ => (Limits::DEFAULT.max_header, Limits::DEFAULT.max_payload),
     };
-    let bind = super::resolve(&a.bind).map_err(|f| Failure::usage(f.message))?;
+    let link = match a.link.as_deref().map(SerialSpec::parse) {
+        None => None,
+        Some(Some(Ok(spec))) => Some(spec),
+        Some(Some(Err(e))) => return Err(Failure::usage(e)),
+        Some(None) => {
+            return Err(Failure::usage(format!(
+                "{}: a link is serial:PATH[,BAUD]; a network address goes in --bind",
+                a.link.unwrap_or_default()
+            )));
+        }
+    };
+    // A link is served through the server on a free loopback port (sockframe_std::serial).
+    let bind = match link {
+        Some(_) => "127.0.0.1:0".parse().expect("a socket address"),
+        None => super::resolve(&a.bind).map_err(|f| Failure::usage(f.message))?,
+    };
     let cfg = ServerConfig {
         bind,
         backlog: a.backlog,
@@ -105,18 +127,23 @@ pub fn run(a: ServeArgs) -> Result<i32, Failure> {
             max_payload: a.max_frame.unwrap_or(default_payload),
         },
         buffer_size: a.buffer,
-        idle_timeout: secs(a.idle_timeout),
+        idle_timeout: secs(a.idle_timeout).filter(|_| link.is_none()),
         frame_timeout: secs(a.frame_timeout),
         min_rate: a.min_rate,
         write_timeout: secs(a.write_timeout),
         tls: a.tls.config(bind)?,
         ..ServerConfig::default()
     };
+    if link.is_some() && cfg.tls.is_some() {
+        return Err(Failure::usage("TLS is not available on a serial link"));
+    }
+    let link = link.as_ref();
     match a.service {
-        ServiceKind::Echo => serve(cfg, Echo),
-        ServiceKind::Chat => serve(cfg, operator_chat()),
+        ServiceKind::Echo => serve(cfg, link, Echo),
+        ServiceKind::Chat => serve(cfg, link, operator_chat()),
         ServiceKind::Exec => serve(
             cfg,
+            link,
             Exec(ExecConfig {
                 token: a.token,
                 allow_shell: a.shell,
@@ -124,12 +151,17 @@ pub fn run(a: ServeArgs) -> Result<i32, Failure> {
                 output_limit: a.output_limit,
             }),
         ),
-        ServiceKind::Files => serve(cfg, Files(FilesConfig::new(a.root))),
+        ServiceKind::Files => serve(cfg, link, Files(FilesConfig::new(a.root))),
     }
 }
 
-/// Binds `service` as `cfg` says and serves until Ctrl-C.
-fn serve<Svc: Service>(cfg: ServerConfig, mut service: Svc) -> Result<i32, Failure> {
+/// Binds `service` as `cfg` says and serves until Ctrl-C; with `link`, serves that serial
+/// link through the bound server until Ctrl-C or the link fails.
+fn serve<Svc: Service>(
+    cfg: ServerConfig,
+    link: Option<&SerialSpec>,
+    mut service: Svc,
+) -> Result<i32, Failure> {
     // What the service needs (an existing --root, a token for exec on a public address) is
     // the user's to fix: a usage error, told before anything is bound.
     service
@@ -150,12 +182,27 @@ fn serve<Svc: Service>(cfg: ServerConfig, mut service: Svc) -> Result<i32, Failu
                 }
                 _ => Failure::connect(format!("cannot listen on {bind}: {e}")),
             })?;
-        // Scripts and tests read this line to learn the port when --bind asked for 0.
-        eprintln!("sockframe: {name} listening on {}", server.local_addr());
-        server
-            .run()
-            .await
-            .map_err(|e| Failure::connect(e.to_string()))
+        let Some(spec) = link else {
+            // Scripts and tests read this line to learn the port when --bind asked for 0.
+            eprintln!("sockframe: {name} listening on {}", server.local_addr());
+            return server
+                .run()
+                .await
+                .map_err(|e| Failure::connect(e.to_string()));
+        };
+        // Opened here, so a missing device is reported before the server runs.
+        let port = spec.open().map_err(|e| Failure::connect(e.to_string()))?;
+        drop(port);
+        let (spec, addr) = (spec.clone(), server.local_addr());
+        eprintln!("sockframe: {name} serving {spec} at {} baud", spec.baud);
+        let relay = tokio::task::spawn_blocking(move || serial::serve_link(&spec, addr));
+        tokio::select! {
+            done = server.run() => done.map_err(|e| Failure::connect(e.to_string())),
+            relayed = relay => match relayed {
+                Ok(Err(e)) => Err(Failure::connect(e.to_string())),
+                _ => Err(Failure::connect("the serial relay ended")),
+            },
+        }
     })?;
     Ok(0)
 }

@@ -116,6 +116,9 @@ pub fn connect(addr: &str, tls: &ClientTlsArgs) -> Result<Client, Failure> {
     let Some(cfg) = tls.config()? else {
         return super::connect(addr);
     };
+    if addr.starts_with(sockframe_std::serial::PREFIX) {
+        return Err(Failure::usage("TLS is not available on a serial link"));
+    }
     super::resolve(addr)?;
     Client::connect_tls(addr, &cfg)
         .map_err(|e| Failure::connect(format!("cannot connect to {addr}: {e}")))
