@@ -56,6 +56,7 @@ static mut ETH_RX: [u8; eth::BUF_LEN] = [0; eth::BUF_LEN];
 static mut ETH_TX: [u8; eth::BUF_LEN] = [0; eth::BUF_LEN];
 // The sessions (the framed echo's decoder buffers) count as static RAM, not stack; each is
 // initialised in place (a whole pool built by value would pass through the stack).
+static mut UART_LINK: MaybeUninit<service::UartLink> = MaybeUninit::uninit();
 static mut SESSIONS: [MaybeUninit<Session>; POOL] = [const { MaybeUninit::uninit() }; POOL];
 
 #[entry]
@@ -78,6 +79,8 @@ fn main() -> ! {
     time::init(cp.SYST);
     let mut eth = eth::Eth::new(MAC, eth_rx, eth_tx);
     let mut uart = uart::Uart::new();
+    // SAFETY: `main` runs once and this static is borrowed nowhere else.
+    let uart_link = unsafe { take(&raw mut UART_LINK) }.write(service::UartLink::new());
 
     let mut config = Config::new(EthernetAddress(MAC).into());
     // No entropy source on this board; a fixed seed only makes ISNs repeat across boots.
@@ -124,7 +127,7 @@ fn main() -> ! {
             }
             busy |= session.poll_socket(socket);
         }
-        busy |= uart::echo_bytes(&mut uart);
+        busy |= uart_link.poll(&mut uart);
         if busy {
             continue; // send what the service queued before sleeping
         }

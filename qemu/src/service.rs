@@ -4,6 +4,9 @@
 //!   PONG, bad input gets an error frame and the connection closes);
 //! - feature `plain-echo`: a plain, unframed TCP echo, the benchmark baseline.
 //!
+//! On UART0, [`UartLink`] runs the same echo (framed through `sockframe-smoltcp`'s port
+//! driver, or plain bytes).
+//!
 //! Both are a [`Session`] per socket: [`Session::reset`] whenever the socket listens anew,
 //! [`Session::poll_socket`] after every `Interface::poll`, which returns true if it moved
 //! data (the caller then polls the interface again before sleeping).
@@ -71,5 +74,46 @@ impl Session {
             moved = true;
         }
         moved
+    }
+}
+
+/// The framed echo on the UART: `sockframe-smoltcp`'s port driver with the same [`Echo`]
+/// handler as the sockets, and a `FRAME_BUF`-byte decoder.
+///
+/// [`Echo`]: sockframe_smoltcp::Echo
+#[cfg(not(feature = "plain-echo"))]
+pub struct UartLink(sockframe_smoltcp::Port<FRAME_BUF, UART_OUT>);
+
+/// The port driver's output buffer: a full decoder buffer's answer (the echo may grow a
+/// limits PING's PONG a little) or an ERROR frame.
+#[cfg(not(feature = "plain-echo"))]
+const UART_OUT: usize = FRAME_BUF + 256;
+
+#[cfg(not(feature = "plain-echo"))]
+impl UartLink {
+    pub fn new() -> Self {
+        UartLink(sockframe_smoltcp::Port::new())
+    }
+
+    /// Moves what it can between the UART and the echo; true if anything moved.
+    pub fn poll(&mut self, uart: &mut crate::uart::Uart) -> bool {
+        let moved = uart.poll();
+        let Ok(busy) = self.0.poll(uart, &mut sockframe_smoltcp::Echo);
+        moved | busy
+    }
+}
+
+/// The plain byte echo on the UART.
+#[cfg(feature = "plain-echo")]
+pub struct UartLink;
+
+#[cfg(feature = "plain-echo")]
+impl UartLink {
+    pub fn new() -> Self {
+        UartLink
+    }
+
+    pub fn poll(&mut self, uart: &mut crate::uart::Uart) -> bool {
+        crate::uart::echo_bytes(uart)
     }
 }

@@ -21,7 +21,7 @@ pub const IRQ: u16 = 5;
 /// Receive ring: more than a 1 KiB burst (the main loop may be busy for a whole TCP poll).
 pub const RX_RING: usize = 2048;
 /// Transmit ring: the echo reads only as much as fits here (backpressure).
-pub const TX_RING: usize = 1024;
+pub const TX_RING: usize = 512;
 
 const BASE: usize = 0x4000_C000;
 const DR: usize = 0x00;
@@ -230,6 +230,7 @@ unsafe impl cortex_m::interrupt::InterruptNumber for UartIrq {
 
 /// The plain byte echo on the UART: moves received bytes to the transmit ring, only as many
 /// as fit (the rest wait in the receive ring). Returns true if it moved any.
+#[cfg(feature = "plain-echo")]
 pub fn echo_bytes(uart: &mut Uart) -> bool {
     use embedded_io::{Read as _, Write as _};
     let mut moved = uart.poll();

@@ -5,6 +5,7 @@
 //! Needs `qemu-system-arm` and the `thumbv7m-none-eabi` target (`cargo xtask setup`). Each
 //! test boots its own board on free ports; the board is killed on drop, also on failure.
 
+use sockframe::{Header, Kind};
 use sockframe_tests::board::{Board, default_firmware};
 use sockframe_tests::client::EchoClient;
 use sockframe_tests::pattern;
@@ -78,4 +79,15 @@ fn tcp_keeps_serving_while_the_uart_is_busy() {
 #[test]
 fn uart_keeps_serving_while_tcp_is_busy() {
     both_at_once(false);
+}
+
+/// The UART runs the framed echo (the same handler as TCP), not a byte echo: PING gets PONG.
+#[test]
+fn uart_ping_gets_pong() {
+    let board = boot();
+    let mut c = EchoClient::connect(board.uart_addr().unwrap(), TIMEOUT).unwrap();
+    c.send(&Header::new(Kind::PING, 5, 0), b"").unwrap();
+    let pong = c.recv().unwrap().expect("a reply before EOF");
+    assert_eq!((pong.kind, pong.id), (Kind::PONG, 5), "{}", board.log());
+    c.echo(6, b"after the pong").unwrap();
 }

@@ -31,13 +31,13 @@ pub fn qemu(
         board.addr()
     );
     if let Some(uart) = board.uart_addr() {
-        println!("UART0 (byte echo) on tcp {uart}");
+        println!("UART0 on tcp {uart}");
     }
     if serial == Serial::Pty {
         let pty = board
             .pty()
             .ok_or("QEMU printed no /dev/pts path for UART0")?;
-        println!("UART0 (byte echo) on {pty}");
+        println!("UART0 on {pty}");
     }
     println!(
         "try: cargo run -p sockframe-cli -- send {} hello",
@@ -59,7 +59,7 @@ pub fn run() -> Result<(), String> {
         "board:   QEMU lm3s6965evb, echo on 10.0.2.15:7, forwarded to {}",
         board.addr()
     );
-    println!("board:   UART0 (byte echo for now) on QEMU's chardev at tcp {uart}");
+    println!("board:   UART0 (framed echo, same handler) on QEMU's chardev at tcp {uart}");
     let server = Desktop::start(&["--service", "echo"])?;
     let addr = server.addr();
     println!("desktop: `sockframe serve` echo on {addr}\n");
