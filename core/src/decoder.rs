@@ -35,8 +35,8 @@
 use crate::checksum::Crc32c;
 use crate::error::{DecodeError, Stage};
 use crate::faults::{check_payload, checked_header, cut_short, header_len, locate_trailer};
-use crate::header::{Header, Kind};
-use crate::prefix::{PREFIX_LEN, Prefix};
+use crate::header::{Header, Kind, is_trailer_kind};
+use crate::prefix::{MAGIC, PREFIX_LEN, Prefix, VERSION};
 
 /// How much a receiver accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -521,6 +521,9 @@ fn head_step<'a>(
     state: &mut State,
     used: &mut usize,
 ) -> Result<Step<'a>, DecodeError> {
+    if let Some(step) = whole_frame(data, cap, limits, used) {
+        return step;
+    }
     let Some(header_len) = header_len(data, cap, limits)? else {
         return Ok(None);
     };
@@ -556,6 +559,40 @@ fn head_step<'a>(
             Ok(None)
         }
     }
+}
+
+/// The common case, checked in one pass: a good prefix, a header within the limit and a
+/// frame without a trailer, all of it in `data`. `None` sends everything else (a fault, a
+/// frame still arriving or streamed) down [`head_step`]'s general path, which finds the same
+/// fault at the same byte; this path only ever fails with a checksum mismatch, as that one
+/// would for the same frame.
+#[inline(always)]
+fn whole_frame<'a>(
+    data: &'a [u8],
+    cap: usize,
+    limits: Limits,
+    used: &mut usize,
+) -> Option<Result<Step<'a>, DecodeError>> {
+    let [m0, m1, version, lo, hi, rest @ ..] = data else {
+        return None;
+    };
+    if [*m0, *m1, *version] != [MAGIC[0], MAGIC[1], VERSION] {
+        return None;
+    }
+    let header_len = usize::from(u16::from_le_bytes([*lo, *hi]));
+    // `data` is in the buffer, so `cap >= PREFIX_LEN` here.
+    if header_len > limits.max_header || header_len > cap - PREFIX_LEN {
+        return None;
+    }
+    let (header_bytes, after) = rest.split_at_checked(header_len)?;
+    let header = Header::parse(header_bytes).ok()?;
+    if header.len > limits.max_payload || is_trailer_kind(header.kind.0) || header.has_trailer() {
+        return None;
+    }
+    // A payload that is all in `data` fits the buffer.
+    let payload = after.get(..usize::try_from(header.len).ok()?)?;
+    *used = PREFIX_LEN + header_len + payload.len();
+    Some(checked(header, payload).map(|f| Some(Event::Frame(f))))
 }
 
 /// Waiting for the rest of a frame that fits the buffer (its header is decoded again: this
