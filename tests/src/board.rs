@@ -134,10 +134,12 @@ impl Board {
         cmd.args(["-M", "lm3s6965evb", "-display", "none", "-monitor", "none"]);
         match serial {
             Serial::None => cmd.args(["-serial", "none"]),
+            // nodelay: QEMU writes the UART's bytes one by one; with Nagle on, each echo
+            // waits ~40 ms for the client's delayed ACK.
             Serial::Tcp(uart) => cmd
                 .arg("-chardev")
                 .arg(format!(
-                    "socket,id=u0,host=127.0.0.1,port={uart},server=on,wait=off"
+                    "socket,id=u0,host=127.0.0.1,port={uart},server=on,wait=off,nodelay=on"
                 ))
                 .args(["-serial", "chardev:u0"]),
             Serial::Pty => cmd.args(["-serial", "pty"]),
