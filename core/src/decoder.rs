@@ -35,8 +35,8 @@
 use crate::checksum::Crc32c;
 use crate::error::{DecodeError, Stage};
 use crate::faults::{check_payload, checked_header, cut_short, header_len, locate_trailer};
-use crate::header::{Header, Kind, is_trailer_kind};
-use crate::prefix::{MAGIC, PREFIX_LEN, Prefix, VERSION};
+use crate::header::{Header, Kind};
+use crate::prefix::{PREFIX_LEN, Prefix};
 
 /// How much a receiver accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -521,6 +521,9 @@ fn head_step<'a>(
     state: &mut State,
     used: &mut usize,
 ) -> Result<Step<'a>, DecodeError> {
+    // The fast path is speed bought with flash (about 420 B on the board): `small` leaves it
+    // out, and every frame takes the general path below, which decodes the same frames.
+    #[cfg(not(feature = "small"))]
     if let Some(step) = whole_frame(data, cap, limits, used) {
         return step;
     }
@@ -566,6 +569,7 @@ fn head_step<'a>(
 /// frame still arriving or streamed) down [`head_step`]'s general path, which finds the same
 /// fault at the same byte; this path only ever fails with a checksum mismatch, as that one
 /// would for the same frame.
+#[cfg(not(feature = "small"))]
 #[inline(always)]
 fn whole_frame<'a>(
     data: &'a [u8],
@@ -573,6 +577,8 @@ fn whole_frame<'a>(
     limits: Limits,
     used: &mut usize,
 ) -> Option<Result<Step<'a>, DecodeError>> {
+    use crate::header::is_trailer_kind;
+    use crate::prefix::{MAGIC, VERSION};
     let [m0, m1, version, lo, hi, rest @ ..] = data else {
         return None;
     };
