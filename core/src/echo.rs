@@ -18,8 +18,10 @@
 //! assert_eq!(out[6..], wire[6..n]);
 //! ```
 
+use crate::checksum::Crc32c;
 use crate::decoder::{Event, Limits};
-use crate::header::Kind;
+use crate::header::{Flags, Kind};
+use crate::header_check::{HCHECK_LEN, MIN_CHECKED_HEAD};
 use crate::prefix::PREFIX_LEN;
 use crate::report::encode_limits_pong;
 
@@ -36,8 +38,11 @@ const PONG_BYTE: &[u8] = &[Kind::PONG.0];
 pub enum EchoReply<'a> {
     /// Every other event: its own bytes, unchanged.
     Forward(&'a [u8]),
-    /// A PING: its bytes before the kind byte, the PONG kind byte, the bytes after it.
-    Pong([&'a [u8]; 3]),
+    /// A PING: its bytes before the kind byte, the PONG kind byte, the bytes after it. When
+    /// the PING has a header check (spec section 9), the kind byte is covered by it: then
+    /// the pieces are the bytes up to the check, the check recomputed for the PONG, and the
+    /// bytes after the header.
+    Pong([&'a [u8]; 5]),
     /// A limits request: the limits PONG's head, then the PING's payload (empty for a
     /// streamed PING, whose chunks and trailer are forwarded as they come).
     LimitsPong([&'a [u8]; 2]),
@@ -45,20 +50,20 @@ pub enum EchoReply<'a> {
 
 impl<'a> EchoReply<'a> {
     /// The bytes to send, in order (empty slices pad the shorter answers).
-    pub fn pieces(&self) -> [&'a [u8]; 3] {
+    pub fn pieces(&self) -> [&'a [u8]; 5] {
         match *self {
-            EchoReply::Forward(raw) => [raw, &[], &[]],
+            EchoReply::Forward(raw) => [raw, &[], &[], &[], &[]],
             EchoReply::Pong(p) => p,
-            EchoReply::LimitsPong([head, rest]) => [head, rest, &[]],
+            EchoReply::LimitsPong([head, rest]) => [head, rest, &[], &[], &[]],
         }
     }
 }
 
 /// The echo's answer to `event`, decoded from `raw` (its bytes as they arrived, from
 /// [`Decoder::next_event_raw`](crate::Decoder::next_event_raw)), on a connection that accepts
-/// `limits` (what a limits PONG announces). `scratch` holds a limits PONG's head; one of
-/// [`ECHO_SCRATCH`] bytes always does (a smaller one that does not fit makes the limits
-/// request come back as an ordinary PONG).
+/// `limits` (what a limits PONG announces). `scratch` holds a limits PONG's head, or the
+/// recomputed header check of a PONG; one of [`ECHO_SCRATCH`] bytes always does (a smaller
+/// one that does not fit makes the limits request come back as an ordinary PONG).
 pub fn echo_reply<'a>(
     event: &Event<'_>,
     raw: &'a [u8],
@@ -80,5 +85,122 @@ pub fn echo_reply<'a>(
         return EchoReply::LimitsPong([&scratch[..n], &raw[head_len..]]);
     }
     // The kind byte is the header's first (offset 5, after the prefix).
-    EchoReply::Pong([&raw[..PREFIX_LEN], PONG_BYTE, &raw[PREFIX_LEN + 1..]])
+    let (before, after) = (&raw[..PREFIX_LEN], &raw[PREFIX_LEN + 1..]);
+    if header.flags.contains(Flags::HCHECK)
+        && head_len >= MIN_CHECKED_HEAD
+        && let Some(check) = scratch.get_mut(..HCHECK_LEN)
+    {
+        // Spec section 9: the check covers the kind byte, so the PONG gets its own.
+        let covered_end = head_len - HCHECK_LEN;
+        let mut crc = Crc32c::new();
+        crc.update(before);
+        crc.update(PONG_BYTE);
+        crc.update(&raw[PREFIX_LEN + 1..covered_end]);
+        check.copy_from_slice(&crc.value().to_le_bytes());
+        return EchoReply::Pong([
+            before,
+            PONG_BYTE,
+            &raw[PREFIX_LEN + 1..covered_end],
+            check,
+            &raw[head_len..],
+        ]);
+    }
+    EchoReply::Pong([before, PONG_BYTE, after, &[], &[]])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header_check::verify;
+    use crate::{Decoder, Header, encode_frame};
+
+    /// Echoes the first event of `wire`, returning the reply's bytes.
+    fn echo(wire: &[u8], scratch: &mut [u8]) -> ([u8; 512], usize) {
+        let mut dec = Decoder::new([0u8; 512]);
+        dec.feed(wire);
+        let (event, raw) = dec.next_event_raw().unwrap().unwrap();
+        let mut out = [0u8; 512];
+        let mut n = 0;
+        for piece in echo_reply(&event, raw, Limits::DEFAULT, scratch).pieces() {
+            out[n..n + piece.len()].copy_from_slice(piece);
+            n += piece.len();
+        }
+        (out, n)
+    }
+
+    /// The head (prefix and header) of the frame at the start of `frame`.
+    fn head(frame: &[u8]) -> &[u8] {
+        &frame[..PREFIX_LEN + usize::from(u16::from_le_bytes([frame[3], frame[4]]))]
+    }
+
+    /// Spec section 9: an echo that turns a checked PING into a PONG recomputes the check.
+    #[test]
+    fn pong_to_a_checked_ping_carries_its_own_check() {
+        let payload = b"are you there";
+        let ping = Header::new(Kind::PING, 9, payload.len() as u64)
+            .with_name("probe")
+            .with_crc_of(payload)
+            .with_header_check();
+        let mut wire = [0u8; 128];
+        let n = encode_frame(&ping, payload, &mut wire).unwrap();
+        let mut scratch = [0u8; ECHO_SCRATCH];
+        let (out, m) = echo(&wire[..n], &mut scratch);
+        assert_eq!(m, n, "same length as the PING");
+        assert_eq!(out[PREFIX_LEN], Kind::PONG.0);
+        verify(head(&out[..m])).expect("the PONG's header check verifies");
+        // Everything but the kind byte and the check is the PING's.
+        let h = head(&wire[..n]).len();
+        assert_eq!(out[..PREFIX_LEN], wire[..PREFIX_LEN]);
+        assert_eq!(
+            out[PREFIX_LEN + 1..h - HCHECK_LEN],
+            wire[PREFIX_LEN + 1..h - HCHECK_LEN]
+        );
+        assert_eq!(out[h..m], wire[h..n]);
+        // And it decodes as a PONG with the PING's payload.
+        let mut dec = Decoder::new([0u8; 128]);
+        dec.feed(&out[..m]);
+        match dec.next_event().unwrap().unwrap() {
+            Event::Frame(f) => {
+                assert_eq!(f.header.kind, Kind::PONG);
+                assert_eq!(f.payload, payload);
+            }
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    /// A PING without the flag is answered byte for byte but the kind, as before.
+    #[test]
+    fn pong_to_an_unchecked_ping_keeps_every_other_byte() {
+        let mut wire = [0u8; 64];
+        let n = encode_frame(&Header::new(Kind::PING, 3, 2), b"hi", &mut wire).unwrap();
+        let (out, m) = echo(&wire[..n], &mut [0u8; ECHO_SCRATCH]);
+        assert_eq!(m, n);
+        assert_eq!(out[PREFIX_LEN], Kind::PONG.0);
+        assert_eq!(out[PREFIX_LEN + 1..m], wire[PREFIX_LEN + 1..n]);
+    }
+
+    /// A limits request with the flag gets a limits PONG whose check verifies (the limits
+    /// PONG is re-encoded, and the encoder seals a header with the flag).
+    #[test]
+    fn limits_pong_to_a_checked_ping_is_checked() {
+        let ping = Header::new(Kind::PING, 4, 0)
+            .with_meta(&[("limits", "")])
+            .with_header_check();
+        let mut wire = [0u8; 64];
+        let n = encode_frame(&ping, b"", &mut wire).unwrap();
+        let (out, m) = echo(&wire[..n], &mut [0u8; ECHO_SCRATCH]);
+        assert_eq!(out[PREFIX_LEN], Kind::PONG.0);
+        verify(head(&out[..m])).expect("the limits PONG's header check verifies");
+    }
+
+    /// A scratch too small for the check: the PONG still comes, never a panic.
+    #[test]
+    fn checked_ping_with_no_scratch_is_answered() {
+        let ping = Header::new(Kind::PING, 5, 0).with_header_check();
+        let mut wire = [0u8; 64];
+        let n = encode_frame(&ping, b"", &mut wire).unwrap();
+        let (out, m) = echo(&wire[..n], &mut []);
+        assert_eq!(m, n);
+        assert_eq!(out[PREFIX_LEN], Kind::PONG.0);
+    }
 }

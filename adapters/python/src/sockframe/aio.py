@@ -24,9 +24,17 @@ from typing import Awaitable, Callable, Dict, Optional
 
 from .connection import Address, parse_address
 from .decoder import Chunk, Decoder, Event, Frame, Limits, Start
-from .encoder import PREFIX_LEN, encode_abort, encode_error, encode_head
+from .encoder import (
+    HCHECK_LEN,
+    MIN_CHECKED_HEAD,
+    PREFIX_LEN,
+    encode_abort,
+    encode_error,
+    encode_head,
+    seal,
+)
 from .errors import DecodeError, FrameTimeout, IdleTimeout
-from .header import Header, Kind, Meta
+from .header import Flags, Header, Kind, Meta
 from .message import Assembler, Message, is_reply, limits_of_pong, limits_request
 
 log = logging.getLogger("sockframe")
@@ -189,11 +197,15 @@ def limits_of(decoder: Decoder) -> Meta:
 def echo_head(header: Header, head: bytes, decoder: Decoder) -> bytes:
     """The head an echo sends back for a frame (spec, section 6.1): the bytes as received,
     except a PING's kind byte (PONG), and a limits request answered with the limits PONG.
+    A PING with a header check gets a PONG with the check recomputed (section 9).
     """
     if header.kind != Kind.PING:
         return head
     if header.get("limits") is None:
-        return head[:PREFIX_LEN] + bytes([Kind.PONG]) + head[PREFIX_LEN + 1 :]
+        same = head[:PREFIX_LEN] + bytes([Kind.PONG]) + head[PREFIX_LEN + 1 :]
+        if header.flags & Flags.HCHECK and len(head) >= MIN_CHECKED_HEAD:
+            return seal(same[:-HCHECK_LEN])
+        return same
     pong = Header(
         kind=Kind.PONG,
         id=header.id,

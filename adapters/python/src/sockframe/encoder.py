@@ -9,8 +9,9 @@ from __future__ import annotations
 import struct
 from typing import Sequence, Tuple
 
+from .crc32c import crc32c
 from .errors import DecodeError, EncodeError
-from .header import Header, Kind, emit_header
+from .header import Flags, Header, Kind, emit_header
 
 MAGIC = b"\xf5\x46"
 """The two bytes every frame starts with."""
@@ -20,6 +21,10 @@ PREFIX_LEN = 5
 """Size of the fixed prefix: magic (2), version (1), header length (u16 little-endian)."""
 MAX_HEADER_LEN = 0xFFFF
 """The largest header the prefix can announce."""
+HCHECK_LEN = 4
+"""Size of the header check that ends a header with flag HCHECK (spec, section 9)."""
+MIN_CHECKED_HEAD = PREFIX_LEN + 7 + HCHECK_LEN
+"""The least bytes a head with a valid header check has: prefix, seven one-byte fields, check."""
 ERROR_MESSAGE_MAX = 200
 """The longest message an ERROR or ABORT frame carries, in bytes; longer ones are cut."""
 
@@ -27,12 +32,23 @@ ERROR_MESSAGE_MAX = 200
 def encode_head(header: Header, payload_len: int) -> bytes:
     """Prefix and header for a payload of ``payload_len`` bytes (replacing ``header.len``).
 
-    The payload goes after it: this is how a payload too large for memory is sent.
+    The payload goes after it: this is how a payload too large for memory is sent. With
+    flag HCHECK the header ends with its header check (spec, section 9).
     """
     body = emit_header(header, payload_len)
-    if len(body) > MAX_HEADER_LEN:
-        raise EncodeError(f"header is {len(body)} bytes, limit {MAX_HEADER_LEN}")
-    return MAGIC + bytes([VERSION]) + struct.pack("<H", len(body)) + body
+    checked = bool(header.flags & Flags.HCHECK)
+    size = len(body) + (HCHECK_LEN if checked else 0)
+    if size > MAX_HEADER_LEN:
+        raise EncodeError(f"header is {size} bytes, limit {MAX_HEADER_LEN}")
+    head = MAGIC + bytes([VERSION]) + struct.pack("<H", size) + body
+    return seal(head) if checked else head
+
+
+def seal(covered: bytes) -> bytes:
+    """``covered`` (a prefix announcing the check in its header length, and the header bytes
+    before the check) followed by its header check.
+    """
+    return covered + struct.pack("<I", crc32c(covered))
 
 
 def encode_frame(header: Header, payload: bytes) -> bytes:

@@ -54,6 +54,9 @@ class Flags:
     """More fragments of this message follow in frames with the same id."""
     TRAILER = 0x02
     """A trailer frame (END or ABORT, same id) follows this frame's payload."""
+    HCHECK = 0x04
+    """The header ends with its header check (spec, section 9): CRC-32C of the prefix and the
+    header bytes before it, 4 bytes little-endian; the encoder writes it."""
 
 
 Meta = Tuple[Tuple[str, str], ...]
