@@ -2,10 +2,9 @@
 
 use crate::reply::{Handler, Reply, ReplyError};
 use smoltcp::socket::tcp;
-use sockframe::io::HEAD_SCRATCH;
 use sockframe::{
-    DecodeError, Decoder, ERROR_FRAME_MAX, Ending, Forwarding, Limits, PREFIX_LEN,
-    encode_decode_abort, encode_decode_error,
+    DecodeError, Decoder, ERROR_FRAME_MAX, Ending, Forwarding, Limits, encode_decode_abort,
+    encode_decode_error,
 };
 
 /// Where the connection is in its life.
@@ -60,10 +59,7 @@ impl<const N: usize> Connection<N> {
     /// A connection with the given limits. Headers are capped at 512 bytes whatever
     /// `limits` says, because answers' heads are encoded in a 512-byte stack scratch.
     pub fn with_limits(limits: Limits) -> Self {
-        let limits = Limits {
-            max_header: limits.max_header.min(HEAD_SCRATCH - PREFIX_LEN),
-            ..limits
-        };
+        let limits = crate::reply::capped(limits);
         Connection {
             decoder: Decoder::with_limits([0; N], limits),
             phase: Phase::Open,

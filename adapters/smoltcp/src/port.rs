@@ -3,10 +3,8 @@
 
 use crate::reply::{BufSink, Handler, Reply, ReplyError};
 use embedded_io::{Read, ReadReady, Write, WriteReady};
-use sockframe::io::HEAD_SCRATCH;
 use sockframe::{
-    DecodeError, Decoder, ERROR_FRAME_MAX, Limits, PREFIX_LEN, encode_decode_error,
-    encode_error_frame,
+    DecodeError, Decoder, ERROR_FRAME_MAX, Limits, encode_decode_error, encode_error_frame,
 };
 
 /// The error code sent when a handler fails on a port (its partial answer is dropped).
@@ -58,10 +56,7 @@ impl<const N: usize, const OUT: usize> Port<N, OUT> {
 
     /// A link with the given limits (headers capped at 512 bytes).
     pub fn with_limits(limits: Limits) -> Self {
-        let limits = Limits {
-            max_header: limits.max_header.min(HEAD_SCRATCH - PREFIX_LEN),
-            ..limits
-        };
+        let limits = crate::reply::capped(limits);
         Port {
             decoder: Decoder::with_limits([0; N], limits),
             out: [0; OUT],

@@ -245,3 +245,13 @@ impl<'s, 'a> Reply<'s, 'a> {
         self.send(&scratch[..n])
     }
 }
+
+/// `limits` with headers capped at what an answer's head can hold: heads are encoded in a
+/// [`HEAD_SCRATCH`]-byte stack scratch. Both drivers (TCP [`Connection`](crate::Connection)
+/// and byte-port [`Port`](crate::Port)) decode with these limits.
+pub(crate) fn capped(limits: Limits) -> Limits {
+    Limits {
+        max_header: limits.max_header.min(HEAD_SCRATCH - sockframe::PREFIX_LEN),
+        ..limits
+    }
+}
