@@ -19,19 +19,7 @@ fn run(args: &[&str]) -> Output {
 
 /// `sockframe send ADDR -` with `input` on its stdin.
 fn send_stdin(addr: &str, input: Vec<u8>) -> Output {
-    let mut child = bin()
-        .args(["send", addr, "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    // From a thread: the pipe holds 64 KiB, and the outputs are drained by `finish`.
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = finish(child);
-    writer.join().unwrap().unwrap();
-    out
+    output_with_stdin(bin().args(["send", addr, "-"]), input)
 }
 
 fn stderr(out: &Output) -> String {

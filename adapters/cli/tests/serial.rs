@@ -110,19 +110,10 @@ fn client(link: &Link, sub: &[&str], rest: &[&str]) -> Output {
 
 fn client_stdin(link: &Link, args: &[&str], input: &[u8]) -> Output {
     let addr = format!("serial:{},115200", link.client.path);
-    let mut child = bin()
-        .args(&args[..1])
-        .arg(&addr)
-        .args(&args[1..])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    std::thread::spawn(move || stdin.write_all(&input));
-    finish(child)
+    output_with_stdin(
+        bin().args(&args[..1]).arg(&addr).args(&args[1..]),
+        input.to_vec(),
+    )
 }
 
 #[test]

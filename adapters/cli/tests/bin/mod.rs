@@ -80,6 +80,23 @@ pub fn output(cmd: &mut Command) -> std::process::Output {
     finish(child)
 }
 
+/// Runs `cmd` with `input` on its stdin, written from a thread (a pipe holds 64 KiB, and
+/// the outputs are drained by [`finish`]); the write must succeed.
+pub fn output_with_stdin(cmd: &mut Command, input: Vec<u8>) -> std::process::Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sockframe");
+    let mut stdin = child.stdin.take().expect("stdin piped");
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = finish(child);
+    writer.join().expect("stdin writer").expect("stdin written");
+    out
+}
+
 /// Waits for a spawned child (stdout and stderr piped) like `Child::wait_with_output`,
 /// with the same one-minute bound.
 pub fn finish(mut child: Child) -> std::process::Output {
