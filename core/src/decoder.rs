@@ -400,6 +400,86 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         self.start += core::mem::take(&mut self.handed_out);
     }
 
+    /// The bytes received and not handed out (for the resynchronising receiver, which looks
+    /// for a frame start among them before the state machine sees them).
+    pub(crate) fn front(&mut self) -> &[u8] {
+        self.release();
+        &self.buf.as_ref()[self.start..self.end]
+    }
+
+    /// Drops the first `n` bytes of [`front`](Self::front) (they are not a frame).
+    pub(crate) fn drop_front(&mut self, n: usize) {
+        self.release();
+        self.start = (self.start + n).min(self.end);
+    }
+
+    /// Forgets a failure and the frame it was found in, keeping every byte of it buffered
+    /// (the resynchronising receiver rescans them): the state machine is between frames.
+    pub(crate) fn recover(&mut self) {
+        self.failed = None;
+        self.handed_out = 0;
+        self.state = State::Head;
+    }
+
+    /// The checksum failure the next step will report, found without taking the step (the
+    /// resynchronising receiver drops such a frame and searches on at once). Call only when
+    /// [`poll`](Self::poll) said an event is ready.
+    pub(crate) fn doomed(&mut self) -> Option<DecodeError> {
+        self.release();
+        let (cap, limits) = (self.capacity(), self.limits);
+        let data = &self.buf.as_ref()[self.start..self.end];
+        let crc = match &self.state {
+            State::Head | State::Body { .. } => {
+                let at = locate(data, cap, limits).ok()??;
+                let header = Header::parse(data.get(PREFIX_LEN..at.head())?).ok()?;
+                if !at.fits(cap) || header.has_trailer() {
+                    return None;
+                }
+                let payload = data.get(at.head()..at.frame_len())?;
+                (header.crc?, crate::checksum::crc32c(payload))
+            }
+            State::Stream {
+                remaining: 0,
+                crc: Some((expected, digest)),
+                trailer: None,
+                ..
+            } => (*expected, digest.value()),
+            State::Stream {
+                remaining: 0,
+                crc: Some((expected, digest)),
+                trailer: Some(id),
+                ..
+            } => self.end_due(data, *id, (*expected, digest.value()))?,
+            State::Trailer { id, crc: Some(crc) } => self.end_due(data, *id, *crc)?,
+            _ => return None,
+        };
+        verify(crc.0, crc.1).err()
+    }
+
+    /// `crc` if an END trailer of frame `id` is at the front of `data`.
+    fn end_due(&self, data: &[u8], id: u32, crc: (u32, u32)) -> Option<(u32, u32)> {
+        let (header, _) = locate_trailer(data, self.capacity(), self.limits, id).ok()??;
+        (header.kind == Kind::END).then_some(crc)
+    }
+
+    /// Whether the state machine is between frames (its next event starts a frame).
+    pub(crate) fn between_frames(&self) -> bool {
+        matches!(self.state, State::Head)
+    }
+
+    /// The id of the frame whose trailer is due next, if one is.
+    pub(crate) fn trailer_due(&self) -> Option<u32> {
+        match self.state {
+            State::Stream {
+                remaining: 0,
+                trailer: Some(id),
+                ..
+            }
+            | State::Trailer { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
     /// Prefix plus header length, once the prefix is here (and valid).
     fn head_len(&self) -> Option<usize> {
         match Prefix::parse(&self.buf.as_ref()[self.start..self.end]) {

@@ -57,6 +57,7 @@ mod metadata;
 pub mod prefix;
 mod reader;
 mod report;
+pub mod resync;
 mod text;
 mod writer;
 
