@@ -1,14 +1,7 @@
 //! The decoder on arbitrary bytes, arriving in arbitrary pieces.
 //!
-//! Input layout:
-//!
-//! ```text
-//! byte 0..2  buffer size: PREFIX_LEN + (u16 LE % 2048), so 5..=2052 bytes
-//! byte 2     limits: high bit clear = Limits::DEFAULT; set = max_header (b & 0x7f) * 4,
-//!            max_payload (b & 0x7f) * 64
-//! byte 3..7  read sizes, used in turn: 1 + b (1..=256 bytes per read)
-//! byte 7..   the stream
-//! ```
+//! Input layout: `sockframe_fuzz::input` (buffer size 5..=2052 bytes, limits, read sizes,
+//! the stream).
 //!
 //! Invariants checked (any failure is a panic, which libFuzzer reports as a crash):
 //! - nothing in the decoder panics;
@@ -26,6 +19,7 @@
 use libfuzzer_sys::fuzz_target;
 use sockframe::checksum::{Crc32c, crc32c};
 use sockframe::{DecodeError, Decoder, Event, Limits, PREFIX_LEN};
+use sockframe_fuzz::input::{Input, Pieces};
 
 struct Stream {
     len: u64,
@@ -121,42 +115,22 @@ fn assert_failed(dec: &mut Decoder<Vec<u8>>, e: DecodeError) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((head, stream)) = data.split_first_chunk::<7>() else {
+    let Some(input) = Input::parse(data, PREFIX_LEN) else {
         return;
     };
-    let cap = PREFIX_LEN + usize::from(u16::from_le_bytes([head[0], head[1]]) % 2048);
-    let limits = if head[2] & 0x80 == 0 {
-        Limits::DEFAULT
-    } else {
-        let k = head[2] & 0x7f;
-        Limits {
-            max_header: usize::from(k) * 4,
-            max_payload: u64::from(k) * 64,
-        }
-    };
-    let reads = [head[3], head[4], head[5], head[6]].map(|b| 1 + usize::from(b));
-
+    let (cap, limits) = (input.cap, input.limits);
     let mut dec = Decoder::with_limits(vec![0u8; cap], limits);
     let mut checker = Checker::default();
-    let mut rest = stream;
-    let mut turn = 0;
+    let mut pieces = Pieces::new(input.stream, &input.reads);
     let failed = loop {
         if let Err(e) = checker.drain(&mut dec, limits, cap) {
             break Some(e);
         }
-        if rest.is_empty() {
+        if pieces.is_done() {
             break None;
         }
-        let space = dec.read_buf();
-        assert!(
-            !space.is_empty(),
-            "read_buf() empty while no event is waiting"
-        );
-        let n = reads[turn % reads.len()].min(space.len()).min(rest.len());
-        space[..n].copy_from_slice(&rest[..n]);
+        let n = pieces.fill(dec.read_buf());
         dec.commit(n);
-        rest = &rest[n..];
-        turn += 1;
     };
 
     let failed = match failed {

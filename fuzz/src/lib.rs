@@ -1,3 +1,4 @@
 //! Shared pieces of the fuzz targets.
 
 pub mod echo_model;
+pub mod input;

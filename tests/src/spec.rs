@@ -115,17 +115,93 @@ pub struct Case {
 
 /// Every conformance case in the spec, in order.
 pub fn cases(spec: &str) -> Result<Vec<Case>, String> {
+    blocks(spec, "case")?
+        .into_iter()
+        .map(|(name, block)| case(name, block).map_err(|e| format!("case `{name}`: {e}")))
+        .collect()
+}
+
+/// Every block marked `<!-- KIND: NAME -->`, as (name, the fenced block's text).
+fn blocks<'s>(spec: &'s str, kind: &str) -> Result<Vec<(&'s str, &'s str)>, String> {
     let mut out = Vec::new();
-    for (at, marker) in spec.match_indices("<!-- case: ") {
+    for (at, marker) in spec.match_indices(&format!("<!-- {kind}: ")) {
         let rest = &spec[at + marker.len()..];
-        let name = rest[..rest.find(" -->").ok_or("a case marker without ` -->`")?].trim();
+        let end = rest
+            .find(" -->")
+            .ok_or_else(|| format!("a {kind} marker without ` -->`"))?;
+        let name = rest[..end].trim();
         let block = rest
             .split("```")
             .nth(1)
-            .ok_or_else(|| format!("case `{name}`: no fenced block after the marker"))?;
-        out.push(case(name, block).map_err(|e| format!("case `{name}`: {e}"))?);
+            .ok_or_else(|| format!("{kind} `{name}`: no fenced block after the marker"))?;
+        out.push((name, block));
     }
     Ok(out)
+}
+
+/// The `key: value` lines of a block, comments and blank lines dropped.
+fn key_values(block: &str) -> impl Iterator<Item = Result<(&str, &str), String>> {
+    block.lines().skip(1).filter_map(|line| {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            return None;
+        }
+        Some(
+            line.split_once(':')
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .ok_or_else(|| format!("`{line}` is not `key: value`")),
+        )
+    })
+}
+
+/// What a resynchronising receiver gives for a stream (section 8.21), in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResyncOut {
+    /// A delivered frame's bytes.
+    Frame(Vec<u8>),
+    /// A run of skipped bytes, by length.
+    Skip(u64),
+}
+
+/// A resynchronising receiver's case (section 8.21).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResyncCase {
+    /// The name after `resync:` in its marker.
+    pub name: String,
+    /// The bytes as they arrive on the link.
+    pub send: Vec<u8>,
+    /// What the receiver gives, whole stream.
+    pub out: Vec<ResyncOut>,
+}
+
+/// Every resynchronising receiver's case in the spec, in order.
+pub fn resync_cases(spec: &str) -> Result<Vec<ResyncCase>, String> {
+    blocks(spec, "resync")?
+        .into_iter()
+        .map(|(name, block)| {
+            let mut case = ResyncCase {
+                name: name.to_string(),
+                send: Vec::new(),
+                out: Vec::new(),
+            };
+            for kv in key_values(block) {
+                let (key, value) = kv.map_err(|e| format!("resync `{name}`: {e}"))?;
+                let bytes = || hex_bytes(value).map_err(|e| format!("resync `{name}`: {e}"));
+                match (key, case.out.last_mut()) {
+                    ("send", _) => case.send.extend(bytes()?),
+                    ("frame", _) => case.out.push(ResyncOut::Frame(bytes()?)),
+                    ("more", Some(ResyncOut::Frame(f))) => f.extend(bytes()?),
+                    ("skip", _) => case.out.push(ResyncOut::Skip(
+                        value
+                            .parse()
+                            .map_err(|e| format!("resync `{name}`: skip `{value}`: {e}"))?,
+                    )),
+                    (other, _) => return Err(format!("resync `{name}`: unexpected `{other}:`")),
+                }
+            }
+            Ok(case)
+        })
+        .collect()
 }
 
 /// One case from the `key: value` lines of its block.
@@ -138,16 +214,9 @@ fn case(name: &str, block: &str) -> Result<Case, String> {
         error: None,
     };
     let (mut end, mut error, mut meta, mut message) = (None, None, None, None);
-    for line in block.lines().skip(1) {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        let (key, value) = line
-            .split_once(':')
-            .ok_or_else(|| format!("`{line}` is not `key: value`"))?;
-        let value = value.trim();
-        match key.trim() {
+    for kv in key_values(block) {
+        let (key, value) = kv?;
+        match key {
             "send" => case.send.extend(hex_bytes(value)?),
             "reply" => case.reply.extend(hex_bytes(value)?),
             "end" => {
@@ -181,7 +250,7 @@ fn case(name: &str, block: &str) -> Result<Case, String> {
             }
             // The message is the rest of the line, `#` included: split above only for keys
             // whose values cannot hold one.
-            "message" => message = Some(message_of(block, line)),
+            "message" => message = Some(message_of(block, "message:")),
             other => return Err(format!("unknown key `{other}`")),
         }
     }

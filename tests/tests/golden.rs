@@ -70,6 +70,15 @@ fn vectors() -> Vec<Vector> {
             name: "all-fields",
             frames: vec![(all, b"data".to_vec())],
         },
+        Vector {
+            name: "header-check",
+            frames: vec![(
+                Header::data(1, b"hi")
+                    .with_crc_of(b"hi")
+                    .with_header_check(),
+                b"hi".to_vec(),
+            )],
+        },
     ]
 }
 

@@ -86,6 +86,7 @@ EXPECTED: Dict[str, List[Tuple[Header, bytes]]] = {
         )
     ],
     "forward-ping": [(Header(kind=Kind.PING, id=7, len=2, flags=0x80), b"hi")],
+    "header-check": [(Header(id=1, len=2, flags=Flags.HCHECK, crc=0xF59DD9C2), b"hi")],
 }
 
 # The aborts the vectors hold: (frame header, payload received with filler, code).
