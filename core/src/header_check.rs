@@ -96,6 +96,69 @@ pub(crate) fn seal(head: &mut [u8]) {
     }
 }
 
+/// Adds a header check to the frame (or head) at the front of `buf[..len]`, written without
+/// one: sets flag HCHECK, grows `header_len` by 4 and inserts the check after the header's
+/// last byte, moving the bytes after it (payload bytes in `buf[..len]`) 4 bytes on. Bytes
+/// the header holds beyond the fields this revision knows stay, before the check (section
+/// 6). A head that already has the flag is left as it is. Returns the new length.
+///
+/// What a relay onto a link does to frames from a stream peer (spec section 9.1), and how a
+/// driver checks a frame an encoder wrote without the flag:
+///
+/// ```
+/// use sockframe::{Header, encode_frame, header_check};
+///
+/// let mut buf = [0u8; 64];
+/// let n = encode_frame(&Header::data(1, b"hi"), b"hi", &mut buf).unwrap();
+/// let n = header_check::add(&mut buf, n).unwrap();
+/// let mut want = [0u8; 64];
+/// let m = encode_frame(&Header::data(1, b"hi").with_header_check(), b"hi", &mut want).unwrap();
+/// assert_eq!(&buf[..n], &want[..m]);
+/// ```
+pub fn add(buf: &mut [u8], len: usize) -> Result<usize, crate::EncodeError> {
+    use crate::EncodeError;
+    let (head, flags_at) =
+        locate_flags(&buf[..len.min(buf.len())]).ok_or(EncodeError::BufferTooSmall {
+            need: MIN_CHECKED_HEAD - HCHECK_LEN,
+            have: len,
+        })?;
+    if buf[flags_at] & crate::Flags::HCHECK.0 != 0 {
+        return Ok(len);
+    }
+    let header_len = head - PREFIX_LEN + HCHECK_LEN;
+    let header_len = u16::try_from(header_len).map_err(|_| EncodeError::HeaderTooLarge {
+        len: header_len,
+        limit: usize::from(u16::MAX),
+    })?;
+    if buf.len() < len + HCHECK_LEN {
+        return Err(EncodeError::BufferTooSmall {
+            need: len + HCHECK_LEN,
+            have: buf.len(),
+        });
+    }
+    buf.copy_within(head..len, head + HCHECK_LEN);
+    buf[3..PREFIX_LEN].copy_from_slice(&header_len.to_le_bytes());
+    buf[flags_at] |= crate::Flags::HCHECK.0;
+    seal(&mut buf[..head + HCHECK_LEN]);
+    Ok(len + HCHECK_LEN)
+}
+
+/// The head's length (prefix and header) and the offset of its `flags` byte, if `bytes`
+/// hold a whole prefix and header with `kind`, `id`, `len` and `flags`.
+fn locate_flags(bytes: &[u8]) -> Option<(usize, usize)> {
+    let [_, _, _, lo, hi, ..] = *bytes else {
+        return None;
+    };
+    let head = PREFIX_LEN + usize::from(u16::from_le_bytes([lo, hi]));
+    let header = bytes.get(PREFIX_LEN..head)?;
+    // kind (1 byte), then two varints (id, len): the flags byte follows the second's end.
+    let mut at = 1;
+    for _ in 0..2 {
+        at += header.get(at..)?.iter().position(|b| b & 0x80 == 0)? + 1;
+    }
+    (at < header.len()).then_some((head, PREFIX_LEN + at))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +218,49 @@ mod tests {
         let h = encode_head(&header, 3, &mut b).unwrap();
         assert_eq!(&a[..h], &b[..h]);
         assert_eq!(n, h + 3);
+    }
+
+    /// `add` gives the encoder's own bytes for frames with every field, keeps bytes a later
+    /// revision added, and refuses what it cannot do with the numbers.
+    #[test]
+    fn add_matches_the_encoder() {
+        let meta = [("k", "v")];
+        let payload = b"payload";
+        let header = Header::data(300, payload)
+            .with_name("n")
+            .with_crc_of(payload)
+            .with_meta(&meta);
+        let mut buf = [0u8; 128];
+        let n = encode_frame(&header, payload, &mut buf).unwrap();
+        let n = add(&mut buf, n).unwrap();
+        let mut want = [0u8; 128];
+        let m = encode_frame(&header.with_header_check(), payload, &mut want).unwrap();
+        assert_eq!(&buf[..n], &want[..m]);
+        // Already checked: unchanged.
+        assert_eq!(add(&mut buf, n), Ok(n));
+        // A head alone (no payload bytes yet).
+        let h = encode_head(&header, 7, &mut buf).unwrap();
+        assert_eq!(add(&mut buf, h), Ok(h + 4));
+        assert_eq!(&buf[..h + 4], &want[..m - 7]);
+        // Unknown header bytes (vector 8.10) stay before the check.
+        let mut future = [0u8; 32];
+        let v = [
+            0xf5, 0x46, 1, 9, 0, 0, 1, 2, 0, 0, 0, 0, 0xff, 0x07, b'h', b'i',
+        ];
+        future[..16].copy_from_slice(&v);
+        assert_eq!(add(&mut future, 16), Ok(20));
+        assert_eq!(&future[12..14], &[0xff, 0x07]);
+        assert!(verify(&future[..18]).is_ok());
+        assert_eq!(&future[18..20], b"hi");
+        // No room, or no whole head.
+        let mut tight = [0u8; 14];
+        tight.copy_from_slice(&v[..14]);
+        assert_eq!(
+            add(&mut tight, 14),
+            Err(crate::EncodeError::BufferTooSmall { need: 18, have: 14 })
+        );
+        assert!(add(&mut [0xf5, 0x46, 1, 9, 0, 0], 6).is_err());
+        assert!(add(&mut [0u8; 3], 3).is_err());
     }
 
     /// Hostile lengths never panic.

@@ -21,6 +21,7 @@ use crate::encoder::encode_head;
 use crate::error::{EncodeError, Error};
 use crate::header::Header;
 use crate::prefix::PREFIX_LEN;
+use crate::resync::{Received, Resync};
 use embedded_io::{Read, Write};
 
 /// Stack space the writers use for a frame's head; small payloads are copied in beside it
@@ -44,6 +45,51 @@ pub fn read_event<'d, R: Read, B: AsRef<[u8]> + AsMut<[u8]>>(
         dec.commit(n);
     }
     Ok(dec.next_event()?)
+}
+
+/// The next event or skipped run from `r` on a link, reading only when the resynchronising
+/// receiver needs bytes (spec section 9.1). The end of the stream (a read of 0 bytes) is
+/// told to the receiver, so frames behind a cut one and the last skipped run still come
+/// out; then `Ok(None)`.
+///
+/// ```
+/// use sockframe::resync::{Received, Resync};
+/// use sockframe::{Event, Header, io};
+///
+/// let mut wire = b"boot\r\n".to_vec();
+/// let mut writer = embedded_io_adapters::std::FromStd::new(&mut wire);
+/// io::write_frame(&mut writer, &Header::data(1, b"ping").with_header_check(), b"ping").unwrap();
+///
+/// let mut reader: &[u8] = &wire;
+/// let mut rx = Resync::new([0u8; 128]);
+/// let Some(Received::Skipped(s)) = io::read_received(&mut reader, &mut rx).unwrap() else {
+///     panic!("expected the boot text skipped");
+/// };
+/// assert_eq!(s.bytes, 6);
+/// let Some(Received::Event(Event::Frame(f))) = io::read_received(&mut reader, &mut rx).unwrap()
+/// else {
+///     panic!("expected a frame");
+/// };
+/// assert_eq!(f.payload, b"ping");
+/// assert!(io::read_received(&mut reader, &mut rx).unwrap().is_none());
+/// ```
+pub fn read_received<'d, R: Read, B: AsRef<[u8]> + AsMut<[u8]>>(
+    r: &mut R,
+    rx: &'d mut Resync<B>,
+) -> Result<Option<Received<'d>>, R::Error> {
+    let mut ended = false;
+    while !rx.poll() {
+        if ended {
+            return Ok(None);
+        }
+        let n = r.read(rx.read_buf())?;
+        if n == 0 {
+            rx.finish();
+            ended = true;
+        }
+        rx.commit(n);
+    }
+    Ok(rx.next_event())
 }
 
 /// Writes a whole frame; `header.len` is set from `payload`.

@@ -135,6 +135,18 @@ pub struct Resync<B> {
     skipped_total: u64,
     /// The stream has ended ([`finish`](Resync::finish)): nothing is waited for.
     ending: bool,
+    /// A skipped run [`poll`](Resync::poll) found, handed out next.
+    ready: Option<Skipped>,
+}
+
+/// What comes next, found by [`Resync::prepare`].
+enum Prepared {
+    /// A skipped run to report.
+    Skipped(Skipped),
+    /// The state machine's next step gives an event.
+    Step,
+    /// More bytes are needed.
+    Wait,
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
@@ -153,6 +165,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
             streamed: None,
             skipped_total: 0,
             ending: false,
+            ready: None,
         }
     }
 
@@ -164,6 +177,30 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
     /// The buffer size: the largest frame delivered whole.
     pub fn capacity(&self) -> usize {
         self.dec.capacity()
+    }
+
+    /// The limits a peer may rely on (see [`Decoder::accepted`]).
+    pub fn accepted(&self) -> Limits {
+        self.dec.accepted()
+    }
+
+    /// Bytes received and not yet handed out or skipped.
+    pub fn buffered(&self) -> usize {
+        self.dec.buffered()
+    }
+
+    /// Drops everything buffered and any frame in progress (counted as skipped, not
+    /// reported): for a link that starts a new session.
+    pub fn reset(&mut self) {
+        let left = self.dec.front().len() as u64 + self.streamed.unwrap_or(0);
+        self.skipped_total += self.run + left;
+        self.dec.reset();
+        self.verified = None;
+        self.run = 0;
+        self.reason = SkipReason::Noise;
+        self.streamed = None;
+        self.ending = false;
+        self.ready = None;
     }
 
     /// Every byte skipped so far, reported or not.
@@ -196,22 +233,41 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
         self.next_event_raw().map(|(r, _)| r)
     }
 
-    /// The next event with the bytes it was decoded from, exactly as they arrived (see
-    /// [`Decoder::next_event_raw`]); a skipped run comes with no bytes.
-    pub fn next_event_raw(&mut self) -> Option<(Received<'_>, &[u8])> {
+    /// Whether [`next_event`](Self::next_event) would return something now, found without
+    /// borrowing the buffer: lets a read loop decide whether to read (see
+    /// [`io::read_received`](crate::io::read_received)).
+    pub fn poll(&mut self) -> bool {
+        match self.prepare() {
+            Prepared::Skipped(s) => {
+                self.ready = Some(s);
+                true
+            }
+            Prepared::Step => true,
+            Prepared::Wait => false,
+        }
+    }
+
+    /// Everything up to the state machine's next step: what to hand out first.
+    fn prepare(&mut self) -> Prepared {
+        if let Some(s) = self.ready {
+            return Prepared::Skipped(s);
+        }
         loop {
             if let Some(skipped) = self.advance() {
-                return Some((Received::Skipped(skipped), &[]));
+                return Prepared::Skipped(skipped);
             }
             if self.verified.is_none() && self.dec.between_frames() {
-                return self.ended().map(|s| (Received::Skipped(s), &[][..]));
+                return match self.ended() {
+                    Some(s) => Prepared::Skipped(s),
+                    None => Prepared::Wait,
+                };
             }
             // The front is a verified head, or a frame is in progress. Every fault the state
             // machine could find in a verified head was found by `advance`; what is left is a
             // payload checksum, found here before the step so that the search goes on at once.
             let doomed = match self.dec.poll() {
                 Ok(true) => self.dec.doomed(),
-                Ok(false) if !self.ending => return None,
+                Ok(false) if !self.ending => return Prepared::Wait,
                 Ok(false) => Some(DecodeError::UnexpectedEof {
                     stage: crate::Stage::Payload,
                     have: 0,
@@ -222,11 +278,24 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
             match doomed {
                 Some(e) => {
                     if let Some(skipped) = self.failed(e) {
-                        return Some((Received::Skipped(skipped), &[]));
+                        return Prepared::Skipped(skipped);
                     }
                 }
-                None => break,
+                None => return Prepared::Step,
             }
+        }
+    }
+
+    /// The next event with the bytes it was decoded from, exactly as they arrived (see
+    /// [`Decoder::next_event_raw`]); a skipped run comes with no bytes.
+    pub fn next_event_raw(&mut self) -> Option<(Received<'_>, &[u8])> {
+        match self.prepare() {
+            Prepared::Skipped(s) => {
+                self.ready = None;
+                return Some((Received::Skipped(s), &[]));
+            }
+            Prepared::Wait => return None,
+            Prepared::Step => {}
         }
         let (event, bytes) = self.dec.next_event_raw().ok().flatten()?;
         match event {

@@ -111,7 +111,7 @@ fn main() -> ! {
     // A literal: formatting the address would cost 0.7 KiB of flash.
     line("sockframe-qemu: listening on 10.0.2.15:7");
 
-    let mut last_stats = (0, eth::Stats::default(), uart::Stats::default());
+    let mut last_stats = (0, eth::Stats::default(), uart::Stats::default(), 0);
     let mut next_stats = STATS_EVERY_MS;
     loop {
         let now_ms = time::millis();
@@ -135,7 +135,12 @@ fn main() -> ! {
         let ms = time::millis();
         if ms >= next_stats {
             next_stats = ms + STATS_EVERY_MS;
-            let stats = (stack::peak_bytes(), eth.stats(), uart.stats());
+            let stats = (
+                stack::peak_bytes(),
+                eth.stats(),
+                uart.stats(),
+                uart_link.skipped(),
+            );
             if stats != last_stats {
                 last_stats = stats;
                 Line::new()
@@ -153,6 +158,8 @@ fn main() -> ! {
                     .num(stats.2.overruns)
                     .text(" ring drops ")
                     .num(stats.2.ring_drops)
+                    .text(" skipped ")
+                    .num(stats.3)
                     .print();
             }
         }

@@ -101,6 +101,12 @@ impl UartLink {
         let Ok(busy) = self.0.poll(uart, &mut sockframe_smoltcp::Echo);
         moved | busy
     }
+
+    /// Bytes received on the link and skipped (noise, damaged or unchecked frames), for
+    /// the stats line; saturates (a u32 keeps 64-bit formatting out of the image).
+    pub fn skipped(&self) -> u32 {
+        u32::try_from(self.0.skipped()).unwrap_or(u32::MAX)
+    }
 }
 
 /// The plain byte echo on the UART.
@@ -115,5 +121,10 @@ impl UartLink {
 
     pub fn poll(&mut self, uart: &mut crate::uart::Uart) -> bool {
         crate::uart::echo_bytes(uart)
+    }
+
+    /// A byte echo skips nothing.
+    pub fn skipped(&self) -> u32 {
+        0
     }
 }

@@ -3,43 +3,46 @@
 
 use crate::reply::{BufSink, Handler, Reply, ReplyError};
 use embedded_io::{Read, ReadReady, Write, WriteReady};
-use sockframe::{
-    DecodeError, Decoder, ERROR_FRAME_MAX, Limits, encode_decode_error, encode_error_frame,
-};
+use sockframe::header_check::{self, HCHECK_LEN};
+use sockframe::resync::{Received, Resync, Skipped};
+use sockframe::{ERROR_FRAME_MAX, Limits, encode_error_frame};
 
 /// The error code sent when a handler fails on a port (its partial answer is dropped).
 pub const HANDLER_FAILED: &str = "handler-failed";
 
-/// One sockframe link over a byte port: the core's decoder over an `N`-byte buffer, and an
-/// `OUT`-byte output buffer the handler's answers go into before they are written out.
+/// The most an ERROR frame the driver writes takes: with its header check.
+const ERROR_MAX: usize = ERROR_FRAME_MAX + HCHECK_LEN;
+
+/// One sockframe link over a byte port: the core's resynchronising receiver
+/// ([`sockframe::resync`], spec section 9.1) over an `N`-byte buffer, and an `OUT`-byte
+/// output buffer the handler's answers go into before they are written out.
 ///
-/// A port has no connection to close, so what ends a TCP connection restarts the link
-/// here ([`Handler::on_close`], then [`Handler::on_open`], with an empty decoder, so
-/// received bytes not yet decoded are dropped):
-/// - bad input (a bad magic, a huge length, a bad checksum...): the core's ERROR frame
-///   (id 0, its numbers as metadata) is sent, then the link restarts;
-/// - [`ReplyError::Close`] (e.g. [`Reply::error_then_close`]): the answer is sent, then
-///   the link restarts;
+/// A link has no connection to close, so:
+/// - noise, a board's boot text, damaged or cut frames and frames without the header check
+///   are skipped: counted ([`skipped`](Self::skipped), [`last_skip`](Self::last_skip)),
+///   never answered, and the link resumes at the next intact frame. A streamed frame
+///   dropped midway (its checksum failed, its trailer was lost) restarts the handler
+///   ([`Handler::on_close`], then [`Handler::on_open`]) so it forgets that frame;
+/// - [`ReplyError::Close`] (e.g. [`Reply::error_then_close`]): the answer is sent, then the
+///   link restarts: the handler's hooks, and received bytes not yet decoded are dropped;
 /// - any other handler error: its partial answer is dropped (it was only buffered), an
 ///   ERROR frame with code [`HANDLER_FAILED`] is sent, then the link restarts.
 ///
-/// Until the core's resynchronising receiver exists, a restart resumes decoding at the
-/// next byte received, which must be the start of a frame (a peer that saw the ERROR frame
-/// starts over). A frame streamed cut-through by a forwarding handler ([`Handler::forwards`])
-/// and cut by bad input is not finished with filler and an ABORT as on TCP: its reader
-/// reads the ERROR frame as payload.
+/// Every frame the handler encodes through its [`Reply`] and every ERROR frame the driver
+/// sends carries the header check (the spec's rule for links); forwarded frames keep their
+/// sender's.
 ///
-/// `OUT` must hold `handler.reserve(N)` and an ERROR frame
-/// ([`ERROR_FRAME_MAX`](sockframe::ERROR_FRAME_MAX), 320 bytes); checked on every poll.
+/// `OUT` must hold `handler.reserve(N)` and an ERROR frame with its check
+/// ([`ERROR_FRAME_MAX`](sockframe::ERROR_FRAME_MAX) + 4 bytes); checked on every poll.
 pub struct Port<const N: usize, const OUT: usize> {
-    decoder: Decoder<[u8; N]>,
+    receiver: Resync<[u8; N]>,
     out: [u8; OUT],
     /// `out[start..end]` waits to be written.
     start: usize,
     end: usize,
     opened: bool,
     restarts: u32,
-    last_error: Option<DecodeError>,
+    last_skip: Option<Skipped>,
 }
 
 impl<const N: usize, const OUT: usize> Default for Port<N, OUT> {
@@ -58,24 +61,29 @@ impl<const N: usize, const OUT: usize> Port<N, OUT> {
     pub fn with_limits(limits: Limits) -> Self {
         let limits = crate::reply::capped(limits);
         Port {
-            decoder: Decoder::with_limits([0; N], limits),
+            receiver: Resync::with_limits([0; N], limits),
             out: [0; OUT],
             start: 0,
             end: 0,
             opened: false,
             restarts: 0,
-            last_error: None,
+            last_skip: None,
         }
     }
 
-    /// How many times the link restarted (bad input, a handler's close or failure).
+    /// How many times the link restarted (a handler's close or failure, a dropped stream).
     pub fn restarts(&self) -> u32 {
         self.restarts
     }
 
-    /// The decoding error of the last restart caused by bad input (for logs).
-    pub fn last_error(&self) -> Option<DecodeError> {
-        self.last_error
+    /// Bytes received and skipped so far: not part of an intact frame.
+    pub fn skipped(&self) -> u64 {
+        self.receiver.skipped_total()
+    }
+
+    /// The last run of skipped bytes reported, with why (for logs).
+    pub fn last_skip(&self) -> Option<Skipped> {
+        self.last_skip
     }
 
     /// Bytes of answers buffered, not yet written to the port.
@@ -97,9 +105,9 @@ impl<const N: usize, const OUT: usize> Port<N, OUT> {
         H: Handler,
     {
         assert!(
-            OUT >= handler.reserve(N) && OUT >= ERROR_FRAME_MAX,
+            OUT >= handler.reserve(N) && OUT >= ERROR_MAX,
             "sockframe-smoltcp: port output buffer ({OUT} B) smaller than the answer to a \
-             full decoder buffer ({} B) or an error frame ({ERROR_FRAME_MAX} B)",
+             full decoder buffer ({} B) or a checked error frame ({ERROR_MAX} B)",
             handler.reserve(N)
         );
         if !self.opened {
@@ -110,11 +118,11 @@ impl<const N: usize, const OUT: usize> Port<N, OUT> {
         loop {
             let mut step = self.flush(port)?;
             step |= self.answer(handler);
-            if self.decoder.read_buf().is_empty() || !port.read_ready()? {
+            if self.receiver.read_buf().is_empty() || !port.read_ready()? {
                 // Nothing to read now.
             } else {
-                let n = port.read(self.decoder.read_buf())?;
-                self.decoder.commit(n);
+                let n = port.read(self.receiver.read_buf())?;
+                self.receiver.commit(n);
                 step |= n > 0;
             }
             if !step {
@@ -149,19 +157,15 @@ impl<const N: usize, const OUT: usize> Port<N, OUT> {
         loop {
             let free = OUT - self.end;
             // Room for the answer, or for the ERROR frame that replaces it.
-            if free
-                < handler
-                    .reserve(self.decoder.buffered())
-                    .max(ERROR_FRAME_MAX)
-            {
+            if free < handler.reserve(self.receiver.buffered()).max(ERROR_MAX) {
                 return moved;
             }
-            let limits = self.decoder.accepted();
-            let outcome = match self.decoder.next_event_raw() {
-                Ok(Some((event, raw))) => {
+            let limits = self.receiver.accepted();
+            let outcome = match self.receiver.next_event_raw() {
+                Some((Received::Event(event), raw)) => {
                     let mut sink = BufSink::new(&mut self.out[self.end..]);
-                    let result =
-                        handler.on_event(event, &mut Reply::new(&mut sink, free, raw, limits));
+                    let mut reply = Reply::new(&mut sink, free, raw, limits).with_header_check();
+                    let result = handler.on_event(event, &mut reply);
                     let written = sink.filled().len();
                     match result {
                         Ok(()) => {
@@ -176,42 +180,38 @@ impl<const N: usize, const OUT: usize> Port<N, OUT> {
                         Err(_) => Some(Some(HANDLER_FAILED)),
                     }
                 }
-                Ok(None) => return moved,
-                Err(err) => {
-                    self.last_error = Some(err);
-                    // Fits: `free` is at least an ERROR frame (checked above).
-                    let n = encode_decode_error(0, &err, &mut self.out[self.end..]).unwrap_or(0);
-                    self.end += n;
-                    self.restart(handler);
-                    return true;
+                Some((Received::Skipped(skipped), _)) => {
+                    self.last_skip = Some(skipped);
+                    if skipped.ends_stream {
+                        // The handler saw the frame's start: it must forget it.
+                        self.restarts = self.restarts.wrapping_add(1);
+                        handler.on_close();
+                        handler.on_open();
+                    }
+                    None
                 }
+                None => return moved,
             };
             moved = true;
-            match outcome {
-                None => {}
-                Some(code) => {
-                    if let Some(code) = code {
-                        // The handler's answer was dropped; `free` is at least an ERROR
-                        // frame (checked above).
-                        let n = encode_error_frame(
-                            0,
-                            code,
-                            &"the handler failed",
-                            &mut self.out[self.end..],
-                        )
+            if let Some(code) = outcome {
+                if let Some(code) = code {
+                    // The handler's answer was dropped; `free` is at least an ERROR frame
+                    // with its check (checked above).
+                    let out = &mut self.out[self.end..];
+                    let n = encode_error_frame(0, code, &"the handler failed", out)
+                        .and_then(|n| header_check::add(out, n))
                         .unwrap_or(0);
-                        self.end += n;
-                    }
-                    self.restart(handler);
-                    return true;
+                    self.end += n;
                 }
+                self.restart(handler);
+                return true;
             }
         }
     }
 
-    /// The port's "close": a fresh decoder and a fresh connection for the handler.
+    /// The port's "close": the receiver drops what it holds, the handler starts afresh.
     fn restart<H: Handler>(&mut self, handler: &mut H) {
-        self.decoder.reset();
+        self.receiver.reset();
         self.restarts = self.restarts.wrapping_add(1);
         handler.on_close();
         handler.on_open();
@@ -221,7 +221,7 @@ impl<const N: usize, const OUT: usize> Port<N, OUT> {
 impl<const N: usize, const OUT: usize> core::fmt::Debug for Port<N, OUT> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Port")
-            .field("decoder", &self.decoder)
+            .field("skipped", &self.skipped())
             .field("pending", &self.pending())
             .field("restarts", &self.restarts)
             .finish()

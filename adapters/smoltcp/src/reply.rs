@@ -1,6 +1,7 @@
 //! The interface between the driver and what a connection does: [`Handler`] and [`Reply`].
 
 use smoltcp::socket::tcp;
+use sockframe::header_check::{self, HCHECK_LEN};
 use sockframe::io::HEAD_SCRATCH;
 use sockframe::{
     ERROR_FRAME_MAX, EncodeError, Event, Header, Limits, encode_error_frame, encode_head,
@@ -127,6 +128,7 @@ pub struct Reply<'s, 'a> {
     budget: usize,
     raw: &'s [u8],
     limits: Limits,
+    checked: bool,
 }
 
 impl<'s, 'a> Reply<'s, 'a> {
@@ -161,7 +163,25 @@ impl<'s, 'a> Reply<'s, 'a> {
             budget,
             raw,
             limits,
+            checked: false,
         }
+    }
+
+    /// Every frame this reply encodes ([`send_head`](Self::send_head),
+    /// [`send_error`](Self::send_error), [`error_then_close`](Self::error_then_close), a
+    /// limits PONG) carries the header check (flag HCHECK, spec section 9): what a link
+    /// needs. The [`Port`](crate::Port) driver sets it; frames a handler writes itself with
+    /// [`send`](Self::send) are its own business ([`header_check`](Self::header_check) says
+    /// whether to check them).
+    pub fn with_header_check(mut self) -> Self {
+        self.checked = true;
+        self
+    }
+
+    /// Whether frames on this connection carry the header check (see
+    /// [`with_header_check`](Self::with_header_check)).
+    pub fn header_check(&self) -> bool {
+        self.checked
     }
 
     /// Bytes that may still be queued.
@@ -218,14 +238,30 @@ impl<'s, 'a> Reply<'s, 'a> {
         code: &str,
         message: &dyn core::fmt::Display,
     ) -> ReplyError {
-        let mut frame = [0u8; ERROR_FRAME_MAX];
-        match encode_error_frame(id, code, message, &mut frame) {
-            Ok(n) => match self.send(&frame[..n]) {
-                Ok(()) => ReplyError::Close,
-                Err(e) => e,
-            },
-            Err(e) => ReplyError::Encode(e),
+        match self.send_error(id, code, message) {
+            Ok(()) => ReplyError::Close,
+            Err(e) => e,
         }
+    }
+
+    /// Queues an ERROR frame for frame `id` with the service's own `code` and `message`
+    /// (cut at [`sockframe::ERROR_MESSAGE_MAX`] bytes); the connection goes on: a typed
+    /// error a client can act on.
+    pub fn send_error(
+        &mut self,
+        id: u32,
+        code: &str,
+        message: &dyn core::fmt::Display,
+    ) -> Result<(), ReplyError> {
+        let mut frame = [0u8; ERROR_FRAME_MAX + HCHECK_LEN];
+        let checked = self.checked;
+        let n = encode_error_frame(id, code, message, &mut frame)
+            .and_then(|n| match checked {
+                true => header_check::add(&mut frame, n),
+                false => Ok(n),
+            })
+            .map_err(ReplyError::Encode)?;
+        self.send(&frame[..n])
     }
 
     /// Queues the head (prefix and header) of a frame of `payload_len` bytes; the payload
@@ -240,8 +276,11 @@ impl<'s, 'a> Reply<'s, 'a> {
         &mut self,
         encode: impl FnOnce(&mut [u8]) -> Result<usize, EncodeError>,
     ) -> Result<(), ReplyError> {
-        let mut scratch = [0u8; HEAD_SCRATCH];
-        let n = encode(&mut scratch).map_err(ReplyError::Encode)?;
+        let mut scratch = [0u8; HEAD_SCRATCH + HCHECK_LEN];
+        let mut n = encode(&mut scratch[..HEAD_SCRATCH]).map_err(ReplyError::Encode)?;
+        if self.checked {
+            n = header_check::add(&mut scratch, n).map_err(ReplyError::Encode)?;
+        }
         self.send(&scratch[..n])
     }
 }

@@ -17,7 +17,8 @@
 //! use sockframe_smoltcp::{Port, testing::MemPort};
 //!
 //! let mut wire = [0u8; 32];
-//! let n = encode_frame(&Header::new(READ, 7, 0), b"", &mut wire).unwrap();
+//! // On a link, every frame carries the header check (spec section 9).
+//! let n = encode_frame(&Header::new(READ, 7, 0).with_header_check(), b"", &mut wire).unwrap();
 //! let mut out = [0u8; 64];
 //! let mut port = MemPort::new(&wire[..n], &mut out, 8);
 //! let (mut link, mut sensor) = (Port::<256, 1024>::new(), Sensor::new());
@@ -30,7 +31,7 @@
 //! ```
 
 use crate::reply::{Handler, Reply, ReplyError};
-use sockframe::{ERROR_FRAME_MAX, Event, Header, Kind, encode_error_frame};
+use sockframe::{ERROR_FRAME_MAX, Event, Header, Kind};
 
 /// Request: the current reading.
 pub const READ: Kind = Kind(64);
@@ -74,18 +75,6 @@ impl Sensor {
     }
 }
 
-/// An ERROR frame for request `id` that keeps the connection open.
-fn refuse(
-    reply: &mut Reply<'_, '_>,
-    id: u32,
-    code: &str,
-    message: &dyn core::fmt::Display,
-) -> Result<(), ReplyError> {
-    let mut frame = [0u8; ERROR_FRAME_MAX];
-    let n = encode_error_frame(id, code, message, &mut frame).map_err(ReplyError::Encode)?;
-    reply.send(&frame[..n])
-}
-
 impl Handler for Sensor {
     fn on_open(&mut self) {
         self.opened = self.opened.wrapping_add(1);
@@ -93,7 +82,7 @@ impl Handler for Sensor {
 
     /// Answers are at most an ERROR frame, whatever the request.
     fn reserve(&self, event_len: usize) -> usize {
-        event_len.max(ERROR_FRAME_MAX)
+        event_len.max(ERROR_FRAME_MAX + sockframe::header_check::HCHECK_LEN)
     }
 
     fn on_event(&mut self, event: Event<'_>, reply: &mut Reply<'_, '_>) -> Result<(), ReplyError> {
@@ -122,14 +111,12 @@ impl Handler for Sensor {
                     self.rate = rate;
                     reply.send_head(&Header::new(ACK, id, 0), 0)
                 }
-                Ok(rate) => refuse(
-                    reply,
+                Ok(rate) => reply.send_error(
                     id,
                     "bad-rate",
                     &format_args!("rate {rate}, allowed 1 to {MAX_RATE}"),
                 ),
-                Err(_) => refuse(
-                    reply,
+                Err(_) => reply.send_error(
                     id,
                     "bad-rate",
                     &format_args!("rate is {} bytes, expected 4", frame.payload.len()),

@@ -9,7 +9,8 @@
 //! use sockframe_smoltcp::{Echo, Port};
 //!
 //! let mut wire = [0u8; 64];
-//! let n = sockframe::encode_frame(&sockframe::Header::data(1, &[]), b"hi", &mut wire).unwrap();
+//! let header = sockframe::Header::data(1, b"hi").with_header_check(); // a link's frame
+//! let n = sockframe::encode_frame(&header, b"hi", &mut wire).unwrap();
 //! let mut out = [0u8; 256];
 //! let mut port = MemPort::new(&wire[..n], &mut out, 3);
 //! let mut link = Port::<512, 1024>::new();

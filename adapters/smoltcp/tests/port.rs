@@ -1,28 +1,40 @@
 //! The byte-port driver over an in-memory port: the same handlers as on TCP, answers
-//! written as the port takes them, and hostile input (noise, huge lengths, cut frames,
-//! failing handlers) answered with an ERROR frame and a restart, never a panic.
+//! written as the port takes them, every frame it writes checked (HCHECK), and hostile
+//! input (noise, boot text, huge lengths, damaged, cut and unchecked frames, failing
+//! handlers) skipped or answered, never a panic, the link resuming at the next intact frame.
 
-use sockframe::{Decoder, Event, Header, Kind, encode_frame};
+use sockframe::resync::SkipReason;
+use sockframe::{Decoder, Event, Header, Kind, encode_frame, header_check};
 use sockframe_smoltcp::testing::MemPort;
 use sockframe_smoltcp::{Echo, HANDLER_FAILED, Handler, Port, Reply, ReplyError};
 
+/// A frame as a sender on a link writes it: header check and payload crc.
 fn frame(id: u32, payload: &[u8]) -> Vec<u8> {
     let mut out = vec![0u8; 64 + payload.len()];
-    let n = encode_frame(&Header::data(id, payload), payload, &mut out).unwrap();
+    let header = Header::data(id, payload)
+        .with_crc_of(payload)
+        .with_header_check();
+    let n = encode_frame(&header, payload, &mut out).unwrap();
     out.truncate(n);
     out
 }
 
-/// The frames in `bytes` as (kind, id, code metadata, payload).
+/// The frames in `bytes` as (kind, id, code metadata, payload); each must carry a valid
+/// header check.
 fn frames(bytes: &[u8]) -> Vec<(Kind, u32, Option<String>, Vec<u8>)> {
     let mut decoder = Decoder::new(vec![0u8; 4096]);
     decoder.read_buf()[..bytes.len()].copy_from_slice(bytes);
     decoder.commit(bytes.len());
     let mut out = Vec::new();
-    while let Some(event) = decoder.next_event().unwrap() {
+    while let Some((event, raw)) = decoder.next_event_raw().unwrap() {
         let Event::Frame(f) = event else {
             panic!("unexpected {event:?}")
         };
+        let head = &raw[..raw.len() - f.payload.len()];
+        assert!(
+            header_check::verify(head).is_ok(),
+            "unchecked frame {raw:x?}"
+        );
         out.push((
             f.header.kind,
             f.header.id,
@@ -57,47 +69,89 @@ fn echoes_frames_whatever_the_port_chunk() {
         );
         assert_eq!(link.restarts(), 0);
         assert_eq!(link.pending(), 0);
+        assert_eq!(link.skipped(), 0);
     }
 }
 
 #[test]
-fn noise_gets_an_error_frame_then_the_link_serves_again() {
-    let mut link = Port::<512, 1024>::new();
-    let out = run(&mut link, b"\x00garbage that is no frame", 5, &mut Echo);
-    // Without the core's resynchronising receiver, each restart reads the next bytes as a
-    // frame start: one ERROR frame per restart, never a panic.
-    let got = frames(&out);
-    assert!(!got.is_empty());
-    for (kind, id, code, _) in &got {
-        assert_eq!(
-            (*kind, *id, code.as_deref()),
-            (Kind::ERROR, 0, Some("bad-magic"))
-        );
+fn noise_and_boot_text_are_skipped_and_counted() {
+    let mut input = b"\x00garbage \xf5\x46\x01\xff\x00 that is no frame".to_vec();
+    let noise = input.len();
+    input.extend(frame(1, b"one"));
+    input.extend(b"U-Boot 2024.01 (Jan 01 2024)\r\n");
+    input.extend(frame(2, b"two"));
+    for chunk in [1, 5, 4096] {
+        let mut link = Port::<512, 1024>::new();
+        let got = frames(&run(&mut link, &input, chunk, &mut Echo));
+        let ids: Vec<u32> = got.iter().map(|f| f.1).collect();
+        assert_eq!(ids, [1, 2], "chunk {chunk}");
+        assert_eq!(link.skipped(), (noise + 30) as u64);
+        assert_eq!(link.restarts(), 0);
+        assert_eq!(link.last_skip().unwrap().bytes, 30);
     }
-    assert_eq!(link.restarts() as usize, got.len());
-    assert!(link.last_error().is_some());
-    // Once the peer starts over, frames are served again.
-    let good = frame(9, b"after");
-    assert_eq!(run(&mut link, &good, 4, &mut Echo), good);
 }
 
 #[test]
-fn a_huge_length_is_refused_with_its_numbers() {
+fn a_huge_length_is_skipped_with_its_numbers() {
     let mut head = vec![0u8; 64];
     let n = sockframe::encode_head(
-        &Header::new(Kind::DATA, 1, u64::MAX >> 1),
+        &Header::new(Kind::DATA, 1, u64::MAX >> 1).with_header_check(),
         u64::MAX >> 1,
         &mut head,
     )
     .unwrap();
+    head.truncate(n);
+    head.extend(frame(2, b"next"));
     let mut link = Port::<512, 1024>::new();
-    let out = run(&mut link, &head[..n], 2, &mut Echo);
-    let got = frames(&out);
+    let got = frames(&run(&mut link, &head, 2, &mut Echo));
     assert_eq!(got.len(), 1, "{got:?}");
-    assert_eq!(got[0].0, Kind::ERROR);
-    let text = String::from_utf8(got[0].3.clone()).unwrap();
-    assert!(text.chars().any(|c| c.is_ascii_digit()), "{text}");
+    assert_eq!((got[0].1, got[0].3.as_slice()), (2, &b"next"[..]));
+    let skip = link.last_skip().unwrap();
+    assert_eq!(skip.bytes, n as u64);
+    let SkipReason::Header(e) = skip.reason else {
+        panic!("{skip:?}")
+    };
+    assert!(e.to_string().contains("67108864"), "{e}");
+}
+
+#[test]
+fn damaged_and_unchecked_frames_are_not_answered() {
+    let mut damaged = frame(1, b"payload");
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0x20;
+    let mut unchecked = vec![0u8; 64];
+    let n = encode_frame(&Header::data(2, b"v1"), b"v1", &mut unchecked).unwrap();
+    unchecked.truncate(n);
+    let mut input = damaged.clone();
+    input.extend(&unchecked);
+    input.extend(frame(3, b"good"));
+    let mut link = Port::<512, 1024>::new();
+    let got = frames(&run(&mut link, &input, 3, &mut Echo));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].1, 3);
+    assert_eq!(link.skipped(), (damaged.len() + unchecked.len()) as u64);
+    assert!(matches!(
+        link.last_skip().unwrap().reason,
+        SkipReason::Payload(_)
+    ));
+}
+
+/// A streamed frame whose checksum fails at its end: the echo forwarded it cut-through
+/// (the peer's own check drops it), the handler restarts, the next frame is served.
+#[test]
+fn a_damaged_stream_restarts_the_handler_and_the_link_goes_on() {
+    let mut big = frame(4, &[9u8; 900]);
+    let last = big.len() - 1;
+    big[last] ^= 1;
+    let mut input = big.clone();
+    input.extend(frame(5, b"after"));
+    let mut h = Counting::default();
+    let mut link = Port::<512, 1024>::new();
+    let out = run(&mut link, &input, 64, &mut h);
+    assert_eq!(out, input, "forwarded byte-exact, the damaged frame too");
+    assert_eq!((h.opened, h.closed), (2, 1));
     assert_eq!(link.restarts(), 1);
+    assert!(link.last_skip().unwrap().ends_stream);
 }
 
 #[test]
@@ -112,6 +166,31 @@ fn a_peer_vanishing_mid_frame_leaves_the_link_waiting() {
         run(&mut link, &whole[whole.len() - 3..], 1, &mut Echo),
         whole
     );
+}
+
+/// The echo, counting its hooks.
+#[derive(Default)]
+struct Counting {
+    opened: u32,
+    closed: u32,
+}
+
+impl Handler for Counting {
+    fn on_open(&mut self) {
+        self.opened += 1;
+    }
+
+    fn on_close(&mut self) {
+        self.closed += 1;
+    }
+
+    fn forwards(&self) -> bool {
+        true
+    }
+
+    fn on_event(&mut self, event: Event<'_>, reply: &mut Reply<'_, '_>) -> Result<(), ReplyError> {
+        Echo.on_event(event, reply)
+    }
 }
 
 /// Counts hooks; answers "ok", refuses id 13 with an error then close, fails on id 66
@@ -146,6 +225,7 @@ impl Handler for Picky {
                 Err(ReplyError::OverBudget { need: 1, budget: 0 })
             }
             id => {
+                assert!(reply.header_check(), "a port's replies are checked");
                 reply.send_head(&Header::data(id, b"ok"), 2)?;
                 reply.send(b"ok")
             }
