@@ -167,9 +167,9 @@ impl Board {
             },
             log,
         };
-        board.wait_ready(board.addr, Duration::from_secs(20))?;
+        board.wait_ready(board.addr, false, Duration::from_secs(20))?;
         if let Some(uart) = board.uart {
-            board.wait_ready(uart, Duration::from_secs(20))?;
+            board.wait_ready(uart, true, Duration::from_secs(20))?;
         }
         Ok(board)
     }
@@ -211,8 +211,9 @@ impl Board {
         self.child.id()
     }
 
-    /// Waits until a real frame sent to `addr` (the TCP port or the UART) comes back.
-    fn wait_ready(&mut self, addr: SocketAddr, limit: Duration) -> Result<(), String> {
+    /// Waits until a real frame sent to `addr` (the TCP port, or the UART: a `link`, with
+    /// checked frames) comes back.
+    fn wait_ready(&mut self, addr: SocketAddr, link: bool, limit: Duration) -> Result<(), String> {
         let deadline = Instant::now() + limit;
         let mut last = String::from("no attempt");
         while Instant::now() < deadline {
@@ -222,7 +223,11 @@ impl Board {
                     self.log()
                 ));
             }
-            match crate::client::echo_once(addr, b"ready?", Duration::from_millis(500)) {
+            let echo = match link {
+                true => crate::client::echo_once_link,
+                false => crate::client::echo_once,
+            };
+            match echo(addr, b"ready?", Duration::from_millis(500)) {
                 Ok(()) => return Ok(()),
                 Err(e) => last = e,
             }

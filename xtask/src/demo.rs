@@ -59,19 +59,22 @@ pub fn run() -> Result<(), String> {
         "board:   QEMU lm3s6965evb, echo on 10.0.2.15:7, forwarded to {}",
         board.addr()
     );
-    println!("board:   UART0 (framed echo, same handler) on QEMU's chardev at tcp {uart}");
+    println!(
+        "board:   UART0 (framed echo, same handler, resynchronising: frames carry HCHECK and crc) \
+         on QEMU's chardev at tcp {uart}"
+    );
     let server = Desktop::start(&["--service", "echo"])?;
     let addr = server.addr();
     println!("desktop: `sockframe serve` echo on {addr}\n");
 
     // The UART skips the 1 MiB frame: QEMU's PL011 model moves ~30-60 KiB/s (it would take
     // about half a minute).
-    for (name, peer, max) in [
-        ("desktop", addr, usize::MAX),
-        ("board", board.addr(), usize::MAX),
-        ("uart", uart, 64 * 1024),
+    for (name, peer, max, link) in [
+        ("desktop", addr, usize::MAX, false),
+        ("board", board.addr(), usize::MAX, false),
+        ("uart", uart, 64 * 1024, true),
     ] {
-        talk(name, peer, max)?;
+        talk(name, peer, max, link)?;
     }
     drop(server);
     drop(board);
@@ -81,8 +84,14 @@ pub fn run() -> Result<(), String> {
 
 /// Sends a few frames to one peer, printing each way and the round trip time.
 /// Messages longer than `max` bytes are skipped.
-fn talk(name: &str, addr: SocketAddr, max: usize) -> Result<(), String> {
-    let mut c = EchoClient::connect(addr, Duration::from_secs(30))?;
+/// On a `link` (the UART), frames carry the header check and a crc (spec section 9.1).
+fn talk(name: &str, addr: SocketAddr, max: usize, link: bool) -> Result<(), String> {
+    let connect = if link {
+        EchoClient::connect_link
+    } else {
+        EchoClient::connect
+    };
+    let mut c = connect(addr, Duration::from_secs(30))?;
     let messages: [(&str, Vec<u8>); 4] = [
         ("greeting", b"hello from the desktop".to_vec()),
         ("64 B", vec![b'x'; 64]),
