@@ -196,3 +196,39 @@ fn frame_bytes(header: &Header<'_>, payload: &[u8], checked: bool) -> Vec<u8> {
     out.truncate(n);
     out
 }
+
+/// The desktop's `sockframe` command on the board's UART as QEMU's `-serial pty` gives it
+/// (`serial:/dev/pts/N`): its link relay adds the header check, the board's port answers,
+/// the relay resynchronises on the way back. `send` (an argument and 64 KiB from stdin)
+/// and `bench`.
+#[test]
+fn the_sockframe_command_over_the_board_pty() {
+    let elf = default_firmware().expect("firmware");
+    let port = sockframe_tests::board::free_port().unwrap();
+    let board = Board::launch(&elf, port, sockframe_tests::board::Serial::Pty).expect("boots");
+    let pty = board.pty().expect("QEMU names the UART's pty");
+    let bin = sockframe_tests::desktop::build_server().expect("the sockframe command");
+    let link = format!("serial:{pty}");
+    let run = |args: &[&str], stdin: &[u8]| {
+        let mut child = std::process::Command::new(&bin)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        let stdin = stdin.to_vec();
+        let writer = std::thread::spawn(move || input.write_all(&stdin));
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        out
+    };
+    let out = run(&["send", &link, "hello board"], b"");
+    assert_eq!(out.stdout, b"hello board", "{out:?}\n{}", board.log());
+    let big = pattern(64 * 1024, 3);
+    let out = run(&["send", &link, "-"], &big);
+    assert!(out.stdout == big, "64 KiB through the pty: {out:?}");
+    let out = run(&["bench", &link, "--duration", "0.5", "--size", "64"], b"");
+    assert!(out.status.success(), "{out:?}\n{}", board.log());
+}

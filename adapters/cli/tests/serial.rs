@@ -202,3 +202,34 @@ fn hostile_devices_and_silence() {
     assert!(!err.is_empty(), "{out:?}");
     eprintln!("silence: {err}");
 }
+
+/// Noise on the line, as a board's boot messages or a loose cable give: toward the server
+/// before a client's request, and toward the client before its reply. Both relays skip it
+/// (spec section 9.1) and the exchanges go through byte-exact.
+#[test]
+fn noise_on_the_line_is_skipped_both_ways() {
+    let link = link();
+    let _server = serve_link(&link, &[]);
+    let mut to_server = link.server.master.try_clone().unwrap();
+    let mut to_client = link.client.master.try_clone().unwrap();
+    let boot = b"\r\nU-Boot 2024.01\r\nDRAM: 64 KiB\r\n\xf5\x46\x01\x90\x01\x00 noise \xff\xfe";
+    to_server.write_all(boot).unwrap();
+    let out = client(&link, &["send"], &["after noise toward the server"]);
+    assert_eq!(out.stdout, b"after noise toward the server", "{out:?}");
+    // Bytes queued on the client's port before it opens: what it reads first.
+    to_client.write_all(boot).unwrap();
+    let out = client(&link, &["send"], &["after noise toward the client"]);
+    // The client's relay says what it skipped: all of it, in one run.
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!("skipped {} bytes", boot.len())),
+        "{said}"
+    );
+    assert_eq!(out.stdout, b"after noise toward the client", "{out:?}");
+    // A frame without the header check (a v1 sender on the link) is not taken either.
+    let mut v1 = vec![0u8; 64];
+    let n = sockframe::encode_frame(&sockframe::Header::data(5, b"v1"), b"v1", &mut v1).unwrap();
+    to_server.write_all(&v1[..n]).unwrap();
+    let out = client(&link, &["send"], &["after an unchecked frame"]);
+    assert_eq!(out.stdout, b"after an unchecked frame", "{out:?}");
+}

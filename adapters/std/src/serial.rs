@@ -21,13 +21,23 @@
 //!   whose code closes a TCP connection as the end of its session (drop what it had in
 //!   flight), and resend.
 //!
-//! Framing: the link runs the same stream decoder as TCP for now. After noise on the line
-//! the decoder reports a framing error and the session restarts (above); resynchronising
-//! at the next intact frame (the core's RESYNC mode) is the seam [`serve_link`]'s session
-//! loop leaves for it.
+//! Framing: a link is not a stream (spec section 9.1). The relay decodes what the local
+//! side (client or server) writes and gives every frame the header check (flag HCHECK)
+//! before it goes out, and reads the port with the core's resynchronising receiver
+//! ([`sockframe::resync`]): noise, a board's boot messages, damaged, cut and unchecked
+//! frames are skipped (logged with their byte counts and why, at `warn`), and only intact
+//! frames reach the local side, byte-exact. A frame that streamed through and then proved
+//! damaged cannot be taken back: the relay ends the session (the local side sees it cut).
+//! Frames keep the payload `crc` their sender gave them (or not): set one on a link, for
+//! payload damage to be caught.
 
 use crate::Client;
+use embedded_io::Read as _;
+use embedded_io_adapters::std::FromStd;
 use serialport::TTYPort;
+use sockframe::header_check::{self, HCHECK_LEN};
+use sockframe::resync::{Received, Resync};
+use sockframe::{Decoder, Event, Limits};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -104,63 +114,125 @@ impl std::fmt::Display for SerialSpec {
     }
 }
 
-/// Copies bytes both ways between `port` and `tcp` until the TCP side closes (`Ok`) or
-/// the port fails (`Err`, named by `spec`). Bytes the port receives while no one reads
-/// them are relayed to this connection only.
+/// Relays frames both ways between `port` (a link) and `tcp` (a stream) until the TCP side
+/// closes (`Ok`) or the port fails (`Err`, named by `spec`); see the module docs. Bytes the
+/// port receives while no one reads them are relayed to this connection only.
 fn relay(spec: &SerialSpec, port: &TTYPort, tcp: &TcpStream) -> io::Result<()> {
     let tcp_done = Arc::new(AtomicBool::new(false));
-    let mut to_port = port.try_clone_native().map_err(|e| named(spec, e.into()))?;
-    let mut from_tcp = tcp.try_clone()?;
+    let to_port = port.try_clone_native().map_err(|e| named(spec, e.into()))?;
+    let from_tcp = tcp.try_clone()?;
     let done = tcp_done.clone();
+    let writer_spec = spec.clone();
     let writer = std::thread::Builder::new()
         .name("sockframe-serial-tx".into())
         .spawn(move || {
-            let mut buf = vec![0u8; 16 * 1024];
-            let result = loop {
-                match from_tcp.read(&mut buf) {
-                    Ok(0) => break Ok(()),
-                    Ok(n) => {
-                        if let Err(e) = to_port.write_all(&buf[..n]).and_then(|()| to_port.flush())
-                        {
-                            break Err(e);
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => break Ok(()),
-                }
-            };
+            let result = to_link(&writer_spec, from_tcp, to_port);
             done.store(true, Ordering::Release);
             result
         })?;
-    let mut from_port = port.try_clone_native().map_err(|e| named(spec, e.into()))?;
-    let mut to_tcp = tcp;
-    let mut buf = vec![0u8; 16 * 1024];
-    let read_result = loop {
-        if tcp_done.load(Ordering::Acquire) {
-            break Ok(());
-        }
-        match from_port.read(&mut buf) {
-            Ok(0) => break Err(io::Error::new(io::ErrorKind::UnexpectedEof, "hung up")),
-            Ok(n) => {
-                if to_tcp.write_all(&buf[..n]).is_err() {
-                    break Ok(());
-                }
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-                ) => {}
-            Err(e) => break Err(e),
-        }
-    };
+    let from_port = port.try_clone_native().map_err(|e| named(spec, e.into()))?;
+    let read_result = from_link(spec, from_port, tcp, &tcp_done);
     // Ends the writer thread's read (Linux: a blocked read returns 0). The caller closes
     // the connection, after the port: a client that saw it close can open the port again.
-    let _ = to_tcp.shutdown(Shutdown::Read);
+    let _ = tcp.shutdown(Shutdown::Read);
     let write_result = writer
         .join()
         .unwrap_or_else(|_| Err(io::Error::other("the serial writer thread panicked")));
     read_result.and(write_result).map_err(|e| named(spec, e))
+}
+
+/// The receiver's limits on a relay: the header limit of every peer, any payload length
+/// (the local side applies its own; a false length in noise fails the header check).
+const RELAY_LIMITS: Limits = Limits {
+    max_header: Limits::DEFAULT.max_header,
+    max_payload: u64::MAX,
+};
+
+/// Frames from the local side to the port, each head given the header check. Ends when
+/// the local side closes (`Ok`), writes something that is not sockframe (`Ok`, logged:
+/// the link stays clean), or the port fails.
+fn to_link(spec: &SerialSpec, tcp: TcpStream, mut port: TTYPort) -> io::Result<()> {
+    let mut tcp = FromStd::new(tcp);
+    let mut dec = Decoder::with_limits(vec![0u8; 64 * 1024], RELAY_LIMITS);
+    let mut checked = Vec::new();
+    loop {
+        let ready = loop {
+            match dec.poll() {
+                Ok(true) => break true,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!("{spec}: the local side sent what is not a frame: {e}");
+                    break false;
+                }
+            }
+            match tcp.read(dec.read_buf()) {
+                Ok(0) | Err(_) => break false,
+                Ok(n) => dec.commit(n),
+            }
+        };
+        if !ready {
+            return Ok(());
+        }
+        let Ok(Some((event, raw))) = dec.next_event_raw() else {
+            return Ok(());
+        };
+        let out = match event {
+            Event::Chunk(_) => raw,
+            _ if raw.is_empty() => continue,
+            // A whole frame, a streamed frame's head, a trailer: each starts with a head.
+            _ => {
+                checked.clear();
+                checked.extend_from_slice(raw);
+                checked.extend_from_slice(&[0; HCHECK_LEN]);
+                let n = header_check::add(&mut checked, raw.len()).map_err(io::Error::other)?;
+                &checked[..n]
+            }
+        };
+        port.write_all(out)?;
+        port.flush()?;
+    }
+}
+
+/// Intact frames from the port to the local side, byte-exact; skipped runs logged. Ends
+/// when the local side is done (`Ok`), a streamed frame proves damaged after part of it
+/// went through (`Ok`, logged: the session ends), or the port fails or hangs up.
+fn from_link(
+    spec: &SerialSpec,
+    port: TTYPort,
+    tcp: &TcpStream,
+    tcp_done: &AtomicBool,
+) -> io::Result<()> {
+    let mut port = port;
+    let mut to_tcp = tcp;
+    let mut rx = Resync::with_limits(vec![0u8; 64 * 1024], RELAY_LIMITS);
+    loop {
+        while !rx.poll() {
+            if tcp_done.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            match port.read(rx.read_buf()) {
+                Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "hung up")),
+                Ok(n) => rx.commit(n),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let go_on = match rx.next_event_raw() {
+            Some((Received::Event(_), raw)) => to_tcp.write_all(raw).is_ok(),
+            Some((Received::Skipped(skipped), _)) => {
+                tracing::warn!("{spec}: {skipped}");
+                !skipped.ends_stream
+            }
+            None => true,
+        };
+        if !go_on {
+            return Ok(());
+        }
+    }
 }
 
 /// `e`, its message prefixed with the spec.
