@@ -402,18 +402,18 @@ fn connect(addr: SocketAddr) -> Result<TcpStream, String> {
 }
 
 /// The `q` quantile (nearest rank) of `v`, sorting it.
-fn percentile(v: &mut [f64], q: f64) -> f64 {
+pub(crate) fn percentile(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     let rank = ((v.len() as f64 * q).ceil() as usize).clamp(1, v.len());
     v[rank - 1]
 }
 
-fn cpus() -> usize {
+pub(crate) fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// Pins every thread of process `pid` (and threads it starts later) to `cpu`.
-fn pin(pid: u32, cpu: usize) -> Result<(), String> {
+pub(crate) fn pin(pid: u32, cpu: usize) -> Result<(), String> {
     let out = Command::new("taskset")
         .args(["-a", "-c", "-p", &cpu.to_string(), &pid.to_string()])
         .output()

@@ -10,6 +10,7 @@
 //! - `size`: flash, static RAM and peak stack of the firmware, and the framing's flash by part.
 //! - `footprint`: the framing's flash by part only (no boot).
 //! - `bench-board`: round trip and bulk echo of the framed against the plain echo on the board.
+//! - `bench-uart`: the board's UART link, framed against the plain byte echo, and recovery after noise.
 //! - `bench-server`: `sockframe serve` against two baseline echo servers (issue 3's benchmark).
 //! - `bench-apps`: the async client and the tokio codec against their baselines (issue 9).
 //! - `bench-tls`: the async client over TLS against plain TCP, 64 B and 1 MiB (issue 13).
@@ -27,6 +28,7 @@ mod size;
 mod soak;
 mod test;
 mod tls_bench;
+mod uart_bench;
 mod util;
 
 use clap::{Parser, Subcommand};
@@ -86,6 +88,16 @@ enum Task {
         /// Times both boards are booted afresh (QEMU processes differ by a few percent).
         #[arg(long, default_value_t = 3)]
         boots: usize,
+    },
+    /// Benchmark the board's UART link: framed against the plain byte echo, and recovery
+    /// after noise.
+    BenchUart {
+        /// 64 B round trips measured (half on each firmware, after a warm-up).
+        #[arg(long, default_value_t = 400)]
+        round_trips: usize,
+        /// KiB echoed per bulk measurement (QEMU's UART moves about 30 KiB/s).
+        #[arg(long, default_value_t = 128)]
+        bulk_kib: usize,
     },
     /// Benchmark `sockframe serve` against a thread-per-connection and a tokio-util echo.
     BenchServer {
@@ -163,6 +175,13 @@ fn main() -> ExitCode {
             bulk_mib,
             runs,
             boots,
+        }),
+        Task::BenchUart {
+            round_trips,
+            bulk_kib,
+        } => uart_bench::run(&uart_bench::Params {
+            round_trips,
+            bulk_kib,
         }),
         Task::BenchServer {
             duration,
