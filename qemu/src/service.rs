@@ -77,12 +77,20 @@ impl Session {
     }
 }
 
-/// The framed echo on the UART: `sockframe-smoltcp`'s port driver with the same [`Echo`]
-/// handler as the sockets, and a `FRAME_BUF`-byte decoder.
+/// The framed service on the UART: `sockframe-smoltcp`'s port driver with the same [`Echo`]
+/// handler as the sockets (or, with feature `sensor`, the example [`Sensor`]), and a
+/// `FRAME_BUF`-byte receive buffer.
 ///
 /// [`Echo`]: sockframe_smoltcp::Echo
+/// [`Sensor`]: sockframe_smoltcp::sensor::Sensor
 #[cfg(not(feature = "plain-echo"))]
-pub struct UartLink(sockframe_smoltcp::Port<FRAME_BUF, UART_OUT>);
+pub struct UartLink(sockframe_smoltcp::Port<FRAME_BUF, UART_OUT>, UartHandler);
+
+/// What the UART serves.
+#[cfg(all(not(feature = "plain-echo"), not(feature = "sensor")))]
+type UartHandler = sockframe_smoltcp::Echo;
+#[cfg(all(not(feature = "plain-echo"), feature = "sensor"))]
+type UartHandler = sockframe_smoltcp::sensor::Sensor;
 
 /// The port driver's output buffer: a full decoder buffer's answer (the echo may grow a
 /// limits PING's PONG a little) or an ERROR frame.
@@ -92,13 +100,13 @@ const UART_OUT: usize = FRAME_BUF + 256;
 #[cfg(not(feature = "plain-echo"))]
 impl UartLink {
     pub fn new() -> Self {
-        UartLink(sockframe_smoltcp::Port::new())
+        UartLink(sockframe_smoltcp::Port::new(), UartHandler::default())
     }
 
     /// Moves what it can between the UART and the echo; true if anything moved.
     pub fn poll(&mut self, uart: &mut crate::uart::Uart) -> bool {
         let moved = uart.poll();
-        let Ok(busy) = self.0.poll(uart, &mut sockframe_smoltcp::Echo);
+        let Ok(busy) = self.0.poll(uart, &mut self.1);
         moved | busy
     }
 

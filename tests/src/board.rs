@@ -78,8 +78,12 @@ pub struct Board {
 pub enum Serial {
     /// Not connected (`-serial none`).
     None,
-    /// A TCP server socket on 127.0.0.1:port (one client at a time).
+    /// A TCP server socket on 127.0.0.1:port (one client at a time), serving the echo:
+    /// the board is ready once a frame came back over it too.
     Tcp(u16),
+    /// As [`Serial::Tcp`], for a firmware whose UART serves something else than the echo
+    /// (feature `sensor`): readiness is waited for on the TCP port only.
+    TcpService(u16),
     /// A pseudo-terminal; QEMU prints its `/dev/pts/N` path to the log ([`Board::pty`]).
     Pty,
 }
@@ -136,7 +140,7 @@ impl Board {
             Serial::None => cmd.args(["-serial", "none"]),
             // nodelay: QEMU writes the UART's bytes one by one; with Nagle on, each echo
             // waits ~40 ms for the client's delayed ACK.
-            Serial::Tcp(uart) => cmd
+            Serial::Tcp(uart) | Serial::TcpService(uart) => cmd
                 .arg("-chardev")
                 .arg(format!(
                     "socket,id=u0,host=127.0.0.1,port={uart},server=on,wait=off,nodelay=on"
@@ -162,13 +166,16 @@ impl Board {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             uart: match serial {
-                Serial::Tcp(uart) => Some(SocketAddr::from(([127, 0, 0, 1], uart))),
+                Serial::Tcp(uart) | Serial::TcpService(uart) => {
+                    Some(SocketAddr::from(([127, 0, 0, 1], uart)))
+                }
                 _ => None,
             },
             log,
         };
         board.wait_ready(board.addr, false, Duration::from_secs(20))?;
-        if let Some(uart) = board.uart {
+        if let Serial::Tcp(uart) = serial {
+            let uart = SocketAddr::from(([127, 0, 0, 1], uart));
             board.wait_ready(uart, true, Duration::from_secs(20))?;
         }
         Ok(board)

@@ -232,3 +232,65 @@ fn the_sockframe_command_over_the_board_pty() {
     let out = run(&["bench", &link, "--duration", "0.5", "--size", "64"], b"");
     assert!(out.status.success(), "{out:?}\n{}", board.log());
 }
+
+/// A firmware author's own `Handler` on the link: the example sensor
+/// (`sockframe_smoltcp::sensor`, tested on the host in `adapters/smoltcp/tests/sensor.rs`),
+/// built into the board with feature `sensor`, served on UART0 while the sockets keep the
+/// echo. Typed answers, a typed error that keeps the link, an unknown kind that restarts it,
+/// and the link serving after that.
+#[test]
+fn the_sensor_service_on_the_board_uart() {
+    use sockframe_smoltcp::sensor::{ACK, READ, SET_RATE, VALUE};
+    let elf = sockframe_tests::board::build_firmware(&["sensor"]).expect("sensor firmware");
+    let (port, uart) = loop {
+        let (p, u) = (
+            sockframe_tests::board::free_port().unwrap(),
+            sockframe_tests::board::free_port().unwrap(),
+        );
+        if p != u {
+            break (p, u);
+        }
+    };
+    let board =
+        Board::launch(&elf, port, sockframe_tests::board::Serial::TcpService(uart)).expect("boots");
+    let mut c = EchoClient::connect_link(board.uart_addr().unwrap(), TIMEOUT).unwrap();
+    let mut ask = |kind: Kind, id: u32, payload: &[u8]| {
+        c.send(&Header::new(kind, id, payload.len() as u64), payload)
+            .unwrap();
+        c.recv()
+            .unwrap_or_else(|e| panic!("{e}\n{}", board.log()))
+            .expect("an answer")
+    };
+    let r = ask(READ, 1, b"");
+    assert_eq!((r.kind, r.id, r.payload.len()), (VALUE, 1, 4), "{r:?}");
+    let first = u32::from_le_bytes(r.payload.try_into().unwrap());
+    let r = ask(SET_RATE, 2, &10u32.to_le_bytes());
+    assert_eq!((r.kind, r.id), (ACK, 2));
+    let r = ask(READ, 3, b"");
+    assert_eq!(
+        u32::from_le_bytes(r.payload.try_into().unwrap()),
+        first + 10
+    );
+    let r = ask(SET_RATE, 4, &0u32.to_le_bytes());
+    assert_eq!(
+        (r.kind, r.id, r.code.as_deref()),
+        (Kind::ERROR, 4, Some("bad-rate"))
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&r.payload),
+        "rate 0, allowed 1 to 1000"
+    );
+    let r = ask(Kind(200), 5, b"?");
+    assert_eq!(
+        (r.kind, r.id, r.code.as_deref()),
+        (Kind::ERROR, 5, Some("unknown-kind"))
+    );
+    let r = ask(READ, 6, b"");
+    assert_eq!(
+        (r.kind, r.id),
+        (VALUE, 6),
+        "the link serves after a restart"
+    );
+    // The sockets still echo.
+    sockframe_tests::client::echo_once(board.addr(), b"tcp still echoes", TIMEOUT).unwrap();
+}
