@@ -72,12 +72,17 @@ fn link() -> Link {
 
 /// `sockframe serve serial:PATH ARGS...`, ready once a client exchanged a message on it.
 fn serve_link(link: &Link, args: &[&str]) -> ChildGuard {
+    serve_link_with(link, args, Stdio::null(), Stdio::null())
+}
+
+/// [`serve_link`] with the server's stdin and stdout as given (the chat operator's).
+fn serve_link_with(link: &Link, args: &[&str], stdin: Stdio, stdout: Stdio) -> ChildGuard {
     let mut child = bin()
         .arg("serve")
         .arg(format!("serial:{}", link.server.path))
         .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdin(stdin)
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn sockframe serve");
@@ -232,4 +237,44 @@ fn noise_on_the_line_is_skipped_both_ways() {
     to_server.write_all(&v1[..n]).unwrap();
     let out = client(&link, &["send"], &["after an unchecked frame"]);
     assert_eq!(out.stdout, b"after an unchecked frame", "{out:?}");
+}
+
+/// `chat` on the link: a line goes to the server's operator, whose empty answer ends the
+/// session; the client hears the end.
+#[test]
+fn chat_over_the_link() {
+    let link = link();
+    let mut server = serve_link_with(
+        &link,
+        &["--service", "chat"],
+        Stdio::piped(),
+        Stdio::piped(),
+    );
+    let mut operator = server.0.stdin.take().unwrap();
+    let mut screen = server.0.stdout.take().unwrap();
+    let mut client = bin()
+        .args(["chat", &format!("serial:{}", link.client.path)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = client.stdin.take().unwrap();
+    input.write_all(b"hello over the wire\n").unwrap();
+    input.flush().unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !String::from_utf8_lossy(&seen).contains("reply> ") {
+        assert_eq!(screen.read(&mut byte).unwrap(), 1, "server output ended");
+        seen.push(byte[0]);
+    }
+    assert!(String::from_utf8_lossy(&seen).contains("> hello over the wire"));
+    operator.write_all(b"\n").unwrap();
+    operator.flush().unwrap();
+    let out = finish(client);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ended the session"),
+        "{out:?}"
+    );
 }
