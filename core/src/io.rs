@@ -83,11 +83,7 @@ pub fn read_received<'d, R: Read, B: AsRef<[u8]> + AsMut<[u8]>>(
             return Ok(None);
         }
         let n = r.read(rx.read_buf())?;
-        if n == 0 {
-            rx.finish();
-            ended = true;
-        }
-        rx.commit(n);
+        ended = rx.commit_read(n);
     }
     Ok(rx.next_event())
 }

@@ -1,6 +1,7 @@
 //! Async frame I/O over [`embedded_io_async`] readers and writers.
 //!
-//! [`read_event`] is cancel-safe: all state lives in the [`Decoder`], and the only await
+//! [`read_event`] (and [`read_received`] on a link) is cancel-safe: all state lives in the
+//! [`Decoder`] (the [`Resync`] receiver), and the only await
 //! point is the read into the decoder's free space, so it can sit in a `select!` beside a
 //! timeout and be called again after being dropped, losing nothing.
 
@@ -9,6 +10,7 @@ use crate::encoder::encode_head;
 use crate::error::Error;
 use crate::header::Header;
 use crate::io::{HEAD_SCRATCH, layout, scratch_error};
+use crate::resync::{Received, Resync};
 use embedded_io_async::{Read, Write};
 
 /// The next event from `r`; `Ok(None)` at a clean end of stream. Cancel-safe.
@@ -25,6 +27,24 @@ pub async fn read_event<'d, R: Read, B: AsRef<[u8]> + AsMut<[u8]>>(
         dec.commit(n);
     }
     Ok(dec.next_event()?)
+}
+
+/// The next event or skipped run from `r` on a link (see
+/// [`io::read_received`](crate::io::read_received)); `Ok(None)` once the stream has ended
+/// and everything left was handed out. Cancel-safe: all state lives in the receiver.
+pub async fn read_received<'d, R: Read, B: AsRef<[u8]> + AsMut<[u8]>>(
+    r: &mut R,
+    rx: &'d mut Resync<B>,
+) -> Result<Option<Received<'d>>, R::Error> {
+    let mut ended = false;
+    while !rx.poll() {
+        if ended {
+            return Ok(None);
+        }
+        let n = r.read(rx.read_buf()).await?;
+        ended = rx.commit_read(n);
+    }
+    Ok(rx.next_event())
 }
 
 /// Writes a whole frame; `header.len` is set from `payload`.

@@ -218,6 +218,17 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
         self.dec.commit(n)
     }
 
+    /// Records a read of `n` bytes into [`read_buf`](Self::read_buf), a read of 0 being the
+    /// end of the stream ([`finish`](Self::finish)); returns whether the stream ended. What a
+    /// read loop calls after each read.
+    pub fn commit_read(&mut self, n: usize) -> bool {
+        if n == 0 {
+            self.finish();
+        }
+        self.commit(n);
+        n == 0
+    }
+
     /// Copies as much of `bytes` as fits into the buffer; returns how many were taken.
     pub fn feed(&mut self, bytes: &[u8]) -> usize {
         self.dec.feed(bytes)

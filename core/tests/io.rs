@@ -178,3 +178,42 @@ async fn async_write_then_read_round_trip() {
             .is_none()
     );
 }
+
+/// A link over tokio's in-memory pipe: boot text, a frame in pieces, noise, a frame, then the
+/// end: the async reader hands out the skipped runs and the frames, then `None`.
+#[tokio::test(flavor = "current_thread")]
+async fn async_link_reader_skips_noise() {
+    use sockframe::resync::{Received, Resync};
+    use tokio::io::AsyncWriteExt;
+    let (client, mut server) = tokio::io::duplex(16);
+    let mut wire = b"boot ok\r\n".to_vec();
+    for (id, p) in [(1u32, &b"one"[..]), (2, &b"two"[..])] {
+        let mut out = [0u8; 64];
+        let h = Header::data(id, p).with_crc_of(p).with_header_check();
+        let n = sockframe::encode_frame(&h, p, &mut out).unwrap();
+        wire.extend_from_slice(&out[..n]);
+        wire.extend_from_slice(b"\xff\x00");
+    }
+    let writer = tokio::spawn(async move {
+        for piece in wire.chunks(5) {
+            server.write_all(piece).await.unwrap();
+        }
+    });
+    let mut r = FromTokio::new(client);
+    let mut rx = Resync::new([0u8; 128]);
+    let mut got = Vec::new();
+    while let Some(ev) = sockframe::io_async::read_received(&mut r, &mut rx)
+        .await
+        .unwrap()
+    {
+        got.push(match ev {
+            Received::Skipped(s) => format!("skip {}", s.bytes),
+            Received::Event(sockframe::Event::Frame(f)) => {
+                String::from_utf8_lossy(f.payload).into_owned()
+            }
+            other => panic!("{other:?}"),
+        });
+    }
+    writer.await.unwrap();
+    assert_eq!(got, ["skip 9", "one", "skip 2", "two", "skip 2"]);
+}
