@@ -120,9 +120,9 @@ struct Plan {
 
 fn plan(items: &[Item]) -> Plan {
     let mut wire = Vec::new();
-    let (mut intact, mut bound) = (Vec::new(), Vec::new());
-    // The furthest claimed end of a frame whose head arrived intact so far.
-    let mut claimed = 0usize;
+    // Per frame: where it starts in `wire`, its bytes as sent, its head's length, and where
+    // the damage starts (if any).
+    let mut sent = Vec::new();
     for item in items {
         for n in &item.noise {
             match n {
@@ -144,9 +144,9 @@ fn plan(items: &[Item]) -> Plan {
         let mut frame = vec![0u8; 400];
         let n = encode_frame(&header, &item.payload, &mut frame).unwrap();
         frame.truncate(n);
+        let original = frame.clone();
         let head = n - item.payload.len();
         let start = wire.len();
-        // Where the damage starts, if any: a head damaged before `head` is not trusted.
         let damaged_at = match &item.damage {
             Damage::None => None,
             Damage::Flip { at, bit } => {
@@ -172,14 +172,20 @@ fn plan(items: &[Item]) -> Plan {
             }
         };
         wire.extend_from_slice(&frame);
-        match damaged_at {
-            None => {
-                let end = wire.len();
-                intact.push((frame, end));
-                bound.push(end.max(claimed));
-            }
-            Some(at) if at >= head => claimed = claimed.max(start + n),
-            Some(_) => {}
+        sent.push((start, original, head, damaged_at));
+    }
+    // A frame is intact if its bytes stand unchanged at its start (damage can leave them so:
+    // a byte inserted before an equal one is noise after the frame).
+    let (mut intact, mut bound) = (Vec::new(), Vec::new());
+    // The furthest claimed end of a frame whose head arrived intact so far.
+    let mut claimed = 0usize;
+    for (start, original, head, damaged_at) in sent {
+        let end = start + original.len();
+        if wire.get(start..end) == Some(&original[..]) {
+            bound.push(end.max(claimed));
+            intact.push((original, end));
+        } else if damaged_at.is_some_and(|at| at >= head) {
+            claimed = claimed.max(end);
         }
     }
     Plan {
