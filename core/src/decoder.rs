@@ -242,9 +242,15 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     ///
     /// The event borrows the buffer; its bytes are released on the next call. A whole
     /// frame's header is decoded exactly once, here.
+    #[cfg_attr(not(feature = "small"), inline)]
     pub fn next_event(&mut self) -> Result<Option<Event<'_>>, DecodeError> {
+        #[cfg_attr(feature = "small", allow(unused_mut))]
         let mut at = self.at()?;
-        at.step()
+        #[cfg(not(feature = "small"))]
+        if let Some((frame, _)) = at.whole_frame() {
+            return Ok(Some(Event::Frame(frame)));
+        }
+        Ok(at.step()?.map(|(event, _)| event))
     }
 
     /// The next event with the bytes it was decoded from, exactly as they arrived: what a
@@ -266,9 +272,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     /// assert_eq!(raw, &ping[..]); // everything, unknown bytes included
     /// ```
     pub fn next_event_raw(&mut self) -> Result<Option<(Event<'_>, &[u8])>, DecodeError> {
+        #[cfg_attr(feature = "small", allow(unused_mut))]
         let mut at = self.at()?;
-        let event = at.step()?;
-        Ok(event.map(|event| (event, at.data.get(..*at.used).unwrap_or(&[]))))
+        #[cfg(not(feature = "small"))]
+        if let Some((frame, raw)) = at.whole_frame() {
+            return Ok(Some((Event::Frame(frame), raw)));
+        }
+        at.step()
     }
 
     /// Where the state machine stands, its parts borrowed apart (so that an event can borrow
@@ -526,11 +536,29 @@ struct At<'d> {
 }
 
 impl<'d> At<'d> {
-    /// One step: the next event, `None` if more bytes are needed, or the error (which the
-    /// decoder keeps).
-    #[cfg_attr(not(feature = "small"), inline(always))]
-    #[cfg_attr(feature = "small", inline(never))]
-    fn step(&mut self) -> Result<Step<'d>, DecodeError> {
+    /// The fast path: between frames, a whole common frame at the front of the buffer
+    /// ([`whole_frame`]), handed out with its bytes; `None` leaves everything to
+    /// [`step`](Self::step). Speed bought with flash (about 420 B on the board): `small`
+    /// leaves it out, and every frame takes the general path, which decodes the same frames.
+    #[cfg(not(feature = "small"))]
+    #[inline(always)]
+    fn whole_frame(&mut self) -> Option<(Frame<'d>, &'d [u8])> {
+        if !matches!(self.state, State::Head) {
+            return None;
+        }
+        let (header, payload, end) = whole_frame(self.data, self.limits)?;
+        *self.used = end;
+        Some((
+            Frame { header, payload },
+            self.data.get(..end).unwrap_or(&[]),
+        ))
+    }
+
+    /// One step of the general path: the next event with its bytes, `None` if more bytes
+    /// are needed, or the error (which the decoder keeps). Takes `self` by value, so that
+    /// the fast path before it keeps the parts in registers.
+    #[inline(never)]
+    fn step(self) -> Result<Option<(Event<'d>, &'d [u8])>, DecodeError> {
         let (data, cap, limits) = (self.data, self.cap, self.limits);
         let (state, used) = (&mut *self.state, &mut *self.used);
         let step = match state {
@@ -545,10 +573,13 @@ impl<'d> At<'d> {
             State::Stream { .. } => stream_step(data, cap, limits, state, used),
             State::Trailer { .. } => trailer_step(data, cap, limits, state, used),
         };
-        if let Err(e) = step {
-            *self.failed = Some(e);
+        match step {
+            Ok(event) => Ok(event.map(|event| (event, data.get(..*used).unwrap_or(&[])))),
+            Err(e) => {
+                *self.failed = Some(e);
+                Err(e)
+            }
         }
-        step
     }
 }
 
@@ -601,12 +632,6 @@ fn head_step<'a>(
     state: &mut State,
     used: &mut usize,
 ) -> Result<Step<'a>, DecodeError> {
-    // The fast path is speed bought with flash (about 420 B on the board): `small` leaves it
-    // out, and every frame takes the general path below, which decodes the same frames.
-    #[cfg(not(feature = "small"))]
-    if let Some(step) = whole_frame(data, cap, limits, used) {
-        return step;
-    }
     let Some(header_len) = header_len(data, cap, limits)? else {
         return Ok(None);
     };
@@ -644,19 +669,15 @@ fn head_step<'a>(
     }
 }
 
-/// The common case, checked in one pass: a good prefix, a header within the limit and a
-/// frame without a trailer, all of it in `data`. `None` sends everything else (a fault, a
-/// frame still arriving or streamed) down [`head_step`]'s general path, which finds the same
-/// fault at the same byte; this path only ever fails with a checksum mismatch, as that one
-/// would for the same frame.
+/// The common case, checked in one pass: a good prefix, a common header (no name, no
+/// metadata: [`Header::parse_common`]) within the limit, a frame without a trailer whose
+/// checksum (if any) matches, all of it in `data` (no longer than the buffer).
+/// Returns its header, its payload and where it ends. `None` sends everything else (a
+/// fault, a frame still arriving or streamed) down [`head_step`]'s general path, which finds
+/// the same fault at the same byte: this path never decides an error.
 #[cfg(not(feature = "small"))]
 #[inline(always)]
-fn whole_frame<'a>(
-    data: &'a [u8],
-    cap: usize,
-    limits: Limits,
-    used: &mut usize,
-) -> Option<Result<Step<'a>, DecodeError>> {
+fn whole_frame(data: &[u8], limits: Limits) -> Option<(Header<'static>, &[u8], usize)> {
     use crate::header::is_trailer_kind;
     use crate::prefix::{MAGIC, VERSION};
     let [m0, m1, version, lo, hi, rest @ ..] = data else {
@@ -666,19 +687,24 @@ fn whole_frame<'a>(
         return None;
     }
     let header_len = usize::from(u16::from_le_bytes([*lo, *hi]));
-    // `data` is in the buffer, so `cap >= PREFIX_LEN` here.
-    if header_len > limits.max_header || header_len > cap - PREFIX_LEN {
+    // The buffer's own bound on the header (`cap - PREFIX_LEN`) needs no test: `data` is in
+    // the buffer, so a header over it is not all in `data`.
+    if header_len > limits.max_header {
         return None;
     }
     let (header_bytes, after) = rest.split_at_checked(header_len)?;
-    let header = Header::parse(header_bytes).ok()?;
+    let header = Header::parse_common(header_bytes)?;
     if header.len > limits.max_payload || is_trailer_kind(header.kind.0) || header.has_trailer() {
         return None;
     }
     // A payload that is all in `data` fits the buffer.
     let payload = after.get(..usize::try_from(header.len).ok()?)?;
-    *used = PREFIX_LEN + header_len + payload.len();
-    Some(checked(header, payload).map(|f| Some(Event::Frame(f))))
+    if let Some(expected) = header.crc
+        && expected != crate::checksum::crc32c(payload)
+    {
+        return None;
+    }
+    Some((header, payload, PREFIX_LEN + header_len + payload.len()))
 }
 
 /// Waiting for the rest of a frame that fits the buffer (its header is decoded again: this
@@ -803,5 +829,302 @@ impl<B> core::fmt::Debug for Decoder<B> {
             .field("limits", &self.limits)
             .field("failed", &self.failed)
             .finish()
+    }
+}
+
+/// The decoder's rules for what starts a buffer the caller owns (a tokio `BytesMut`, a
+/// DMA buffer), with offsets instead of a copy: the frame at the front of `buf` is found
+/// exactly as a [`Decoder`] with a buffer of [`capacity`](Self::capacity) bytes would find
+/// it (the same fast path, the same general path, the same fault at the same byte with the
+/// same numbers), and the caller cuts the frame out of its own buffer. No state: the
+/// caller drops the bytes of each frame it takes, and asks again when more have arrived.
+///
+/// ```
+/// use sockframe::{DecodeError, Found, Header, Limits, Splitter, Stage, encode_frame};
+///
+/// let mut wire = [0u8; 64];
+/// let n = encode_frame(&Header::data(7, b"hello"), b"hello", &mut wire).unwrap();
+/// assert_eq!(n, 5 + 7 + 5); // prefix, header, payload
+/// let splitter = Splitter::new(1024, Limits::DEFAULT);
+///
+/// // Not all there yet: how many bytes are needed, as far as is known.
+/// assert_eq!(splitter.next(&wire[..3]).unwrap(), Found::Need(5)); // the prefix
+/// assert_eq!(splitter.next(&wire[..8]).unwrap(), Found::Need(12)); // the head
+/// assert_eq!(splitter.next(&wire[..12]).unwrap(), Found::Need(n)); // the frame
+/// // All there: the frame, and where it ends (its payload is the bytes just before).
+/// let Found::Frame { frame, end } = splitter.next(&wire[..n + 3]).unwrap() else {
+///     panic!()
+/// };
+/// assert_eq!((frame.header.id, frame.payload, end), (7, &b"hello"[..], n));
+/// assert_eq!(&wire[end - frame.payload.len()..end], b"hello");
+/// // The stream ends mid-frame: the error a decoder gives.
+/// let cut = DecodeError::UnexpectedEof { stage: Stage::Header, have: 3, need: 7 };
+/// assert_eq!(splitter.finish(&wire[..8]), Err(cut));
+/// assert_eq!(splitter.finish(&[]), Ok(()));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Splitter {
+    capacity: usize,
+    limits: Limits,
+}
+
+/// What [`Splitter::next`] found at the front of a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Found<'a> {
+    /// A whole frame (checksum, if any, verified): the frame is `buf[..end]`, its payload
+    /// the last `frame.payload.len()` bytes of it.
+    Frame {
+        /// Header and payload, borrowed from the buffer.
+        frame: Frame<'a>,
+        /// Where the frame ends in the buffer.
+        end: usize,
+    },
+    /// The head of a frame a decoder of this capacity streams (its payload is larger than
+    /// the capacity, or a trailer follows it): `buf[..end]` is its prefix and header.
+    Start {
+        /// The frame's header, borrowed from the buffer.
+        header: Header<'a>,
+        /// Where the head ends in the buffer.
+        end: usize,
+    },
+    /// More bytes are needed: at least this many in all, counted from the front of the
+    /// buffer (the prefix, then the head, then the whole frame, as they become known).
+    Need(usize),
+}
+
+impl Splitter {
+    /// The rules of a [`Decoder`] whose buffer holds `capacity` bytes, with `limits`.
+    pub const fn new(capacity: usize, limits: Limits) -> Self {
+        Splitter { capacity, limits }
+    }
+
+    /// The capacity: the largest frame found whole.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The frame at the front of `buf`. Bytes past `capacity` are not looked at (a decoder
+    /// would not hold them yet).
+    #[inline]
+    pub fn next<'a>(&self, buf: &'a [u8]) -> Result<Found<'a>, DecodeError> {
+        let data = buf.get(..self.capacity).unwrap_or(buf);
+        #[cfg(not(feature = "small"))]
+        if let Some((header, payload, end)) = whole_frame(data, self.limits) {
+            let frame = Frame { header, payload };
+            return Ok(Found::Frame { frame, end });
+        }
+        self.general(data)
+    }
+
+    /// [`next`](Self::next) by the decoder's general path.
+    #[inline(never)]
+    fn general<'a>(&self, data: &'a [u8]) -> Result<Found<'a>, DecodeError> {
+        let (cap, limits) = (self.capacity, self.limits);
+        let mut state = State::Head;
+        let mut used = 0;
+        Ok(match head_step(data, cap, limits, &mut state, &mut used)? {
+            Some(Event::Frame(frame)) => Found::Frame { frame, end: used },
+            Some(Event::Start(header)) => Found::Start { header, end: used },
+            // Between frames the decoder gives only these two events, or waits.
+            _ => Found::Need(match state {
+                State::Body { frame_len, .. } => frame_len,
+                _ => match header_len(data, cap, limits)? {
+                    Some(header_len) => PREFIX_LEN + header_len,
+                    None => PREFIX_LEN,
+                },
+            }),
+        })
+    }
+
+    /// The stream ended with `buf` not taken (after [`next`](Self::next) asked for more):
+    /// `Ok` if it is empty, otherwise the error a decoder gives at the end of its stream
+    /// (the first fault in the bytes that arrived or, if they hold none, where the frame was
+    /// cut).
+    pub fn finish(&self, buf: &[u8]) -> Result<(), DecodeError> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let data = buf.get(..self.capacity).unwrap_or(buf);
+        Err(cut_short(data, self.capacity, self.limits, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The fast path and the [`Splitter`] against the general path, on streams of frames
+    //! with faults written into them: the same events and the same errors, byte for byte.
+    extern crate std;
+    use super::*;
+    use crate::{Flags, Metadata, encode_frame};
+    use proptest::prelude::*;
+    use std::{format, string::String, vec, vec::Vec};
+
+    /// One frame's fields, for the generator.
+    #[derive(Debug, Clone)]
+    struct Spec {
+        kind: u8,
+        id: u32,
+        flags: u8,
+        name: Option<String>,
+        crc: Option<bool>,
+        meta: Vec<(String, String)>,
+        payload: Vec<u8>,
+    }
+
+    fn spec() -> impl Strategy<Value = Spec> {
+        (
+            prop_oneof![Just(0u8), Just(2), Just(4), Just(5), any::<u8>()],
+            prop_oneof![0u32..300, any::<u32>()],
+            prop_oneof![Just(0u8), Just(Flags::TRAILER.0), any::<u8>()],
+            proptest::option::weighted(0.2, "[a-z]{0,4}"),
+            proptest::option::weighted(0.3, any::<bool>()),
+            proptest::collection::vec(("[a-z]{0,3}", "[a-z]{0,3}"), 0..2),
+            proptest::collection::vec(any::<u8>(), 0..40),
+        )
+            .prop_map(|(kind, id, flags, name, crc, meta, payload)| Spec {
+                kind,
+                id,
+                flags,
+                name,
+                crc,
+                meta,
+                payload,
+            })
+    }
+
+    /// Frames one after the other, then faults written over them and the end cut off.
+    fn stream() -> impl Strategy<Value = Vec<u8>> {
+        (
+            proptest::collection::vec(spec(), 1..4),
+            proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+            any::<prop::sample::Index>(),
+            prop_oneof![3 => Just(false), 1 => Just(true)],
+        )
+            .prop_map(|(specs, faults, cut, cutting)| {
+                let mut wire = Vec::new();
+                for s in &specs {
+                    let pairs: Vec<(&str, &str)> = s
+                        .meta
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect();
+                    let mut h = Header::new(Kind(s.kind), s.id, s.payload.len() as u64);
+                    h.flags = Flags(s.flags);
+                    h.name = s.name.as_deref();
+                    h.meta = Metadata::from_pairs(&pairs);
+                    h.crc = s
+                        .crc
+                        .map(|right| crate::checksum::crc32c(&s.payload) ^ u32::from(!right));
+                    let mut out = vec![0u8; 256];
+                    if let Ok(n) = encode_frame(&h, &s.payload, &mut out) {
+                        wire.extend_from_slice(&out[..n]);
+                    }
+                }
+                if !wire.is_empty() {
+                    for (at, byte) in faults {
+                        let at = at.index(wire.len());
+                        wire[at] = byte;
+                    }
+                    if cutting {
+                        wire.truncate(cut.index(wire.len()));
+                    }
+                }
+                wire
+            })
+    }
+
+    fn limits() -> impl Strategy<Value = (usize, Limits)> {
+        (0usize..120, 0usize..40, 0u64..64).prop_map(|(cap, max_header, max_payload)| {
+            (
+                cap,
+                Limits {
+                    max_header,
+                    max_payload,
+                },
+            )
+        })
+    }
+
+    /// Everything a decoder gives for `wire` (fed as far as it fits whenever it waits),
+    /// each event with its raw bytes, until the first error or the end; `general` takes
+    /// only the general path.
+    fn run(wire: &[u8], cap: usize, limits: Limits, general: bool) -> Vec<String> {
+        let mut dec = Decoder::with_limits(vec![0u8; cap], limits);
+        let mut src = wire;
+        let mut out = Vec::new();
+        loop {
+            let got = if general {
+                dec.at().and_then(|at| at.step())
+            } else {
+                dec.next_event_raw()
+            };
+            match got.map(|event| event.map(|event| format!("{event:?}"))) {
+                Ok(Some(event)) => out.push(event),
+                Ok(None) if !src.is_empty() && !dec.read_buf().is_empty() => {
+                    let n = dec.feed(src);
+                    src = &src[n..];
+                }
+                Ok(None) => {
+                    out.push(format!("end {:?}", dec.finish()));
+                    return out;
+                }
+                Err(e) => {
+                    out.push(format!("error {e:?}"));
+                    return out;
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// The fast path decides nothing the general path would decide otherwise.
+        #[test]
+        fn fast_path_agrees_with_the_general_path(wire in stream(), (cap, limits) in limits()) {
+            prop_assert_eq!(run(&wire, cap, limits, false), run(&wire, cap, limits, true));
+        }
+
+        /// A [`Splitter`] over the caller's buffer finds what a decoder with a buffer of
+        /// its capacity finds in the same bytes: the same frame, where it would start
+        /// streaming, the same error, the same end of stream; and asks for more bytes
+        /// exactly when it waits.
+        #[test]
+        fn splitter_agrees_with_the_decoder(wire in stream(), (cap, limits) in limits()) {
+            let splitter = Splitter::new(cap, limits);
+            let mut buf = &wire[..];
+            loop {
+                let mut dec = Decoder::with_limits(vec![0u8; cap], limits);
+                dec.feed(buf);
+                let decoded = format!("{:?}", dec.next_event_raw());
+                let (found, end) = match splitter.next(buf) {
+                    Ok(Found::Frame { frame, end }) => {
+                        prop_assert_eq!(&buf[end - frame.payload.len()..end], frame.payload);
+                        (Ok(Some((Event::Frame(frame), &buf[..end]))), Some(end))
+                    }
+                    Ok(Found::Start { header, end }) => {
+                        (Ok(Some((Event::Start(header), &buf[..end]))), None)
+                    }
+                    Ok(Found::Need(n)) => {
+                        prop_assert!(n > buf.len().min(cap) && n <= cap.max(PREFIX_LEN));
+                        prop_assert_eq!(splitter.finish(buf), dec.finish());
+                        (Ok(None), None)
+                    }
+                    Err(e) => (Err(e), None),
+                };
+                prop_assert_eq!(format!("{found:?}"), decoded);
+                match end {
+                    Some(end) => buf = &buf[end..],
+                    None => break,
+                }
+            }
+        }
     }
 }

@@ -192,8 +192,50 @@ impl<'a> Header<'a> {
     #[cfg_attr(not(feature = "small"), inline(always))]
     #[cfg_attr(feature = "small", inline(never))]
     pub fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        // The fast path is speed bought with flash: `small` leaves it out.
+        #[cfg(not(feature = "small"))]
+        if let Some(header) = Self::parse_common(bytes) {
+            return Ok(header);
+        }
         let mut r = Reader::new(bytes);
         Self::read(&mut r).map_err(|problem| r.error(problem))
+    }
+
+    /// The common header, read straight without recording which field each read is for:
+    /// no name, no metadata, a checksum or none (`kind id len flags 00 00 00` or
+    /// `kind id len flags 00 01 crc 00`, then whatever later versions add). `None` for every
+    /// other header, valid or not: [`read`](Self::read) then decodes it or names its fault,
+    /// so this path never decides an error. `core/tests/header_equivalence.rs` holds both to
+    /// postcard.
+    #[cfg(not(feature = "small"))]
+    #[inline(always)]
+    pub(crate) fn parse_common(bytes: &[u8]) -> Option<Header<'static>> {
+        use crate::reader::varint_at;
+        let (&kind, rest) = bytes.split_first()?;
+        let (id, n) = varint_at(rest, 5, 0x0F).ok()?;
+        let rest = rest.get(n..)?;
+        let (len, n) = varint_at(rest, 10, 0x01).ok()?;
+        let (flags, crc) = match rest.get(n..)? {
+            [flags, 0, 0, 0, ..] => (*flags, None),
+            [flags, 0, 1, after @ ..] => {
+                let (crc, n) = varint_at(after, 5, 0x0F).ok()?;
+                // The metadata count after it: none.
+                if *after.get(n)? != 0 {
+                    return None;
+                }
+                (*flags, Some(crc as u32))
+            }
+            _ => return None,
+        };
+        Some(Header {
+            kind: Kind(kind),
+            id: id as u32,
+            len,
+            flags: Flags(flags),
+            name: None,
+            crc,
+            meta: Metadata::EMPTY,
+        })
     }
 
     /// The fields in wire order; on error, `r` knows which field failed.

@@ -61,7 +61,7 @@ pub mod resync;
 mod text;
 mod writer;
 
-pub use decoder::{Decoder, Event, Frame, Limits};
+pub use decoder::{Decoder, Event, Found, Frame, Limits, Splitter};
 pub use echo::{ECHO_SCRATCH, EchoReply, echo_reply};
 pub use encoder::{ERROR_MESSAGE_MAX, encode_error_frame, encode_frame, encode_head};
 pub use error::{DecodeError, EncodeError, Error, Stage};

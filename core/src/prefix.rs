@@ -76,6 +76,7 @@ impl Prefix {
     }
 
     /// Writes the prefix into the first [`PREFIX_LEN`] bytes of `out`.
+    #[inline]
     pub fn emit(&self, out: &mut [u8; PREFIX_LEN]) {
         out[MAGIC_AT..VERSION_AT].copy_from_slice(&MAGIC);
         out[VERSION_AT] = VERSION;

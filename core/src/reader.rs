@@ -68,6 +68,35 @@ impl Problem {
     }
 }
 
+/// The unsigned LEB128 varint at the start of `bytes`, of at most `max_bytes` bytes, whose
+/// last byte may carry at most `last_max` (so the value fits the type): its value and its
+/// length. What [`Reader`] and the header's fast path both read varints with.
+#[cfg_attr(not(feature = "small"), inline(always))]
+pub(crate) fn varint_at(
+    bytes: &[u8],
+    max_bytes: usize,
+    last_max: u8,
+) -> Result<(u64, usize), Problem> {
+    // Most header numbers (kinds, small ids and lengths, counts) fit one byte.
+    if let Some(&b) = bytes.first()
+        && b < 0x80
+    {
+        return Ok((u64::from(b), 1));
+    }
+    let mut out = 0u64;
+    for i in 0..max_bytes {
+        let &b = bytes.get(i).ok_or(Problem::Ended)?;
+        out |= u64::from(b & 0x7F) << (7 * i);
+        if b & 0x80 == 0 {
+            if i == max_bytes - 1 && b > last_max {
+                return Err(Problem::BadVarint);
+            }
+            return Ok((out, i + 1));
+        }
+    }
+    Err(Problem::BadVarint)
+}
+
 impl<'a> Reader<'a> {
     pub(crate) fn new(bytes: &'a [u8]) -> Self {
         Reader {
@@ -110,25 +139,9 @@ impl<'a> Reader<'a> {
     /// most `last_max` (so the value fits the type).
     #[cfg_attr(not(feature = "small"), inline(always))]
     fn varint(&mut self, max_bytes: usize, last_max: u8) -> Result<u64, Problem> {
-        // Most header numbers (kinds, small ids and lengths, counts) fit one byte.
-        if let Some((&b, rest)) = self.rest.split_first()
-            && b < 0x80
-        {
-            self.rest = rest;
-            return Ok(u64::from(b));
-        }
-        let mut out = 0u64;
-        for i in 0..max_bytes {
-            let b = self.byte()?;
-            out |= u64::from(b & 0x7F) << (7 * i);
-            if b & 0x80 == 0 {
-                if i == max_bytes - 1 && b > last_max {
-                    return Err(Problem::BadVarint);
-                }
-                return Ok(out);
-            }
-        }
-        Err(Problem::BadVarint)
+        let (value, n) = varint_at(self.rest, max_bytes, last_max)?;
+        self.rest = self.rest.get(n..).unwrap_or(&[]);
+        Ok(value)
     }
 
     /// A varint `u32`: at most 5 bytes, the fifth at most `0x0F`.

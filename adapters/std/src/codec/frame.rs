@@ -1,7 +1,7 @@
 //! Frames with every field owned: what the tokio codec and the async client hand out and take.
 
 use bytes::{Bytes, BytesMut};
-use sockframe::{EncodeError, Flags, Header, Kind, MAX_META, PREFIX_LEN, encode_head};
+use sockframe::{EncodeError, Flags, Header, Kind, MAX_META, encode_head};
 
 /// A frame's header with its fields owned (the core's [`Header`] borrows them).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,7 @@ impl FrameHead {
     }
 
     /// Copies a borrowed header.
+    #[inline]
     pub fn from_header(header: &Header<'_>) -> Self {
         FrameHead {
             kind: header.kind,
@@ -45,11 +46,14 @@ impl FrameHead {
             flags: header.flags,
             name: header.name.map(str::to_owned),
             crc: header.crc,
-            meta: header
-                .meta
-                .iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
+            meta: match header.meta.is_empty() {
+                true => Vec::new(),
+                false => header
+                    .meta
+                    .iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect(),
+            },
         }
     }
 
@@ -66,8 +70,9 @@ impl FrameHead {
         self.flags.contains(Flags::MORE)
     }
 
-    /// Appends prefix and header for a payload of `len` bytes (which replaces `self.len`).
-    /// The metadata is lent to the core's encoder from the stack: no allocation.
+    /// Appends prefix and header for a payload of `len` bytes (which replaces `self.len`),
+    /// encoded once (no pass to measure it first). The metadata is lent to the core's
+    /// encoder from the stack: no allocation.
     pub(crate) fn put(&self, len: u64, dst: &mut BytesMut) -> Result<(), EncodeError> {
         if self.meta.len() > MAX_META {
             return Err(EncodeError::TooMuchMetadata {
@@ -75,16 +80,31 @@ impl FrameHead {
                 limit: MAX_META,
             });
         }
-        let mut pairs = [("", ""); MAX_META];
-        for (pair, (k, v)) in pairs.iter_mut().zip(&self.meta) {
-            *pair = (k.as_str(), v.as_str());
+        let mut pairs;
+        let mut header = Header::new(self.kind, self.id, len);
+        if !self.meta.is_empty() {
+            pairs = [("", ""); MAX_META];
+            for (pair, (k, v)) in pairs.iter_mut().zip(&self.meta) {
+                *pair = (k.as_str(), v.as_str());
+            }
+            header = header.with_meta(&pairs[..self.meta.len()]);
         }
-        let mut header = Header::new(self.kind, self.id, len).with_meta(&pairs[..self.meta.len()]);
         header.flags = self.flags;
         header.name = self.name.as_deref();
         header.crc = self.crc;
+        // Most heads fit a small array, written once and appended; a longer one says how
+        // long it is and is written once more, straight into `dst`.
+        let mut head = [0u8; HEAD_ROOM];
+        let need = match encode_head(&header, len, &mut head) {
+            Ok(n) => {
+                dst.extend_from_slice(&head[..n]);
+                return Ok(());
+            }
+            Err(EncodeError::BufferTooSmall { need, .. }) => need,
+            Err(e) => return Err(e),
+        };
         let at = dst.len();
-        dst.resize(at + PREFIX_LEN + header.encoded_len(), 0);
+        dst.resize(at + need, 0);
         match encode_head(&header, len, &mut dst[at..]) {
             Ok(n) => {
                 dst.truncate(at + n);
@@ -97,6 +117,10 @@ impl FrameHead {
         }
     }
 }
+
+/// The array a head is first written into: every head without name, checksum or metadata
+/// (at most 25 bytes) and a few more fit.
+const HEAD_ROOM: usize = 32;
 
 /// A whole frame: owned header fields and a [`Bytes`] payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,7 +194,7 @@ impl BytesFrame {
 
     /// Appends the whole frame to `dst` (`head.len` taken from the payload).
     pub(crate) fn put(&self, dst: &mut BytesMut) -> Result<(), EncodeError> {
-        dst.reserve(PREFIX_LEN + 32 + self.payload.len());
+        dst.reserve(HEAD_ROOM + self.payload.len());
         self.head.put(self.payload.len() as u64, dst)?;
         dst.extend_from_slice(&self.payload);
         Ok(())

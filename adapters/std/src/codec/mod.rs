@@ -1,9 +1,12 @@
 //! sockframe as a [`tokio_util::codec`]: `Framed<TcpStream, FrameCodec>` yields owned frames.
 //!
-//! Both codecs are driven by the core's one state machine, [`sockframe::Decoder`]: the bytes
-//! tokio-util read are fed into it and its events come out as owned items. The same
-//! [`Limits`] apply as everywhere else, and a decode error is the same [`DecodeError`], which
-//! answers the peer with the same error frame ([`ErrorReply`]) every sockframe receiver sends.
+//! Both codecs are driven by the core's one state machine: a whole frame is found in
+//! tokio-util's read buffer by the core's [`Splitter`] (the [`sockframe::Decoder`]'s own
+//! rules, read in place) and cut out of it without a copy (the payload is
+//! `src.split_to(..).freeze()`, as `LengthDelimitedCodec` does); a frame to stream is fed
+//! to a [`sockframe::Decoder`], whose events come out as owned items. The same [`Limits`]
+//! apply as everywhere else, and a decode error is the same [`DecodeError`], which answers
+//! the peer with the same error frame ([`ErrorReply`]) every sockframe receiver sends.
 //!
 //! ```text
 //! +------+------+---------+------------+--------------------+-------------------+
@@ -114,7 +117,8 @@ pub use frame::{BytesFrame, FrameHead, FramePart};
 
 use bytes::{Buf, BytesMut};
 use sockframe::{
-    DecodeError, Decoder as CoreDecoder, EncodeError, Event, Limits, PREFIX_LEN, encode_error_frame,
+    DecodeError, Decoder as CoreDecoder, EncodeError, Event, Found, Limits, PREFIX_LEN, Splitter,
+    encode_error_frame,
 };
 use std::fmt;
 use tokio_util::codec::{Decoder, Encoder};
@@ -208,7 +212,87 @@ fn put_error(reply: ErrorReply<'_>, dst: &mut BytesMut) -> Result<(), CodecError
     Ok(())
 }
 
-/// The core decoder over a heap buffer, fed from tokio-util's read buffer.
+/// The core's [`Splitter`] over tokio-util's read buffer; fails for good at the first error,
+/// as a [`sockframe::Decoder`] does (the stream no longer says where a frame starts).
+#[derive(Debug)]
+struct InPlaceReader {
+    splitter: Splitter,
+    failed: Option<DecodeError>,
+}
+
+impl InPlaceReader {
+    fn new(capacity: usize, limits: Limits) -> Self {
+        InPlaceReader {
+            splitter: Splitter::new(capacity, limits),
+            failed: None,
+        }
+    }
+
+    /// What is at the front of `src` ([`take_whole`]).
+    #[inline]
+    fn take(&mut self, src: &mut BytesMut) -> Result<InPlace, DecodeError> {
+        self.check(|splitter| take_whole(splitter, src))
+    }
+
+    /// At the end of the stream: `Ok` between frames, the truncation error otherwise.
+    fn finish(&mut self, src: &BytesMut) -> Result<(), DecodeError> {
+        self.check(|splitter| splitter.finish(src))
+    }
+
+    /// Fails from now on with `e`.
+    fn fail(&mut self, e: DecodeError) -> DecodeError {
+        *self.failed.get_or_insert(e)
+    }
+
+    #[inline]
+    fn check<T>(
+        &mut self,
+        f: impl FnOnce(&Splitter) -> Result<T, DecodeError>,
+    ) -> Result<T, DecodeError> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        f(&self.splitter).map_err(|e| self.fail(e))
+    }
+}
+
+/// What [`take_whole`] found at the front of the read buffer.
+enum InPlace {
+    /// A whole frame, cut out of the read buffer.
+    Frame(BytesFrame),
+    /// The head of a frame the core streams (larger than the capacity, or with a trailer)
+    /// announcing `len` payload bytes; nothing taken.
+    Start { len: u64 },
+    /// More bytes are needed (room for them is reserved); nothing taken.
+    Need,
+}
+
+/// The frame at the front of `src`, found by the core's [`Splitter`] where tokio-util read
+/// it: a whole frame is cut out of `src` (the bytes before its payload dropped, the payload
+/// split off and frozen: no copy), anything else leaves `src` as it is.
+#[inline]
+fn take_whole(splitter: &Splitter, src: &mut BytesMut) -> Result<InPlace, DecodeError> {
+    let (head, payload_at, end) = match splitter.next(src)? {
+        Found::Frame { frame, end } => (
+            FrameHead::from_header(&frame.header),
+            end - frame.payload.len(),
+            end,
+        ),
+        Found::Start { header, .. } => return Ok(InPlace::Start { len: header.len }),
+        Found::Need(need) => {
+            // What `LengthDelimitedCodec` does: room for the whole frame once its length is
+            // known, so it arrives in as few reads as it can.
+            src.reserve(need.saturating_sub(src.len()));
+            return Ok(InPlace::Need);
+        }
+    };
+    src.advance(payload_at);
+    let payload = src.split_to(end - payload_at).freeze();
+    Ok(InPlace::Frame(BytesFrame { head, payload }))
+}
+
+/// The core decoder over a heap buffer, fed from tokio-util's read buffer: for frames
+/// streamed in parts.
 struct Feeder {
     dec: CoreDecoder<Box<[u8]>>,
 }
@@ -246,9 +330,11 @@ impl Feeder {
 
 /// Whole frames only: a frame larger than the limits is refused with
 /// [`DecodeError::PayloadTooLarge`]. See the [module docs](self) for the layout and an
-/// example; memory: one buffer of `5 + max_header + max_payload` bytes.
+/// example. Frames are read where tokio-util's buffer holds them, so the codec has no
+/// buffer of its own; the read buffer grows to hold the largest frame that arrives (at most
+/// `5 + max_header + max_payload` bytes).
 pub struct FrameCodec {
-    feeder: Feeder,
+    reader: InPlaceReader,
 }
 
 impl FrameCodec {
@@ -273,13 +359,13 @@ impl FrameCodec {
             .and_then(|p| p.checked_add(PREFIX_LEN + limits.max_header))
             .expect("FrameCodec: max_payload too large for one buffer, use StreamingFrameCodec");
         FrameCodec {
-            feeder: Feeder::new(buffer, limits),
+            reader: InPlaceReader::new(buffer, limits),
         }
     }
 
     /// The limits in force.
     pub fn limits(&self) -> Limits {
-        self.feeder.dec.limits()
+        self.reader.splitter.limits()
     }
 }
 
@@ -292,7 +378,7 @@ impl Default for FrameCodec {
 impl fmt::Debug for FrameCodec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FrameCodec")
-            .field("decoder", &self.feeder.dec)
+            .field("reader", &self.reader)
             .finish()
     }
 }
@@ -301,20 +387,20 @@ impl Decoder for FrameCodec {
     type Item = BytesFrame;
     type Error = CodecError;
 
+    #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesFrame>, CodecError> {
-        let limit = self.feeder.dec.limits().max_payload;
-        match self.feeder.next(src)? {
-            None => Ok(None),
-            Some(Event::Frame(f)) => Ok(Some(BytesFrame::from_parts(&f.header, f.payload))),
-            // The buffer holds every frame within the limits, so nothing streams; if a
-            // frame ever did, it is over the limit all the same.
-            Some(Event::Start(h)) => Err(DecodeError::PayloadTooLarge { len: h.len, limit }.into()),
-            Some(Event::Abort(a)) => Err(CodecError::aborted(&a)),
-            Some(Event::Chunk(_) | Event::End) => Err(DecodeError::PayloadTooLarge {
-                len: limit.saturating_add(1),
-                limit,
+        match self.reader.take(src)? {
+            InPlace::Frame(frame) => Ok(Some(frame)),
+            InPlace::Need => Ok(None),
+            // The capacity holds every frame within the limits, so only a frame with a
+            // trailer would stream: refused like one over the limit.
+            InPlace::Start { len } => {
+                let limit = self.limits().max_payload;
+                Err(self
+                    .reader
+                    .fail(DecodeError::PayloadTooLarge { len, limit })
+                    .into())
             }
-            .into()),
         }
     }
 
@@ -322,7 +408,7 @@ impl Decoder for FrameCodec {
         if let Some(frame) = self.decode(src)? {
             return Ok(Some(frame));
         }
-        self.feeder.finish(src)?;
+        self.reader.finish(src)?;
         Ok(None)
     }
 }
@@ -355,6 +441,9 @@ impl Encoder<ErrorReply<'_>> for FrameCodec {
 /// [`FramePart::Start`], [`FramePart::Chunk`]s and [`FramePart::End`]. See the
 /// [module docs](self); memory: one buffer of the chosen size.
 pub struct StreamingFrameCodec {
+    /// Whole frames, read in place while the decoder is idle.
+    reader: InPlaceReader,
+    /// Frames streamed in parts (and whatever it took in after one).
     feeder: Feeder,
     /// Payload bytes the frame being encoded still owes (after a `Start`).
     sending: Option<u64>,
@@ -370,6 +459,7 @@ impl StreamingFrameCodec {
     /// A buffer of `buffer` bytes and the given limits.
     pub fn with_limits(buffer: usize, limits: Limits) -> Self {
         StreamingFrameCodec {
+            reader: InPlaceReader::new(buffer, limits),
             feeder: Feeder::new(buffer, limits),
             sending: None,
         }
@@ -404,6 +494,15 @@ impl Decoder for StreamingFrameCodec {
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<FramePart>, CodecError> {
+        // Between frames, with nothing left in the decoder: a whole frame is cut out of
+        // `src`; only a frame to stream goes through the decoder (which then starts it).
+        if self.feeder.dec.is_idle() {
+            match self.reader.take(src)? {
+                InPlace::Frame(frame) => return Ok(Some(FramePart::Whole(frame))),
+                InPlace::Need => return Ok(None),
+                InPlace::Start { .. } => {}
+            }
+        }
         let Some(event) = self.feeder.next(src)? else {
             return Ok(None);
         };
@@ -420,7 +519,11 @@ impl Decoder for StreamingFrameCodec {
         if let Some(part) = self.decode(src)? {
             return Ok(Some(part));
         }
-        self.feeder.finish(src)?;
+        if self.feeder.dec.is_idle() {
+            self.reader.finish(src)?;
+        } else {
+            self.feeder.finish(src)?;
+        }
         Ok(None)
     }
 }
@@ -477,5 +580,104 @@ impl Encoder<ErrorReply<'_>> for StreamingFrameCodec {
     fn encode(&mut self, reply: ErrorReply<'_>, dst: &mut BytesMut) -> Result<(), CodecError> {
         self.check_idle("an error frame")?;
         put_error(reply, dst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use sockframe::{Header, Kind, encode_frame};
+
+    /// The core's bytes for `frame`.
+    fn core_wire(frame: &BytesFrame) -> Vec<u8> {
+        let pairs: Vec<(&str, &str)> = frame
+            .head
+            .meta
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut header = Header::new(frame.head.kind, frame.head.id, 0).with_meta(&pairs);
+        header.flags = frame.head.flags;
+        header.name = frame.head.name.as_deref();
+        header.crc = frame.head.crc;
+        let mut out = vec![0u8; 1024];
+        let n = encode_frame(&header, &frame.payload, &mut out).unwrap();
+        out.truncate(n);
+        out
+    }
+
+    /// The payload handed out is the read buffer's own bytes, not a copy; frames behind it
+    /// stay in the buffer.
+    #[test]
+    fn whole_frames_are_cut_out_of_the_read_buffer() {
+        let mut codec = FrameCodec::new();
+        let mut src = BytesMut::new();
+        codec
+            .encode(BytesFrame::data(1, &b"first"[..]), &mut src)
+            .unwrap();
+        codec
+            .encode(BytesFrame::data(2, &b"second"[..]), &mut src)
+            .unwrap();
+        let start = src.as_ptr() as usize;
+        let first = codec.decode(&mut src).unwrap().unwrap();
+        assert_eq!((first.head.id, &first.payload[..]), (1, &b"first"[..]));
+        // Prefix (5) and header (7) before it.
+        assert_eq!(first.payload.as_ptr() as usize, start + 12);
+        let second = codec.decode(&mut src).unwrap().unwrap();
+        assert_eq!(second.payload.as_ptr() as usize, start + 12 + 5 + 12);
+        assert!(src.is_empty());
+        assert!(codec.decode_eof(&mut src).unwrap().is_none());
+    }
+
+    /// Heads of every length (a common one, one longer than the first try's array) are the
+    /// core's bytes, and read back the same.
+    #[test]
+    fn heads_are_the_cores_bytes() {
+        let plain = BytesFrame::data(300, Bytes::from_static(b"payload"));
+        let long = BytesFrame::new(Kind(70), u32::MAX, Bytes::from_static(b"xy"))
+            .with_name("a-name-long-enough-to-need-a-second-try")
+            .with_meta("code", "some-value")
+            .with_meta("k", "v")
+            .with_crc();
+        for frame in [plain, long] {
+            let mut dst = BytesMut::from(&b"before"[..]);
+            FrameCodec::new().encode(&frame, &mut dst).unwrap();
+            assert_eq!(&dst[..6], b"before");
+            assert_eq!(&dst[6..], &core_wire(&frame)[..]);
+            dst.advance(6);
+            let mut back = FrameCodec::new().decode(&mut dst).unwrap().unwrap();
+            back.head.len = frame.head.len;
+            assert_eq!(back, frame);
+        }
+    }
+
+    /// A frame with a trailer is refused (the codec delivers whole frames only), and the
+    /// codec stays failed with the same error.
+    #[test]
+    fn a_frame_with_a_trailer_is_refused_for_good() {
+        let mut codec = FrameCodec::new();
+        let mut head = FrameHead::new(Kind::DATA, 9);
+        head.flags = sockframe::Flags::TRAILER;
+        let mut src = BytesMut::new();
+        codec
+            .encode(
+                BytesFrame {
+                    head,
+                    payload: Bytes::from_static(b"abc"),
+                },
+                &mut src,
+            )
+            .unwrap();
+        let e = codec.decode(&mut src).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CodecError::Decode(DecodeError::PayloadTooLarge { len: 3, .. })
+            ),
+            "{e}"
+        );
+        let again = codec.decode(&mut BytesMut::new()).unwrap_err();
+        assert_eq!(again.to_string(), e.to_string());
     }
 }
