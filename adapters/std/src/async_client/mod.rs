@@ -46,6 +46,7 @@
 
 mod error;
 mod shared;
+mod slots;
 mod tasks;
 #[cfg(feature = "tls")]
 mod tls;
@@ -53,18 +54,15 @@ mod tls;
 pub use error::AsyncClientError;
 
 use crate::codec::{BytesFrame, FrameHead};
-use bytes::Bytes;
-use shared::{Piece, Registration, Shared, Waiter, lock};
-
-/// Where a reply collected whole arrives.
-type WholeReply = oneshot::Receiver<shared::Delivery<BytesFrame>>;
-use sockframe::{Decoder, Flags, Kind, Limits};
+use bytes::{Bytes, BytesMut};
+use shared::{Piece, Shared, Waiter, Whole};
+use sockframe::{Decoder, EncodeError, Flags, Header, Kind, Limits, PREFIX_LEN, encode_head};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, ToSocketAddrs};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 /// How an [`AsyncClient`] behaves.
@@ -168,7 +166,31 @@ impl AsyncClient {
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let shared = Shared::new(config.max_reply);
+        AsyncClient::with_first_id(r, w, config, 1)
+    }
+
+    /// [`with_stream`](Self::with_stream) whose first request gets id `first_id`: lets a
+    /// test see the ids wrap past `u32::MAX` without sending four billion requests. Not
+    /// for applications.
+    #[doc(hidden)]
+    pub fn with_stream_first_id<S>(
+        stream: S,
+        config: AsyncClientConfig,
+        first_id: u32,
+    ) -> AsyncClient
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (r, w) = tokio::io::split(stream);
+        AsyncClient::with_first_id(r, w, config, first_id)
+    }
+
+    fn with_first_id<R, W>(r: R, w: W, config: AsyncClientConfig, first_id: u32) -> AsyncClient
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let shared = Shared::new(config.max_reply, first_id);
         let dec = Decoder::with_limits(vec![0u8; config.buffer], config.limits);
         let reader = tokio::spawn(tasks::read_loop(shared.clone(), r, dec));
         let writer = tokio::spawn(tasks::write_loop(shared.clone(), w));
@@ -188,7 +210,7 @@ impl AsyncClient {
 
     /// Requests waiting for their reply right now.
     pub fn in_flight(&self) -> usize {
-        lock(&self.inner.shared.pending).map.len()
+        self.inner.shared.in_flight()
     }
 
     /// Reply frames discarded because no request waited for them any more (timed out or
@@ -199,6 +221,10 @@ impl AsyncClient {
 
     /// Sends `frame` (its id is replaced by a fresh one) and waits for the reply, within the
     /// configured timeout. A reply in fragments (MORE) or streamed comes back as one frame.
+    ///
+    /// A reply that arrived in one piece shares its memory with the other replies of the
+    /// same read from the socket (no copy per reply): to keep a small part of one for long,
+    /// copy it out ([`Bytes::copy_from_slice`]).
     pub async fn request(&self, frame: BytesFrame) -> Result<BytesFrame, AsyncClientError> {
         self.request_timeout(frame, self.inner.config.timeout).await
     }
@@ -209,10 +235,19 @@ impl AsyncClient {
         mut frame: BytesFrame,
         timeout: Option<Duration>,
     ) -> Result<BytesFrame, AsyncClientError> {
-        let (reg, rx) = self.register_whole(timeout)?;
-        frame.head.id = reg.id;
-        self.inner.shared.send(|buf| frame.put(buf)).await?;
-        self.wait(reg, rx).await
+        let shared = &self.inner.shared;
+        let deadline = shared.deadline(timeout);
+        let ticket = shared
+            .submit(
+                |waker| Whole::waiter(waker, deadline),
+                |id, buf| {
+                    frame.head.id = id;
+                    put_frame(&frame, buf)
+                },
+            )
+            .await?;
+        // Registered in this same poll: nothing to look at before the reply wakes us.
+        ticket.reply(true).await
     }
 
     /// A health check: sends [`Kind::PING`] and waits for the [`Kind::PONG`] with the same
@@ -243,9 +278,12 @@ impl AsyncClient {
         mut progress: impl FnMut(u64),
     ) -> Result<BytesFrame, AsyncClientError> {
         // The clock starts once the body is sent.
-        let (reg, rx) = self.register_whole(None)?;
+        let shared = &self.inner.shared;
+        let ticket = shared
+            .submit(|waker| Whole::waiter(waker, None), |_, _| Ok(()))
+            .await?;
         let mut head = head;
-        head.id = reg.id;
+        head.id = ticket.id;
         let mut piece = vec![0u8; self.inner.config.fragment.max(1)];
         let mut sent = 0u64;
         loop {
@@ -259,8 +297,7 @@ impl AsyncClient {
                 head.flags.0 |= Flags::MORE.0;
             }
             let data = &piece[..n];
-            self.inner
-                .shared
+            shared
                 .send(|buf| {
                     head.put(data.len() as u64, buf)?;
                     buf.extend_from_slice(data);
@@ -273,8 +310,8 @@ impl AsyncClient {
                 break;
             }
         }
-        self.inner.shared.arm(reg.id, self.inner.config.timeout);
-        self.wait(reg, rx).await
+        shared.arm(ticket.id, self.inner.config.timeout);
+        ticket.reply(false).await
     }
 
     /// Sends `frame` and writes the reply's payload into `sink` as it arrives, in constant
@@ -287,9 +324,19 @@ impl AsyncClient {
         mut sink: impl AsyncWrite + Unpin,
     ) -> Result<FrameHead, AsyncClientError> {
         let (tx, mut rx) = mpsc::channel::<shared::Delivery<Piece>>(8);
-        let reg = self.inner.shared.register(Waiter::Stream { tx })?;
-        frame.head.id = reg.id;
-        self.inner.shared.send(|buf| frame.put(buf)).await?;
+        let ticket = self
+            .inner
+            .shared
+            .submit(
+                |_| Waiter::Stream { tx: tx.clone() },
+                |id, buf| {
+                    frame.head.id = id;
+                    put_frame(&frame, buf)
+                },
+            )
+            .await?;
+        // The slot holds the only sender: its end (last piece, error) closes the channel.
+        drop(tx);
         let timeout = self.inner.config.timeout;
         let mut first: Option<FrameHead> = None;
         let mut written = 0u64;
@@ -318,42 +365,43 @@ impl AsyncClient {
         sink.flush()
             .await
             .map_err(|e| AsyncClientError::Body(Arc::new(e)))?;
-        drop(reg);
+        drop(ticket);
         let mut head = first.unwrap_or_else(|| FrameHead::new(Kind::DATA, frame.head.id));
         head.len = written;
         head.flags.0 &= !Flags::MORE.0;
         Ok(head)
     }
-
-    /// A fresh id whose reply is collected whole into the returned receiver.
-    /// It times out `timeout` from now (`None`: never).
-    fn register_whole(
-        &self,
-        timeout: Option<Duration>,
-    ) -> Result<(Registration, WholeReply), AsyncClientError> {
-        let (tx, rx) = oneshot::channel();
-        let shared = &self.inner.shared;
-        let reg = shared.register(Waiter::Whole {
-            tx,
-            partial: None,
-            deadline: shared.deadline(timeout),
-        })?;
-        Ok((reg, rx))
-    }
-
-    /// The reply, an error frame, the sweeper's timeout, or the connection's end: whichever
-    /// comes to the request's receiver (each one takes the waiter out of the map).
-    async fn wait(
-        &self,
-        reg: Registration,
-        rx: WholeReply,
-    ) -> Result<BytesFrame, AsyncClientError> {
-        let got = rx.await;
-        reg.answered();
-        // A sender dropped without an answer: the connection went away.
-        got.unwrap_or_else(|_| Err(self.inner.shared.closed_error()))
-    }
 }
+
+/// Appends `frame`. A plain head (no name, checksum, metadata or header check: most
+/// requests) goes through the core's fast path, which needs room for the longest plain head;
+/// any other through the codec's encoder.
+fn put_frame(frame: &BytesFrame, buf: &mut BytesMut) -> Result<(), EncodeError> {
+    let h = &frame.head;
+    if h.name.is_some() || h.crc.is_some() || !h.meta.is_empty() || h.flags.contains(Flags::HCHECK)
+    {
+        return frame.put(buf);
+    }
+    let len = frame.payload.len() as u64;
+    let mut header = Header::new(h.kind, h.id, len);
+    header.flags = h.flags;
+    let at = buf.len();
+    buf.reserve(PLAIN_ROOM + frame.payload.len());
+    buf.resize(at + PLAIN_ROOM, 0);
+    match encode_head(&header, len, &mut buf[at..]) {
+        Ok(n) => buf.truncate(at + n),
+        Err(e) => {
+            buf.truncate(at);
+            return Err(e);
+        }
+    }
+    buf.extend_from_slice(&frame.payload);
+    Ok(())
+}
+
+/// Room for any plain head: the prefix, kind, id and length varints (at most 5 and 10
+/// bytes), flags and three empty fields.
+const PLAIN_ROOM: usize = PREFIX_LEN + 1 + 5 + 10 + 4;
 
 /// Reads until `buf` is full or the reader ends; returns the bytes read.
 async fn fill(r: &mut (impl AsyncRead + Unpin), buf: &mut [u8]) -> std::io::Result<usize> {
