@@ -9,7 +9,7 @@
 //! `cargo xtask bench-apps` reads both alike. Runs on a current-thread runtime: one
 //! thread, pinned by the caller.
 
-use bytes::Bytes;
+use bytes::BytesMut;
 use clap::Parser;
 use sockframe_std::async_client::{AsyncClient, AsyncClientConfig};
 use sockframe_std::codec::BytesFrame;
@@ -86,11 +86,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 tokio::spawn(async move {
                     let mut latencies = Vec::new();
                     let mut sent = vec![0u8; args.size];
+                    // Each request's payload is split off this buffer, which is reused once
+                    // the request is done with it (no allocation per request).
+                    let mut payloads = BytesMut::new();
                     let mut n = 0u64;
                     while !stop.load(Ordering::Relaxed) {
                         fill(task, n, &mut sent);
                         let t0 = Instant::now();
-                        let request = BytesFrame::data(0, Bytes::copy_from_slice(&sent));
+                        payloads.extend_from_slice(&sent);
+                        let request = BytesFrame::data(0, payloads.split().freeze());
                         let reply = client.request(request).await?;
                         if reply.payload != sent {
                             return Err(format!("request {n} of task {task}: wrong reply").into());

@@ -55,8 +55,9 @@ pub use error::AsyncClientError;
 
 use crate::codec::{BytesFrame, FrameHead};
 use bytes::{Bytes, BytesMut};
-use shared::{Piece, Shared, Waiter, Whole};
+use shared::{Piece, Shared, Timeout};
 use sockframe::{Decoder, EncodeError, Flags, Header, Kind, Limits, PREFIX_LEN, encode_head};
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -110,6 +111,8 @@ pub struct AsyncClient {
 struct Inner {
     shared: Arc<Shared>,
     config: AsyncClientConfig,
+    /// `config.timeout` in the sweeper's ticks.
+    timeout: Option<Timeout>,
     tasks: [AbortHandle; 3],
 }
 
@@ -199,6 +202,7 @@ impl AsyncClient {
             inner: Arc::new(Inner {
                 shared,
                 config,
+                timeout: config.timeout.map(Timeout::new),
                 tasks: [
                     reader.abort_handle(),
                     writer.abort_handle(),
@@ -225,8 +229,12 @@ impl AsyncClient {
     /// A reply that arrived in one piece shares its memory with the other replies of the
     /// same read from the socket (no copy per reply): to keep a small part of one for long,
     /// copy it out ([`Bytes::copy_from_slice`]).
-    pub async fn request(&self, frame: BytesFrame) -> Result<BytesFrame, AsyncClientError> {
-        self.request_timeout(frame, self.inner.config.timeout).await
+    pub fn request(
+        &self,
+        frame: BytesFrame,
+    ) -> impl Future<Output = Result<BytesFrame, AsyncClientError>> + Send + '_ {
+        // Not an `async fn` awaiting the other: one future, the frame moved into it once.
+        self.request_timeout(frame, self.inner.config.timeout)
     }
 
     /// [`request`](Self::request) with its own timeout (`None`: wait forever).
@@ -236,10 +244,13 @@ impl AsyncClient {
         timeout: Option<Duration>,
     ) -> Result<BytesFrame, AsyncClientError> {
         let shared = &self.inner.shared;
-        let deadline = shared.deadline(timeout);
+        let deadline = match timeout == self.inner.config.timeout {
+            true => shared.deadline_in(self.inner.timeout),
+            false => shared.deadline(timeout),
+        };
         let ticket = shared
             .submit(
-                |waker| Whole::waiter(waker, deadline),
+                |w, waker| w.whole(waker, deadline),
                 |id, buf| {
                     frame.head.id = id;
                     put_frame(&frame, buf)
@@ -280,7 +291,7 @@ impl AsyncClient {
         // The clock starts once the body is sent.
         let shared = &self.inner.shared;
         let ticket = shared
-            .submit(|waker| Whole::waiter(waker, None), |_, _| Ok(()))
+            .submit(|w, waker| w.whole(waker, None), |_, _| Ok(()))
             .await?;
         let mut head = head;
         head.id = ticket.id;
@@ -328,7 +339,7 @@ impl AsyncClient {
             .inner
             .shared
             .submit(
-                |_| Waiter::Stream { tx: tx.clone() },
+                |w, _| w.stream = Some(tx.clone()),
                 |id, buf| {
                     frame.head.id = id;
                     put_frame(&frame, buf)
@@ -385,16 +396,10 @@ fn put_frame(frame: &BytesFrame, buf: &mut BytesMut) -> Result<(), EncodeError> 
     let len = frame.payload.len() as u64;
     let mut header = Header::new(h.kind, h.id, len);
     header.flags = h.flags;
-    let at = buf.len();
-    buf.reserve(PLAIN_ROOM + frame.payload.len());
-    buf.resize(at + PLAIN_ROOM, 0);
-    match encode_head(&header, len, &mut buf[at..]) {
-        Ok(n) => buf.truncate(at + n),
-        Err(e) => {
-            buf.truncate(at);
-            return Err(e);
-        }
-    }
+    let mut head = [0u8; PLAIN_ROOM];
+    let n = encode_head(&header, len, &mut head)?;
+    buf.reserve(n + frame.payload.len());
+    buf.extend_from_slice(&head[..n]);
     buf.extend_from_slice(&frame.payload);
     Ok(())
 }

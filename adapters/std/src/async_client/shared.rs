@@ -8,9 +8,10 @@
 //! woken once, by its reply (or its timeout, or the connection's end).
 
 use super::error::AsyncClientError;
-use super::slots::Slots;
+use super::slots::{Slots, Vacant};
 use crate::codec::{BytesFrame, FrameHead};
 use bytes::{Bytes, BytesMut};
+use sockframe::Header;
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,16 +32,13 @@ pub(crate) struct Piece {
 
 pub(crate) type Delivery<T> = Result<T, AsyncClientError>;
 
-/// Who waits for the reply to one id.
-pub(crate) enum Waiter {
-    /// Wants the reply whole: fragments and streamed frames are collected (up to a limit).
-    Whole(Whole),
-    /// Takes the reply piece by piece (backpressure: the reader waits for room).
-    Stream { tx: mpsc::Sender<Delivery<Piece>> },
-}
-
-/// A request waiting for its whole reply.
-pub(crate) struct Whole {
+/// Who waits for the reply to one id: a slot of [`Slots`], filled and emptied in place.
+#[derive(Default)]
+pub(crate) struct Waiter {
+    /// Set for a receiver that takes the reply piece by piece (backpressure: the reader
+    /// waits for room); else the reply is collected whole (fragments and streamed frames
+    /// too, up to a limit) and the fields below serve.
+    pub stream: Option<mpsc::Sender<Delivery<Piece>>>,
     /// Wakes the caller.
     waker: Option<Waker>,
     /// When the sweeper gives up on it.
@@ -51,14 +49,21 @@ pub(crate) struct Whole {
     done: Option<Delivery<BytesFrame>>,
 }
 
-impl Whole {
-    pub fn waiter(waker: &Waker, deadline: Option<Deadline>) -> Waiter {
-        Waiter::Whole(Whole {
-            waker: Some(waker.clone()),
-            deadline,
-            partial: None,
-            done: None,
-        })
+impl Vacant for Waiter {
+    fn vacate(&mut self) {
+        self.stream = None;
+        self.waker = None;
+        self.deadline = None;
+        self.partial = None;
+        self.done = None;
+    }
+}
+
+impl Waiter {
+    /// Fills a vacant slot for a request that wants its reply whole.
+    pub fn whole(&mut self, waker: &Waker, deadline: Option<Deadline>) {
+        self.waker = Some(waker.clone());
+        self.deadline = deadline;
     }
 
     /// Settles the request (unless it already is) and queues its caller's wake-up.
@@ -78,6 +83,24 @@ pub(crate) struct Deadline {
     tick: u64,
     /// The timeout the caller asked for (reported in the error).
     after: Duration,
+}
+
+/// A timeout and the sweeper ticks it lasts (rounded up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timeout {
+    after: Duration,
+    ticks: u64,
+}
+
+impl Timeout {
+    pub fn new(after: Duration) -> Timeout {
+        const PER_SECOND: u64 = 1_000_000_000 / TICK.as_nanos() as u64;
+        let ticks = after
+            .as_secs()
+            .saturating_mul(PER_SECOND)
+            .saturating_add(u64::from(after.subsec_nanos()).div_ceil(TICK.as_nanos() as u64));
+        Timeout { after, ticks }
+    }
 }
 
 /// The sweeper's resolution: a request times out between its timeout and its timeout plus
@@ -156,18 +179,21 @@ impl Shared {
 
     /// The deadline for a request that waits at most `after` from now (`None`: forever).
     pub fn deadline(&self, after: Option<Duration>) -> Option<Deadline> {
+        self.deadline_in(after.map(Timeout::new))
+    }
+
+    /// [`deadline`](Self::deadline) for a timeout converted once.
+    pub fn deadline_in(&self, after: Option<Timeout>) -> Option<Deadline> {
         let after = after?;
-        const PER_SECOND: u64 = 1_000_000_000 / TICK.as_nanos() as u64;
-        let ticks = after
-            .as_secs()
-            .saturating_mul(PER_SECOND)
-            .saturating_add(u64::from(after.subsec_nanos()).div_ceil(TICK.as_nanos() as u64));
         // +1: the tick in progress may be nearly over.
         let tick = self
             .tick
             .load(Ordering::Relaxed)
-            .saturating_add(ticks.saturating_add(1));
-        Some(Deadline { tick, after })
+            .saturating_add(after.ticks.saturating_add(1));
+        Some(Deadline {
+            tick,
+            after: after.after,
+        })
     }
 
     /// Registers the waiter `waiter` makes under a fresh id (never 0, never one in flight)
@@ -175,7 +201,7 @@ impl Shared {
     /// the writer is far behind. The id is released when the returned ticket drops.
     pub async fn submit(
         &self,
-        waiter: impl Fn(&Waker) -> Waiter,
+        fill: impl Fn(&mut Waiter, &Waker),
         mut put: impl FnMut(u32, &mut BytesMut) -> Result<(), sockframe::EncodeError>,
     ) -> Result<Ticket<'_>, AsyncClientError> {
         let id = self
@@ -183,7 +209,7 @@ impl Shared {
                 if st.slots.is_empty() {
                     self.wake_sweeper.notify_one();
                 }
-                let id = st.slots.insert(|| waiter(waker));
+                let id = st.slots.insert(|w| fill(w, waker));
                 let at = st.out.len();
                 if let Err(e) = put(id, &mut st.out) {
                     st.out.truncate(at);
@@ -222,15 +248,12 @@ impl Shared {
         mut f: impl FnMut(&mut State, &Waker) -> Result<T, AsyncClientError>,
     ) -> Result<T, AsyncClientError> {
         loop {
-            let mut drained = pin!(self.drained.notified());
             let step = poll_fn(|cx| {
                 let mut st = self.state();
                 if let Some(e) = &st.closed {
                     return Poll::Ready(Some(Err(e.clone())));
                 }
                 if st.out.len() >= HIGH_WATER {
-                    // Registered before the lock is released: a drain in between is not missed.
-                    drained.as_mut().enable();
                     return Poll::Ready(None);
                 }
                 let was_empty = st.out.is_empty();
@@ -244,9 +267,18 @@ impl Shared {
                 Poll::Ready(Some(done))
             })
             .await;
-            match step {
-                Some(done) => return done,
-                None => drained.await,
+            if let Some(done) = step {
+                return done;
+            }
+            let mut drained = pin!(self.drained.notified());
+            drained.as_mut().enable();
+            // Looked at again once registered: a drain since the look above is not missed.
+            let full = {
+                let st = self.state();
+                st.out.len() >= HIGH_WATER && st.closed.is_none()
+            };
+            if full {
+                drained.await;
             }
         }
     }
@@ -254,7 +286,7 @@ impl Shared {
     /// Starts the clock of request `id` (registered without a deadline) now.
     pub fn arm(&self, id: u32, after: Option<Duration>) {
         let deadline = self.deadline(after);
-        if let Some(Waiter::Whole(w)) = self.state().slots.get_mut(id) {
+        if let Some(w) = self.state().slots.get_mut(id) {
             w.deadline = deadline;
         }
     }
@@ -267,8 +299,7 @@ impl Shared {
         let busy = {
             let mut st = self.state();
             st.slots.retain(|_, w| {
-                if let Waiter::Whole(w) = w
-                    && let Some(d) = w.deadline
+                if let Some(d) = w.deadline
                     && d.tick <= now
                 {
                     w.deadline = None;
@@ -301,15 +332,15 @@ impl Shared {
         {
             let mut st = self.state();
             st.closed.get_or_insert(e.clone());
-            st.slots.retain(|_, w| match w {
-                Waiter::Whole(w) => {
-                    w.finish(Err(e.clone()), &mut wakers);
-                    true
-                }
+            st.slots.retain(|_, w| match &w.stream {
                 // Its receiver gets the error, or (if full) sees the channel close.
-                Waiter::Stream { tx } => {
+                Some(tx) => {
                     let _ = tx.try_send(Err(e.clone()));
                     false
+                }
+                None => {
+                    w.finish(Err(e.clone()), &mut wakers);
+                    true
                 }
             });
         }
@@ -343,7 +374,7 @@ impl Handout<'_> {
     pub fn deliver(
         &mut self,
         id: u32,
-        head: Option<FrameHead>,
+        head: Option<&Header<'_>>,
         data: Bytes,
         last: bool,
     ) -> Option<(mpsc::Sender<Delivery<Piece>>, Piece)> {
@@ -359,28 +390,26 @@ impl Handout<'_> {
             discard(self.shared);
             return None;
         };
-        let w = match waiter {
-            Waiter::Stream { tx } => {
-                let tx = tx.clone();
-                if last {
-                    self.st.slots.discard(id);
-                }
-                return Some((tx, Piece { head, data, last }));
+        let w = waiter;
+        if let Some(tx) = &w.stream {
+            let tx = tx.clone();
+            if last {
+                self.st.slots.discard(id);
             }
-            Waiter::Whole(w) => w,
-        };
+            let head = head.map(head_of);
+            return Some((tx, Piece { head, data, last }));
+        }
         if w.done.is_some() {
             // Timed out, failed, or answered twice.
             discard(self.shared);
             return None;
         }
         match (&mut w.partial, head) {
-            (None, Some(mut head)) if last && data.len() as u64 <= max_reply => {
+            (None, Some(head)) if last && data.len() as u64 <= max_reply => {
                 // The common case: a reply in one whole frame.
-                head.len = data.len() as u64;
                 w.finish(
                     Ok(BytesFrame {
-                        head,
+                        head: head_of(head),
                         payload: data,
                     }),
                     self.wakers,
@@ -389,7 +418,7 @@ impl Handout<'_> {
             (partial, head) => {
                 let (_, body) = &mut **partial.get_or_insert_with(|| {
                     Box::new((
-                        head.unwrap_or_else(|| FrameHead::new(sockframe::Kind::DATA, id)),
+                        head.map_or_else(|| FrameHead::new(sockframe::Kind::DATA, id), head_of),
                         BytesMut::new(),
                     ))
                 });
@@ -424,15 +453,34 @@ impl Handout<'_> {
     pub fn deliver_error(&mut self, id: u32, code: String, message: String) {
         let e = AsyncClientError::Remote { id, code, message };
         match self.st.slots.get_mut(id) {
-            Some(Waiter::Whole(w)) if w.done.is_none() => w.finish(Err(e), self.wakers),
-            Some(Waiter::Stream { tx }) => {
-                let _ = tx.try_send(Err(e));
+            Some(w) if w.stream.is_some() => {
+                if let Some(tx) = &w.stream {
+                    let _ = tx.try_send(Err(e));
+                }
                 self.st.slots.discard(id);
             }
+            Some(w) if w.done.is_none() => w.finish(Err(e), self.wakers),
             _ => {
                 self.shared.discarded.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+}
+
+/// `header` as an owned head; without metadata (most replies) nothing is collected.
+pub(crate) fn head_of(header: &Header<'_>) -> FrameHead {
+    if header.meta.is_empty() && header.name.is_none() {
+        FrameHead {
+            kind: header.kind,
+            id: header.id,
+            len: header.len,
+            flags: header.flags,
+            name: None,
+            crc: header.crc,
+            meta: Vec::new(),
+        }
+    } else {
+        FrameHead::from_header(header)
     }
 }
 
@@ -483,7 +531,7 @@ impl Future for Reply<'_> {
         let t = &mut this.ticket;
         let mut st = t.shared.state();
         let outcome = match st.slots.get_mut(t.id) {
-            Some(Waiter::Whole(w)) => match w.done.take() {
+            Some(w) if w.stream.is_none() => match w.done.take() {
                 Some(outcome) => outcome,
                 None => {
                     match &w.waker {

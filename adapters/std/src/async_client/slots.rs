@@ -5,10 +5,17 @@
 //! so no two requests in flight share an id and a reply finds its request in one step, with
 //! no hashing. The table doubles when it is half full; it does not shrink.
 
+/// What a slot holds: filled in place when a request takes it, emptied in place when it
+/// ends (no waiter is moved in or out).
+pub(crate) trait Vacant: Default {
+    /// Drops what the slot holds, leaving it as [`Default`] made it.
+    fn vacate(&mut self);
+}
+
 /// Requests in flight, each in slot `id & (len - 1)`.
 pub(crate) struct Slots<W> {
-    /// A power of two long; `Some((id, waiter))` for a request in flight.
-    slots: Vec<Option<(u32, W)>>,
+    /// A power of two long; `(id, waiter)` for a request in flight, `(0, vacant)` else.
+    slots: Vec<(u32, W)>,
     /// The next id to try.
     next_id: u32,
     /// Slots taken.
@@ -18,11 +25,13 @@ pub(crate) struct Slots<W> {
 /// Slots of a new table (grown on demand).
 const INITIAL: usize = 16;
 
-impl<W> Slots<W> {
+impl<W: Vacant> Slots<W> {
     /// An empty table whose first id is `first` (0 is skipped).
     pub fn starting_at(first: u32) -> Self {
         Slots {
-            slots: std::iter::repeat_with(|| None).take(INITIAL).collect(),
+            slots: std::iter::repeat_with(Default::default)
+                .take(INITIAL)
+                .collect(),
             next_id: first.max(1),
             used: 0,
         }
@@ -42,9 +51,9 @@ impl<W> Slots<W> {
         id as usize & (self.slots.len() - 1)
     }
 
-    /// Takes a fresh id for the waiter `make` makes (in its slot, not moved there): the
-    /// next id in sequence whose slot is free.
-    pub fn insert(&mut self, make: impl FnOnce() -> W) -> u32 {
+    /// Takes a fresh id, the next in sequence whose slot is free, and fills its slot with
+    /// `fill`.
+    pub fn insert(&mut self, fill: impl FnOnce(&mut W)) -> u32 {
         if (self.used + 1) * 2 > self.slots.len() {
             self.grow();
         }
@@ -54,8 +63,10 @@ impl<W> Slots<W> {
             let id = self.next_id;
             self.next_id = id.wrapping_add(1).max(1);
             let i = self.index(id);
-            if self.slots[i].is_none() {
-                self.slots[i] = Some((id, make()));
+            let slot = &mut self.slots[i];
+            if slot.0 == 0 {
+                slot.0 = id;
+                fill(&mut slot.1);
                 self.used += 1;
                 return id;
             }
@@ -68,11 +79,13 @@ impl<W> Slots<W> {
         let len = self.slots.len() * 2;
         let old = std::mem::replace(
             &mut self.slots,
-            std::iter::repeat_with(|| None).take(len).collect(),
+            std::iter::repeat_with(Default::default).take(len).collect(),
         );
-        for (id, waiter) in old.into_iter().flatten() {
-            let i = self.index(id);
-            self.slots[i] = Some((id, waiter));
+        for (id, waiter) in old {
+            if id != 0 {
+                let i = self.index(id);
+                self.slots[i] = (id, waiter);
+            }
         }
     }
 
@@ -80,7 +93,7 @@ impl<W> Slots<W> {
     pub fn get_mut(&mut self, id: u32) -> Option<&mut W> {
         let i = self.index(id);
         match &mut self.slots[i] {
-            Some((taken, waiter)) if *taken == id => Some(waiter),
+            (taken, waiter) if *taken == id && id != 0 => Some(waiter),
             _ => None,
         }
     }
@@ -89,31 +102,30 @@ impl<W> Slots<W> {
     #[cfg(test)]
     pub fn remove(&mut self, id: u32) -> Option<W> {
         let i = self.index(id);
-        match &self.slots[i] {
-            Some((taken, _)) if *taken == id => {
-                self.used -= 1;
-                self.slots[i].take().map(|(_, waiter)| waiter)
-            }
-            _ => None,
+        if self.slots[i].0 != id || id == 0 {
+            return None;
         }
+        self.used -= 1;
+        Some(std::mem::take(&mut self.slots[i]).1)
     }
 
     /// Ends request `id` (if in flight), dropping its waiter where it is.
     pub fn discard(&mut self, id: u32) {
         let i = self.index(id);
-        if matches!(&self.slots[i], Some((taken, _)) if *taken == id) {
+        let slot = &mut self.slots[i];
+        if slot.0 == id && id != 0 {
+            slot.0 = 0;
+            slot.1.vacate();
             self.used -= 1;
-            self.slots[i] = None;
         }
     }
 
     /// Keeps the requests for which `keep` says true; ends the others.
     pub fn retain(&mut self, mut keep: impl FnMut(u32, &mut W) -> bool) {
-        for slot in &mut self.slots {
-            if let Some((id, waiter)) = slot
-                && !keep(*id, waiter)
-            {
-                *slot = None;
+        for (id, waiter) in &mut self.slots {
+            if *id != 0 && !keep(*id, waiter) {
+                *id = 0;
+                waiter.vacate();
                 self.used -= 1;
             }
         }
@@ -124,23 +136,29 @@ impl<W> Slots<W> {
 mod tests {
     use super::*;
 
+    impl Vacant for u32 {
+        fn vacate(&mut self) {
+            *self = 0;
+        }
+    }
+
     #[test]
     fn ids_wrap_past_the_top_skipping_0_and_every_id_in_flight() {
-        let mut slots = Slots::starting_at(u32::MAX - 2);
-        let held = slots.insert(|| "held"); // stays in flight across the wrap
+        let mut slots: Slots<u32> = Slots::starting_at(u32::MAX - 2);
+        let held = slots.insert(|w| *w = 7); // stays in flight across the wrap
         assert_eq!(held, u32::MAX - 2);
         let mut seen = vec![];
         for _ in 0..4 {
-            let id = slots.insert(|| "brief");
+            let id = slots.insert(|w| *w = 1);
             seen.push(id);
-            assert_eq!(slots.remove(id), Some("brief"));
+            assert_eq!(slots.remove(id), Some(1));
         }
         assert_eq!(seen, [u32::MAX - 1, u32::MAX, 1, 2]);
         // Around the table once more: the held id's slot is skipped, not reused.
         let len = slots.slots.len() as u32;
         let mut ids = vec![];
         for _ in 0..len {
-            let id = slots.insert(|| "brief");
+            let id = slots.insert(|w| *w = 1);
             ids.push(id);
             slots.remove(id);
         }
@@ -149,17 +167,17 @@ mod tests {
             ids.iter()
                 .all(|&id| id as usize % len as usize != held as usize % len as usize)
         );
-        assert_eq!(slots.get_mut(held), Some(&mut "held"));
+        assert_eq!(slots.get_mut(held), Some(&mut 7));
         assert_eq!(slots.len(), 1);
     }
 
     #[test]
     fn growing_keeps_every_request_findable_and_ids_distinct() {
-        let mut slots = Slots::starting_at(1);
+        let mut slots: Slots<u32> = Slots::starting_at(1);
         let mut live = std::collections::HashMap::new();
         // 10,000 in flight, with some finished along the way (out of order).
         for n in 0..10_000u32 {
-            let id = slots.insert(|| n);
+            let id = slots.insert(|w| *w = n);
             assert!(live.insert(id, n).is_none(), "id {id} given twice");
             if n % 3 == 0 {
                 let old = id / 2 + 1;

@@ -3,7 +3,6 @@
 
 use super::error::AsyncClientError;
 use super::shared::{Delivery, Handout, Piece, Shared};
-use crate::codec::FrameHead;
 use bytes::Bytes;
 use sockframe::{Decoder, Event, Kind};
 use std::sync::Arc;
@@ -153,19 +152,6 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     shared.fail_all(error);
 }
 
-/// `header` as an owned head; without metadata (most replies) nothing is collected.
-fn head_of(header: &sockframe::Header<'_>) -> FrameHead {
-    if header.meta.is_empty() && header.name.is_none() {
-        let mut head = FrameHead::new(header.kind, header.id);
-        head.len = header.len;
-        head.flags = header.flags;
-        head.crc = header.crc;
-        head
-    } else {
-        FrameHead::from_header(header)
-    }
-}
-
 /// Hands every event the decoder has buffered to its request, under one lock.
 fn hand_out(
     shared: &Shared,
@@ -202,20 +188,15 @@ fn hand_out(
                 None
             }
             Event::Frame(f) => {
-                let head = head_of(&f.header);
-                h.deliver(
-                    f.header.id,
-                    Some(head),
-                    last.share(f.payload),
-                    !f.header.more(),
-                )
+                let data = last.share(f.payload);
+                h.deliver(f.header.id, Some(&f.header), data, !f.header.more())
             }
             Event::Start(head) => {
                 *streaming = Some(Streaming {
                     id: head.id,
                     more: head.more(),
                 });
-                h.deliver(head.id, Some(head_of(&head)), Bytes::new(), false)
+                h.deliver(head.id, Some(&head), Bytes::new(), false)
             }
             Event::Chunk(c) => match streaming {
                 Some(s) => h.deliver(s.id, None, last.share(c), false),
