@@ -58,8 +58,10 @@ use bytes::{Bytes, BytesMut};
 use shared::{Piece, Shared, Timeout};
 use sockframe::{Decoder, EncodeError, Flags, Header, Kind, Limits, PREFIX_LEN, encode_head};
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, ToSocketAddrs};
@@ -238,27 +240,22 @@ impl AsyncClient {
     }
 
     /// [`request`](Self::request) with its own timeout (`None`: wait forever).
-    pub async fn request_timeout(
+    pub fn request_timeout(
         &self,
-        mut frame: BytesFrame,
+        frame: BytesFrame,
         timeout: Option<Duration>,
-    ) -> Result<BytesFrame, AsyncClientError> {
+    ) -> impl Future<Output = Result<BytesFrame, AsyncClientError>> + Send + '_ {
         let shared = &self.inner.shared;
         let deadline = match timeout == self.inner.config.timeout {
             true => shared.deadline_in(self.inner.timeout),
             false => shared.deadline(timeout),
         };
-        let ticket = shared
-            .submit(
-                |w, waker| w.whole(waker, deadline),
-                |id, buf| {
-                    frame.head.id = id;
-                    put_frame(&frame, buf)
-                },
-            )
-            .await?;
-        // Registered in this same poll: nothing to look at before the reply wakes us.
-        ticket.reply(true).await
+        Call {
+            shared,
+            frame: Some(frame),
+            deadline,
+            state: CallState::Submit,
+        }
     }
 
     /// A health check: sends [`Kind::PING`] and waits for the [`Kind::PONG`] with the same
@@ -322,7 +319,7 @@ impl AsyncClient {
             }
         }
         shared.arm(ticket.id, self.inner.config.timeout);
-        ticket.reply(false).await
+        ticket.reply().await
     }
 
     /// Sends `frame` and writes the reply's payload into `sink` as it arrives, in constant
@@ -381,6 +378,67 @@ impl AsyncClient {
         head.len = written;
         head.flags.0 &= !Flags::MORE.0;
         Ok(head)
+    }
+}
+
+/// The future of [`AsyncClient::request_timeout`], written out (rather than an `async fn`
+/// over `submit` and the reply): the hot path of the client.
+struct Call<'a> {
+    shared: &'a Shared,
+    /// The request, until it is in the outbox.
+    frame: Option<BytesFrame>,
+    deadline: Option<shared::Deadline>,
+    state: CallState<'a>,
+}
+
+enum CallState<'a> {
+    /// Register and append the request.
+    Submit,
+    /// Waiting for room in the outbox (the writer is far behind).
+    Room(Pin<Box<dyn Future<Output = ()> + Send + 'a>>),
+    /// Sent: waiting for the reply.
+    Wait(shared::Ticket<'a>),
+}
+
+impl Future for Call<'_> {
+    type Output = Result<BytesFrame, AsyncClientError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.state {
+                CallState::Wait(ticket) => return ticket.poll_reply(cx),
+                CallState::Room(room) => {
+                    ready!(room.as_mut().poll(cx));
+                    this.state = CallState::Submit;
+                }
+                CallState::Submit => {
+                    let Some(frame) = &mut this.frame else {
+                        return Poll::Ready(Err(this.shared.closed_error()));
+                    };
+                    let deadline = this.deadline;
+                    let submitted = this.shared.try_submit(
+                        cx.waker(),
+                        |w, waker| w.whole(waker, deadline),
+                        |id, buf| {
+                            frame.head.id = id;
+                            put_frame(frame, buf)
+                        },
+                    );
+                    match submitted {
+                        None => this.state = CallState::Room(Box::pin(this.shared.room())),
+                        Some(Err(e)) => return Poll::Ready(Err(e)),
+                        Some(Ok(ticket)) => {
+                            this.frame = None;
+                            this.state = CallState::Wait(ticket);
+                            // Registered with this poll's waker: a reply wakes it, so there
+                            // is nothing to look at yet.
+                            return Poll::Pending;
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -71,7 +71,9 @@ impl Waiter {
         if self.done.is_none() {
             self.done = Some(outcome);
             self.partial = None;
-            wakers.extend(self.waker.take());
+            if let Some(waker) = self.waker.take() {
+                wakers.push(waker);
+            }
         }
     }
 }
@@ -196,7 +198,7 @@ impl Shared {
         })
     }
 
-    /// Registers the waiter `waiter` makes under a fresh id (never 0, never one in flight)
+    /// Registers the waiter `fill` makes under a fresh id (never 0, never one in flight)
     /// and appends what `put` writes for that id to the outbox, under one lock; waits while
     /// the writer is far behind. The id is released when the returned ticket drops.
     pub async fn submit(
@@ -204,26 +206,40 @@ impl Shared {
         fill: impl Fn(&mut Waiter, &Waker),
         mut put: impl FnMut(u32, &mut BytesMut) -> Result<(), sockframe::EncodeError>,
     ) -> Result<Ticket<'_>, AsyncClientError> {
-        let id = self
-            .with_room(|st, waker| {
-                if st.slots.is_empty() {
-                    self.wake_sweeper.notify_one();
-                }
-                let id = st.slots.insert(|w| fill(w, waker));
-                let at = st.out.len();
-                if let Err(e) = put(id, &mut st.out) {
-                    st.out.truncate(at);
-                    st.slots.discard(id);
-                    return Err(e.into());
-                }
-                Ok(id)
-            })
-            .await?;
-        Ok(Ticket {
+        loop {
+            match poll_fn(|cx| Poll::Ready(self.try_submit(cx.waker(), &fill, &mut put))).await {
+                Some(done) => return done,
+                None => self.room().await,
+            }
+        }
+    }
+
+    /// One try of [`submit`](Self::submit), with the caller's waker: `None` while the
+    /// outbox is full (then wait for [`room`](Self::room)).
+    pub fn try_submit(
+        &self,
+        waker: &Waker,
+        fill: impl FnOnce(&mut Waiter, &Waker),
+        put: impl FnOnce(u32, &mut BytesMut) -> Result<(), sockframe::EncodeError>,
+    ) -> Option<Result<Ticket<'_>, AsyncClientError>> {
+        let id = self.try_with_room(waker, |st, waker| {
+            if st.slots.is_empty() {
+                self.wake_sweeper.notify_one();
+            }
+            let id = st.slots.insert(|w| fill(w, waker));
+            let at = st.out.len();
+            if let Err(e) = put(id, &mut st.out) {
+                st.out.truncate(at);
+                st.slots.discard(id);
+                return Err(e.into());
+            }
+            Ok(id)
+        })?;
+        Some(id.map(|id| Ticket {
             shared: self,
             id,
             live: true,
-        })
+        }))
     }
 
     /// Appends what `put` writes to the outbox (waiting while the writer is far behind).
@@ -231,55 +247,60 @@ impl Shared {
         &self,
         mut put: impl FnMut(&mut BytesMut) -> Result<(), sockframe::EncodeError>,
     ) -> Result<(), AsyncClientError> {
-        self.with_room(|st, _| {
-            let at = st.out.len();
-            put(&mut st.out).map_err(|e| {
-                st.out.truncate(at);
-                e.into()
-            })
-        })
-        .await
-    }
-
-    /// Runs `f` on the state once the outbox has room and wakes the writer if `f` gave it
-    /// its first bytes. `f` gets the caller's waker.
-    async fn with_room<T>(
-        &self,
-        mut f: impl FnMut(&mut State, &Waker) -> Result<T, AsyncClientError>,
-    ) -> Result<T, AsyncClientError> {
         loop {
             let step = poll_fn(|cx| {
-                let mut st = self.state();
-                if let Some(e) = &st.closed {
-                    return Poll::Ready(Some(Err(e.clone())));
-                }
-                if st.out.len() >= HIGH_WATER {
-                    return Poll::Ready(None);
-                }
-                let was_empty = st.out.is_empty();
-                let done = f(&mut st, cx.waker());
-                // Else the writer was woken for the bytes already there and takes these too.
-                let first = was_empty && !st.out.is_empty();
-                drop(st);
-                if first {
-                    self.wake_writer.notify_one();
-                }
-                Poll::Ready(Some(done))
+                Poll::Ready(self.try_with_room(cx.waker(), |st, _| {
+                    let at = st.out.len();
+                    put(&mut st.out).map_err(|e| {
+                        st.out.truncate(at);
+                        e.into()
+                    })
+                }))
             })
             .await;
-            if let Some(done) = step {
-                return done;
+            match step {
+                Some(done) => return done,
+                None => self.room().await,
             }
-            let mut drained = pin!(self.drained.notified());
-            drained.as_mut().enable();
-            // Looked at again once registered: a drain since the look above is not missed.
-            let full = {
-                let st = self.state();
-                st.out.len() >= HIGH_WATER && st.closed.is_none()
-            };
-            if full {
-                drained.await;
-            }
+        }
+    }
+
+    /// Runs `f` on the state if the outbox has room (else `None`) and wakes the writer if
+    /// `f` gave it its first bytes. `f` gets the caller's waker.
+    fn try_with_room<T>(
+        &self,
+        waker: &Waker,
+        f: impl FnOnce(&mut State, &Waker) -> Result<T, AsyncClientError>,
+    ) -> Option<Result<T, AsyncClientError>> {
+        let mut st = self.state();
+        if let Some(e) = &st.closed {
+            return Some(Err(e.clone()));
+        }
+        if st.out.len() >= HIGH_WATER {
+            return None;
+        }
+        let was_empty = st.out.is_empty();
+        let done = f(&mut st, waker);
+        // Else the writer was woken for the bytes already there and takes these too.
+        let first = was_empty && !st.out.is_empty();
+        drop(st);
+        if first {
+            self.wake_writer.notify_one();
+        }
+        Some(done)
+    }
+
+    /// Waits until the writer took the outbox (or the connection is gone).
+    pub async fn room(&self) {
+        let mut drained = pin!(self.drained.notified());
+        drained.as_mut().enable();
+        // Looked at once registered: a drain since the caller looked is not missed.
+        let full = {
+            let st = self.state();
+            st.out.len() >= HIGH_WATER && st.closed.is_none()
+        };
+        if full {
+            drained.await;
         }
     }
 
@@ -494,15 +515,33 @@ pub(crate) struct Ticket<'a> {
 }
 
 impl<'a> Ticket<'a> {
+    /// Takes the outcome if the request is settled; else keeps `cx`'s waker to be woken.
+    pub fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<Delivery<BytesFrame>> {
+        let mut st = self.shared.state();
+        let outcome = match st.slots.get_mut(self.id) {
+            Some(w) if w.stream.is_none() => match w.done.take() {
+                Some(outcome) => outcome,
+                None => {
+                    match &w.waker {
+                        Some(old) if old.will_wake(cx.waker()) => {}
+                        _ => w.waker = Some(cx.waker().clone()),
+                    }
+                    return Poll::Pending;
+                }
+            },
+            // Not a whole waiter (cannot happen): the connection's state says what is left.
+            _ => Err(closed_error(&st)),
+        };
+        st.slots.discard(self.id);
+        self.live = false;
+        drop(st);
+        Poll::Ready(outcome)
+    }
+
     /// Waits for the whole reply, the error frame, the sweeper's timeout or the
-    /// connection's end, whichever settles the request first. `fresh`: the request was
-    /// registered in this same poll of the caller's task (with its current waker), so the
-    /// first poll has nothing to look at: a reply already in woke that waker.
-    pub fn reply(self, fresh: bool) -> Reply<'a> {
-        Reply {
-            ticket: self,
-            skip: fresh,
-        }
+    /// connection's end, whichever settles the request first.
+    pub fn reply(self) -> Reply<'a> {
+        Reply { ticket: self }
     }
 }
 
@@ -517,36 +556,12 @@ impl Drop for Ticket<'_> {
 /// The future of [`Ticket::reply`].
 pub(crate) struct Reply<'a> {
     ticket: Ticket<'a>,
-    skip: bool,
 }
 
 impl Future for Reply<'_> {
     type Output = Delivery<BytesFrame>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        if std::mem::take(&mut this.skip) {
-            return Poll::Pending;
-        }
-        let t = &mut this.ticket;
-        let mut st = t.shared.state();
-        let outcome = match st.slots.get_mut(t.id) {
-            Some(w) if w.stream.is_none() => match w.done.take() {
-                Some(outcome) => outcome,
-                None => {
-                    match &w.waker {
-                        Some(old) if old.will_wake(cx.waker()) => {}
-                        _ => w.waker = Some(cx.waker().clone()),
-                    }
-                    return Poll::Pending;
-                }
-            },
-            // Not a whole waiter (cannot happen): the connection's state says what is left.
-            _ => Err(closed_error(&st)),
-        };
-        st.slots.discard(t.id);
-        t.live = false;
-        drop(st);
-        Poll::Ready(outcome)
+        self.get_mut().ticket.poll_reply(cx)
     }
 }
