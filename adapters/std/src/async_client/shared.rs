@@ -427,14 +427,15 @@ impl Handout<'_> {
         }
         match (&mut w.partial, head) {
             (None, Some(head)) if last && data.len() as u64 <= max_reply => {
-                // The common case: a reply in one whole frame.
-                w.finish(
-                    Ok(BytesFrame {
-                        head: head_of(head),
-                        payload: data,
-                    }),
-                    self.wakers,
-                );
+                // The common case: a reply in one whole frame, written where the caller
+                // takes it (nothing collected to drop, `done` checked above).
+                w.done = Some(Ok(BytesFrame {
+                    head: head_of(head),
+                    payload: data,
+                }));
+                if let Some(waker) = w.waker.take() {
+                    self.wakers.push(waker);
+                }
             }
             (partial, head) => {
                 let (_, body) = &mut **partial.get_or_insert_with(|| {

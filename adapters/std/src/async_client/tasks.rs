@@ -3,7 +3,7 @@
 
 use super::error::AsyncClientError;
 use super::shared::{Delivery, Handout, Piece, Shared};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use sockframe::{Decoder, Event, Kind};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -111,6 +111,9 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
         bytes: Bytes::new(),
         at: 0,
     };
+    // Where the reads are copied to: its memory is reused once every reply shared from
+    // it is dropped (no allocation per read in the steady state).
+    let mut store = BytesMut::new();
     let error = loop {
         let stop = hand_out(&shared, &mut dec, &last, &mut streaming, &mut wakers);
         for w in wakers.drain(..) {
@@ -143,8 +146,9 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
                 );
             }
         };
+        store.extend_from_slice(&room[..n]);
         last = LastRead {
-            bytes: Bytes::copy_from_slice(&room[..n]),
+            bytes: store.split().freeze(),
             at: room.as_ptr() as usize,
         };
         dec.commit(n);
