@@ -521,7 +521,14 @@ impl<'a> Ticket<'a> {
         let mut st = self.shared.state();
         let outcome = match st.slots.get_mut(self.id) {
             Some(w) if w.stream.is_none() => match w.done.take() {
-                Some(outcome) => outcome,
+                Some(outcome) => {
+                    // Settling took the waker and the collected parts: the slot holds
+                    // nothing else to drop.
+                    w.deadline = None;
+                    st.slots.release(self.id);
+                    self.live = false;
+                    return Poll::Ready(outcome);
+                }
                 None => {
                     match &w.waker {
                         Some(old) if old.will_wake(cx.waker()) => {}

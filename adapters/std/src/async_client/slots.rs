@@ -120,6 +120,18 @@ impl<W: Vacant> Slots<W> {
         }
     }
 
+    /// Ends request `id` (if in flight) without emptying its slot: for a waiter whose
+    /// parts were all taken out. Whatever is left is dropped when the slot is next
+    /// emptied, or overwritten when it is next filled.
+    pub fn release(&mut self, id: u32) {
+        let i = self.index(id);
+        let slot = &mut self.slots[i];
+        if slot.0 == id && id != 0 {
+            slot.0 = 0;
+            self.used -= 1;
+        }
+    }
+
     /// Keeps the requests for which `keep` says true; ends the others.
     pub fn retain(&mut self, mut keep: impl FnMut(u32, &mut W) -> bool) {
         for (id, waiter) in &mut self.slots {
