@@ -8,10 +8,15 @@
 //!
 //! The client gives every request a fresh id (never 0, never one still in flight), appends
 //! its frame to an outbox that a writer task writes in one go per burst, and a reader task
-//! (the core's [`Decoder`] over
-//! [`FromTokio`](embedded_io_adapters::tokio_1::FromTokio)) hands each reply to the request
-//! with its id. Handles are `Clone` and every call takes `&self`: share one connection
-//! between tasks.
+//! (the core's [`Decoder`], read into straight from the socket) hands each reply to the
+//! request with its id. Handles are `Clone` and every call takes `&self`: share one
+//! connection between tasks.
+//!
+//! What a request costs: the requests in flight sit in a table of slots indexed by id
+//! (reused, no allocation per request); registering a request and appending its frame take
+//! one lock, taking its reply one more; the reader hands out every reply of a read under
+//! one lock and wakes their callers after it; a reply's payload is a slice of the read it
+//! came in (no copy per reply). A caller is woken once, by its reply.
 //!
 //! - A request gives up after its timeout ([`AsyncClientError::Timeout`]); dropping its
 //!   future cancels it. Either way its late reply is discarded (counted by
