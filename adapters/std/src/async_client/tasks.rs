@@ -93,6 +93,8 @@ impl LastRead {
 enum Stop {
     /// Everything buffered is handed out: read more.
     Read,
+    /// [`BURST`] events handed out: let the callers in, then go on.
+    Again,
     /// A piece for a streaming receiver: send it (waiting for room), then go on.
     Stream(mpsc::Sender<Delivery<Piece>>, Piece),
     /// The connection is over.
@@ -121,6 +123,7 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
         }
         match stop {
             Stop::Read => {}
+            Stop::Again => continue,
             Stop::Stream(tx, piece) => {
                 // A receiver that is gone was cancelled: the rest of its reply is dropped.
                 let _ = tx.send(Ok(piece)).await;
@@ -156,7 +159,8 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     shared.fail_all(error);
 }
 
-/// Hands every event the decoder has buffered to its request, under one lock.
+/// Hands the events the decoder has buffered (up to [`BURST`]) to their requests, under one
+/// lock.
 fn hand_out(
     shared: &Shared,
     dec: &mut Decoder<Vec<u8>>,
@@ -169,7 +173,7 @@ fn hand_out(
         st: shared.state(),
         wakers,
     };
-    loop {
+    for _ in 0..BURST {
         let event = match dec.next_event() {
             Ok(Some(event)) => event,
             Ok(None) => return Stop::Read,
@@ -223,4 +227,9 @@ fn hand_out(
             return Stop::Stream(tx, piece);
         }
     }
+    Stop::Again
 }
+
+/// Most events handed out under one lock: a 64 KiB read of small replies is a thousand of
+/// them, and callers on other threads wait for the lock meanwhile.
+const BURST: usize = 128;
