@@ -512,3 +512,49 @@ async fn replies_cut_across_reads_arrive_whole() {
         );
     }
 }
+
+#[test]
+fn requests_from_two_threads_each_with_its_own_runtime() {
+    // The client's tasks run on one runtime; its calls take no runtime of their own, so a
+    // second thread (another runtime) shares the connection: the lock and the wake-ups
+    // cross threads.
+    let server = common::echo();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = rt
+        .block_on(AsyncClient::connect(server.local_addr()))
+        .unwrap();
+    let other = {
+        let client = client.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(fire(&client, 20, 100));
+        })
+    };
+    rt.block_on(async {
+        fire(&client, 20, 100).await;
+        // Keep the client's own tasks running until the other thread has its replies.
+        while !other.is_finished() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+    other.join().unwrap();
+    assert_eq!((client.in_flight(), client.discarded()), (0, 0));
+}
+
+/// Every call's future may move between threads (`tokio::spawn` on a multi-thread runtime):
+/// checked when this file compiles.
+#[allow(dead_code)]
+fn calls_are_send(client: &AsyncClient) {
+    fn send<T: Send>(_: T) {}
+    send(client.request(BytesFrame::data(0, &b""[..])));
+    send(client.request_timeout(BytesFrame::data(0, &b""[..]), None));
+    send(client.ping());
+    send(client.request_into(BytesFrame::data(0, &b""[..]), tokio::io::sink()));
+    send(client.request_from_reader(FrameHead::new(Kind::DATA, 0), tokio::io::empty(), |_| {}));
+}
