@@ -1,13 +1,15 @@
 //! Benchmark load generator: the [`AsyncClient`] over one connection with `--in-flight`
 //! requests outstanding at all times (that many tasks, each sending its next request as
 //! soon as its reply is in), every reply checked byte for byte against its request.
+//! Payloads are made with `sockframe bench`'s recipe and latencies sorted as it sorts them,
+//! so the two load generators do the same work around each request.
 //!
 //! `cargo run --release -p sockframe-std --example bench_async_client -- ADDR --in-flight 64`
 //! prints one line in `sockframe bench`'s format (`N msgs in T s: X msgs/s, ...`), so
 //! `cargo xtask bench-apps` reads both alike. Runs on a current-thread runtime: one
 //! thread, pinned by the caller.
 
-use bytes::Bytes;
+use bytes::BytesMut;
 use clap::Parser;
 use sockframe_std::async_client::{AsyncClient, AsyncClientConfig};
 use sockframe_std::codec::BytesFrame;
@@ -38,13 +40,13 @@ struct Args {
     tls_fingerprint: Option<String>,
 }
 
-/// A payload that differs per request, so a reply matched to the wrong request shows.
-fn payload(task: usize, n: u64, size: usize) -> Bytes {
-    let seed = (task as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ n;
-    (0..size)
-        .map(|i| (seed >> ((i & 7) * 8)) as u8 ^ i as u8)
-        .collect::<Vec<u8>>()
-        .into()
+/// The payload of request `n` of task `task`, into `buf`: one that differs per request, so
+/// a reply matched to the wrong request shows (`sockframe bench`'s `fill`, seeded by both).
+fn fill(task: usize, n: u64, buf: &mut [u8]) {
+    let seed = ((task as u32) << 22 ^ n as u32).wrapping_mul(2_654_435_761);
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = (seed >> ((i & 3) * 8)) as u8 ^ i as u8;
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -83,11 +85,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let (client, stop) = (client.clone(), stop.clone());
                 tokio::spawn(async move {
                     let mut latencies = Vec::new();
+                    let mut sent = vec![0u8; args.size];
+                    // Each request's payload is split off this buffer, which is reused once
+                    // the request is done with it (no allocation per request).
+                    let mut payloads = BytesMut::new();
                     let mut n = 0u64;
                     while !stop.load(Ordering::Relaxed) {
-                        let sent = payload(task, n, args.size);
+                        fill(task, n, &mut sent);
                         let t0 = Instant::now();
-                        let reply = client.request(BytesFrame::data(0, sent.clone())).await?;
+                        payloads.extend_from_slice(&sent);
+                        let request = BytesFrame::data(0, payloads.split().freeze());
+                        let reply = client.request(request).await?;
                         if reply.payload != sent {
                             return Err(format!("request {n} of task {task}: wrong reply").into());
                         }
@@ -103,7 +111,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             latencies.extend(t.await?.map_err(|e| e.to_string())?);
         }
         let elapsed = start.elapsed();
-        latencies.sort();
+        latencies.sort_unstable();
         let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
         let msgs = latencies.len();
         println!(

@@ -107,6 +107,15 @@ async fn ten_thousand_from_a_hundred_tasks_through_the_echo_server() {
     client.ping().await.unwrap();
 }
 
+/// The connection is as good as before: a request gets its reply.
+async fn still_usable(client: &AsyncClient) {
+    let again = client
+        .request(BytesFrame::data(0, &b"again"[..]))
+        .await
+        .unwrap();
+    assert_eq!(&again.payload[..], b"again");
+}
+
 /// Holds the replies to frames named `slow` until a frame named `release` arrives, then
 /// sends them (late) before the release's own reply.
 async fn holding_server() -> SocketAddr {
@@ -169,12 +178,7 @@ async fn timed_out_and_cancelled_requests_their_late_replies_discarded() {
         .unwrap();
     assert_eq!(&release.payload[..], b"go");
     assert_eq!(client.discarded(), 2);
-    // And the connection is as good as before.
-    let again = client
-        .request(BytesFrame::data(0, &b"again"[..]))
-        .await
-        .unwrap();
-    assert_eq!(&again.payload[..], b"again");
+    still_usable(&client).await;
 }
 
 #[tokio::test]
@@ -371,4 +375,186 @@ async fn a_dropped_client_closes_its_connection() {
         .await
         .expect("the server saw the connection close")
         .unwrap();
+}
+
+#[tokio::test]
+async fn ids_wrap_past_the_top_skipping_0_and_an_id_still_in_flight() {
+    let stream = tokio::net::TcpStream::connect(holding_server().await)
+        .await
+        .unwrap();
+    let first = u32::MAX - 3;
+    let client = AsyncClient::with_stream_first_id(stream, AsyncClientConfig::default(), first);
+    // Held by the server (in flight) while the ids go round.
+    let slow = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let f = BytesFrame::data(0, &b"held"[..]).with_name("slow");
+            client.request(f).await
+        })
+    };
+    while client.in_flight() < 1 {
+        tokio::task::yield_now().await;
+    }
+    let mut ids = Vec::new();
+    for n in 0..40u32 {
+        let sent = Bytes::from(format!("across the wrap {n}"));
+        let reply = client
+            .request(BytesFrame::data(0, sent.clone()))
+            .await
+            .unwrap();
+        assert_eq!(reply.payload, sent, "reply matched to the wrong request");
+        ids.push(reply.head.id);
+    }
+    assert_eq!(&ids[..5], &[u32::MAX - 2, u32::MAX - 1, u32::MAX, 1, 2]);
+    // Never 0, never the id still in flight, none twice in a row.
+    assert!(!ids.contains(&0) && !ids.contains(&first), "{ids:?}");
+    assert!(ids.windows(2).all(|w| w[0] != w[1]));
+    let release = client
+        .request(BytesFrame::data(0, &b"go"[..]).with_name("release"))
+        .await
+        .unwrap();
+    assert_eq!(&release.payload[..], b"go");
+    let held = slow.await.unwrap().unwrap();
+    assert_eq!((held.head.id, &held.payload[..]), (first, &b"held"[..]));
+    assert_eq!((client.in_flight(), client.discarded()), (0, 0));
+}
+
+#[tokio::test]
+async fn a_request_dropped_after_its_reply_came_in_frees_its_id() {
+    let client = AsyncClient::connect(holding_server().await).await.unwrap();
+    let mut pending = Box::pin(client.request(BytesFrame::data(0, &b"early"[..])));
+    // Sent, then its reply handed out (a later request's reply came after it)...
+    assert!(
+        futures_util::FutureExt::now_or_never(pending.as_mut()).is_none(),
+        "no reply before the request is even sent"
+    );
+    client.ping().await.unwrap();
+    assert_eq!(client.in_flight(), 1);
+    // ...but never taken: dropping the request frees its slot; nothing was discarded.
+    drop(pending);
+    assert_eq!((client.in_flight(), client.discarded()), (0, 0));
+    still_usable(&client).await;
+}
+
+#[tokio::test]
+async fn a_thousand_and_twenty_four_in_flight_twice_through_the_echo_server() {
+    let server = common::echo();
+    let client = AsyncClient::connect(server.local_addr()).await.unwrap();
+    for round in 0..2u32 {
+        // Sizes from 0 to 4 KiB, so replies end at every offset of the reads.
+        let requests = (0..1024u32).map(|n| {
+            let sent = Bytes::from(pattern((n as usize * 37) % 4097 + round as usize));
+            let request = client.request(BytesFrame::data(0, sent.clone()));
+            async move {
+                let reply = request.await.unwrap();
+                assert!(reply.payload == sent, "request {n}: wrong reply");
+            }
+        });
+        futures_util::future::join_all(requests).await;
+        assert_eq!(client.in_flight(), 0);
+    }
+    assert_eq!(client.discarded(), 0);
+}
+
+#[tokio::test]
+async fn a_reply_larger_than_the_socket_buffers_beside_small_ones() {
+    let server = common::echo();
+    let client = AsyncClient::connect(server.local_addr()).await.unwrap();
+    // 16 MiB each way: far over the socket buffers, so the client writes while it reads.
+    let big = Bytes::from(pattern(16 << 20));
+    let large = {
+        let (client, big) = (client.clone(), big.clone());
+        tokio::spawn(async move { client.request(BytesFrame::data(0, big)).await })
+    };
+    fire(&client, 10, 50).await;
+    let reply = large.await.unwrap().unwrap();
+    assert_eq!(reply.payload.len(), big.len());
+    assert!(reply.payload == big, "the 16 MiB reply differs");
+    assert_eq!((client.in_flight(), client.discarded()), (0, 0));
+}
+
+#[tokio::test]
+async fn replies_cut_across_reads_arrive_whole() {
+    // Three replies written in pieces that end mid-head and mid-payload: each read holds
+    // the end of one reply and the start of the next.
+    let payloads: Vec<Bytes> = [10usize, 40_000, 3]
+        .iter()
+        .map(|&n| Bytes::from(pattern(n)))
+        .collect();
+    let expected = payloads.clone();
+    let addr = scripted(move |mut framed| async move {
+        let mut wire = bytes::BytesMut::new();
+        let mut codec = FrameCodec::new();
+        for p in &payloads {
+            let request = framed.next().await.unwrap().unwrap();
+            let reply = BytesFrame::data(request.head.id, p.clone());
+            tokio_util::codec::Encoder::encode(&mut codec, reply, &mut wire).unwrap();
+        }
+        let stream = framed.get_mut();
+        for piece in [&wire[..7], &wire[7..30], &wire[30..20_000], &wire[20_000..]] {
+            tokio::io::AsyncWriteExt::write_all(stream, piece)
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        while framed.next().await.is_some() {}
+    })
+    .await;
+    let client = AsyncClient::connect(addr).await.unwrap();
+    let replies = futures_util::future::join_all(
+        (0..3).map(|_| client.request(BytesFrame::data(0, &b"?"[..]))),
+    )
+    .await;
+    for (reply, want) in replies.into_iter().zip(&expected) {
+        assert!(
+            reply.unwrap().payload == want,
+            "a reply cut across reads differs"
+        );
+    }
+}
+
+#[test]
+fn requests_from_two_threads_each_with_its_own_runtime() {
+    // The client's tasks run on one runtime; its calls take no runtime of their own, so a
+    // second thread (another runtime) shares the connection: the lock and the wake-ups
+    // cross threads.
+    let server = common::echo();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = rt
+        .block_on(AsyncClient::connect(server.local_addr()))
+        .unwrap();
+    let other = {
+        let client = client.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(fire(&client, 20, 100));
+        })
+    };
+    rt.block_on(async {
+        fire(&client, 20, 100).await;
+        // Keep the client's own tasks running until the other thread has its replies.
+        while !other.is_finished() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+    other.join().unwrap();
+    assert_eq!((client.in_flight(), client.discarded()), (0, 0));
+}
+
+/// Every call's future may move between threads (`tokio::spawn` on a multi-thread runtime):
+/// checked when this file compiles.
+#[allow(dead_code)]
+fn calls_are_send(client: &AsyncClient) {
+    fn send<T: Send>(_: T) {}
+    send(client.request(BytesFrame::data(0, &b""[..])));
+    send(client.request_timeout(BytesFrame::data(0, &b""[..]), None));
+    send(client.ping());
+    send(client.request_into(BytesFrame::data(0, &b""[..]), tokio::io::sink()));
+    send(client.request_from_reader(FrameHead::new(Kind::DATA, 0), tokio::io::empty(), |_| {}));
 }

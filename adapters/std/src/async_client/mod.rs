@@ -8,10 +8,15 @@
 //!
 //! The client gives every request a fresh id (never 0, never one still in flight), appends
 //! its frame to an outbox that a writer task writes in one go per burst, and a reader task
-//! (the core's [`Decoder`] over
-//! [`FromTokio`](embedded_io_adapters::tokio_1::FromTokio)) hands each reply to the request
-//! with its id. Handles are `Clone` and every call takes `&self`: share one connection
-//! between tasks.
+//! (the core's [`Decoder`], read into straight from the socket) hands each reply to the
+//! request with its id. Handles are `Clone` and every call takes `&self`: share one
+//! connection between tasks.
+//!
+//! What a request costs: the requests in flight sit in a table of slots indexed by id
+//! (reused, no allocation per request); registering a request and appending its frame take
+//! one lock, taking its reply one more; the reader hands out every reply of a read under
+//! one lock and wakes their callers after it; a reply's payload is a slice of the read it
+//! came in (no copy per reply). A caller is woken once, by its reply.
 //!
 //! - A request gives up after its timeout ([`AsyncClientError::Timeout`]); dropping its
 //!   future cancels it. Either way its late reply is discarded (counted by
@@ -46,6 +51,7 @@
 
 mod error;
 mod shared;
+mod slots;
 mod tasks;
 #[cfg(feature = "tls")]
 mod tls;
@@ -53,18 +59,18 @@ mod tls;
 pub use error::AsyncClientError;
 
 use crate::codec::{BytesFrame, FrameHead};
-use bytes::Bytes;
-use shared::{Piece, Registration, Shared, Waiter, lock};
-
-/// Where a reply collected whole arrives.
-type WholeReply = oneshot::Receiver<shared::Delivery<BytesFrame>>;
-use sockframe::{Decoder, Flags, Kind, Limits};
+use bytes::{Bytes, BytesMut};
+use shared::{Piece, Shared, Timeout};
+use sockframe::{Decoder, EncodeError, Flags, Header, Kind, Limits, PREFIX_LEN, encode_head};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, ToSocketAddrs};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 /// How an [`AsyncClient`] behaves.
@@ -112,6 +118,8 @@ pub struct AsyncClient {
 struct Inner {
     shared: Arc<Shared>,
     config: AsyncClientConfig,
+    /// `config.timeout` in the sweeper's ticks.
+    timeout: Option<Timeout>,
     tasks: [AbortHandle; 3],
 }
 
@@ -168,7 +176,31 @@ impl AsyncClient {
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let shared = Shared::new(config.max_reply);
+        AsyncClient::with_first_id(r, w, config, 1)
+    }
+
+    /// [`with_stream`](Self::with_stream) whose first request gets id `first_id`: lets a
+    /// test see the ids wrap past `u32::MAX` without sending four billion requests. Not
+    /// for applications.
+    #[doc(hidden)]
+    pub fn with_stream_first_id<S>(
+        stream: S,
+        config: AsyncClientConfig,
+        first_id: u32,
+    ) -> AsyncClient
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (r, w) = tokio::io::split(stream);
+        AsyncClient::with_first_id(r, w, config, first_id)
+    }
+
+    fn with_first_id<R, W>(r: R, w: W, config: AsyncClientConfig, first_id: u32) -> AsyncClient
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let shared = Shared::new(config.max_reply, first_id);
         let dec = Decoder::with_limits(vec![0u8; config.buffer], config.limits);
         let reader = tokio::spawn(tasks::read_loop(shared.clone(), r, dec));
         let writer = tokio::spawn(tasks::write_loop(shared.clone(), w));
@@ -177,6 +209,7 @@ impl AsyncClient {
             inner: Arc::new(Inner {
                 shared,
                 config,
+                timeout: config.timeout.map(Timeout::new),
                 tasks: [
                     reader.abort_handle(),
                     writer.abort_handle(),
@@ -188,7 +221,7 @@ impl AsyncClient {
 
     /// Requests waiting for their reply right now.
     pub fn in_flight(&self) -> usize {
-        lock(&self.inner.shared.pending).map.len()
+        self.inner.shared.in_flight()
     }
 
     /// Reply frames discarded because no request waited for them any more (timed out or
@@ -199,20 +232,35 @@ impl AsyncClient {
 
     /// Sends `frame` (its id is replaced by a fresh one) and waits for the reply, within the
     /// configured timeout. A reply in fragments (MORE) or streamed comes back as one frame.
-    pub async fn request(&self, frame: BytesFrame) -> Result<BytesFrame, AsyncClientError> {
-        self.request_timeout(frame, self.inner.config.timeout).await
+    ///
+    /// A reply that arrived in one piece shares its memory with the other replies of the
+    /// same read from the socket (no copy per reply): to keep a small part of one for long,
+    /// copy it out ([`Bytes::copy_from_slice`]).
+    pub fn request(
+        &self,
+        frame: BytesFrame,
+    ) -> impl Future<Output = Result<BytesFrame, AsyncClientError>> + Send + '_ {
+        // Not an `async fn` awaiting the other: one future, the frame moved into it once.
+        self.request_timeout(frame, self.inner.config.timeout)
     }
 
     /// [`request`](Self::request) with its own timeout (`None`: wait forever).
-    pub async fn request_timeout(
+    pub fn request_timeout(
         &self,
-        mut frame: BytesFrame,
+        frame: BytesFrame,
         timeout: Option<Duration>,
-    ) -> Result<BytesFrame, AsyncClientError> {
-        let (reg, rx) = self.register_whole(timeout)?;
-        frame.head.id = reg.id;
-        self.inner.shared.send(|buf| frame.put(buf)).await?;
-        self.wait(reg, rx).await
+    ) -> impl Future<Output = Result<BytesFrame, AsyncClientError>> + Send + '_ {
+        let shared = &self.inner.shared;
+        let deadline = match timeout == self.inner.config.timeout {
+            true => shared.deadline_in(self.inner.timeout),
+            false => shared.deadline(timeout),
+        };
+        Call {
+            shared,
+            frame: Some(frame),
+            deadline,
+            state: CallState::Submit,
+        }
     }
 
     /// A health check: sends [`Kind::PING`] and waits for the [`Kind::PONG`] with the same
@@ -243,9 +291,12 @@ impl AsyncClient {
         mut progress: impl FnMut(u64),
     ) -> Result<BytesFrame, AsyncClientError> {
         // The clock starts once the body is sent.
-        let (reg, rx) = self.register_whole(None)?;
+        let shared = &self.inner.shared;
+        let ticket = shared
+            .submit(|w, waker| w.whole(waker, None), |_, _| Ok(()))
+            .await?;
         let mut head = head;
-        head.id = reg.id;
+        head.id = ticket.id;
         let mut piece = vec![0u8; self.inner.config.fragment.max(1)];
         let mut sent = 0u64;
         loop {
@@ -259,8 +310,7 @@ impl AsyncClient {
                 head.flags.0 |= Flags::MORE.0;
             }
             let data = &piece[..n];
-            self.inner
-                .shared
+            shared
                 .send(|buf| {
                     head.put(data.len() as u64, buf)?;
                     buf.extend_from_slice(data);
@@ -273,8 +323,8 @@ impl AsyncClient {
                 break;
             }
         }
-        self.inner.shared.arm(reg.id, self.inner.config.timeout);
-        self.wait(reg, rx).await
+        shared.arm(ticket.id, self.inner.config.timeout);
+        ticket.reply().await
     }
 
     /// Sends `frame` and writes the reply's payload into `sink` as it arrives, in constant
@@ -287,9 +337,19 @@ impl AsyncClient {
         mut sink: impl AsyncWrite + Unpin,
     ) -> Result<FrameHead, AsyncClientError> {
         let (tx, mut rx) = mpsc::channel::<shared::Delivery<Piece>>(8);
-        let reg = self.inner.shared.register(Waiter::Stream { tx })?;
-        frame.head.id = reg.id;
-        self.inner.shared.send(|buf| frame.put(buf)).await?;
+        let ticket = self
+            .inner
+            .shared
+            .submit(
+                |w, _| w.stream = Some(tx.clone()),
+                |id, buf| {
+                    frame.head.id = id;
+                    put_frame(&frame, buf)
+                },
+            )
+            .await?;
+        // The slot holds the only sender: its end (last piece, error) closes the channel.
+        drop(tx);
         let timeout = self.inner.config.timeout;
         let mut first: Option<FrameHead> = None;
         let mut written = 0u64;
@@ -318,42 +378,98 @@ impl AsyncClient {
         sink.flush()
             .await
             .map_err(|e| AsyncClientError::Body(Arc::new(e)))?;
-        drop(reg);
+        drop(ticket);
         let mut head = first.unwrap_or_else(|| FrameHead::new(Kind::DATA, frame.head.id));
         head.len = written;
         head.flags.0 &= !Flags::MORE.0;
         Ok(head)
     }
+}
 
-    /// A fresh id whose reply is collected whole into the returned receiver.
-    /// It times out `timeout` from now (`None`: never).
-    fn register_whole(
-        &self,
-        timeout: Option<Duration>,
-    ) -> Result<(Registration, WholeReply), AsyncClientError> {
-        let (tx, rx) = oneshot::channel();
-        let shared = &self.inner.shared;
-        let reg = shared.register(Waiter::Whole {
-            tx,
-            partial: None,
-            deadline: shared.deadline(timeout),
-        })?;
-        Ok((reg, rx))
-    }
+/// The future of [`AsyncClient::request_timeout`], written out (rather than an `async fn`
+/// over `submit` and the reply): the hot path of the client.
+struct Call<'a> {
+    shared: &'a Shared,
+    /// The request, until it is in the outbox.
+    frame: Option<BytesFrame>,
+    deadline: Option<shared::Deadline>,
+    state: CallState<'a>,
+}
 
-    /// The reply, an error frame, the sweeper's timeout, or the connection's end: whichever
-    /// comes to the request's receiver (each one takes the waiter out of the map).
-    async fn wait(
-        &self,
-        reg: Registration,
-        rx: WholeReply,
-    ) -> Result<BytesFrame, AsyncClientError> {
-        let got = rx.await;
-        reg.answered();
-        // A sender dropped without an answer: the connection went away.
-        got.unwrap_or_else(|_| Err(self.inner.shared.closed_error()))
+enum CallState<'a> {
+    /// Register and append the request.
+    Submit,
+    /// Waiting for room in the outbox (the writer is far behind).
+    Room(Pin<Box<dyn Future<Output = ()> + Send + 'a>>),
+    /// Sent: waiting for the reply.
+    Wait(shared::Ticket<'a>),
+}
+
+impl Future for Call<'_> {
+    type Output = Result<BytesFrame, AsyncClientError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.state {
+                CallState::Wait(ticket) => return ticket.poll_reply(cx),
+                CallState::Room(room) => {
+                    ready!(room.as_mut().poll(cx));
+                    this.state = CallState::Submit;
+                }
+                CallState::Submit => {
+                    let Some(frame) = &mut this.frame else {
+                        return Poll::Ready(Err(this.shared.closed_error()));
+                    };
+                    let deadline = this.deadline;
+                    let submitted = this.shared.try_submit(
+                        cx.waker(),
+                        |w, waker| w.whole(waker, deadline),
+                        |id, buf| {
+                            frame.head.id = id;
+                            put_frame(frame, buf)
+                        },
+                    );
+                    match submitted {
+                        None => this.state = CallState::Room(Box::pin(this.shared.room())),
+                        Some(Err(e)) => return Poll::Ready(Err(e)),
+                        Some(Ok(ticket)) => {
+                            this.frame = None;
+                            this.state = CallState::Wait(ticket);
+                            // Registered with this poll's waker: a reply wakes it, so there
+                            // is nothing to look at yet.
+                            return Poll::Pending;
+                        }
+                    }
+                }
+            }
+        }
     }
 }
+
+/// Appends `frame`. A plain head (no name, checksum, metadata or header check: most
+/// requests) goes through the core's fast path, which needs room for the longest plain head;
+/// any other through the codec's encoder.
+fn put_frame(frame: &BytesFrame, buf: &mut BytesMut) -> Result<(), EncodeError> {
+    let h = &frame.head;
+    if h.name.is_some() || h.crc.is_some() || !h.meta.is_empty() || h.flags.contains(Flags::HCHECK)
+    {
+        return frame.put(buf);
+    }
+    let len = frame.payload.len() as u64;
+    let mut header = Header::new(h.kind, h.id, len);
+    header.flags = h.flags;
+    let mut head = [0u8; PLAIN_ROOM];
+    let n = encode_head(&header, len, &mut head)?;
+    buf.reserve(n + frame.payload.len());
+    buf.extend_from_slice(&head[..n]);
+    buf.extend_from_slice(&frame.payload);
+    Ok(())
+}
+
+/// Room for any plain head: the prefix, kind, id and length varints (at most 5 and 10
+/// bytes), flags and three empty fields.
+const PLAIN_ROOM: usize = PREFIX_LEN + 1 + 5 + 10 + 4;
 
 /// Reads until `buf` is full or the reader ends; returns the bytes read.
 async fn fill(r: &mut (impl AsyncRead + Unpin), buf: &mut [u8]) -> std::io::Result<usize> {

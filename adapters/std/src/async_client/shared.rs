@@ -1,16 +1,24 @@
-//! State the client's handles and its two tasks share: the requests waiting for replies
-//! (by id) and the bytes waiting to be written.
+//! State the client's handles and its tasks share, under one lock: the requests waiting for
+//! replies (a table of slots by id) and the bytes waiting to be written.
+//!
+//! Per request this costs two lock round trips on the caller's side (register and append
+//! the frame; take the reply) and none of its own on the reader's and writer's side: the
+//! reader hands out every reply of a read under one lock and wakes their callers after it,
+//! the writer takes every frame appended since its last write under one lock. A caller is
+//! woken once, by its reply (or its timeout, or the connection's end).
 
 use super::error::AsyncClientError;
+use super::slots::{Slots, Vacant};
 use crate::codec::{BytesFrame, FrameHead};
 use bytes::{Bytes, BytesMut};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::pin::pin;
+use sockframe::Header;
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc};
 
 /// One piece of a reply received as a stream.
 #[derive(Debug)]
@@ -24,30 +32,48 @@ pub(crate) struct Piece {
 
 pub(crate) type Delivery<T> = Result<T, AsyncClientError>;
 
-/// Who waits for the reply to one id.
-pub(crate) enum Waiter {
-    /// Wants the reply whole: fragments and streamed frames are collected (up to a limit).
-    Whole {
-        tx: oneshot::Sender<Delivery<BytesFrame>>,
-        /// A reply in several pieces, collected so far (boxed: most replies come whole, and
-        /// a small entry keeps the map of 1,000s of waiters compact).
-        partial: Option<Box<(FrameHead, BytesMut)>>,
-        /// When the sweeper gives up on it.
-        deadline: Option<Deadline>,
-    },
-    /// Takes the reply piece by piece (backpressure: the reader waits for room).
-    Stream { tx: mpsc::Sender<Delivery<Piece>> },
-    /// Taken out by the sweeper (a placeholder while it is removed).
-    Gone,
+/// Who waits for the reply to one id: a slot of [`Slots`], filled and emptied in place.
+#[derive(Default)]
+pub(crate) struct Waiter {
+    /// Set for a receiver that takes the reply piece by piece (backpressure: the reader
+    /// waits for room); else the reply is collected whole (fragments and streamed frames
+    /// too, up to a limit) and the fields below serve.
+    pub stream: Option<mpsc::Sender<Delivery<Piece>>>,
+    /// Wakes the caller.
+    waker: Option<Waker>,
+    /// When the sweeper gives up on it.
+    deadline: Option<Deadline>,
+    /// A reply in several pieces, collected so far (boxed: most replies come whole).
+    partial: Option<Box<(FrameHead, BytesMut)>>,
+    /// The outcome once there is one; later frames for the id are discarded.
+    done: Option<Delivery<BytesFrame>>,
+}
+
+impl Vacant for Waiter {
+    fn vacate(&mut self) {
+        self.stream = None;
+        self.waker = None;
+        self.deadline = None;
+        self.partial = None;
+        self.done = None;
+    }
 }
 
 impl Waiter {
-    fn fail(self, e: AsyncClientError) {
-        // A receiver that is gone was cancelled: nobody to tell.
-        match self {
-            Waiter::Whole { tx, .. } => drop(tx.send(Err(e))),
-            Waiter::Stream { tx } => drop(tx.try_send(Err(e))),
-            Waiter::Gone => {}
+    /// Fills a vacant slot for a request that wants its reply whole.
+    pub fn whole(&mut self, waker: &Waker, deadline: Option<Deadline>) {
+        self.waker = Some(waker.clone());
+        self.deadline = deadline;
+    }
+
+    /// Settles the request (unless it already is) and queues its caller's wake-up.
+    fn finish(&mut self, outcome: Delivery<BytesFrame>, wakers: &mut Vec<Waker>) {
+        if self.done.is_none() {
+            self.done = Some(outcome);
+            self.partial = None;
+            if let Some(waker) = self.waker.take() {
+                wakers.push(waker);
+            }
         }
     }
 }
@@ -61,33 +87,45 @@ pub(crate) struct Deadline {
     after: Duration,
 }
 
+/// A timeout and the sweeper ticks it lasts (rounded up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timeout {
+    after: Duration,
+    ticks: u64,
+}
+
+impl Timeout {
+    pub fn new(after: Duration) -> Timeout {
+        const PER_SECOND: u64 = 1_000_000_000 / TICK.as_nanos() as u64;
+        let ticks = after
+            .as_secs()
+            .saturating_mul(PER_SECOND)
+            .saturating_add(u64::from(after.subsec_nanos()).div_ceil(TICK.as_nanos() as u64));
+        Timeout { after, ticks }
+    }
+}
+
 /// The sweeper's resolution: a request times out between its timeout and its timeout plus
 /// two ticks. One timer for the whole client instead of one per request (registering and
 /// cancelling a tokio timer per request cost about a fifth of the client's time with 1,024
 /// requests in flight).
 pub(crate) const TICK: Duration = Duration::from_millis(10);
 
-#[derive(Default)]
-pub(crate) struct Pending {
-    pub map: HashMap<u32, Waiter, BuildHasherDefault<IdHasher>>,
-    next_id: u32,
+/// Above this many bytes waiting for the writer, senders wait for it to drain.
+const HIGH_WATER: usize = 1 << 20;
+
+/// Everything under the one lock.
+pub(crate) struct State {
+    /// The requests in flight.
+    pub slots: Slots<Waiter>,
+    /// Bytes for the writer task; callers append whole frames.
+    pub out: BytesMut,
     /// Set once the connection is gone: why.
     pub closed: Option<AsyncClientError>,
 }
 
-/// Bytes for the writer task; callers append whole frames.
-#[derive(Default)]
-pub(crate) struct Outbox {
-    pub buf: BytesMut,
-    pub closed: bool,
-}
-
-/// Above this many bytes waiting for the writer, senders wait for it to drain.
-const HIGH_WATER: usize = 1 << 20;
-
 pub(crate) struct Shared {
-    pub pending: Mutex<Pending>,
-    pub out: Mutex<Outbox>,
+    state: Mutex<State>,
     /// Tells the writer task there is something to write (or that it should stop).
     pub wake_writer: Notify,
     /// Tells senders the writer took the outbox.
@@ -95,7 +133,7 @@ pub(crate) struct Shared {
     /// Reply frames that found no one waiting (timed out or cancelled requests).
     pub discarded: AtomicU64,
     /// Largest reply collected whole.
-    pub max_reply: u64,
+    max_reply: u64,
     /// The sweeper's clock: ticks of [`TICK`] counted while requests wait.
     tick: AtomicU64,
     /// Wakes the sweeper when the first request of a busy spell is registered.
@@ -103,18 +141,26 @@ pub(crate) struct Shared {
 }
 
 /// Locks ignoring poison: the state stays consistent at every unlock (no panics inside).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Wakes the callers whose requests were settled (after the lock is released).
+fn wake(wakers: &mut Vec<Waker>) {
+    for w in wakers.drain(..) {
+        w.wake();
+    }
+}
+
 impl Shared {
-    pub fn new(max_reply: u64) -> Arc<Shared> {
+    /// `first_id`: the first id handed out (tests start near the top to see ids wrap).
+    pub fn new(max_reply: u64, first_id: u32) -> Arc<Shared> {
         Arc::new(Shared {
-            pending: Mutex::new(Pending {
-                next_id: 1,
-                ..Pending::default()
+            state: Mutex::new(State {
+                slots: Slots::starting_at(first_id),
+                out: BytesMut::new(),
+                closed: None,
             }),
-            out: Mutex::default(),
             wake_writer: Notify::new(),
             drained: Notify::new(),
             discarded: AtomicU64::new(0),
@@ -124,46 +170,145 @@ impl Shared {
         })
     }
 
-    /// Registers `waiter` under a fresh id: never 0 (connection errors use it), never one
-    /// in flight. The id is released when the returned guard drops.
-    pub fn register(self: &Arc<Self>, waiter: Waiter) -> Result<Registration, AsyncClientError> {
-        let mut p = lock(&self.pending);
-        if let Some(e) = &p.closed {
-            return Err(e.clone());
-        }
-        // At most `map.len() + 1` tries: ids in flight are skipped.
-        let id = loop {
-            let id = p.next_id;
-            p.next_id = p.next_id.wrapping_add(1).max(1);
-            if !p.map.contains_key(&id) {
-                break id;
-            }
-        };
-        if p.map.is_empty() {
-            self.wake_sweeper.notify_one();
-        }
-        p.map.insert(id, waiter);
-        Ok(Registration {
-            shared: self.clone(),
-            id,
-            answered: false,
-        })
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// Requests in flight.
+    pub fn in_flight(&self) -> usize {
+        self.state().slots.len()
     }
 
     /// The deadline for a request that waits at most `after` from now (`None`: forever).
     pub fn deadline(&self, after: Option<Duration>) -> Option<Deadline> {
+        self.deadline_in(after.map(Timeout::new))
+    }
+
+    /// [`deadline`](Self::deadline) for a timeout converted once.
+    pub fn deadline_in(&self, after: Option<Timeout>) -> Option<Deadline> {
         let after = after?;
-        let ticks = after.as_nanos().div_ceil(TICK.as_nanos()) as u64;
         // +1: the tick in progress may be nearly over.
-        let tick = self.tick.load(Ordering::Relaxed).saturating_add(ticks + 1);
-        Some(Deadline { tick, after })
+        let tick = self
+            .tick
+            .load(Ordering::Relaxed)
+            .saturating_add(after.ticks.saturating_add(1));
+        Some(Deadline {
+            tick,
+            after: after.after,
+        })
+    }
+
+    /// Registers the waiter `fill` makes under a fresh id (never 0, never one in flight)
+    /// and appends what `put` writes for that id to the outbox, under one lock; waits while
+    /// the writer is far behind. The id is released when the returned ticket drops.
+    pub async fn submit(
+        &self,
+        fill: impl Fn(&mut Waiter, &Waker),
+        mut put: impl FnMut(u32, &mut BytesMut) -> Result<(), sockframe::EncodeError>,
+    ) -> Result<Ticket<'_>, AsyncClientError> {
+        loop {
+            match poll_fn(|cx| Poll::Ready(self.try_submit(cx.waker(), &fill, &mut put))).await {
+                Some(done) => return done,
+                None => self.room().await,
+            }
+        }
+    }
+
+    /// One try of [`submit`](Self::submit), with the caller's waker: `None` while the
+    /// outbox is full (then wait for [`room`](Self::room)).
+    pub fn try_submit(
+        &self,
+        waker: &Waker,
+        fill: impl FnOnce(&mut Waiter, &Waker),
+        put: impl FnOnce(u32, &mut BytesMut) -> Result<(), sockframe::EncodeError>,
+    ) -> Option<Result<Ticket<'_>, AsyncClientError>> {
+        let id = self.try_with_room(waker, |st, waker| {
+            if st.slots.is_empty() {
+                self.wake_sweeper.notify_one();
+            }
+            let id = st.slots.insert(|w| fill(w, waker));
+            let at = st.out.len();
+            if let Err(e) = put(id, &mut st.out) {
+                st.out.truncate(at);
+                st.slots.discard(id);
+                return Err(e.into());
+            }
+            Ok(id)
+        })?;
+        Some(id.map(|id| Ticket {
+            shared: self,
+            id,
+            live: true,
+        }))
+    }
+
+    /// Appends what `put` writes to the outbox (waiting while the writer is far behind).
+    pub async fn send(
+        &self,
+        mut put: impl FnMut(&mut BytesMut) -> Result<(), sockframe::EncodeError>,
+    ) -> Result<(), AsyncClientError> {
+        loop {
+            let step = poll_fn(|cx| {
+                Poll::Ready(self.try_with_room(cx.waker(), |st, _| {
+                    let at = st.out.len();
+                    put(&mut st.out).map_err(|e| {
+                        st.out.truncate(at);
+                        e.into()
+                    })
+                }))
+            })
+            .await;
+            match step {
+                Some(done) => return done,
+                None => self.room().await,
+            }
+        }
+    }
+
+    /// Runs `f` on the state if the outbox has room (else `None`) and wakes the writer if
+    /// `f` gave it its first bytes. `f` gets the caller's waker.
+    fn try_with_room<T>(
+        &self,
+        waker: &Waker,
+        f: impl FnOnce(&mut State, &Waker) -> Result<T, AsyncClientError>,
+    ) -> Option<Result<T, AsyncClientError>> {
+        let mut st = self.state();
+        if let Some(e) = &st.closed {
+            return Some(Err(e.clone()));
+        }
+        if st.out.len() >= HIGH_WATER {
+            return None;
+        }
+        let was_empty = st.out.is_empty();
+        let done = f(&mut st, waker);
+        // Else the writer was woken for the bytes already there and takes these too.
+        let first = was_empty && !st.out.is_empty();
+        drop(st);
+        if first {
+            self.wake_writer.notify_one();
+        }
+        Some(done)
+    }
+
+    /// Waits until the writer took the outbox (or the connection is gone).
+    pub async fn room(&self) {
+        let mut drained = pin!(self.drained.notified());
+        drained.as_mut().enable();
+        // Looked at once registered: a drain since the caller looked is not missed.
+        let full = {
+            let st = self.state();
+            st.out.len() >= HIGH_WATER && st.closed.is_none()
+        };
+        if full {
+            drained.await;
+        }
     }
 
     /// Starts the clock of request `id` (registered without a deadline) now.
     pub fn arm(&self, id: u32, after: Option<Duration>) {
         let deadline = self.deadline(after);
-        if let Some(Waiter::Whole { deadline: d, .. }) = lock(&self.pending).map.get_mut(&id) {
-            *d = deadline;
+        if let Some(w) = self.state().slots.get_mut(id) {
+            w.deadline = deadline;
         }
     }
 
@@ -171,229 +316,260 @@ impl Shared {
     /// has come. Returns whether requests still wait (else the sweeper sleeps).
     pub fn sweep(&self) -> bool {
         let now = self.tick.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut expired = Vec::new();
+        let mut wakers = Vec::new();
         let busy = {
-            let mut p = lock(&self.pending);
-            p.map.retain(|_, w| match w {
-                Waiter::Whole {
-                    deadline: Some(d), ..
-                } if d.tick <= now => {
-                    expired.push((d.after, std::mem::replace(w, Waiter::Gone)));
-                    false
+            let mut st = self.state();
+            st.slots.retain(|_, w| {
+                if let Some(d) = w.deadline
+                    && d.tick <= now
+                {
+                    w.deadline = None;
+                    w.finish(Err(AsyncClientError::Timeout(d.after)), &mut wakers);
                 }
-                _ => true,
+                true
             });
-            !p.map.is_empty()
+            !st.slots.is_empty()
         };
-        for (after, w) in expired {
-            w.fail(AsyncClientError::Timeout(after));
-        }
+        wake(&mut wakers);
         busy
     }
 
     /// Waits until a request is registered (the sweeper's rest between busy spells).
     pub async fn idle(&self) {
         let woken = self.wake_sweeper.notified();
-        if lock(&self.pending).map.is_empty() {
+        if self.state().slots.is_empty() {
             woken.await;
-        }
-    }
-
-    /// Appends bytes for the writer (waiting while it is far behind).
-    pub async fn send(
-        &self,
-        put: impl Fn(&mut BytesMut) -> Result<(), sockframe::EncodeError>,
-    ) -> Result<(), AsyncClientError> {
-        loop {
-            let mut drained = pin!(self.drained.notified());
-            {
-                let mut out = lock(&self.out);
-                if out.closed {
-                    return Err(self.closed_error());
-                }
-                if out.buf.len() < HIGH_WATER {
-                    put(&mut out.buf)?;
-                    drop(out);
-                    self.wake_writer.notify_one();
-                    return Ok(());
-                }
-                // Registered before the lock is released: a drain in between is not missed.
-                drained.as_mut().enable();
-            }
-            drained.await;
         }
     }
 
     /// The error new requests get once the connection is gone.
     pub fn closed_error(&self) -> AsyncClientError {
-        lock(&self.pending)
-            .closed
-            .clone()
-            .unwrap_or_else(|| AsyncClientError::ConnectionLost("the client was closed".into()))
+        closed_error(&self.state())
     }
 
     /// The connection is gone: every waiter gets `e`, new requests fail with it.
     pub fn fail_all(&self, e: AsyncClientError) {
-        let waiters: Vec<Waiter> = {
-            let mut p = lock(&self.pending);
-            p.closed.get_or_insert(e.clone());
-            p.map.drain().map(|(_, w)| w).collect()
-        };
-        for w in waiters {
-            w.fail(e.clone());
+        let mut wakers = Vec::new();
+        {
+            let mut st = self.state();
+            st.closed.get_or_insert(e.clone());
+            st.slots.retain(|_, w| match &w.stream {
+                // Its receiver gets the error, or (if full) sees the channel close.
+                Some(tx) => {
+                    let _ = tx.try_send(Err(e.clone()));
+                    false
+                }
+                None => {
+                    w.finish(Err(e.clone()), &mut wakers);
+                    true
+                }
+            });
         }
-        lock(&self.out).closed = true;
+        wake(&mut wakers);
         self.drained.notify_waiters();
         self.wake_writer.notify_one();
     }
+}
 
-    /// Hands one piece of the reply to `id` to whoever waits for it.
+fn closed_error(st: &State) -> AsyncClientError {
+    st.closed
+        .clone()
+        .unwrap_or_else(|| AsyncClientError::ConnectionLost("the client was closed".into()))
+}
+
+/// The reader's side of the state, held for a burst of replies: it hands each to its
+/// request and collects the wake-ups for after the lock.
+pub(crate) struct Handout<'a> {
+    pub shared: &'a Shared,
+    pub st: MutexGuard<'a, State>,
+    pub wakers: &'a mut Vec<Waker>,
+}
+
+impl Handout<'_> {
+    /// Hands one piece of the reply to `id` to whoever waits for it. Returns the piece and
+    /// the channel when it goes to a streaming receiver (sent by the caller, after the
+    /// lock: the reader waits for its room).
     ///
     /// `head` is set on the first piece of each frame; `last` ends the reply (the last
-    /// piece of a frame without MORE). Waits only for a streaming receiver's room.
-    pub async fn deliver(&self, id: u32, head: Option<FrameHead>, data: &[u8], last: bool) {
-        let stream_tx = {
-            let mut p = lock(&self.pending);
-            let Some(waiter) = p.map.get_mut(&id) else {
-                if head.is_some() {
-                    self.discarded.fetch_add(1, Ordering::Relaxed);
+    /// piece of a frame without MORE).
+    pub fn deliver(
+        &mut self,
+        id: u32,
+        head: Option<&Header<'_>>,
+        data: Bytes,
+        last: bool,
+    ) -> Option<(mpsc::Sender<Delivery<Piece>>, Piece)> {
+        let max_reply = self.shared.max_reply;
+        // A reply counts as discarded once, at its first piece.
+        let first = head.is_some();
+        let discard = |shared: &Shared| {
+            if first {
+                shared.discarded.fetch_add(1, Ordering::Relaxed);
+            }
+        };
+        let Some(waiter) = self.st.slots.get_mut(id) else {
+            discard(self.shared);
+            return None;
+        };
+        let w = waiter;
+        if let Some(tx) = &w.stream {
+            let tx = tx.clone();
+            if last {
+                self.st.slots.discard(id);
+            }
+            let head = head.map(head_of);
+            return Some((tx, Piece { head, data, last }));
+        }
+        if w.done.is_some() {
+            // Timed out, failed, or answered twice.
+            discard(self.shared);
+            return None;
+        }
+        match (&mut w.partial, head) {
+            (None, Some(head)) if last && data.len() as u64 <= max_reply => {
+                // The common case: a reply in one whole frame, written where the caller
+                // takes it (nothing collected to drop, `done` checked above).
+                w.done = Some(Ok(BytesFrame {
+                    head: head_of(head),
+                    payload: data,
+                }));
+                if let Some(waker) = w.waker.take() {
+                    self.wakers.push(waker);
                 }
-                return;
-            };
-            match waiter {
-                Waiter::Gone => return,
-                Waiter::Stream { tx } => {
-                    let tx = tx.clone();
-                    if last {
-                        p.map.remove(&id);
-                    }
-                    tx
+            }
+            (partial, head) => {
+                let (_, body) = &mut **partial.get_or_insert_with(|| {
+                    Box::new((
+                        head.map_or_else(|| FrameHead::new(sockframe::Kind::DATA, id), head_of),
+                        BytesMut::new(),
+                    ))
+                });
+                let got = (body.len() + data.len()) as u64;
+                if got > max_reply {
+                    let limit = max_reply;
+                    w.finish(
+                        Err(AsyncClientError::ReplyTooLarge { got, limit }),
+                        self.wakers,
+                    );
+                    return None;
                 }
-                Waiter::Whole { partial: None, .. }
-                    if last && head.is_some() && data.len() as u64 <= self.max_reply =>
-                {
-                    // The common case: a reply in one whole frame.
-                    let Some(Waiter::Whole { tx, .. }) = p.map.remove(&id) else {
-                        return;
-                    };
-                    drop(p);
-                    let mut head = head.unwrap_or_default_head(id);
-                    head.len = data.len() as u64;
-                    let _ = tx.send(Ok(BytesFrame {
-                        head,
-                        payload: Bytes::copy_from_slice(data),
-                    }));
-                    return;
-                }
-                Waiter::Whole { partial, .. } => {
-                    let (_, body) = &mut **partial.get_or_insert_with(|| {
-                        Box::new((head.clone().unwrap_or_default_head(id), BytesMut::new()))
-                    });
-                    let got = (body.len() + data.len()) as u64;
-                    if got > self.max_reply {
-                        let limit = self.max_reply;
-                        if let Some(w) = p.map.remove(&id) {
-                            w.fail(AsyncClientError::ReplyTooLarge { got, limit });
-                        }
-                        return;
-                    }
-                    body.extend_from_slice(data);
-                    if last {
-                        let Some(Waiter::Whole {
-                            tx,
-                            partial: Some(collected),
-                            ..
-                        }) = p.map.remove(&id)
-                        else {
-                            return;
-                        };
-                        drop(p);
-                        let (mut head, body) = *collected;
-                        head.len = body.len() as u64;
-                        head.flags.0 &= !sockframe::Flags::MORE.0;
-                        let _ = tx.send(Ok(BytesFrame {
+                body.extend_from_slice(&data);
+                if last && let Some(collected) = w.partial.take() {
+                    let (mut head, body) = *collected;
+                    head.len = body.len() as u64;
+                    head.flags.0 &= !sockframe::Flags::MORE.0;
+                    w.finish(
+                        Ok(BytesFrame {
                             head,
                             payload: body.freeze(),
-                        }));
-                    }
-                    return;
+                        }),
+                        self.wakers,
+                    );
                 }
             }
-        };
-        let piece = Piece {
-            head,
-            data: Bytes::copy_from_slice(data),
-            last,
-        };
-        // A receiver that is gone was cancelled: the rest of its reply is dropped.
-        let _ = stream_tx.send(Ok(piece)).await;
+        }
+        None
     }
 
-    /// An error frame for request `id`: its waiter gets it as a typed error.
-    pub fn deliver_error(&self, id: u32, code: String, message: String) {
-        let waiter = lock(&self.pending).map.remove(&id);
-        match waiter {
-            Some(w) => w.fail(AsyncClientError::Remote { id, code, message }),
-            None => {
-                self.discarded.fetch_add(1, Ordering::Relaxed);
+    /// An error frame (or ABORT) for request `id`: its waiter gets it as a typed error.
+    pub fn deliver_error(&mut self, id: u32, code: String, message: String) {
+        let e = AsyncClientError::Remote { id, code, message };
+        match self.st.slots.get_mut(id) {
+            Some(w) if w.stream.is_some() => {
+                if let Some(tx) = &w.stream {
+                    let _ = tx.try_send(Err(e));
+                }
+                self.st.slots.discard(id);
+            }
+            Some(w) if w.done.is_none() => w.finish(Err(e), self.wakers),
+            _ => {
+                self.shared.discarded.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
 }
 
-trait OrDefaultHead {
-    fn unwrap_or_default_head(self, id: u32) -> FrameHead;
-}
-
-impl OrDefaultHead for Option<FrameHead> {
-    /// Chunks always follow a head; should one not, the reply still gets a plain head.
-    fn unwrap_or_default_head(self, id: u32) -> FrameHead {
-        self.unwrap_or_else(|| FrameHead::new(sockframe::Kind::DATA, id))
-    }
-}
-
-/// Hashes the client's own ids (sequential u32s, never chosen by the peer) with one
-/// multiplication (Fibonacci hashing) instead of SipHash: the map is looked up twice per
-/// request, and a peer cannot pick the keys to make it collide.
-#[derive(Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+/// `header` as an owned head; without metadata (most replies) nothing is collected.
+pub(crate) fn head_of(header: &Header<'_>) -> FrameHead {
+    if header.meta.is_empty() && header.name.is_none() {
+        FrameHead {
+            kind: header.kind,
+            id: header.id,
+            len: header.len,
+            flags: header.flags,
+            name: None,
+            crc: header.crc,
+            meta: Vec::new(),
         }
-    }
-
-    fn write_u32(&mut self, id: u32) {
-        self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    } else {
+        FrameHead::from_header(header)
     }
 }
 
-/// An id in flight; dropping it (a finished, timed-out or cancelled request) frees the id,
-/// so a late reply finds no one and is discarded.
-pub(crate) struct Registration {
-    shared: Arc<Shared>,
+/// An id in flight; dropping it before its reply is taken (a cancelled request) frees the
+/// id, so a late reply finds no one and is discarded.
+pub(crate) struct Ticket<'a> {
+    shared: &'a Shared,
     pub id: u32,
-    /// The reader already took the waiter out of the map (its reply came whole).
-    answered: bool,
+    /// Still holds its slot.
+    live: bool,
 }
 
-impl Registration {
-    /// The reply arrived: nothing left to remove (saves a lock per request).
-    pub fn answered(mut self) {
-        self.answered = true;
+impl<'a> Ticket<'a> {
+    /// Takes the outcome if the request is settled; else keeps `cx`'s waker to be woken.
+    pub fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<Delivery<BytesFrame>> {
+        let mut st = self.shared.state();
+        let outcome = match st.slots.get_mut(self.id) {
+            Some(w) if w.stream.is_none() => match w.done.take() {
+                Some(outcome) => {
+                    // Settling took the waker and the collected parts: the slot holds
+                    // nothing else to drop.
+                    w.deadline = None;
+                    st.slots.release(self.id);
+                    self.live = false;
+                    return Poll::Ready(outcome);
+                }
+                None => {
+                    match &w.waker {
+                        Some(old) if old.will_wake(cx.waker()) => {}
+                        _ => w.waker = Some(cx.waker().clone()),
+                    }
+                    return Poll::Pending;
+                }
+            },
+            // Not a whole waiter (cannot happen): the connection's state says what is left.
+            _ => Err(closed_error(&st)),
+        };
+        st.slots.discard(self.id);
+        self.live = false;
+        drop(st);
+        Poll::Ready(outcome)
+    }
+
+    /// Waits for the whole reply, the error frame, the sweeper's timeout or the
+    /// connection's end, whichever settles the request first.
+    pub fn reply(self) -> Reply<'a> {
+        Reply { ticket: self }
     }
 }
 
-impl Drop for Registration {
+impl Drop for Ticket<'_> {
     fn drop(&mut self) {
-        if !self.answered {
-            lock(&self.shared.pending).map.remove(&self.id);
+        if self.live {
+            self.shared.state().slots.discard(self.id);
         }
+    }
+}
+
+/// The future of [`Ticket::reply`].
+pub(crate) struct Reply<'a> {
+    ticket: Ticket<'a>,
+}
+
+impl Future for Reply<'_> {
+    type Output = Delivery<BytesFrame>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().ticket.poll_reply(cx)
     }
 }
