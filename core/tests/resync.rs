@@ -172,20 +172,29 @@ fn plan(items: &[Item]) -> Plan {
             }
         };
         wire.extend_from_slice(&frame);
-        sent.push((start, original, head, damaged_at));
+        sent.push((start, frame.len(), original, head, damaged_at));
     }
-    // A frame is intact if its bytes stand unchanged at its start (damage can leave them so:
-    // a byte inserted before an equal one is noise after the frame).
+    // A frame is intact if its bytes stand unchanged, contiguous, where it was written: damage
+    // can leave them so (a byte inserted before an equal one, or an F5 inserted right after
+    // the first, is noise beside a whole frame).
     let (mut intact, mut bound) = (Vec::new(), Vec::new());
     // The furthest claimed end of a frame whose head arrived intact so far.
     let mut claimed = 0usize;
-    for (start, original, head, damaged_at) in sent {
-        let end = start + original.len();
-        if wire.get(start..end) == Some(&original[..]) {
-            bound.push(end.max(claimed));
-            intact.push((original, end));
-        } else if damaged_at.is_some_and(|at| at >= head) {
-            claimed = claimed.max(end);
+    for (start, written, original, head, damaged_at) in sent {
+        let n = original.len();
+        let found = wire[start..start + written]
+            .windows(n)
+            .position(|w| w == &original[..]);
+        match found {
+            Some(at) => {
+                let end = start + at + n;
+                bound.push(end.max(claimed));
+                intact.push((original, end));
+            }
+            None if damaged_at.is_some_and(|at| at >= head) => {
+                claimed = claimed.max(start + n);
+            }
+            None => {}
         }
     }
     Plan {
