@@ -6,6 +6,7 @@
 //! [`fmt::Write::write_str`], so a message carries the same numbers for less flash. They
 //! take `&mut dyn Sink`: one copy in flash, whatever they write into.
 
+use crate::report::Detail;
 use core::fmt;
 
 /// Where message text goes. Only `write_str`: a `dyn fmt::Write` would bring its
@@ -21,27 +22,47 @@ impl<W: fmt::Write> Sink for W {
     }
 }
 
-/// One piece of a message.
-pub(crate) enum Piece<'a> {
-    /// Text as it is.
-    Str(&'a str),
-    /// A number in decimal.
-    Dec(u64),
-    /// A number in lower-case hex, zero-padded to the given number of digits.
-    Hex(u32, usize),
-}
-
-/// Writes a message given as pieces: one loop for every message, which takes less flash
-/// than a call sequence per message.
-pub(crate) fn write(w: &mut dyn Sink, pieces: &[Piece<'_>]) -> fmt::Result {
-    for piece in pieces {
-        match *piece {
-            Piece::Str(s) => w.put(s)?,
-            Piece::Dec(v) => decimal(w, v)?,
-            Piece::Hex(v, digits) => hex(w, v, digits)?,
+/// Writes a message template: its text as it is, except the marks (bytes below `0x20`,
+/// which no message has otherwise), each replaced by a value of `values`:
+///
+/// - `\x01`..`\x04`: value 1..4, a number in decimal (`{n}`) or a text as it is;
+/// - `\x11`..`\x14`: value 1..4, a number as 8 lower-case hex digits (`{n:08x}`);
+/// - `\x0f`: `extra`.
+///
+/// One template string and one walk for every message take less flash than a call
+/// sequence (or an array of pieces built on the stack) per message, and the numbers come
+/// from the same values the error frame's metadata carries. A mark without a value writes
+/// nothing.
+pub(crate) fn render(
+    w: &mut dyn Sink,
+    template: &str,
+    values: &[Detail],
+    extra: &str,
+) -> fmt::Result {
+    let mut rest = template;
+    loop {
+        let at = rest.bytes().position(|b| b < 0x20).unwrap_or(rest.len());
+        // Marks are ASCII, so both halves are whole characters.
+        let (text, tail) = rest.split_at_checked(at).ok_or(fmt::Error)?;
+        w.put(text)?;
+        let Some(&mark) = tail.as_bytes().first() else {
+            return Ok(());
+        };
+        rest = tail.get(1..).unwrap_or("");
+        if mark == 0x0f {
+            w.put(extra)?;
+            continue;
+        }
+        let value = usize::from(mark & 0x0f)
+            .checked_sub(1)
+            .and_then(|i| values.get(i));
+        match value {
+            Some(Detail::Text(t)) => w.put(t)?,
+            Some(&Detail::Number(n)) if mark & 0x10 != 0 => hex(w, n as u32, 8)?,
+            Some(&Detail::Number(n)) => decimal(w, n)?,
+            None => {}
         }
     }
-    Ok(())
 }
 
 /// Writes `v` in decimal (as `{v}` would).
@@ -125,6 +146,18 @@ mod tests {
         for v in cases {
             assert_eq!(dec(v), std::format!("{v}"), "{v}");
         }
+    }
+
+    #[test]
+    fn templates_write_their_values() {
+        use Detail::{Number as N, Text as T};
+        let mut s = String::new();
+        let values = [N(7), T("name"), N(0xE306_9283), N(u64::MAX)];
+        render(&mut s, "a\x01b\x02c\x13d\x04e\x0f\x05", &values, "x").unwrap();
+        assert_eq!(s, std::format!("a7bnamece3069283d{}ex", u64::MAX));
+        let mut s = String::new();
+        render(&mut s, "\x01", &[], "").unwrap();
+        assert_eq!(s, "");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::reply::{BufSink, Handler, Reply, ReplyError};
 use embedded_io::{Read, ReadReady, Write, WriteReady};
 use sockframe::{
-    DecodeError, Decoder, ERROR_FRAME_MAX, Limits, encode_decode_error, encode_error_frame,
+    DecodeError, Decoder, ERROR_FRAME_MAX, Limits, encode_decode_error, encode_error_text,
 };
 
 /// The error code sent when a handler fails on a port (its partial answer is dropped).
@@ -193,10 +193,10 @@ impl<const N: usize, const OUT: usize> Port<N, OUT> {
                     if let Some(code) = code {
                         // The handler's answer was dropped; `free` is at least an ERROR
                         // frame (checked above).
-                        let n = encode_error_frame(
+                        let n = encode_error_text(
                             0,
                             code,
-                            &"the handler failed",
+                            "the handler failed",
                             &mut self.out[self.end..],
                         )
                         .unwrap_or(0);
