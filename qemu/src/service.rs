@@ -84,10 +84,11 @@ impl Session {
 #[cfg(not(feature = "plain-echo"))]
 pub struct UartLink(sockframe_smoltcp::Port<FRAME_BUF, UART_OUT>);
 
-/// The port driver's output buffer: a full decoder buffer's answer (the echo may grow a
-/// limits PING's PONG a little) or an ERROR frame.
+/// The port driver's output buffer: a full decoder buffer's answer (`Echo::reserve`: the
+/// echo may grow a limits PING's PONG by 61 bytes) or an ERROR frame (320 B); the port
+/// checks both on every poll.
 #[cfg(not(feature = "plain-echo"))]
-const UART_OUT: usize = FRAME_BUF + 256;
+const UART_OUT: usize = FRAME_BUF + 64;
 
 #[cfg(not(feature = "plain-echo"))]
 impl UartLink {
