@@ -70,19 +70,15 @@ pub(crate) fn decimal(w: &mut dyn Sink, v: u64) -> fmt::Result {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut v = v;
-    // Above u32::MAX, peel digits off with a division done in 16-bit pieces: no 64-bit
-    // division routine needed. At most ten rounds bring any u64 under u32::MAX.
-    while v > u64::from(u32::MAX) {
+    // Digits peeled off with a division done in 16-bit pieces: no 64-bit division routine
+    // needed, and one loop for every size of number (a second, 32-bit loop for the common
+    // small numbers would be faster and larger; messages are rare, flash is not). 20 digits
+    // hold any u64.
+    while let Some(d) = digits[..at].last_mut() {
         let (q, r) = div10(v);
+        *d = b'0' + r;
         at -= 1;
-        digits[at] = b'0' + r;
         v = q;
-    }
-    let mut v = v as u32;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (v % 10) as u8;
-        v /= 10;
         if v == 0 {
             break;
         }
