@@ -222,7 +222,28 @@ pub fn encode_decode_error(
     err: &DecodeError,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    encode_report(Kind::ERROR, id, err.code(), &err.details(), err, out)
+    encode_decoded(Kind::ERROR, id, err, out)
+}
+
+/// The ERROR or ABORT frame of a decode error: one copy for both (and one of the error's
+/// code and facts in a firmware that sends both).
+#[inline(never)]
+fn encode_decoded(
+    kind: Kind,
+    id: u32,
+    err: &DecodeError,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let details = err.details();
+    report(
+        kind,
+        id,
+        err.code(),
+        details.keys,
+        details.values(),
+        err,
+        out,
+    )
 }
 
 /// Writes a [`Kind::ERROR`] frame with a service's own `code` and a fixed `message` (cut at
@@ -247,7 +268,7 @@ pub fn encode_error_text(
     message: &str,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    encode_report(Kind::ERROR, id, code, &Details::NONE, &message, out)
+    report(Kind::ERROR, id, code, &[], &[], &message, out)
 }
 
 /// A fixed text, written as it is.
@@ -264,7 +285,7 @@ pub fn encode_decode_abort(
     err: &DecodeError,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    encode_report(Kind::ABORT, id, err.code(), &err.details(), err, out)
+    encode_decoded(Kind::ABORT, id, err, out)
 }
 
 /// Writes the ABORT trailer of frame `id`: metadata `code` = `code`, payload = `message`
@@ -295,7 +316,7 @@ pub fn encode_abort(
     message: &dyn fmt::Display,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    encode_report(Kind::ABORT, id, code, &Details::NONE, &Shown(message), out)
+    report(Kind::ABORT, id, code, &[], &[], &Shown(message), out)
 }
 
 /// Writes the END trailer of frame `id` (which had [`Flags::TRAILER`](crate::Flags::TRAILER)):
@@ -343,26 +364,41 @@ pub(crate) fn encode_report(
     message: &dyn Message,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
+    report(kind, id, code, details.keys, details.values(), message, out)
+}
+
+/// [`encode_report`] with the details as keys and values: callers without details pass
+/// empty slices rather than a [`Details::NONE`] (a 72-byte constant in flash).
+fn report(
+    kind: Kind,
+    id: u32,
+    code: &str,
+    keys: &[&str],
+    values: &[Detail],
+    message: &dyn Message,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
     let mut text = heapless::String::<ERROR_MESSAGE_MAX>::new();
     // A message too long for the buffer is cut, not dropped: keep what fit.
     message.write_to(&mut Cut(&mut text));
+    let details = keys.iter().zip(values).take(MAX_DETAILS);
     let mut digits: [Digits; MAX_DETAILS] = Default::default();
-    for (d, (_, detail)) in digits.iter_mut().zip(details.iter()) {
-        if let Detail::Number(n) = detail {
+    for (d, (_, detail)) in digits.iter_mut().zip(details.clone()) {
+        if let Detail::Number(n) = *detail {
             *d = decimal(n);
         }
     }
     let mut pairs = [("code", code); 1 + MAX_DETAILS];
-    for (pair, ((key, detail), d)) in pairs[1..].iter_mut().zip(details.iter().zip(&digits)) {
+    for (pair, ((key, detail), d)) in pairs[1..].iter_mut().zip(details.clone().zip(&digits)) {
         *pair = (
             key,
-            match detail {
+            match *detail {
                 Detail::Number(_) => d.as_str(),
                 Detail::Text(t) => t,
             },
         );
     }
-    let header = Header::new(kind, id, 0).with_meta(&pairs[..1 + details.iter().count()]);
+    let header = Header::new(kind, id, 0).with_meta(&pairs[..1 + details.count()]);
     encode_frame(&header, text.as_bytes(), out)
 }
 
