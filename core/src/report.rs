@@ -23,10 +23,8 @@ use crate::encoder::{ERROR_MESSAGE_MAX, encode_frame, encode_head};
 use crate::error::{DecodeError, EncodeError};
 use crate::header::{Header, Kind};
 use crate::metadata::MAX_META;
+use crate::text::digits;
 use core::fmt;
-
-/// A number written out in decimal.
-type Digits = heapless::String<20>;
 
 /// The longest message an ABORT trailer may carry (spec, section 4.1); a longer one is a
 /// `bad-trailer` fault.
@@ -335,15 +333,12 @@ pub fn encode_limits_pong(
     limits: Limits,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    let (header, payload, meta) = (
-        decimal(limits.max_header as u64),
-        decimal(limits.max_payload),
-        decimal(MAX_META as u64),
-    );
+    let mut bufs = [[0u8; 20]; 3];
+    let [header, payload, meta] = &mut bufs;
     let pairs = [
-        ("max-header", header.as_str()),
-        ("max-payload", payload.as_str()),
-        ("max-meta", meta.as_str()),
+        ("max-header", digits(limits.max_header as u64, header)),
+        ("max-payload", digits(limits.max_payload, payload)),
+        ("max-meta", digits(MAX_META as u64, meta)),
         ("trailer", "1"),
     ];
     let pong = Header {
@@ -382,30 +377,17 @@ fn report(
     // A message too long for the buffer is cut, not dropped: keep what fit.
     message.write_to(&mut Cut(&mut text));
     let details = keys.iter().zip(values).take(MAX_DETAILS);
-    let mut digits: [Digits; MAX_DETAILS] = Default::default();
-    for (d, (_, detail)) in digits.iter_mut().zip(details.clone()) {
-        if let Detail::Number(n) = *detail {
-            *d = decimal(n);
-        }
-    }
+    let mut bufs = [[0u8; 20]; MAX_DETAILS];
     let mut pairs = [("code", code); 1 + MAX_DETAILS];
-    for (pair, ((key, detail), d)) in pairs[1..].iter_mut().zip(details.clone().zip(&digits)) {
+    for (pair, ((key, detail), buf)) in pairs[1..].iter_mut().zip(details.clone().zip(&mut bufs)) {
         *pair = (
             key,
             match *detail {
-                Detail::Number(_) => d.as_str(),
+                Detail::Number(n) => digits(n, buf),
                 Detail::Text(t) => t,
             },
         );
     }
     let header = Header::new(kind, id, 0).with_meta(&pairs[..1 + details.count()]);
     encode_frame(&header, text.as_bytes(), out)
-}
-
-/// `n` in decimal.
-fn decimal(n: u64) -> Digits {
-    let mut digits = Digits::new();
-    // 20 digits hold any u64.
-    let _ = crate::text::decimal(&mut digits, n);
-    digits
 }

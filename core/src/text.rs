@@ -67,14 +67,17 @@ pub(crate) fn render(
 
 /// Writes `v` in decimal (as `{v}` would).
 pub(crate) fn decimal(w: &mut dyn Sink, v: u64) -> fmt::Result {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
+    w.put(digits(v, &mut [0; 20]))
+}
+
+/// `v` in decimal (as `{v}` would), written at the end of `buf` (20 digits hold any u64).
+pub(crate) fn digits(v: u64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
     let mut v = v;
     // Digits peeled off with a division done in 16-bit pieces: no 64-bit division routine
     // needed, and one loop for every size of number (a second, 32-bit loop for the common
-    // small numbers would be faster and larger; messages are rare, flash is not). 20 digits
-    // hold any u64.
-    while let Some(d) = digits[..at].last_mut() {
+    // small numbers would be faster and larger; messages are rare, flash is not).
+    while let Some(d) = buf[..at].last_mut() {
         let (q, r) = div10(v);
         *d = b'0' + r;
         at -= 1;
@@ -83,7 +86,8 @@ pub(crate) fn decimal(w: &mut dyn Sink, v: u64) -> fmt::Result {
             break;
         }
     }
-    ascii(w, &digits[at..])
+    // Only ASCII digits were written.
+    core::str::from_utf8(&buf[at..]).unwrap_or("")
 }
 
 /// `v / 10` and `v % 10` by long division over four 16-bit pieces: each step divides a
