@@ -72,35 +72,28 @@ pub(crate) fn decimal(w: &mut dyn Sink, v: u64) -> fmt::Result {
 
 /// `v` in decimal (as `{v}` would), written at the end of `buf` (20 digits hold any u64).
 pub(crate) fn digits(v: u64, buf: &mut [u8; 20]) -> &str {
+    // Long division by 10 over four 16-bit pieces, most significant first: each step
+    // divides a number below 10 x 2^16, which 32-bit arithmetic does (by a multiplication),
+    // so no 64-bit division routine is needed. One loop for every size of number (a
+    // second, 32-bit loop for the common small numbers would be faster and larger;
+    // messages are rare, flash is not).
+    let mut pieces = [48, 32, 16, 0].map(|shift| (v >> shift) as u32 & 0xFFFF);
     let mut at = buf.len();
-    let mut v = v;
-    // Digits peeled off with a division done in 16-bit pieces: no 64-bit division routine
-    // needed, and one loop for every size of number (a second, 32-bit loop for the common
-    // small numbers would be faster and larger; messages are rare, flash is not).
     while let Some(d) = buf[..at].last_mut() {
-        let (q, r) = div10(v);
-        *d = b'0' + r;
+        let mut r = 0;
+        for piece in &mut pieces {
+            let cur = (r << 16) | *piece;
+            *piece = cur / 10;
+            r = cur % 10;
+        }
+        *d = b'0' + r as u8;
         at -= 1;
-        v = q;
-        if v == 0 {
+        if pieces == [0; 4] {
             break;
         }
     }
     // Only ASCII digits were written.
     core::str::from_utf8(&buf[at..]).unwrap_or("")
-}
-
-/// `v / 10` and `v % 10` by long division over four 16-bit pieces: each step divides a
-/// number below 10 x 2^16 by 10, which 32-bit arithmetic does (by a multiplication).
-fn div10(v: u64) -> (u64, u8) {
-    let mut q = 0u64;
-    let mut r = 0u32;
-    for shift in [48, 32, 16, 0] {
-        let cur = (r << 16) | ((v >> shift) as u32 & 0xFFFF);
-        q |= u64::from(cur / 10) << shift;
-        r = cur % 10;
-    }
-    (q, r as u8)
 }
 
 /// Writes the low `digits` hex digits of `v`, lower case, zero-padded (as `{v:08x}` for 8).
