@@ -109,7 +109,7 @@ impl UartLink {
     /// still wait for the UART. After a poll it has taken every event its output buffer had
     /// room for, so with both empty a poll would only walk the decoder to find nothing. The
     /// main loop passes here on every turn, for the sockets' sake too: skipping the idle
-    /// poll keeps that turn as cheap as the plain echo's (`cargo xtask bench-board`).
+    /// poll keeps that turn as cheap as the plain echo's.
     pub fn poll(&mut self, uart: &mut crate::uart::Uart) -> bool {
         let moved = uart.poll();
         if self.started && self.port.pending() == 0 && !crate::uart::has_work() {
