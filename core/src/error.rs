@@ -1,6 +1,7 @@
 //! The errors a receiver or a sender can meet, each carrying the numbers that explain it.
 
-use crate::text::{self, Piece::Dec as D, Piece::Hex as H, Piece::Str as S, Sink};
+use crate::report::Detail::Number as N;
+use crate::text::{self, Sink};
 use core::fmt;
 
 /// Where in a frame the stream ended.
@@ -18,8 +19,8 @@ pub enum Stage {
 }
 
 impl Stage {
-    /// The part's name, as messages print it.
-    fn name(self) -> &'static str {
+    /// The part's name, as messages and error metadata print it.
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Stage::Prefix => "prefix",
             Stage::Header => "header",
@@ -166,9 +167,9 @@ fn guess_protocol(seen: &[u8]) -> &'static str {
     }
 }
 
-// The messages are written piece by piece with `write_str` and the `text` helpers, not
-// with `write!` and `{n}`: that keeps `core::fmt`'s integer formatting and a 64-bit division
-// out of a board's flash (see `text`). The words are the same as `{}` would give.
+// The messages are written with `write_str` and the `text` helpers, not with `write!` and
+// `{n}`: that keeps `core::fmt`'s integer formatting and a 64-bit division out of a board's
+// flash (see `text`). The words are the same as `{}` would give.
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.write_message(f)
@@ -178,158 +179,30 @@ impl fmt::Display for DecodeError {
 impl DecodeError {
     /// Writes the message (what `Display` shows) into `f`. Error frames call this straight,
     /// without `write!`, which keeps `core::fmt::write` out of a firmware.
+    ///
+    /// The message is the template of [`facts`](Self::facts) with the error's metadata
+    /// values written in: the numbers a peer reads in the message are the ones in the
+    /// frame's metadata, from one place.
     pub(crate) fn write_message(&self, f: &mut dyn Sink) -> fmt::Result {
-        match *self {
-            DecodeError::BadMagic { seen, seen_len } => {
-                let seen = &seen[..usize::from(seen_len).min(seen.len())];
-                f.put("not a sockframe stream: expected magic f5 46, got")?;
-                let mut shown = [b'.'; 4];
-                for (&b, c) in seen.iter().zip(&mut shown) {
-                    f.put(" ")?;
-                    text::hex(f, u32::from(b), 2)?;
-                    if b.is_ascii_graphic() || b == b' ' {
-                        *c = b;
-                    }
+        if let DecodeError::BadMagic { seen, seen_len } = *self {
+            let seen = &seen[..usize::from(seen_len).min(seen.len())];
+            f.put("not a sockframe stream: expected magic f5 46, got")?;
+            let mut shown = [b'.'; 4];
+            for (&b, c) in seen.iter().zip(&mut shown) {
+                f.put(" ")?;
+                text::hex(f, u32::from(b), 2)?;
+                if b.is_ascii_graphic() || b == b' ' {
+                    *c = b;
                 }
-                f.put(" (")?;
-                text::ascii(f, &shown[..seen.len()])?;
-                f.put("), ")?;
-                f.put(guess_protocol(seen))
             }
-            DecodeError::UnsupportedVersion { version } => text::write(
-                f,
-                &[
-                    S("unsupported wire-format version "),
-                    D(version.into()),
-                    S(", this peer speaks 1"),
-                ],
-            ),
-            DecodeError::HeaderTooLarge { len, limit } => {
-                too_large(f, "header", len as u64, limit as u64)
-            }
-            DecodeError::PayloadTooLarge { len, limit } => too_large(f, "payload", len, limit),
-            DecodeError::BadHeader { field, problem } => text::write(
-                f,
-                &[S("bad header: field `"), S(field), S("`: "), S(problem)],
-            ),
-            DecodeError::TooMuchMetadata { count, limit } => too_much_metadata(f, count, limit),
-            DecodeError::BadTrailer {
-                expected,
-                kind,
-                id,
-                len,
-            } => bad_trailer(f, expected, kind, id, len),
-            DecodeError::BadChecksum { expected, actual } => text::write(
-                f,
-                &[
-                    S("payload checksum mismatch: header says crc32c "),
-                    H(expected, 8),
-                    S(", payload has "),
-                    H(actual, 8),
-                ],
-            ),
-            DecodeError::BufferTooSmall { capacity, need } => text::write(
-                f,
-                &[
-                    S("receive buffer is "),
-                    D(capacity as u64),
-                    S(" bytes, a "),
-                    D(need as u64),
-                    S("-byte part of a frame must fit it"),
-                ],
-            ),
-            DecodeError::UnexpectedEof { stage, have, need } => text::write(
-                f,
-                &[
-                    S("stream ended mid-"),
-                    S(stage.name()),
-                    S(": got "),
-                    D(have),
-                    S(" of "),
-                    D(need),
-                    S(" bytes"),
-                ],
-            ),
+            f.put(" (")?;
+            text::ascii(f, &shown[..seen.len()])?;
+            f.put("), ")?;
+            return f.put(guess_protocol(seen));
         }
+        let facts = self.facts();
+        text::render(f, facts.template, facts.details.values(), facts.extra)
     }
-}
-
-/// "WHAT is LEN bytes, limit LIMIT".
-fn too_large(f: &mut dyn Sink, what: &str, len: u64, limit: u64) -> fmt::Result {
-    text::write(
-        f,
-        &[S(what), S(" is "), D(len), S(" bytes, limit "), D(limit)],
-    )
-}
-
-/// What broke a trailer rule, with the ids and sizes.
-fn bad_trailer(
-    f: &mut dyn text::Sink,
-    expected: Option<u32>,
-    kind: u8,
-    id: u32,
-    len: u64,
-) -> fmt::Result {
-    let trailer_kind = crate::header::is_trailer_kind(kind);
-    let (kind, id_text, len) = (D(kind.into()), D(id.into()), D(len));
-    match expected {
-        None => text::write(
-            f,
-            &[
-                S("trailer (kind "),
-                kind,
-                S(") for frame "),
-                id_text,
-                S(", but no frame announced one"),
-            ],
-        ),
-        Some(e) if e != id || !trailer_kind => text::write(
-            f,
-            &[
-                S("frame "),
-                D(e.into()),
-                S(" announced a trailer, got kind "),
-                kind,
-                S(" for frame "),
-                id_text,
-            ],
-        ),
-        // The right trailer, too long: an END carries nothing, an ABORT a short message.
-        Some(_) if matches!(kind, D(k) if k == u64::from(crate::Kind::END.0)) => text::write(
-            f,
-            &[
-                S("END of frame "),
-                id_text,
-                S(" has a "),
-                len,
-                S("-byte payload, must be empty"),
-            ],
-        ),
-        Some(_) => text::write(
-            f,
-            &[
-                S("ABORT of frame "),
-                id_text,
-                S(" has a "),
-                len,
-                S("-byte message, limit "),
-                D(crate::ABORT_MESSAGE_MAX as u64),
-            ],
-        ),
-    }
-}
-
-/// "header has COUNT metadata entries, limit LIMIT".
-fn too_much_metadata(f: &mut dyn Sink, count: u64, limit: usize) -> fmt::Result {
-    text::write(
-        f,
-        &[
-            S("header has "),
-            D(count),
-            S(" metadata entries, limit "),
-            D(limit as u64),
-        ],
-    )
 }
 
 impl core::error::Error for DecodeError {}
@@ -363,23 +236,19 @@ pub enum EncodeError {
 
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            EncodeError::BufferTooSmall { need, have } => text::write(
-                f,
-                &[
-                    S("frame needs "),
-                    D(need as u64),
-                    S(" bytes, buffer has "),
-                    D(have as u64),
-                ],
-            ),
+        // The same templates as the decode errors' (`text::render`).
+        let (template, a, b) = match *self {
+            EncodeError::BufferTooSmall { need, have } => {
+                ("frame needs \x01 bytes, buffer has \x02", need, have)
+            }
             EncodeError::HeaderTooLarge { len, limit } => {
-                too_large(f, "header", len as u64, limit as u64)
+                ("header is \x01 bytes, limit \x02", len, limit)
             }
             EncodeError::TooMuchMetadata { count, limit } => {
-                too_much_metadata(f, count as u64, limit)
+                ("header has \x01 metadata entries, limit \x02", count, limit)
             }
-        }
+        };
+        text::render(f, template, &[N(a as u64), N(b as u64)], "")
     }
 }
 

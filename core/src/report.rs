@@ -20,13 +20,11 @@
 use crate::decoder::Limits;
 use crate::encoder::{Cut, Message, Shown};
 use crate::encoder::{ERROR_MESSAGE_MAX, encode_frame, encode_head};
-use crate::error::{DecodeError, EncodeError, Stage};
+use crate::error::{DecodeError, EncodeError};
 use crate::header::{Header, Kind};
 use crate::metadata::MAX_META;
+use crate::text::digits;
 use core::fmt;
-
-/// A number written out in decimal.
-type Digits = heapless::String<20>;
 
 /// The longest message an ABORT trailer may carry (spec, section 4.1); a longer one is a
 /// `bad-trailer` fault.
@@ -54,36 +52,46 @@ pub enum Detail {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Details {
-    entries: [(&'static str, Detail); MAX_DETAILS],
-    len: u8,
+    keys: &'static [&'static str],
+    values: [Detail; MAX_DETAILS],
 }
 
 impl Details {
     /// No entries (the codes of services, such as `busy`).
     pub const NONE: Details = Details {
-        entries: [("", Detail::Number(0)); MAX_DETAILS],
-        len: 0,
+        keys: &[],
+        values: [Detail::Number(0); MAX_DETAILS],
     };
-
-    fn of(pairs: &[(&'static str, Detail)]) -> Details {
-        let mut d = Details::NONE;
-        for (slot, pair) in d.entries.iter_mut().zip(pairs) {
-            *slot = *pair;
-        }
-        d.len = pairs.len().min(MAX_DETAILS) as u8;
-        d
-    }
 
     /// The entries, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, Detail)> + '_ {
-        self.entries[..usize::from(self.len)].iter().copied()
+        self.keys.iter().copied().zip(self.values)
     }
 
     /// The value named `key`.
     pub fn get(&self, key: &str) -> Option<Detail> {
         self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
+
+    /// The values, in order (what a message template's marks refer to).
+    pub(crate) fn values(&self) -> &[Detail] {
+        &self.values[..self.keys.len().min(MAX_DETAILS)]
+    }
 }
+
+/// What a decode error says, taken out of it once for its metadata and its message: the
+/// [`Details`], the message template their values are written into (see
+/// [`text::render`](crate::text::render): `\x01` is the first value in decimal, `\x11` the
+/// first in hex...), and the text its `\x0f` stands for. A bad magic's message is written by
+/// its own code (it shows the bytes seen): its template is empty.
+pub(crate) struct Facts {
+    pub(crate) details: Details,
+    pub(crate) template: &'static str,
+    pub(crate) extra: &'static str,
+}
+
+/// The keys most size errors share.
+const SIZE_LIMIT: &[&str] = &["size", "limit"];
 
 impl DecodeError {
     /// The error's numbers, as the metadata its ERROR frame carries after `code`.
@@ -94,69 +102,115 @@ impl DecodeError {
     /// assert_eq!(err.details().get("limit"), Some(Detail::Number(10)));
     /// ```
     pub fn details(&self) -> Details {
-        use Detail::{Number as N, Text};
-        match *self {
+        self.facts().details
+    }
+
+    /// The details and the message template, from one match: every message number is one of
+    /// the details, so the numbers are taken out of the error once for both (less flash than
+    /// a message writer and a details builder side by side).
+    pub(crate) fn facts(&self) -> Facts {
+        use Detail::{Number as N, Text as T};
+        let (keys, values, template, extra): (_, [Detail; MAX_DETAILS], _, _) = match *self {
             DecodeError::BadMagic { seen, seen_len } => {
                 // The first byte that differs: byte 1 only if byte 0 was right.
                 let at = usize::from(seen_len > 1 && seen[0] == crate::MAGIC[0]);
-                Details::of(&[("at", N(at as u64)), ("got", N(u64::from(seen[at])))])
+                let got = u64::from(seen[at]);
+                (
+                    &["at", "got"][..],
+                    [N(at as u64), N(got), N(0), N(0)],
+                    "",
+                    "",
+                )
             }
-            DecodeError::UnsupportedVersion { version } => Details::of(&[
-                ("version", N(u64::from(version))),
-                ("supported", N(u64::from(crate::VERSION))),
-            ]),
-            DecodeError::HeaderTooLarge { len, limit } => {
-                Details::of(&[("size", N(len as u64)), ("limit", N(limit as u64))])
-            }
-            DecodeError::PayloadTooLarge { len, limit } => {
-                Details::of(&[("size", N(len)), ("limit", N(limit))])
-            }
-            DecodeError::BadHeader { field, .. } => Details::of(&[("field", Text(field))]),
-            DecodeError::TooMuchMetadata { count, limit } => {
-                Details::of(&[("size", N(count)), ("limit", N(limit as u64))])
-            }
+            DecodeError::UnsupportedVersion { version } => (
+                &["version", "supported"][..],
+                [N(version.into()), N(crate::VERSION.into()), N(0), N(0)],
+                "unsupported wire-format version \x01, this peer speaks \x02",
+                "",
+            ),
+            DecodeError::HeaderTooLarge { len, limit } => (
+                SIZE_LIMIT,
+                [N(len as u64), N(limit as u64), N(0), N(0)],
+                "header is \x01 bytes, limit \x02",
+                "",
+            ),
+            DecodeError::PayloadTooLarge { len, limit } => (
+                SIZE_LIMIT,
+                [N(len), N(limit), N(0), N(0)],
+                "payload is \x01 bytes, limit \x02",
+                "",
+            ),
+            DecodeError::BadHeader { field, problem } => (
+                &["field"][..],
+                [T(field), N(0), N(0), N(0)],
+                "bad header: field `\x01`: \x0f",
+                problem,
+            ),
+            DecodeError::TooMuchMetadata { count, limit } => (
+                SIZE_LIMIT,
+                [N(count), N(limit as u64), N(0), N(0)],
+                "header has \x01 metadata entries, limit \x02",
+                "",
+            ),
             DecodeError::BadTrailer {
                 expected,
                 kind,
                 id,
                 len,
             } => {
-                let rest = [
-                    ("kind", N(u64::from(kind))),
-                    ("id", N(u64::from(id))),
-                    ("size", N(len)),
-                ];
+                let (kind_n, id_n, len_n) = (N(kind.into()), N(id.into()), N(len));
                 match expected {
-                    Some(e) => {
-                        Details::of(&[("expected-id", N(u64::from(e))), rest[0], rest[1], rest[2]])
-                    }
-                    None => Details::of(&rest),
+                    None => (
+                        &["kind", "id", "size"][..],
+                        [kind_n, id_n, len_n, N(0)],
+                        "trailer (kind \x01) for frame \x02, but no frame announced one",
+                        "",
+                    ),
+                    Some(e) => (
+                        &["expected-id", "kind", "id", "size"][..],
+                        [N(e.into()), kind_n, id_n, len_n],
+                        if e != id || !crate::header::is_trailer_kind(kind) {
+                            "frame \x01 announced a trailer, got kind \x02 for frame \x03"
+                        } else if kind == Kind::END.0 {
+                            // The right trailer, too long: an END carries nothing, an ABORT a
+                            // short message.
+                            "END of frame \x03 has a \x04-byte payload, must be empty"
+                        } else {
+                            "ABORT of frame \x03 has a \x04-byte message, limit 200"
+                        },
+                        "",
+                    ),
                 }
             }
-            DecodeError::BadChecksum { expected, actual } => Details::of(&[
-                ("expected", N(u64::from(expected))),
-                ("actual", N(u64::from(actual))),
-            ]),
-            DecodeError::BufferTooSmall { capacity, need } => {
-                Details::of(&[("size", N(capacity as u64)), ("need", N(need as u64))])
-            }
-            DecodeError::UnexpectedEof { stage, have, need } => Details::of(&[
-                ("stage", Text(stage_name(stage))),
-                ("have", N(have)),
-                ("need", N(need)),
-            ]),
+            DecodeError::BadChecksum { expected, actual } => (
+                &["expected", "actual"][..],
+                [N(expected.into()), N(actual.into()), N(0), N(0)],
+                "payload checksum mismatch: header says crc32c \x11, payload has \x12",
+                "",
+            ),
+            DecodeError::BufferTooSmall { capacity, need } => (
+                &["size", "need"][..],
+                [N(capacity as u64), N(need as u64), N(0), N(0)],
+                "receive buffer is \x01 bytes, a \x02-byte part of a frame must fit it",
+                "",
+            ),
+            DecodeError::UnexpectedEof { stage, have, need } => (
+                &["stage", "have", "need"][..],
+                [T(stage.name()), N(have), N(need), N(0)],
+                "stream ended mid-\x01: got \x02 of \x03 bytes",
+                "",
+            ),
+        };
+        Facts {
+            details: Details { keys, values },
+            template,
+            extra,
         }
     }
 }
 
-fn stage_name(stage: Stage) -> &'static str {
-    match stage {
-        Stage::Prefix => "prefix",
-        Stage::Header => "header",
-        Stage::Payload => "payload",
-        Stage::Trailer => "trailer",
-    }
-}
+// The ABORT template above says the limit as a literal.
+const _: () = assert!(ABORT_MESSAGE_MAX == 200);
 
 /// Writes the ERROR frame for a decode error into `out`: metadata `code` then the error's
 /// [`details`](DecodeError::details), payload its message. Every adapter answers a bad peer
@@ -166,7 +220,60 @@ pub fn encode_decode_error(
     err: &DecodeError,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    encode_report(Kind::ERROR, id, err.code(), &err.details(), err, out)
+    encode_decoded(Kind::ERROR, id, err, out)
+}
+
+/// The ERROR or ABORT frame of a decode error: one copy for both (and one of the error's
+/// code and facts in a firmware that sends both).
+#[inline(never)]
+fn encode_decoded(
+    kind: Kind,
+    id: u32,
+    err: &DecodeError,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let details = err.details();
+    report(
+        kind,
+        id,
+        err.code(),
+        details.keys,
+        details.values(),
+        err,
+        out,
+    )
+}
+
+/// Writes a [`Kind::ERROR`] frame with a service's own `code` and a fixed `message` (cut at
+/// [`ERROR_MESSAGE_MAX`] bytes): what [`encode_error_frame`](crate::encode_error_frame)
+/// writes for a text, without going through `core::fmt` (whose `write` and string padding
+/// cost a firmware about 1 KiB of flash when nothing else needs them).
+///
+/// ```
+/// use sockframe::{Decoder, Event, encode_error_text};
+///
+/// let mut out = [0u8; sockframe::ERROR_FRAME_MAX];
+/// let n = encode_error_text(0, "busy", "every slot is taken", &mut out).unwrap();
+/// let mut dec = Decoder::new([0u8; 512]);
+/// dec.feed(&out[..n]);
+/// let Some(Event::Frame(f)) = dec.next_event().unwrap() else { panic!() };
+/// assert_eq!(f.header.meta("code"), Some("busy"));
+/// assert_eq!(f.payload, b"every slot is taken");
+/// ```
+pub fn encode_error_text(
+    id: u32,
+    code: &str,
+    message: &str,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    report(Kind::ERROR, id, code, &[], &[], &message, out)
+}
+
+/// A fixed text, written as it is.
+impl Message for &str {
+    fn write_to(&self, out: &mut Cut<'_, ERROR_MESSAGE_MAX>) {
+        let _ = fmt::Write::write_str(out, self);
+    }
 }
 
 /// Writes the ABORT trailer of frame `id` for a decode error that cut it (what a relay or
@@ -176,7 +283,7 @@ pub fn encode_decode_abort(
     err: &DecodeError,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    encode_report(Kind::ABORT, id, err.code(), &err.details(), err, out)
+    encode_decoded(Kind::ABORT, id, err, out)
 }
 
 /// Writes the ABORT trailer of frame `id`: metadata `code` = `code`, payload = `message`
@@ -207,7 +314,7 @@ pub fn encode_abort(
     message: &dyn fmt::Display,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    encode_report(Kind::ABORT, id, code, &Details::NONE, &Shown(message), out)
+    report(Kind::ABORT, id, code, &[], &[], &Shown(message), out)
 }
 
 /// Writes the END trailer of frame `id` (which had [`Flags::TRAILER`](crate::Flags::TRAILER)):
@@ -226,15 +333,12 @@ pub fn encode_limits_pong(
     limits: Limits,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    let (header, payload, meta) = (
-        decimal(limits.max_header as u64),
-        decimal(limits.max_payload),
-        decimal(MAX_META as u64),
-    );
+    let mut bufs = [[0u8; 20]; 3];
+    let [header, payload, meta] = &mut bufs;
     let pairs = [
-        ("max-header", header.as_str()),
-        ("max-payload", payload.as_str()),
-        ("max-meta", meta.as_str()),
+        ("max-header", digits(limits.max_header as u64, header)),
+        ("max-payload", digits(limits.max_payload, payload)),
+        ("max-meta", digits(MAX_META as u64, meta)),
         ("trailer", "1"),
     ];
     let pong = Header {
@@ -255,33 +359,35 @@ pub(crate) fn encode_report(
     message: &dyn Message,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
+    report(kind, id, code, details.keys, details.values(), message, out)
+}
+
+/// [`encode_report`] with the details as keys and values: callers without details pass
+/// empty slices rather than a [`Details::NONE`] (a 72-byte constant in flash).
+fn report(
+    kind: Kind,
+    id: u32,
+    code: &str,
+    keys: &[&str],
+    values: &[Detail],
+    message: &dyn Message,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
     let mut text = heapless::String::<ERROR_MESSAGE_MAX>::new();
     // A message too long for the buffer is cut, not dropped: keep what fit.
     message.write_to(&mut Cut(&mut text));
-    let mut digits: [Digits; MAX_DETAILS] = Default::default();
-    for (d, (_, detail)) in digits.iter_mut().zip(details.iter()) {
-        if let Detail::Number(n) = detail {
-            *d = decimal(n);
-        }
-    }
+    let details = keys.iter().zip(values).take(MAX_DETAILS);
+    let mut bufs = [[0u8; 20]; MAX_DETAILS];
     let mut pairs = [("code", code); 1 + MAX_DETAILS];
-    for (pair, ((key, detail), d)) in pairs[1..].iter_mut().zip(details.iter().zip(&digits)) {
+    for (pair, ((key, detail), buf)) in pairs[1..].iter_mut().zip(details.clone().zip(&mut bufs)) {
         *pair = (
             key,
-            match detail {
-                Detail::Number(_) => d.as_str(),
+            match *detail {
+                Detail::Number(n) => digits(n, buf),
                 Detail::Text(t) => t,
             },
         );
     }
-    let header = Header::new(kind, id, 0).with_meta(&pairs[..1 + details.iter().count()]);
+    let header = Header::new(kind, id, 0).with_meta(&pairs[..1 + details.count()]);
     encode_frame(&header, text.as_bytes(), out)
-}
-
-/// `n` in decimal.
-fn decimal(n: u64) -> Digits {
-    let mut digits = Digits::new();
-    // 20 digits hold any u64.
-    let _ = crate::text::decimal(&mut digits, n);
-    digits
 }

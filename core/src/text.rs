@@ -6,6 +6,7 @@
 //! [`fmt::Write::write_str`], so a message carries the same numbers for less flash. They
 //! take `&mut dyn Sink`: one copy in flash, whatever they write into.
 
+use crate::report::Detail;
 use core::fmt;
 
 /// Where message text goes. Only `write_str`: a `dyn fmt::Write` would bring its
@@ -21,65 +22,78 @@ impl<W: fmt::Write> Sink for W {
     }
 }
 
-/// One piece of a message.
-pub(crate) enum Piece<'a> {
-    /// Text as it is.
-    Str(&'a str),
-    /// A number in decimal.
-    Dec(u64),
-    /// A number in lower-case hex, zero-padded to the given number of digits.
-    Hex(u32, usize),
-}
-
-/// Writes a message given as pieces: one loop for every message, which takes less flash
-/// than a call sequence per message.
-pub(crate) fn write(w: &mut dyn Sink, pieces: &[Piece<'_>]) -> fmt::Result {
-    for piece in pieces {
-        match *piece {
-            Piece::Str(s) => w.put(s)?,
-            Piece::Dec(v) => decimal(w, v)?,
-            Piece::Hex(v, digits) => hex(w, v, digits)?,
+/// Writes a message template: its text as it is, except the marks (bytes below `0x20`,
+/// which no message has otherwise), each replaced by a value of `values`:
+///
+/// - `\x01`..`\x04`: value 1..4, a number in decimal (`{n}`) or a text as it is;
+/// - `\x11`..`\x14`: value 1..4, a number as 8 lower-case hex digits (`{n:08x}`);
+/// - `\x0f`: `extra`.
+///
+/// One template string and one walk for every message take less flash than a call
+/// sequence (or an array of pieces built on the stack) per message, and the numbers come
+/// from the same values the error frame's metadata carries. A mark without a value writes
+/// nothing.
+pub(crate) fn render(
+    w: &mut dyn Sink,
+    template: &str,
+    values: &[Detail],
+    extra: &str,
+) -> fmt::Result {
+    let mut rest = template;
+    loop {
+        let at = rest.bytes().position(|b| b < 0x20).unwrap_or(rest.len());
+        // Marks are ASCII, so both halves are whole characters.
+        let (text, tail) = rest.split_at_checked(at).ok_or(fmt::Error)?;
+        w.put(text)?;
+        let Some(&mark) = tail.as_bytes().first() else {
+            return Ok(());
+        };
+        rest = tail.get(1..).unwrap_or("");
+        if mark == 0x0f {
+            w.put(extra)?;
+            continue;
+        }
+        let value = usize::from(mark & 0x0f)
+            .checked_sub(1)
+            .and_then(|i| values.get(i));
+        match value {
+            Some(Detail::Text(t)) => w.put(t)?,
+            Some(&Detail::Number(n)) if mark & 0x10 != 0 => hex(w, n as u32, 8)?,
+            Some(&Detail::Number(n)) => decimal(w, n)?,
+            None => {}
         }
     }
-    Ok(())
 }
 
 /// Writes `v` in decimal (as `{v}` would).
 pub(crate) fn decimal(w: &mut dyn Sink, v: u64) -> fmt::Result {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut v = v;
-    // Above u32::MAX, peel digits off with a division done in 16-bit pieces: no 64-bit
-    // division routine needed. At most ten rounds bring any u64 under u32::MAX.
-    while v > u64::from(u32::MAX) {
-        let (q, r) = div10(v);
+    w.put(digits(v, &mut [0; 20]))
+}
+
+/// `v` in decimal (as `{v}` would), written at the end of `buf` (20 digits hold any u64).
+pub(crate) fn digits(v: u64, buf: &mut [u8; 20]) -> &str {
+    // Long division by 10 over four 16-bit pieces, most significant first: each step
+    // divides a number below 10 x 2^16, which 32-bit arithmetic does (by a multiplication),
+    // so no 64-bit division routine is needed. One loop for every size of number (a
+    // second, 32-bit loop for the common small numbers would be faster and larger;
+    // messages are rare, flash is not).
+    let mut pieces = [48, 32, 16, 0].map(|shift| (v >> shift) as u32 & 0xFFFF);
+    let mut at = buf.len();
+    while let Some(d) = buf[..at].last_mut() {
+        let mut r = 0;
+        for piece in &mut pieces {
+            let cur = (r << 16) | *piece;
+            *piece = cur / 10;
+            r = cur % 10;
+        }
+        *d = b'0' + r as u8;
         at -= 1;
-        digits[at] = b'0' + r;
-        v = q;
-    }
-    let mut v = v as u32;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
+        if pieces == [0; 4] {
             break;
         }
     }
-    ascii(w, &digits[at..])
-}
-
-/// `v / 10` and `v % 10` by long division over four 16-bit pieces: each step divides a
-/// number below 10 x 2^16 by 10, which 32-bit arithmetic does (by a multiplication).
-fn div10(v: u64) -> (u64, u8) {
-    let mut q = 0u64;
-    let mut r = 0u32;
-    for shift in [48, 32, 16, 0] {
-        let cur = (r << 16) | ((v >> shift) as u32 & 0xFFFF);
-        q |= u64::from(cur / 10) << shift;
-        r = cur % 10;
-    }
-    (q, r as u8)
+    // Only ASCII digits were written.
+    core::str::from_utf8(&buf[at..]).unwrap_or("")
 }
 
 /// Writes the low `digits` hex digits of `v`, lower case, zero-padded (as `{v:08x}` for 8).
@@ -125,6 +139,18 @@ mod tests {
         for v in cases {
             assert_eq!(dec(v), std::format!("{v}"), "{v}");
         }
+    }
+
+    #[test]
+    fn templates_write_their_values() {
+        use Detail::{Number as N, Text as T};
+        let mut s = String::new();
+        let values = [N(7), T("name"), N(0xE306_9283), N(u64::MAX)];
+        render(&mut s, "a\x01b\x02c\x13d\x04e\x0f\x05", &values, "x").unwrap();
+        assert_eq!(s, std::format!("a7bnamece3069283d{}ex", u64::MAX));
+        let mut s = String::new();
+        render(&mut s, "\x01", &[], "").unwrap();
+        assert_eq!(s, "");
     }
 
     #[test]

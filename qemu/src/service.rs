@@ -84,7 +84,12 @@ impl Session {
 /// [`Echo`]: sockframe_smoltcp::Echo
 /// [`Sensor`]: sockframe_smoltcp::sensor::Sensor
 #[cfg(not(feature = "plain-echo"))]
-pub struct UartLink(sockframe_smoltcp::Port<FRAME_BUF, UART_OUT>, UartHandler);
+pub struct UartLink {
+    port: sockframe_smoltcp::Port<FRAME_BUF, UART_OUT>,
+    handler: UartHandler,
+    /// Whether the port driver has been polled once (its first poll opens the link).
+    started: bool,
+}
 
 /// What the UART serves.
 #[cfg(all(not(feature = "plain-echo"), not(feature = "sensor")))]
@@ -92,28 +97,43 @@ type UartHandler = sockframe_smoltcp::Echo;
 #[cfg(all(not(feature = "plain-echo"), feature = "sensor"))]
 type UartHandler = sockframe_smoltcp::sensor::Sensor;
 
-/// The port driver's output buffer: a full decoder buffer's answer (the echo may grow a
-/// limits PING's PONG a little) or an ERROR frame.
+/// The port driver's output buffer: a full decoder buffer's answer (`Echo::reserve`: the
+/// echo may grow a limits PING's PONG by 61 bytes) or an ERROR frame (320 B); the port
+/// checks both on every poll.
 #[cfg(not(feature = "plain-echo"))]
-const UART_OUT: usize = FRAME_BUF + 256;
+const UART_OUT: usize = FRAME_BUF + 64;
 
 #[cfg(not(feature = "plain-echo"))]
 impl UartLink {
     pub fn new() -> Self {
-        UartLink(sockframe_smoltcp::Port::new(), UartHandler::default())
+        UartLink {
+            port: sockframe_smoltcp::Port::new(),
+            handler: UartHandler::default(),
+            started: false,
+        }
     }
 
     /// Moves what it can between the UART and the echo; true if anything moved.
+    ///
+    /// The port driver is only polled when it can have work: bytes came in, or its answers
+    /// still wait for the UART. After a poll it has taken every event its output buffer had
+    /// room for, so with both empty a poll would only walk the decoder to find nothing. The
+    /// main loop passes here on every turn, for the sockets' sake too: skipping the idle
+    /// poll keeps that turn as cheap as the plain echo's.
     pub fn poll(&mut self, uart: &mut crate::uart::Uart) -> bool {
         let moved = uart.poll();
-        let Ok(busy) = self.0.poll(uart, &mut self.1);
+        if self.started && self.port.pending() == 0 && !crate::uart::has_work() {
+            return moved;
+        }
+        self.started = true;
+        let Ok(busy) = self.port.poll(uart, &mut self.handler);
         moved | busy
     }
 
     /// Bytes received on the link and skipped (noise, damaged or unchecked frames), for
     /// the stats line; saturates (a u32 keeps 64-bit formatting out of the image).
     pub fn skipped(&self) -> u32 {
-        u32::try_from(self.0.skipped()).unwrap_or(u32::MAX)
+        u32::try_from(self.port.skipped()).unwrap_or(u32::MAX)
     }
 }
 

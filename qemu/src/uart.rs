@@ -2,12 +2,16 @@
 //! NVIC interrupt 5 (QEMU's hw/arm/stellaris.c: `pl011_luminary_create(0x4000c000 + i *
 //! 0x1000, ...)`, `uart_irq[] = {5, 6, 33, 34}`), exposed as an embedded-io 0.7 byte port.
 //!
-//! Receive is interrupt-driven: the handler moves every byte from the hardware FIFO into a
-//! [`RX_RING`]-byte `heapless::spsc::Queue`, so a 1 KiB burst arriving while the main loop is
-//! busy with the network is not lost. Transmit is poll-driven from a [`TX_RING`]-byte queue:
-//! [`Uart::write`] queues and pushes what the FIFO takes, [`Uart::poll`] pushes the rest.
-//! Losses are counted, never hidden: the PL011 overrun flag (OE, a byte the hardware FIFO had
-//! no room for) and bytes dropped because the ring was full ([`Stats`]).
+//! Receive is interrupt-driven: the handler moves bytes from the hardware FIFO into a
+//! [`RX_RING`]-byte `heapless::spsc::Queue` while the main loop is busy with the network.
+//! When the ring is full the handler leaves the rest in the FIFO and masks the receive
+//! interrupt until the main loop has read from the ring: the port holds input back instead of
+//! dropping it (QEMU stops delivering while the FIFO is full; a real line without flow control
+//! would overrun, which the OE flag counts). Transmit is poll-driven from a [`TX_RING`]-byte
+//! queue: [`Uart::write`] queues and pushes what the FIFO takes, [`Uart::poll`] pushes the
+//! rest. Losses are counted, never hidden: the PL011 overrun flag (OE, a byte the hardware
+//! FIFO had no room for) and bytes dropped because the ring was full ([`Stats`]; with the
+//! hold-back above it stays 0).
 
 use core::cell::RefCell;
 use core::convert::Infallible;
@@ -18,8 +22,11 @@ use heapless::spsc::Queue;
 
 /// NVIC interrupt number of UART0.
 pub const IRQ: u16 = 5;
-/// Receive ring: more than a 1 KiB burst (the main loop may be busy for a whole TCP poll).
-pub const RX_RING: usize = 2048;
+/// Receive ring: what arrives while the main loop is busy elsewhere (a TCP poll). Input
+/// beyond it waits in the port (receive interrupt masked), so it need not hold a whole burst:
+/// 512 B are 44 ms at 115,200 baud. (It was 2 KiB, sized to hold a burst, before the
+/// hold-back; both firmwares have the same ring.)
+pub const RX_RING: usize = 512;
 /// Transmit ring: the echo reads only as much as fits here (backpressure).
 pub const TX_RING: usize = 512;
 
@@ -126,11 +133,17 @@ pub fn has_work() -> bool {
 }
 
 /// Called from the interrupt handler for [`IRQ`]: empties the hardware FIFO into the ring,
-/// counting overruns and ring-full drops, then clears the interrupt.
+/// counting overruns, then clears the interrupt. If the ring fills first, the rest stays in
+/// the FIFO and the receive interrupt is masked (not cleared: it fires again once
+/// [`Uart::read`] unmasks it).
 pub fn on_interrupt() {
     interrupt::free(|cs| {
         let mut shared = SHARED.borrow(cs).borrow_mut();
         while rd(FR) & FR_RXFE == 0 {
+            if shared.rx.is_full() {
+                wr(IMSC, 0);
+                return;
+            }
             let d = rd(DR);
             if d & DR_OE != 0 {
                 shared.stats.overruns = shared.stats.overruns.wrapping_add(1);
@@ -167,6 +180,10 @@ impl embedded_io::Read for Uart {
                     let Some(b) = rx.dequeue() else { break };
                     buf[n] = b;
                     n += 1;
+                }
+                if n > 0 {
+                    // Room again: take what the FIFO held back (see `on_interrupt`).
+                    wr(IMSC, IM_RX);
                 }
                 if n == 0 {
                     // Masked interrupts still end WFI: no byte is slept through.

@@ -2,10 +2,13 @@
 //!
 //! Both firmwares (framed echo and plain echo) are built and their symbol tables compared
 //! (`arm-none-eabi-nm -S`): every flash symbol's growth from the plain echo to the framed
-//! one is put in the part its name belongs to. The release image is built with LTO, so code
-//! inlined into a caller counts where it landed (most of the adapter and the service inside
-//! the firmware's `main`); the parts therefore say where the bytes are, which is where a
-//! change has to make them smaller.
+//! one is put in the part its name belongs to. The release image is built with LTO, so most
+//! of the adapter, the decoder's generic methods and the service are inlined into the
+//! firmware's own functions (`main`); those are split by source instead: every instruction
+//! of a firmware function is counted for the innermost source file of its inlining chain
+//! that is not the Rust library (`arm-none-eabi-objdump -dl --inlines`), and the file's path
+//! names the part. The parts therefore say whose code the bytes are, which is where a change
+//! has to make them smaller.
 
 use crate::size;
 use sockframe_tests::board::build_firmware;
@@ -14,11 +17,13 @@ use std::path::Path;
 use std::process::Command;
 
 /// The parts, in the order they are printed, each with the name fragments that claim a
-/// symbol (the first part with a matching fragment wins).
-const PARTS: &[(&str, &[&str])] = &[
+/// symbol and the path fragments that claim a source file (the first part with a matching
+/// fragment wins).
+const PARTS: &[(&str, &[&str], &[&str])] = &[
     (
         "checksum (CRC-32C)",
         &["sockframe::checksum", "sockframe8checksum", "crc::"],
+        &["core/src/checksum.rs", "/crc-"],
     ),
     (
         "error text",
@@ -33,6 +38,12 @@ const PARTS: &[(&str, &[&str])] = &[
             "core::fmt",
             "core..fmt",
         ],
+        &[
+            "core/src/error.rs",
+            "core/src/report.rs",
+            "core/src/text.rs",
+            "library/core/src/fmt/",
+        ],
     ),
     (
         "encoder (head writer)",
@@ -44,6 +55,12 @@ const PARTS: &[(&str, &[&str])] = &[
             "sockframe::header::Wire",
             "serde",
             "postcard",
+        ],
+        &[
+            "core/src/encoder.rs",
+            "core/src/writer.rs",
+            "/serde",
+            "/postcard",
         ],
     ),
     (
@@ -62,36 +79,59 @@ const PARTS: &[(&str, &[&str])] = &[
             "sockframe6faults",
             "core::str::converts::from_utf8",
         ],
+        &[
+            "core/src/decoder.rs",
+            "core/src/reader.rs",
+            "core/src/header.rs",
+            "core/src/header_check.rs",
+            "core/src/metadata.rs",
+            "core/src/prefix.rs",
+            "core/src/faults.rs",
+        ],
     ),
-    ("smoltcp adapter", &["sockframe_smoltcp"]),
     (
-        "firmware main (adapter and service inlined)",
-        &["sockframe_qemu", "14sockframe_qemu"],
+        "smoltcp adapter (drivers, echo)",
+        &[
+            "sockframe_smoltcp",
+            "sockframe::echo",
+            "sockframe::forwarding",
+        ],
+        &[
+            "adapters/smoltcp/src/",
+            "core/src/echo.rs",
+            "core/src/forwarding.rs",
+        ],
     ),
-    ("smoltcp (used by the framed echo only)", &["smoltcp::"]),
+    (
+        "firmware (its own code: service, UART link)",
+        &["sockframe_qemu", "14sockframe_qemu"],
+        &["qemu/src/"],
+    ),
+    (
+        "smoltcp (used by the framed echo only)",
+        &["smoltcp::"],
+        &["/smoltcp-"],
+    ),
     (
         "compiler builtins (memcpy, memmove, division)",
         &["compiler_builtins", "__aeabi", "__divmod", "__udivmod"],
+        &["/compiler_builtins-"],
     ),
-    ("unnamed constants (strings, tables)", &[".Lanon", ".L"]),
+    (
+        "unnamed constants (strings, tables)",
+        &[".Lanon", ".L"],
+        &[],
+    ),
 ];
+
+/// The part the firmware's own functions are in before they are split by source.
+const FIRMWARE: usize = 5;
 
 /// Flash symbols (text, read-only data, data) of an ELF: demangled name -> bytes.
 fn flash_symbols(elf: &Path) -> Result<BTreeMap<String, i64>, String> {
-    let out = Command::new("arm-none-eabi-nm")
-        .args(["--print-size", "--demangle"])
-        .arg(elf)
-        .output()
-        .map_err(|e| format!("arm-none-eabi-nm: {e} (cargo xtask setup installs it)"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "arm-none-eabi-nm {} failed: {}",
-            elf.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
+    let listing = binutils("arm-none-eabi-nm", &["--print-size", "--demangle"], elf)?;
     let mut symbols = BTreeMap::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in listing.lines() {
         // "ADDRESS SIZE TYPE NAME"; symbols without a size have three fields.
         let mut fields = line.splitn(4, ' ');
         let (Some(_), Some(size), Some(kind), Some(name)) =
@@ -109,11 +149,113 @@ fn flash_symbols(elf: &Path) -> Result<BTreeMap<String, i64>, String> {
     Ok(symbols)
 }
 
+/// What `tool` (from binutils-arm-none-eabi) prints for `elf` with `args`.
+fn binutils(tool: &str, args: &[&str], elf: &Path) -> Result<String, String> {
+    let out = Command::new(tool)
+        .args(args)
+        .arg(elf)
+        .output()
+        .map_err(|e| format!("{tool}: {e} (cargo xtask setup installs it)"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{tool} {} failed: {}",
+            elf.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// The part a symbol belongs to (an index into [`PARTS`]), or `None` for the rest.
 fn part_of(symbol: &str) -> Option<usize> {
     PARTS
         .iter()
-        .position(|(_, fragments)| fragments.iter().any(|f| symbol.contains(f)))
+        .position(|(_, fragments, _)| fragments.iter().any(|f| symbol.contains(f)))
+}
+
+/// The part a source file belongs to (an index into [`PARTS`]), or `None` for the rest.
+fn part_of_path(path: &str) -> Option<usize> {
+    PARTS
+        .iter()
+        .position(|(_, _, fragments)| fragments.iter().any(|f| path.contains(f)))
+}
+
+/// The bytes of the firmware's own functions (the symbols of [`FIRMWARE`]), by the source
+/// file their instructions came from: for each instruction, the innermost file of its
+/// inlining chain outside the Rust library (whose helpers, such as `ptr::copy`, count for
+/// the code that called them). Instructions without line information count as `""`.
+fn firmware_bytes_by_file(elf: &Path) -> Result<BTreeMap<String, i64>, String> {
+    let listing = binutils("arm-none-eabi-nm", &["--print-size", "--defined-only"], elf)?;
+    let mut by_file = BTreeMap::new();
+    for line in listing.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let [addr, size, kind, name] = fields[..] else {
+            continue;
+        };
+        if !matches!(kind, "t" | "T") || part_of(name) != Some(FIRMWARE) {
+            continue;
+        }
+        let (Ok(addr), Ok(size)) = (u64::from_str_radix(addr, 16), u64::from_str_radix(size, 16))
+        else {
+            continue;
+        };
+        // Thumb symbols have bit 0 set in nm's listing only for some tools; objdump's
+        // addresses are even.
+        let (start, end) = (addr & !1, (addr & !1) + size);
+        let only = format!("--disassemble={name}");
+        let args = ["-dl", "--inlines", "--no-show-raw-insn", &only];
+        let dis = binutils("arm-none-eabi-objdump", &args, elf)?;
+        attribute(&dis, start, end, &mut by_file);
+    }
+    Ok(by_file)
+}
+
+/// Adds the bytes of the instructions in `listing` (objdump `-dl --inlines` of one function
+/// spanning `start..end`) to `by_file`, by the file [`firmware_bytes_by_file`] says.
+fn attribute(listing: &str, start: u64, end: u64, by_file: &mut BTreeMap<String, i64>) {
+    // The inlining chain of the instructions that follow: the innermost file, then the
+    // files it was inlined into. objdump prints a file line when the innermost line
+    // changes, and the "inlined by" lines after it; when only the outer frames change, the
+    // "inlined by" lines come alone and keep the innermost file.
+    let mut innermost = String::new();
+    let mut outer: Vec<String> = Vec::new();
+    let mut after_instruction = false;
+    let mut last: Option<(u64, String)> = None;
+    let mut add = |at: u64, last: &mut Option<(u64, String)>, file: String| {
+        if let Some((prev, prev_file)) = last.take() {
+            *by_file.entry(prev_file).or_insert(0) += (at - prev) as i64;
+        }
+        *last = Some((at, file));
+    };
+    let file_of = |l: &str| l.split(':').next().unwrap_or("").to_string();
+    for line in listing.lines() {
+        if let Some(rest) = line.strip_prefix("inlined by ") {
+            if after_instruction {
+                outer.clear();
+            }
+            outer.push(file_of(rest));
+            after_instruction = false;
+        } else if line.starts_with('/') {
+            innermost = file_of(line);
+            outer.clear();
+            after_instruction = false;
+        } else if let Some((addr, _)) = line.trim_start().split_once(":\t") {
+            let Ok(at) = u64::from_str_radix(addr, 16) else {
+                continue;
+            };
+            if at < start || at >= end {
+                continue;
+            }
+            after_instruction = true;
+            let file = std::iter::once(&innermost)
+                .chain(&outer)
+                .find(|f| !f.contains("/rustc/"))
+                .cloned()
+                .unwrap_or_default();
+            add(at, &mut last, file);
+        }
+    }
+    add(end, &mut last, String::new());
 }
 
 /// One part's growth: total bytes and its largest symbols.
@@ -139,12 +281,27 @@ pub fn print_parts(framed: &Path, plain: &Path) -> Result<(), String> {
     let mut parts: Vec<Part> = (0..=PARTS.len()).map(|_| Part::default()).collect();
     for name in f.keys().chain(p.keys().filter(|k| !f.contains_key(*k))) {
         let grew = f.get(name).unwrap_or(&0) - p.get(name).unwrap_or(&0);
+        let part = part_of(name).unwrap_or(PARTS.len());
+        if grew == 0 || part == FIRMWARE && !name.starts_with(".L") {
+            continue; // the firmware's functions are split by source below
+        }
+        parts[part].bytes += grew;
+        parts[part].symbols.push((grew, name.clone()));
+    }
+    let (f, p) = (
+        firmware_bytes_by_file(framed)?,
+        firmware_bytes_by_file(plain)?,
+    );
+    for file in f.keys().chain(p.keys().filter(|k| !f.contains_key(*k))) {
+        let grew = f.get(file).unwrap_or(&0) - p.get(file).unwrap_or(&0);
         if grew == 0 {
             continue;
         }
-        let part = &mut parts[part_of(name).unwrap_or(PARTS.len())];
-        part.bytes += grew;
-        part.symbols.push((grew, name.clone()));
+        let part = part_of_path(file).unwrap_or(FIRMWARE);
+        parts[part].bytes += grew;
+        parts[part]
+            .symbols
+            .push((grew, format!("{} (in main)", short_path(file))));
     }
     let total = framed_flash as i64 - plain_flash as i64;
     let named: i64 = parts.iter().map(|p| p.bytes).sum();
@@ -155,7 +312,7 @@ pub fn print_parts(framed: &Path, plain: &Path) -> Result<(), String> {
     println!("{:<55} {:>7}  largest symbols", "part", "bytes");
     let labels = PARTS
         .iter()
-        .map(|(label, _)| *label)
+        .map(|(label, _, _)| *label)
         .chain(["other symbols"]);
     for (label, part) in labels.zip(&mut parts) {
         if part.bytes == 0 && part.symbols.is_empty() {
@@ -177,6 +334,29 @@ pub fn print_parts(framed: &Path, plain: &Path) -> Result<(), String> {
         total - named
     );
     Ok(())
+}
+
+/// A source path from the workspace or a crate's own directory on.
+fn short_path(path: &str) -> &str {
+    if path.is_empty() {
+        return "no line info";
+    }
+    let cut = ["/registry/src/", "/library/"]
+        .iter()
+        .find_map(|m| path.find(m).map(|i| i + m.len()));
+    match cut {
+        Some(i) => {
+            let rest = &path[i..];
+            // Skip the registry's index directory.
+            rest.split_once('/')
+                .filter(|_| path.contains("/registry/src/"))
+                .map_or(rest, |(_, r)| r)
+        }
+        None => ["/core/", "/adapters/", "/qemu/"]
+            .iter()
+            .find_map(|m| path.rfind(m).map(|i| &path[i + 1..]))
+            .unwrap_or(path),
+    }
 }
 
 /// A symbol name without generic arguments and hashes, cut to a readable length.
@@ -217,5 +397,56 @@ mod tests {
             Some("decoder (state machine, header and metadata reader)")
         );
         assert_eq!(label("main"), None);
+        let by_path = |p| part_of_path(p).map(|i| PARTS[i].0);
+        assert_eq!(
+            by_path("/work/x/adapters/smoltcp/src/connection.rs"),
+            Some("smoltcp adapter (drivers, echo)")
+        );
+        assert_eq!(
+            by_path("/work/x/core/src/decoder.rs"),
+            Some("decoder (state machine, header and metadata reader)")
+        );
+        assert_eq!(
+            by_path(
+                "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/smoltcp-0.14.0/src/socket/tcp.rs"
+            ),
+            Some("smoltcp (used by the framed echo only)")
+        );
+        assert_eq!(
+            PARTS[FIRMWARE].0,
+            "firmware (its own code: service, UART link)"
+        );
+    }
+
+    /// An instruction counts for the innermost file of its chain outside the Rust library.
+    #[test]
+    fn inlined_code_counts_for_its_caller_outside_the_library() {
+        let listing = "\
+00000100 <main>:
+main():
+/w/qemu/src/main.rs:10
+     100:\tpush\t{r4, lr}
+_ZN4core3ptr4copy():
+/rustc/abc/library/core/src/ptr/mod.rs:5
+inlined by /w/adapters/smoltcp/src/connection.rs:7 (conn)
+inlined by /w/qemu/src/main.rs:12 (main)
+     102:\tldr\tr0, [r1]
+     106:\tstr\tr0, [r2]
+inlined by /w/adapters/smoltcp/src/port.rs:9 (port)
+inlined by /w/qemu/src/main.rs:14 (main)
+     108:\tstr\tr0, [r3]
+main():
+/w/qemu/src/main.rs:13
+     10a:\tpop\t{r4, pc}
+";
+        let mut by_file = BTreeMap::new();
+        attribute(listing, 0x100, 0x10c, &mut by_file);
+        assert_eq!(by_file["/w/qemu/src/main.rs"], 2 + 2);
+        assert_eq!(by_file["/w/adapters/smoltcp/src/connection.rs"], 6);
+        assert_eq!(by_file["/w/adapters/smoltcp/src/port.rs"], 2);
+        assert_eq!(
+            short_path("/w/adapters/smoltcp/src/connection.rs"),
+            "adapters/smoltcp/src/connection.rs"
+        );
     }
 }

@@ -73,7 +73,15 @@ enum Task {
     /// Print the firmware's flash, static RAM and peak stack, and the framing's flash by part.
     Size,
     /// Print the framing's flash cost by part (framed minus plain echo), without booting.
-    Footprint,
+    Footprint {
+        /// A framed firmware already built (e.g. from an older commit) instead of building
+        /// this tree's.
+        #[arg(long, requires = "plain")]
+        framed: Option<std::path::PathBuf>,
+        /// The plain firmware to compare `--framed` with.
+        #[arg(long, requires = "framed")]
+        plain: Option<std::path::PathBuf>,
+    },
     /// Benchmark the framed echo against the plain echo on the QEMU board.
     BenchBoard {
         /// 64 B round trips measured per run (after a warm-up of 200).
@@ -164,7 +172,10 @@ fn main() -> ExitCode {
             uart_pty,
         } => demo::qemu(port, plain, uart_port, uart_pty),
         Task::Size => size::run(),
-        Task::Footprint => footprint::run(),
+        Task::Footprint { framed, plain } => match (framed, plain) {
+            (Some(framed), Some(plain)) => footprint::print_parts(&framed, &plain),
+            _ => footprint::run(),
+        },
         Task::BenchBoard {
             round_trips,
             bulk_mib,

@@ -5,7 +5,7 @@ use crate::reply::{BufSink, Handler, Reply, ReplyError};
 use embedded_io::{Read, ReadReady, Write, WriteReady};
 use sockframe::header_check::{self, HCHECK_LEN};
 use sockframe::resync::{Received, Resync, Skipped};
-use sockframe::{ERROR_FRAME_MAX, Limits, encode_error_frame};
+use sockframe::{ERROR_FRAME_MAX, Limits, encode_error_text};
 
 /// The error code sent when a handler fails on a port (its partial answer is dropped).
 pub const HANDLER_FAILED: &str = "handler-failed";
@@ -198,7 +198,7 @@ impl<const N: usize, const OUT: usize> Port<N, OUT> {
                     // The handler's answer was dropped; `free` is at least an ERROR frame
                     // with its check (checked above).
                     let out = &mut self.out[self.end..];
-                    let n = encode_error_frame(0, code, &"the handler failed", out)
+                    let n = encode_error_text(0, code, "the handler failed", out)
                         .and_then(|n| header_check::add(out, n))
                         .unwrap_or(0);
                     self.end += n;
