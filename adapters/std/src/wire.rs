@@ -16,6 +16,13 @@ pub fn push_head(
 ) -> Result<(), EncodeError> {
     let mut sized = *header;
     sized.len = payload_len;
+    // Most heads fit a small array, where the core's fast path for plain heads can write
+    // them (it wants room for the longest plain head, which an exact-size slice lacks).
+    let mut head = [0u8; 32];
+    if let Ok(n) = encode_head(&sized, payload_len, &mut head) {
+        out.extend_from_slice(&head[..n]);
+        return Ok(());
+    }
     let at = out.len();
     out.resize(at + PREFIX_LEN + sized.encoded_len(), 0);
     match encode_head(&sized, payload_len, &mut out[at..]) {
