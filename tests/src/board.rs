@@ -199,6 +199,19 @@ impl Board {
         Some(rest.split_whitespace().next()?.to_string())
     }
 
+    /// Waits until the log holds `text` (the stats line is printed at most once a second,
+    /// when something changed); the error shows the log.
+    pub fn wait_for_log(&self, text: &str, limit: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + limit;
+        while !self.log().contains(text) {
+            if Instant::now() > deadline {
+                return Err(format!("no `{text}` in the board's log:\n{}", self.log()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
     /// What QEMU and the firmware printed so far (semihosting log).
     pub fn log(&self) -> String {
         let mut s = String::new();

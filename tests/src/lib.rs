@@ -6,6 +6,7 @@ pub mod board;
 pub mod child;
 pub mod client;
 pub mod desktop;
+pub mod link;
 pub mod spec;
 
 use sockframe::{Header, encode_frame};

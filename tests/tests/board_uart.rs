@@ -10,7 +10,7 @@
 use sockframe::{Header, Kind};
 use sockframe_tests::board::{Board, default_firmware};
 use sockframe_tests::client::EchoClient;
-use sockframe_tests::pattern;
+use sockframe_tests::{link, pattern};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -107,30 +107,11 @@ fn uart_ping_gets_pong() {
 fn noise_between_frames_is_skipped_and_the_next_frame_echoed() {
     let board = boot();
     let mut c = EchoClient::connect_link(board.uart_addr().unwrap(), TIMEOUT).unwrap();
-    let mut damaged = frame_bytes(
-        &Header::data(90, b"damaged").with_crc_of(b"damaged"),
-        b"damaged",
-        true,
-    );
-    let last = damaged.len() - 1;
-    damaged[last] ^= 0x01;
-    let unchecked = frame_bytes(&Header::data(91, b"v1 frame"), b"v1 frame", false);
-    let burst: Vec<u8> = (0..1024u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    let noises: [(&str, Vec<u8>); 5] = [
-        ("a 1 KiB burst of random bytes", burst),
-        (
-            "a boot message",
-            b"\r\nU-Boot 2024.01 (Jan 01 2024 - 00:00:00)\r\nDRAM: 64 KiB\r\n".to_vec(),
-        ),
-        (
-            "a false frame start",
-            vec![0xF5, 0x46, 0x01, 0x90, 0x01, 0x00, 0x07],
-        ),
-        ("a frame with a damaged payload", damaged),
-        ("a frame without a header check", unchecked),
-    ];
+    let mut noises = link::noises();
+    noises.push((
+        "a frame without a header check",
+        link::frame_bytes(&Header::data(91, b"v1 frame"), b"v1 frame", false),
+    ));
     let mut sent = 0u64;
     for (i, (what, noise)) in noises.iter().enumerate() {
         c.stream().write_all(noise).unwrap();
@@ -139,17 +120,9 @@ fn noise_between_frames_is_skipped_and_the_next_frame_echoed() {
             .unwrap_or_else(|e| panic!("after {what}: {e}\n{}", board.log()));
     }
     assert_eq!(c.skipped(), 0, "the board's answers were clean");
-    // The stats line is printed at most once a second, when something changed.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let want = format!("skipped {sent}");
-    while !board.log().contains(&want) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no `{want}` in the stats line:\n{}",
-            board.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    board
+        .wait_for_log(&format!("skipped {sent}"), Duration::from_secs(10))
+        .unwrap();
 }
 
 /// A frame cut short by a reset of the sender, then the sender starting over with ten
@@ -161,11 +134,7 @@ fn a_frame_cut_midway_then_new_ones() {
     let board = boot();
     let mut c = EchoClient::connect_link(board.uart_addr().unwrap(), TIMEOUT).unwrap();
     let payload = pattern(600, 1);
-    let whole = frame_bytes(
-        &Header::data(1, &payload).with_crc_of(&payload),
-        &payload,
-        true,
-    );
+    let whole = link::checked_data(1, &payload);
     c.stream().write_all(&whole[..300]).unwrap();
     for id in 10..20u32 {
         c.send(&Header::data(id, &pattern(100, id)), &pattern(100, id))
@@ -183,18 +152,6 @@ fn a_frame_cut_midway_then_new_ones() {
             board.log()
         );
     }
-}
-
-/// A frame's bytes, with the header check if `checked`.
-fn frame_bytes(header: &Header<'_>, payload: &[u8], checked: bool) -> Vec<u8> {
-    let header = match checked {
-        true => header.with_header_check(),
-        false => *header,
-    };
-    let mut out = vec![0u8; 64 + payload.len()];
-    let n = sockframe::encode_frame(&header, payload, &mut out).unwrap();
-    out.truncate(n);
-    out
 }
 
 /// The desktop's `sockframe` command on the board's UART as QEMU's `-serial pty` gives it

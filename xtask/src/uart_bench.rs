@@ -21,7 +21,7 @@ use crate::setup;
 use sockframe::Header;
 use sockframe_tests::board::{Board, build_firmware};
 use sockframe_tests::client::EchoClient;
-use sockframe_tests::pattern;
+use sockframe_tests::{link, pattern};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -80,24 +80,7 @@ pub fn run(p: &Params) -> Result<(), String> {
 
     // Recovery: noise, the board counts it, then one frame.
     let mut stream = fc.stream().try_clone().map_err(|e| e.to_string())?;
-    let burst: Vec<u8> = (0..1024u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    let mut damaged = checked_frame(1000, &pattern(SMALL, 9));
-    let last = damaged.len() - 1;
-    damaged[last] ^= 1;
-    let noises: [(&str, Vec<u8>); 4] = [
-        ("1 KiB of random bytes", burst),
-        (
-            "a 64-byte boot message",
-            b"\r\nU-Boot 2024.01 (Jan 01 2024 - 00:00:00 +0000)\r\nDRAM:  64 KiB\r\n".to_vec(),
-        ),
-        (
-            "a false frame start claiming a 400-byte header",
-            vec![0xF5, 0x46, 0x01, 0x90, 0x01, 0x00, 0x07],
-        ),
-        ("a frame with a damaged payload", damaged),
-    ];
+    let noises = link::noises();
     let mut skipped = 0u64;
     let mut recovery = Vec::new();
     for (what, noise) in &noises {
@@ -109,10 +92,10 @@ pub fn run(p: &Params) -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(50 + noise.len() as u64 / 20));
         let after = framed_rtt(&mut fc, 2001, &small)?;
         skipped += noise.len() as u64;
-        wait_for_stats(&framed, skipped)?;
+        framed.wait_for_log(&format!("skipped {skipped}"), Duration::from_secs(10))?;
         recovery.push((*what, noise.len(), clean, after));
     }
-    let frame_len = checked_frame(0, &small).len();
+    let frame_len = link::checked_data(0, &small).len();
 
     let (fm, pm) = (percentile(&mut f_rtt, 0.5), percentile(&mut p_rtt, 0.5));
     let (f99, p99) = (percentile(&mut f_rtt, 0.99), percentile(&mut p_rtt, 0.99));
@@ -170,17 +153,6 @@ fn connect(addr: SocketAddr) -> Result<TcpStream, String> {
     Ok(s)
 }
 
-/// A frame as a sender on a link writes it.
-fn checked_frame(id: u32, payload: &[u8]) -> Vec<u8> {
-    let header = Header::data(id, payload)
-        .with_crc_of(payload)
-        .with_header_check();
-    let mut out = vec![0u8; 64 + payload.len()];
-    let n = sockframe::encode_frame(&header, payload, &mut out).expect("encodes");
-    out.truncate(n);
-    out
-}
-
 fn framed_rtt(c: &mut EchoClient, id: u32, payload: &[u8]) -> Result<f64, String> {
     let t = Instant::now();
     c.send(&Header::data(id, payload), payload)?;
@@ -212,7 +184,7 @@ fn framed_bulk(c: &mut EchoClient, bytes: usize) -> Result<f64, String> {
     std::thread::scope(|s| {
         let w = s.spawn(move || -> Result<(), String> {
             for i in 0..frames {
-                let f = checked_frame(i as u32, &pattern(BLOCK, i as u32));
+                let f = link::checked_data(i as u32, &pattern(BLOCK, i as u32));
                 writer.write_all(&f).map_err(|e| e.to_string())?;
             }
             Ok(())
@@ -252,17 +224,4 @@ fn plain_bulk(s: &mut TcpStream, bytes: usize) -> Result<f64, String> {
         w.join().map_err(|_| "writer panicked".to_string())?
     })?;
     Ok((blocks * BLOCK) as f64 / t.elapsed().as_secs_f64())
-}
-
-/// Waits until the board's stats line says it skipped `bytes` in all.
-fn wait_for_stats(board: &Board, bytes: u64) -> Result<(), String> {
-    let want = format!("skipped {bytes}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !board.log().contains(&want) {
-        if Instant::now() > deadline {
-            return Err(format!("the board never said `{want}`:\n{}", board.log()));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
 }

@@ -257,31 +257,8 @@ fn bench_verifies_and_reports() {
 #[test]
 fn chat_client_sends_lines_and_hears_the_end() {
     let (mut server, addr) = serve_bin(&["--service", "chat"]);
-    let addr = addr.to_string();
-    let mut operator = server.0.stdin.take().unwrap();
-    let mut client = bin()
-        .args(["chat", &addr])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = client.stdin.take().unwrap();
     // The empty line is not sent; "hello" is, and the operator ends the session.
-    input.write_all(b"\nhello\n").unwrap();
-    input.flush().unwrap();
-    // The operator answers once the message is on screen (earlier lines answer no one).
-    let mut screen = server.0.stdout.take().unwrap();
-    let mut seen = Vec::new();
-    let mut byte = [0u8; 1];
-    while !String::from_utf8_lossy(&seen).contains("reply> ") {
-        assert_eq!(screen.read(&mut byte).unwrap(), 1, "server output ended");
-        seen.push(byte[0]);
-    }
-    assert!(String::from_utf8_lossy(&seen).contains("> hello"));
-    operator.write_all(b"\n").unwrap();
-    operator.flush().unwrap();
-    let out = finish(client);
+    let out = chat_with_operator(&mut server.0, &addr.to_string(), b"\nhello\n", "hello");
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("empty input is not sent"), "{text}");

@@ -250,28 +250,12 @@ fn chat_over_the_link() {
         Stdio::piped(),
         Stdio::piped(),
     );
-    let mut operator = server.0.stdin.take().unwrap();
-    let mut screen = server.0.stdout.take().unwrap();
-    let mut client = bin()
-        .args(["chat", &format!("serial:{}", link.client.path)])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = client.stdin.take().unwrap();
-    input.write_all(b"hello over the wire\n").unwrap();
-    input.flush().unwrap();
-    let mut seen = Vec::new();
-    let mut byte = [0u8; 1];
-    while !String::from_utf8_lossy(&seen).contains("reply> ") {
-        assert_eq!(screen.read(&mut byte).unwrap(), 1, "server output ended");
-        seen.push(byte[0]);
-    }
-    assert!(String::from_utf8_lossy(&seen).contains("> hello over the wire"));
-    operator.write_all(b"\n").unwrap();
-    operator.flush().unwrap();
-    let out = finish(client);
+    let out = chat_with_operator(
+        &mut server.0,
+        &format!("serial:{}", link.client.path),
+        b"hello over the wire\n",
+        "hello over the wire",
+    );
     assert!(out.status.success(), "{out:?}");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("ended the session"),

@@ -140,3 +140,39 @@ pub fn finish(mut child: Child) -> std::process::Output {
         stderr: err.join().unwrap(),
     }
 }
+
+/// `sockframe chat ADDR` against a chat server whose operator is `server`'s stdin and
+/// stdout: writes `input` as the user, waits until the operator's screen shows `> said` and
+/// the `reply> ` prompt, answers with an empty line (which ends the session), and returns
+/// the client's output.
+pub fn chat_with_operator(
+    server: &mut Child,
+    addr: &str,
+    input: &[u8],
+    said: &str,
+) -> std::process::Output {
+    use std::io::{Read, Write};
+    let mut operator = server.stdin.take().unwrap();
+    let mut screen = server.stdout.take().unwrap();
+    let mut client = bin()
+        .args(["chat", addr])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut user = client.stdin.take().unwrap();
+    user.write_all(input).unwrap();
+    user.flush().unwrap();
+    // The operator answers once the message is on screen (earlier lines answer no one).
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !String::from_utf8_lossy(&seen).contains("reply> ") {
+        assert_eq!(screen.read(&mut byte).unwrap(), 1, "server output ended");
+        seen.push(byte[0]);
+    }
+    assert!(String::from_utf8_lossy(&seen).contains(&format!("> {said}")));
+    operator.write_all(b"\n").unwrap();
+    operator.flush().unwrap();
+    finish(client)
+}
