@@ -44,7 +44,7 @@
 
 use crate::decoder::{Decoder, Event, Limits};
 use crate::error::DecodeError;
-use crate::faults::checked_header;
+use crate::faults::{self, checked_header};
 use crate::header::{Flags, Header};
 use crate::header_check::{self, CheckError};
 use crate::prefix::{MAGIC, PREFIX_LEN, VERSION};
@@ -467,7 +467,6 @@ enum Verdict {
 /// claimed head, so the earlier one is false). `first`: the id whose trailer is due at
 /// offset 0, if one is (the trailer rules apply there).
 fn scan(data: &[u8], cap: usize, limits: Limits, first: Option<u32>) -> Found {
-    let max_header = limits.max_header.min(cap.saturating_sub(PREFIX_LEN));
     let mut pending: Option<usize> = None;
     let mut rejected: Option<(usize, SkipReason)> = None;
     let mut from = 0;
@@ -478,7 +477,7 @@ fn scan(data: &[u8], cap: usize, limits: Limits, first: Option<u32>) -> Found {
         let at = from + off;
         from = at + 1;
         let expected = if at == 0 { first } else { None };
-        match judge(&data[at..], max_header, limits, expected) {
+        match judge(&data[at..], cap, limits, expected) {
             Verdict::NotStart => {}
             Verdict::Incomplete => {
                 pending.get_or_insert(at);
@@ -510,21 +509,17 @@ fn scan(data: &[u8], cap: usize, limits: Limits, first: Option<u32>) -> Found {
 }
 
 /// Judges the frame start at the front of `tail`.
-fn judge(tail: &[u8], max_header: usize, limits: Limits, expected: Option<u32>) -> Verdict {
+fn judge(tail: &[u8], cap: usize, limits: Limits, expected: Option<u32>) -> Verdict {
     let n = tail.len().min(START.len());
     if tail[..n] != START[..n] {
         return Verdict::NotStart;
     }
-    let [_, _, _, lo, hi, ..] = *tail else {
-        return Verdict::Incomplete;
+    // The stream decoder's own prefix check: `header_len` against the header limit.
+    let header_len = match faults::header_len(tail, cap, limits) {
+        Ok(Some(len)) => len,
+        Ok(None) => return Verdict::Incomplete,
+        Err(e) => return Verdict::Rejected(SkipReason::Header(e)),
     };
-    let header_len = usize::from(u16::from_le_bytes([lo, hi]));
-    if header_len > max_header {
-        return Verdict::Rejected(SkipReason::Header(DecodeError::HeaderTooLarge {
-            len: header_len,
-            limit: max_header,
-        }));
-    }
     // A head too short for a check is judged once whole all the same (its 15 bytes at most
     // end before any real head after it would), so that the reason does not depend on how
     // the bytes arrived.
