@@ -103,6 +103,11 @@ fn encode_any_head(
 
 /// Writes a whole frame (head and `payload`) into `out`; `header.len` is set from the
 /// payload. Returns the bytes written.
+///
+/// The common frame's path (no name, checksum or metadata, room for the longest such head)
+/// is inlined into the caller, where a header built in place folds its checks away; every
+/// other frame takes one out-of-line call. `small` keeps it a call.
+#[cfg_attr(not(feature = "small"), inline)]
 pub fn encode_frame(
     header: &Header<'_>,
     payload: &[u8],
