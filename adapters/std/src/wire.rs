@@ -8,24 +8,44 @@ use sockframe::{
 };
 use std::fmt;
 
-/// Appends the head (prefix and header) of a frame with a `payload_len`-byte payload.
+/// The stack array a head is first written into: every head without name, checksum or
+/// metadata (at most 25 bytes) fits.
+const HEAD_ROOM: usize = 32;
+
+/// Appends the head (prefix and header) of a frame with a `payload_len`-byte payload
+/// (which replaces `header.len`).
+#[inline]
 pub fn push_head(
     out: &mut Vec<u8>,
     header: &Header<'_>,
     payload_len: u64,
 ) -> Result<(), EncodeError> {
-    let mut sized = *header;
-    sized.len = payload_len;
     // Most heads fit a small array, where the core's fast path for plain heads can write
-    // them (it wants room for the longest plain head, which an exact-size slice lacks).
-    let mut head = [0u8; 32];
-    if let Ok(n) = encode_head(&sized, payload_len, &mut head) {
-        out.extend_from_slice(&head[..n]);
-        return Ok(());
-    }
+    // them (it wants room for the longest plain head, which an exact-size slice lacks); a
+    // longer one says how long it is and is written once more, straight into `out`.
+    let mut head = [0u8; HEAD_ROOM];
+    let need = match encode_head(header, payload_len, &mut head) {
+        Ok(n) => {
+            out.extend_from_slice(&head[..n]);
+            return Ok(());
+        }
+        Err(EncodeError::BufferTooSmall { need, .. }) => need,
+        Err(e) => return Err(e),
+    };
+    push_long_head(out, header, payload_len, need)
+}
+
+/// [`push_head`] for a head longer than [`HEAD_ROOM`]: `need` bytes, written in place.
+#[inline(never)]
+fn push_long_head(
+    out: &mut Vec<u8>,
+    header: &Header<'_>,
+    payload_len: u64,
+    need: usize,
+) -> Result<(), EncodeError> {
     let at = out.len();
-    out.resize(at + PREFIX_LEN + sized.encoded_len(), 0);
-    match encode_head(&sized, payload_len, &mut out[at..]) {
+    out.resize(at + need, 0);
+    match encode_head(header, payload_len, &mut out[at..]) {
         Ok(n) => {
             out.truncate(at + n);
             Ok(())
@@ -38,11 +58,16 @@ pub fn push_head(
 }
 
 /// Appends a whole frame; `header.len` is replaced by the payload length.
+#[inline]
 pub fn push_frame(
     out: &mut Vec<u8>,
     header: &Header<'_>,
     payload: &[u8],
 ) -> Result<(), EncodeError> {
+    // Room for a common head and the payload at once: one allocation (or none), not one
+    // for the head and another for the payload (an empty output, as a connection's is
+    // after it waited idle, would otherwise grow twice for every reply).
+    out.reserve(HEAD_ROOM + payload.len());
     push_head(out, header, payload.len() as u64)?;
     out.extend_from_slice(payload);
     Ok(())
