@@ -516,6 +516,7 @@ fn put_frame(frame: &BytesFrame, buf: &mut BytesMut) -> Result<(), EncodeError> 
 /// Appends a frame of `header` carrying `payload` (`header.len` is replaced). A head that
 /// fits a small array (every plain head) is written there by the core's fast path, which
 /// wants room for the longest plain head; a longer one by [`wire::push_head`].
+#[inline]
 fn put_header(header: &Header<'_>, payload: &[u8], buf: &mut BytesMut) -> Result<(), EncodeError> {
     let len = payload.len() as u64;
     let mut head = [0u8; PLAIN_ROOM];

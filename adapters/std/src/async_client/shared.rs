@@ -71,6 +71,9 @@ pub(crate) struct Waiter {
     flags: Flags,
 }
 
+/// The size the table's memory is figured with (above).
+const _: () = assert!(std::mem::size_of::<Waiter>() == 72);
+
 /// The rare parts of a [`Waiter`], boxed.
 enum Extra {
     /// A receiver that takes the reply piece by piece (backpressure: the reader waits for
@@ -114,6 +117,7 @@ impl Slot for Waiter {
 
 impl Waiter {
     /// Fills a vacant slot for a request that wants its reply whole.
+    #[inline]
     pub fn whole(&mut self, waker: &Waker, deadline: Option<Deadline>) {
         // A released slot may still say how its last request ended.
         self.stage = Stage::Waiting;
@@ -146,6 +150,7 @@ impl Waiter {
     }
 
     /// Queues the caller's wake-up (it was settled).
+    #[inline]
     fn wake(&mut self, wakers: &mut Vec<Waker>) {
         if let Some(waker) = self.waker.take() {
             wakers.push(waker);
@@ -249,6 +254,7 @@ impl Shared {
         })
     }
 
+    #[inline]
     pub fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
     }
