@@ -137,6 +137,15 @@ async fn holding_server() -> SocketAddr {
     .await
 }
 
+/// Asks the [`holding_server`] for the replies it holds; returns once they came.
+async fn release_held(client: &AsyncClient) {
+    let release = client
+        .request(BytesFrame::data(0, &b"go"[..]).with_name("release"))
+        .await
+        .unwrap();
+    assert_eq!(&release.payload[..], b"go");
+}
+
 #[tokio::test]
 async fn timed_out_and_cancelled_requests_their_late_replies_discarded() {
     let client = AsyncClient::connect(holding_server().await).await.unwrap();
@@ -172,12 +181,95 @@ async fn timed_out_and_cancelled_requests_their_late_replies_discarded() {
     assert_eq!(client.discarded(), 0);
 
     // Now both late replies arrive, before the release's reply: both are discarded.
-    let release = client
-        .request(BytesFrame::data(0, &b"go"[..]).with_name("release"))
-        .await
-        .unwrap();
-    assert_eq!(&release.payload[..], b"go");
+    release_held(&client).await;
     assert_eq!(client.discarded(), 2);
+    still_usable(&client).await;
+}
+
+#[tokio::test]
+async fn a_short_timeout_behind_a_long_one_still_times_out() {
+    // The sweeper looks at the table only once the earliest deadline may have come: a
+    // request with a short timeout registered after one with a long timeout moves it up.
+    let client = AsyncClient::connect(holding_server().await).await.unwrap();
+    let slow = || BytesFrame::data(0, &b"late"[..]).with_name("slow");
+    let long = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .request_timeout(slow(), Some(Duration::from_secs(60)))
+                .await
+        })
+    };
+    while client.in_flight() < 1 {
+        tokio::task::yield_now().await;
+    }
+    for ms in [50, 30, 80] {
+        let after = Duration::from_millis(ms);
+        let asked = std::time::Instant::now();
+        let timed_out = client.request_timeout(slow(), Some(after)).await;
+        let waited = asked.elapsed();
+        assert!(
+            matches!(timed_out, Err(AsyncClientError::Timeout(d)) if d == after),
+            "{timed_out:?}"
+        );
+        // Between its timeout and a few ticks later (not the long request's 60 s).
+        assert!(
+            waited >= after && waited < Duration::from_secs(5),
+            "{waited:?}"
+        );
+    }
+    assert_eq!(client.in_flight(), 1);
+    release_held(&client).await;
+    // The long request gets its (late but in time) reply; the three timed out are dropped.
+    assert_eq!(&long.await.unwrap().unwrap().payload[..], b"late");
+    assert_eq!((client.in_flight(), client.discarded()), (0, 3));
+}
+
+#[tokio::test]
+async fn borrowed_requests_with_plain_and_long_heads_through_the_echo_server() {
+    let server = common::echo();
+    let client = AsyncClient::connect(server.local_addr()).await.unwrap();
+    let mut buf = Vec::new();
+    for n in 0..100u32 {
+        buf.clear();
+        buf.extend_from_slice(format!("borrowed request {n}").as_bytes());
+        let reply = client
+            .request_with(&sockframe::Header::data(0, &buf), &buf)
+            .await
+            .unwrap();
+        assert_eq!(
+            (reply.head.kind, &reply.payload[..]),
+            (Kind::DATA, &buf[..])
+        );
+        assert!(reply.head.id != 0 && reply.head.name.is_none());
+    }
+    // A head far longer than the small array plain heads are written into: a long name
+    // and metadata; its `len` (wrong on purpose) is replaced by the payload's.
+    let name = "n".repeat(300);
+    let pairs = [("key", "value"), ("other", "thing")];
+    let mut header = sockframe::Header::new(Kind::DATA, 7, 999).with_meta(&pairs);
+    header.name = Some(&name);
+    let reply = client.request_with(&header, b"payload").await.unwrap();
+    assert_eq!(&reply.payload[..], b"payload");
+    assert_eq!(reply.head.name.as_deref(), Some(name.as_str()));
+    assert_eq!(
+        (reply.head.meta("key"), reply.head.meta("other")),
+        (Some("value"), Some("thing"))
+    );
+    assert_eq!(reply.head.len, 7);
+    // A header the encoder refuses is the caller's error; the connection is fine.
+    let many = [("k", "v"); sockframe::MAX_META + 1];
+    let refused = client
+        .request_with(
+            &sockframe::Header::new(Kind::DATA, 0, 0).with_meta(&many),
+            b"",
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(AsyncClientError::Encode(_))),
+        "{refused:?}"
+    );
+    assert_eq!(client.in_flight(), 0);
     still_usable(&client).await;
 }
 
@@ -409,11 +501,7 @@ async fn ids_wrap_past_the_top_skipping_0_and_an_id_still_in_flight() {
     // Never 0, never the id still in flight, none twice in a row.
     assert!(!ids.contains(&0) && !ids.contains(&first), "{ids:?}");
     assert!(ids.windows(2).all(|w| w[0] != w[1]));
-    let release = client
-        .request(BytesFrame::data(0, &b"go"[..]).with_name("release"))
-        .await
-        .unwrap();
-    assert_eq!(&release.payload[..], b"go");
+    release_held(&client).await;
     let held = slow.await.unwrap().unwrap();
     assert_eq!((held.head.id, &held.payload[..]), (first, &b"held"[..]));
     assert_eq!((client.in_flight(), client.discarded()), (0, 0));
@@ -554,6 +642,7 @@ fn calls_are_send(client: &AsyncClient) {
     fn send<T: Send>(_: T) {}
     send(client.request(BytesFrame::data(0, &b""[..])));
     send(client.request_timeout(BytesFrame::data(0, &b""[..]), None));
+    send(client.request_with(&sockframe::Header::data(0, b""), b""));
     send(client.ping());
     send(client.request_into(BytesFrame::data(0, &b""[..]), tokio::io::sink()));
     send(client.request_from_reader(FrameHead::new(Kind::DATA, 0), tokio::io::empty(), |_| {}));

@@ -250,6 +250,50 @@ impl AsyncClient {
         frame: BytesFrame,
         timeout: Option<Duration>,
     ) -> impl Future<Output = Result<BytesFrame, AsyncClientError>> + Send + '_ {
+        let mut frame = frame;
+        self.call(timeout, move |id, buf| {
+            frame.head.id = id;
+            put_frame(&frame, buf)
+        })
+    }
+
+    /// Sends a frame of `header` (its id replaced by a fresh one, its `len` by the
+    /// payload's) carrying `payload`, both borrowed, and waits for the reply within the
+    /// configured timeout: [`request`](Self::request) for a caller whose payload is in a
+    /// buffer of its own, as the blocking [`Client::request_with`](crate::Client::request_with)
+    /// takes it. Both are copied into the outbox on the future's first poll; no [`Bytes`]
+    /// is made.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: sockframe_std::async_client::AsyncClient) -> Result<(), sockframe_std::async_client::AsyncClientError> {
+    /// use sockframe::Header;
+    ///
+    /// let mut buf = Vec::new();
+    /// for n in 0..10u32 {
+    ///     buf.clear();
+    ///     buf.extend_from_slice(&n.to_le_bytes()); // serialize into a buffer, reused
+    ///     let reply = client.request_with(&Header::data(0, &buf), &buf).await?;
+    ///     assert_eq!(reply.payload, buf); // the echo service sends it back
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn request_with<'a>(
+        &'a self,
+        header: &Header<'a>,
+        payload: &'a [u8],
+    ) -> impl Future<Output = Result<BytesFrame, AsyncClientError>> + Send + 'a {
+        let mut header = *header;
+        self.call(self.inner.config.timeout, move |id, buf| {
+            header.id = id;
+            put_header(&header, payload, buf)
+        })
+    }
+
+    /// The future of a request whose frame `put` appends, given its id.
+    fn call<P>(&self, timeout: Option<Duration>, put: P) -> Call<'_, P>
+    where
+        P: FnMut(u32, &mut BytesMut) -> Result<(), EncodeError>,
+    {
         let shared = &self.inner.shared;
         let deadline = match timeout == self.inner.config.timeout {
             true => shared.deadline_in(self.inner.timeout),
@@ -257,7 +301,7 @@ impl AsyncClient {
         };
         Call {
             shared,
-            frame: Some(frame),
+            put: Some(put),
             deadline,
             state: CallState::Submit,
         }
@@ -323,7 +367,10 @@ impl AsyncClient {
                 break;
             }
         }
-        shared.arm(ticket.id, self.inner.config.timeout);
+        let timeout = self.inner.config.timeout;
+        shared.arm(ticket.id, timeout);
+        let mut ticket = ticket;
+        ticket.after = timeout.unwrap_or_default();
         ticket.reply().await
     }
 
@@ -341,7 +388,7 @@ impl AsyncClient {
             .inner
             .shared
             .submit(
-                |w, _| w.stream = Some(tx.clone()),
+                |w, _| w.stream(tx.clone()),
                 |id, buf| {
                     frame.head.id = id;
                     put_frame(&frame, buf)
@@ -386,12 +433,13 @@ impl AsyncClient {
     }
 }
 
-/// The future of [`AsyncClient::request_timeout`], written out (rather than an `async fn`
-/// over `submit` and the reply): the hot path of the client.
-struct Call<'a> {
+/// The future of every whole request ([`AsyncClient::request`], `request_timeout`,
+/// `request_with`), written out (rather than an `async fn` over `submit` and the reply): the
+/// hot path of the client. `P` appends the request's frame for its id.
+struct Call<'a, P> {
     shared: &'a Shared,
-    /// The request, until it is in the outbox.
-    frame: Option<BytesFrame>,
+    /// Appends the request, until it is in the outbox.
+    put: Option<P>,
     deadline: Option<shared::Deadline>,
     state: CallState<'a>,
 }
@@ -405,7 +453,13 @@ enum CallState<'a> {
     Wait(shared::Ticket<'a>),
 }
 
-impl Future for Call<'_> {
+/// `put` is only called, never pinned.
+impl<P> Unpin for Call<'_, P> {}
+
+impl<P> Future for Call<'_, P>
+where
+    P: FnMut(u32, &mut BytesMut) -> Result<(), EncodeError>,
+{
     type Output = Result<BytesFrame, AsyncClientError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -418,23 +472,21 @@ impl Future for Call<'_> {
                     this.state = CallState::Submit;
                 }
                 CallState::Submit => {
-                    let Some(frame) = &mut this.frame else {
+                    let Some(put) = &mut this.put else {
                         return Poll::Ready(Err(this.shared.closed_error()));
                     };
                     let deadline = this.deadline;
                     let submitted = this.shared.try_submit(
                         cx.waker(),
                         |w, waker| w.whole(waker, deadline),
-                        |id, buf| {
-                            frame.head.id = id;
-                            put_frame(frame, buf)
-                        },
+                        put,
                     );
                     match submitted {
                         None => this.state = CallState::Room(Box::pin(this.shared.room())),
                         Some(Err(e)) => return Poll::Ready(Err(e)),
-                        Some(Ok(ticket)) => {
-                            this.frame = None;
+                        Some(Ok(mut ticket)) => {
+                            this.put = None;
+                            ticket.after = deadline.map_or(Duration::ZERO, |d| d.after);
                             this.state = CallState::Wait(ticket);
                             // Registered with this poll's waker: a reply wakes it, so there
                             // is nothing to look at yet.
@@ -448,22 +500,40 @@ impl Future for Call<'_> {
 }
 
 /// Appends `frame`. A plain head (no name, checksum, metadata or header check: most
-/// requests) goes through the core's fast path, which needs room for the longest plain head;
-/// any other through the codec's encoder.
+/// requests) goes through the core's fast path ([`put_header`]); any other through the
+/// codec's encoder.
 fn put_frame(frame: &BytesFrame, buf: &mut BytesMut) -> Result<(), EncodeError> {
     let h = &frame.head;
     if h.name.is_some() || h.crc.is_some() || !h.meta.is_empty() || h.flags.contains(Flags::HCHECK)
     {
         return frame.put(buf);
     }
-    let len = frame.payload.len() as u64;
-    let mut header = Header::new(h.kind, h.id, len);
+    let mut header = Header::new(h.kind, h.id, 0);
     header.flags = h.flags;
+    put_header(&header, &frame.payload, buf)
+}
+
+/// Appends a frame of `header` carrying `payload` (`header.len` is replaced). A head that
+/// fits a small array (every plain head) is written there by the core's fast path, which
+/// wants room for the longest plain head; a longer one by [`wire::push_head`].
+#[inline]
+fn put_header(header: &Header<'_>, payload: &[u8], buf: &mut BytesMut) -> Result<(), EncodeError> {
+    let len = payload.len() as u64;
     let mut head = [0u8; PLAIN_ROOM];
-    let n = encode_head(&header, len, &mut head)?;
-    buf.reserve(n + frame.payload.len());
-    buf.extend_from_slice(&head[..n]);
-    buf.extend_from_slice(&frame.payload);
+    match encode_head(header, len, &mut head) {
+        Ok(n) => {
+            buf.reserve(n + payload.len());
+            buf.extend_from_slice(&head[..n]);
+        }
+        Err(EncodeError::BufferTooSmall { .. }) => {
+            let mut head = Vec::new();
+            crate::wire::push_head(&mut head, header, len)?;
+            buf.reserve(head.len() + payload.len());
+            buf.extend_from_slice(&head);
+        }
+        Err(e) => return Err(e),
+    }
+    buf.extend_from_slice(payload);
     Ok(())
 }
 

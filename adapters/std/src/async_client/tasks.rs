@@ -93,7 +93,7 @@ impl LastRead {
 enum Stop {
     /// Everything buffered is handed out: read more.
     Read,
-    /// [`BURST`] events handed out: let the callers in, then go on.
+    /// [`BURST`] events handed out: let the callers run, then go on.
     Again,
     /// A piece for a streaming receiver: send it (waiting for room), then go on.
     Stream(mpsc::Sender<Delivery<Piece>>, Piece),
@@ -123,7 +123,13 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
         }
         match stop {
             Stop::Read => {}
-            Stop::Again => continue,
+            Stop::Again => {
+                // The callers just woken run (and send their next requests) before the rest
+                // of the read is handed out: on a current-thread runtime they otherwise wait
+                // until the whole read is, and the connection idles while they do.
+                tokio::task::yield_now().await;
+                continue;
+            }
             Stop::Stream(tx, piece) => {
                 // A receiver that is gone was cancelled: the rest of its reply is dropped.
                 let _ = tx.send(Ok(piece)).await;
