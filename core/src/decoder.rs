@@ -431,45 +431,26 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         self.state = State::Head;
     }
 
-    /// The checksum failure the next step will report, found without taking the step (the
-    /// resynchronising receiver drops such a frame and searches on at once). Call only when
-    /// [`poll`](Self::poll) said an event is ready.
-    pub(crate) fn doomed(&mut self) -> Option<DecodeError> {
-        self.release();
-        let (cap, limits) = (self.capacity(), self.limits);
-        let data = &self.buf.as_ref()[self.start..self.end];
-        let crc = match &self.state {
-            State::Head | State::Body { .. } => {
-                let at = locate(data, cap, limits).ok()??;
-                let header = Header::parse(data.get(PREFIX_LEN..at.head())?).ok()?;
-                if !at.fits(cap) || header.has_trailer() {
-                    return None;
-                }
-                let payload = data.get(at.head()..at.frame_len())?;
-                (header.crc?, crate::checksum::crc32c(payload))
-            }
-            State::Stream {
-                remaining: 0,
-                crc: Some((expected, digest)),
-                trailer: None,
-                ..
-            } => (*expected, digest.value()),
-            State::Stream {
-                remaining: 0,
-                crc: Some((expected, digest)),
-                trailer: Some(id),
-                ..
-            } => self.end_due(data, *id, (*expected, digest.value()))?,
-            State::Trailer { id, crc: Some(crc) } => self.end_due(data, *id, *crc)?,
-            _ => return None,
-        };
-        verify(crc.0, crc.1).err()
-    }
-
-    /// `crc` if an END trailer of frame `id` is at the front of `data`.
-    fn end_due(&self, data: &[u8], id: u32, crc: (u32, u32)) -> Option<(u32, u32)> {
-        let (header, _) = locate_trailer(data, self.capacity(), self.limits, id).ok()??;
-        (header.kind == Kind::END).then_some(crc)
+    /// What the next step gives, found by taking it and putting the state back if it gave
+    /// an event: `Ok(true)` an event is ready, `Ok(false)` more bytes are needed, `Err` the
+    /// fault the step found (kept, as [`poll`](Self::poll) keeps it), a payload's checksum
+    /// included. For the resynchronising receiver, which must know a frame is doomed before
+    /// it takes the step that borrows the buffer. It is the step itself, so the look-ahead and
+    /// the step cannot disagree (and the image holds one copy of the rules).
+    pub(crate) fn look_ahead(&mut self) -> Result<bool, DecodeError> {
+        let saved = self.state.clone();
+        let at = self.at()?;
+        // A chunk of a streamed payload cannot fail: no need to checksum it twice.
+        if let State::Stream { remaining: 1.., .. } = at.state {
+            return Ok(!at.data.is_empty());
+        }
+        let ready = at.step()?.is_some();
+        if ready {
+            // Only a step that gave nothing keeps its move (to a frame's body, or its trailer).
+            self.state = saved;
+            self.handed_out = 0;
+        }
+        Ok(ready)
     }
 
     /// Whether the state machine is between frames (its next event starts a frame).
@@ -804,7 +785,8 @@ fn trailer_step<'a>(
 }
 
 /// A whole frame, once its checksum (if any) matches.
-#[inline(always)]
+#[cfg_attr(not(feature = "small"), inline(always))]
+#[cfg_attr(feature = "small", inline(never))]
 fn checked<'a>(header: Header<'a>, payload: &'a [u8]) -> Result<Frame<'a>, DecodeError> {
     if let Some(expected) = header.crc {
         verify(expected, crate::checksum::crc32c(payload))?;

@@ -275,30 +275,27 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
             }
             // The front is a verified head, or a frame is in progress. Every fault the state
             // machine could find in a verified head was found by `advance`; what is left is a
-            // payload checksum, found here before the step so that the search goes on at once.
-            let doomed = match self.dec.poll() {
-                Ok(true) => self.dec.doomed(),
+            // payload checksum, found here by the step itself (its look-ahead) before the
+            // step is taken, so that the search goes on at once.
+            let e = match self.dec.look_ahead() {
+                Ok(true) => return Prepared::Step,
                 Ok(false) if !self.ending => return Prepared::Wait,
-                Ok(false) => Some(DecodeError::UnexpectedEof {
+                Ok(false) => DecodeError::UnexpectedEof {
                     stage: crate::Stage::Payload,
                     have: 0,
                     need: 0,
-                }),
-                Err(e) => Some(e),
+                },
+                Err(e) => e,
             };
-            match doomed {
-                Some(e) => {
-                    if let Some(skipped) = self.failed(e) {
-                        return Prepared::Skipped(skipped);
-                    }
-                }
-                None => return Prepared::Step,
+            if let Some(skipped) = self.failed(e) {
+                return Prepared::Skipped(skipped);
             }
         }
     }
 
     /// The next event with the bytes it was decoded from, exactly as they arrived (see
     /// [`Decoder::next_event_raw`]); a skipped run comes with no bytes.
+    #[cfg_attr(feature = "small", inline(never))]
     pub fn next_event_raw(&mut self) -> Option<(Received<'_>, &[u8])> {
         match self.prepare() {
             Prepared::Skipped(s) => {
@@ -411,17 +408,20 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
     }
 
     /// Adds `bytes` to the run not reported yet.
+    #[cfg_attr(feature = "small", inline(never))]
     fn skip(&mut self, bytes: u64, reason: SkipReason) {
         if bytes == 0 {
             return;
         }
         self.run += bytes;
-        if self.reason == SkipReason::Noise {
+        // `matches!`, not `==`: a comparison of whole reasons would compare their errors.
+        if matches!(self.reason, SkipReason::Noise) {
             self.reason = reason;
         }
     }
 
     /// The run so far, if there is one, as a report.
+    #[cfg_attr(feature = "small", inline(never))]
     fn take_run(&mut self, ends_stream: bool) -> Option<Skipped> {
         if self.run == 0 {
             return None;
