@@ -36,7 +36,7 @@ use crate::checksum::Crc32c;
 use crate::error::{DecodeError, Stage};
 use crate::faults::{check_payload, checked_header, cut_short, header_len, locate_trailer};
 use crate::header::{Header, Kind};
-use crate::prefix::{PREFIX_LEN, Prefix};
+use crate::prefix::PREFIX_LEN;
 
 /// How much a receiver accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,21 +207,36 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     /// Free space to read into; report what was written with [`commit`](Self::commit).
     ///
     /// Moves the unfinished tail of earlier reads to the front when the frame in progress
-    /// would not fit otherwise; a frame that arrived whole is never moved. Empty only while
-    /// an event is waiting to be taken with [`next_event`](Self::next_event).
+    /// would not fit otherwise (with feature `small`: once the buffer is full); a frame that
+    /// arrived whole is never moved. Empty only while an event is waiting to be taken with
+    /// [`next_event`](Self::next_event).
     pub fn read_buf(&mut self) -> &mut [u8] {
         self.release();
         let cap = self.capacity();
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
-        } else if self.start > 0 && (self.end == cap || self.start + self.needed() > cap) {
+        } else if self.start > 0 && (self.end == cap || self.early_move(cap)) {
             self.buf.as_mut().copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
         let end = self.end;
         &mut self.buf.as_mut()[end..]
+    }
+
+    /// Whether the tail is moved before the buffer is full: when the part in progress would
+    /// not fit otherwise, so that the next read is not a short one. `small` leaves this out
+    /// (the tail moves once the buffer is full: a short read more, the same bytes in the
+    /// end) and with it the look at the part in progress (about 400 B of flash).
+    #[cfg(not(feature = "small"))]
+    fn early_move(&self, cap: usize) -> bool {
+        self.start + self.needed() > cap
+    }
+
+    #[cfg(feature = "small")]
+    fn early_move(&self, _cap: usize) -> bool {
+        false
     }
 
     /// Records that `n` bytes were written at the start of [`read_buf`](Self::read_buf).
@@ -472,14 +487,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     }
 
     /// Prefix plus header length, once the prefix is here (and valid).
+    #[cfg(not(feature = "small"))]
     fn head_len(&self) -> Option<usize> {
-        match Prefix::parse(&self.buf.as_ref()[self.start..self.end]) {
+        match crate::prefix::Prefix::parse(&self.buf.as_ref()[self.start..self.end]) {
             Ok(Some(p)) => Some(PREFIX_LEN + usize::from(p.header_len)),
             _ => None,
         }
     }
 
     /// Bytes the part in progress needs contiguous in the buffer, counted from `start`.
+    #[cfg(not(feature = "small"))]
     fn needed(&self) -> usize {
         let data = &self.buf.as_ref()[self.start..self.end];
         let (cap, limits) = (self.capacity(), self.limits);

@@ -135,14 +135,14 @@ pub struct Resync<B> {
     skipped_total: u64,
     /// The stream has ended ([`finish`](Resync::finish)): nothing is waited for.
     ending: bool,
-    /// A skipped run [`poll`](Resync::poll) found, handed out next.
+    /// A complete skipped run, handed out next.
     ready: Option<Skipped>,
 }
 
 /// What comes next, found by [`Resync::prepare`].
 enum Prepared {
-    /// A skipped run to report.
-    Skipped(Skipped),
+    /// A skipped run to report (in `ready`).
+    Skipped,
     /// The state machine's next step gives an event.
     Step,
     /// More bytes are needed.
@@ -248,29 +248,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
     /// borrowing the buffer: lets a read loop decide whether to read (see
     /// [`io::read_received`](crate::io::read_received)).
     pub fn poll(&mut self) -> bool {
-        match self.prepare() {
-            Prepared::Skipped(s) => {
-                self.ready = Some(s);
-                true
-            }
-            Prepared::Step => true,
-            Prepared::Wait => false,
-        }
+        !matches!(self.prepare(), Prepared::Wait)
     }
 
-    /// Everything up to the state machine's next step: what to hand out first.
+    /// Everything up to the state machine's next step: what to hand out first. A skipped
+    /// run is left in `ready` (its 56 bytes are not passed back through every caller).
     fn prepare(&mut self) -> Prepared {
-        if let Some(s) = self.ready {
-            return Prepared::Skipped(s);
-        }
         loop {
-            if let Some(skipped) = self.advance() {
-                return Prepared::Skipped(skipped);
+            if self.ready.is_some() || self.advance() {
+                return Prepared::Skipped;
             }
             if self.verified.is_none() && self.dec.between_frames() {
-                return match self.ended() {
-                    Some(s) => Prepared::Skipped(s),
-                    None => Prepared::Wait,
+                return if self.ended() {
+                    Prepared::Skipped
+                } else {
+                    Prepared::Wait
                 };
             }
             // The front is a verified head, or a frame is in progress. Every fault the state
@@ -287,9 +279,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
                 },
                 Err(e) => e,
             };
-            if let Some(skipped) = self.failed(e) {
-                return Prepared::Skipped(skipped);
-            }
+            self.failed(e);
         }
     }
 
@@ -298,10 +288,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
     #[cfg_attr(feature = "small", inline(never))]
     pub fn next_event_raw(&mut self) -> Option<(Received<'_>, &[u8])> {
         match self.prepare() {
-            Prepared::Skipped(s) => {
-                self.ready = None;
-                return Some((Received::Skipped(s), &[]));
-            }
+            Prepared::Skipped => return self.ready.take().map(|s| (Received::Skipped(s), &[][..])),
             Prepared::Wait => return None,
             Prepared::Step => {}
         }
@@ -328,9 +315,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
     }
 
     /// Nothing more can be found: at the end of a stream, everything left is the last run.
-    fn ended(&mut self) -> Option<Skipped> {
+    /// Whether a run is ready.
+    fn ended(&mut self) -> bool {
         if !self.ending {
-            return None;
+            return false;
         }
         // What is left starts with a frame start still incomplete, if anything.
         let left = self.dec.front().len();
@@ -343,28 +331,25 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
 
     /// Everything before the state machine's next step: recovers from its failure, finds the
     /// next verified frame start (dropping what comes before it), checks a due trailer. A
-    /// skipped run to report first, if one is complete.
-    fn advance(&mut self) -> Option<Skipped> {
+    /// skipped run to report first, if one is complete (then true).
+    fn advance(&mut self) -> bool {
         if let Some(id) = self.dec.trailer_due() {
             return self.check_trailer(id);
         }
         if !self.dec.between_frames() || self.verified.is_some() {
-            return None;
+            return false;
         }
         let (cap, limits) = (self.dec.capacity(), self.dec.limits());
         let found = scan(self.dec.front(), cap, limits, None);
         self.dec.drop_front(found.at);
         self.skip(found.at as u64, found.reason.unwrap_or(SkipReason::Noise));
         self.verified = found.head;
-        if self.verified.is_some() {
-            return self.take_run(false);
-        }
-        None
+        self.verified.is_some() && self.take_run(false)
     }
 
     /// The frame of a verified head failed (its payload checksum, or the stream ended inside
-    /// it): drop it.
-    fn failed(&mut self, e: DecodeError) -> Option<Skipped> {
+    /// it): drop it. A run is ready if the frame had been streamed.
+    fn failed(&mut self, e: DecodeError) {
         let reason = match e {
             DecodeError::BadChecksum { .. } => SkipReason::Payload(e),
             DecodeError::UnexpectedEof { .. } => SkipReason::Cut,
@@ -374,30 +359,30 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
         if let Some(streamed) = self.streamed.take() {
             // The payload has been handed out: the frame is dropped, the search resumes after.
             self.skip(streamed, reason);
-            return self.take_run(true);
+            self.take_run(true);
+            return;
         }
         // A whole frame, still buffered: resume the search right after its head.
         let head = self.verified.take().unwrap_or(1);
         self.dec.drop_front(head);
         self.skip(head as u64, reason);
-        None
     }
 
     /// A trailer is due at the front: it must be a verified head (with the trailer rules for
     /// frame `id`). A later verified start, or a rejected one at the front, means it is lost:
-    /// the streamed frame is dropped.
-    fn check_trailer(&mut self, id: u32) -> Option<Skipped> {
+    /// the streamed frame is dropped (a run is ready: true).
+    fn check_trailer(&mut self, id: u32) -> bool {
         let (cap, limits) = (self.dec.capacity(), self.dec.limits());
         let found = scan(self.dec.front(), cap, limits, Some(id));
         match found {
             Found {
                 at: 0, head: None, ..
-            } if !self.ending => None,
+            } if !self.ending => false,
             Found {
                 at: 0,
                 head: Some(_),
                 ..
-            } => None,
+            } => false,
             _ => {
                 self.dec.recover();
                 let streamed = self.streamed.take().unwrap_or(0);
@@ -420,21 +405,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
         }
     }
 
-    /// The run so far, if there is one, as a report.
+    /// The run so far, if there is one, made the report handed out next (then true).
     #[cfg_attr(feature = "small", inline(never))]
-    fn take_run(&mut self, ends_stream: bool) -> Option<Skipped> {
+    fn take_run(&mut self, ends_stream: bool) -> bool {
         if self.run == 0 {
-            return None;
+            return false;
         }
-        let skipped = Skipped {
+        self.ready = Some(Skipped {
             bytes: self.run,
             reason: self.reason,
             ends_stream,
-        };
+        });
         self.skipped_total += self.run;
         self.run = 0;
         self.reason = SkipReason::Noise;
-        Some(skipped)
+        true
     }
 }
 
