@@ -560,7 +560,17 @@ impl<'d> At<'d> {
         let (data, cap, limits) = (self.data, self.cap, self.limits);
         let (state, used) = (&mut *self.state, &mut *self.used);
         let step = match state {
+            #[cfg(not(feature = "small"))]
             State::Head => head_step(data, cap, limits, state, used),
+            // `small`: a frame's body is waited for by the head's own step, which finds the
+            // whole frame again (the header is checked once more: the same rules, the same
+            // outcome) instead of a second copy of the frame's delivery.
+            #[cfg(feature = "small")]
+            State::Head | State::Body { .. } => {
+                *state = State::Head;
+                head_step(data, cap, limits, state, used)
+            }
+            #[cfg(not(feature = "small"))]
             State::Body {
                 header_len,
                 frame_len,
@@ -707,6 +717,7 @@ fn whole_frame(data: &[u8], limits: Limits) -> Option<(Header<'static>, &[u8], u
 
 /// Waiting for the rest of a frame that fits the buffer (its header is decoded again: this
 /// path is taken only by frames split across reads).
+#[cfg(not(feature = "small"))]
 fn body_step<'a>(
     data: &'a [u8],
     header_len: usize,
