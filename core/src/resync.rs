@@ -329,20 +329,31 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
         self.take_run(false)
     }
 
-    /// Everything before the state machine's next step: recovers from its failure, finds the
-    /// next verified frame start (dropping what comes before it), checks a due trailer. A
-    /// skipped run to report first, if one is complete (then true).
+    /// Everything before the state machine's next step: finds the next verified frame start
+    /// (dropping what comes before it), or checks a due trailer. A skipped run to report
+    /// first, if one is complete (then true).
     fn advance(&mut self) -> bool {
-        if let Some(id) = self.dec.trailer_due() {
-            return self.check_trailer(id);
-        }
-        if !self.dec.between_frames() || self.verified.is_some() {
+        let due = self.dec.trailer_due();
+        if due.is_none() && (!self.dec.between_frames() || self.verified.is_some()) {
             return false;
         }
         let (cap, limits) = (self.dec.capacity(), self.dec.limits());
-        let found = scan(self.dec.front(), cap, limits, None);
+        // One search for both (the trailer rules apply at the front when a trailer is due).
+        let found = scan(self.dec.front(), cap, limits, due);
+        if due.is_some() {
+            // The trailer must be a verified head at the front (or may still become one). A
+            // later verified start, or a rejected one at the front, means it is lost: the
+            // streamed frame is dropped.
+            if found.at == 0 && (found.head.is_some() || !self.ending) {
+                return false;
+            }
+            self.dec.recover();
+            let streamed = self.streamed.take().unwrap_or(0);
+            self.skip(streamed, SkipReason::Cut);
+            return self.take_run(true);
+        }
         self.dec.drop_front(found.at);
-        self.skip(found.at as u64, found.reason.unwrap_or(SkipReason::Noise));
+        self.skip(found.at as u64, found.reason);
         self.verified = found.head;
         self.verified.is_some() && self.take_run(false)
     }
@@ -366,30 +377,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
         let head = self.verified.take().unwrap_or(1);
         self.dec.drop_front(head);
         self.skip(head as u64, reason);
-    }
-
-    /// A trailer is due at the front: it must be a verified head (with the trailer rules for
-    /// frame `id`). A later verified start, or a rejected one at the front, means it is lost:
-    /// the streamed frame is dropped (a run is ready: true).
-    fn check_trailer(&mut self, id: u32) -> bool {
-        let (cap, limits) = (self.dec.capacity(), self.dec.limits());
-        let found = scan(self.dec.front(), cap, limits, Some(id));
-        match found {
-            Found {
-                at: 0, head: None, ..
-            } if !self.ending => false,
-            Found {
-                at: 0,
-                head: Some(_),
-                ..
-            } => false,
-            _ => {
-                self.dec.recover();
-                let streamed = self.streamed.take().unwrap_or(0);
-                self.skip(streamed, SkipReason::Cut);
-                self.take_run(true)
-            }
-        }
     }
 
     /// Adds `bytes` to the run not reported yet.
@@ -431,8 +418,9 @@ struct Found {
     /// The head length of the verified frame start at `at`; `None`: wait for more bytes
     /// (`at` is then the first start that may still verify, or the end).
     head: Option<usize>,
-    /// Why the bytes before `at` are skipped: the first start rejected among them, if any.
-    reason: Option<SkipReason>,
+    /// Why the bytes before `at` are skipped: the first start rejected among them, else
+    /// [`SkipReason::Noise`].
+    reason: SkipReason,
 }
 
 /// How one position in the bytes looks as a frame start.
@@ -473,9 +461,9 @@ fn scan(data: &[u8], cap: usize, limits: Limits, first: Option<u32>) -> Found {
             Verdict::Head(head) => {
                 // A pending start before `at` was false: it counts as cut short.
                 let reason = match (pending, rejected) {
-                    (Some(p), Some((r, _))) if p < r => Some(SkipReason::Cut),
-                    (Some(_), None) => Some(SkipReason::Cut),
-                    (_, rejected) => rejected.map(|(_, reason)| reason),
+                    (Some(p), Some((r, _))) if p < r => SkipReason::Cut,
+                    (Some(_), None) => SkipReason::Cut,
+                    (_, rejected) => rejected.map_or(SkipReason::Noise, |(_, reason)| reason),
                 };
                 return Found {
                     at,
@@ -489,7 +477,9 @@ fn scan(data: &[u8], cap: usize, limits: Limits, first: Option<u32>) -> Found {
     Found {
         at,
         head: None,
-        reason: rejected.filter(|(r, _)| *r < at).map(|(_, reason)| reason),
+        reason: rejected
+            .filter(|(r, _)| *r < at)
+            .map_or(SkipReason::Noise, |(_, reason)| reason),
     }
 }
 
