@@ -292,16 +292,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
             Prepared::Wait => return None,
             Prepared::Step => {}
         }
-        let (event, bytes) = self.dec.next_event_raw().ok().flatten()?;
-        match event {
-            Event::Start(_) => self.streamed = Some(bytes.len() as u64),
-            Event::Chunk(_) => {
-                if let Some(n) = &mut self.streamed {
-                    *n += bytes.len() as u64;
-                }
-            }
-            Event::Frame(_) | Event::End | Event::Abort(_) => self.streamed = None,
+        let Ok(Some((event, bytes))) = self.dec.next_event_raw() else {
+            return None;
+        };
+        // Bytes of a streamed frame handed out so far: its head, then its chunks.
+        self.streamed = match event {
+            Event::Start(_) => Some(0),
+            Event::Chunk(_) => self.streamed,
+            Event::Frame(_) | Event::End | Event::Abort(_) => None,
         }
+        .map(|n| n + bytes.len() as u64);
         self.verified = None;
         Some((Received::Event(event), bytes))
     }
@@ -332,6 +332,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
     /// Everything before the state machine's next step: finds the next verified frame start
     /// (dropping what comes before it), or checks a due trailer. A skipped run to report
     /// first, if one is complete (then true).
+    #[cfg_attr(feature = "small", inline(never))]
     fn advance(&mut self) -> bool {
         let due = self.dec.trailer_due();
         if due.is_none() && (!self.dec.between_frames() || self.verified.is_some()) {
