@@ -448,8 +448,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
 
     /// What the next step gives, found by taking it and putting the state back if it gave
     /// an event: `Ok(true)` an event is ready, `Ok(false)` more bytes are needed, `Err` the
-    /// fault the step found (kept, as [`poll`](Self::poll) keeps it), a payload's checksum
-    /// included. For the resynchronising receiver, which must know a frame is doomed before
+    /// fault the step found (kept, as [`poll`](Self::poll) keeps it, until the caller
+    /// [`recover`](Self::recover)s), a payload's checksum included. For the resynchronising receiver, which must know a frame is doomed before
     /// it takes the step that borrows the buffer. It is the step itself, so the look-ahead and
     /// the step cannot disagree (and the image holds one copy of the rules).
     pub(crate) fn look_ahead(&mut self) -> Result<bool, DecodeError> {

@@ -252,7 +252,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
     }
 
     /// Everything up to the state machine's next step: what to hand out first. A skipped
-    /// run is left in `ready` (its 56 bytes are not passed back through every caller).
+    /// run is left in `ready` (a `Skipped` is not copied back through every caller).
     fn prepare(&mut self) -> Prepared {
         loop {
             if self.ready.is_some() || self.advance() {
