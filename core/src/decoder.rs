@@ -36,7 +36,7 @@ use crate::checksum::Crc32c;
 use crate::error::{DecodeError, Stage};
 use crate::faults::{check_payload, checked_header, cut_short, header_len, locate_trailer};
 use crate::header::{Header, Kind};
-use crate::prefix::{PREFIX_LEN, Prefix};
+use crate::prefix::PREFIX_LEN;
 
 /// How much a receiver accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,21 +207,36 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     /// Free space to read into; report what was written with [`commit`](Self::commit).
     ///
     /// Moves the unfinished tail of earlier reads to the front when the frame in progress
-    /// would not fit otherwise; a frame that arrived whole is never moved. Empty only while
-    /// an event is waiting to be taken with [`next_event`](Self::next_event).
+    /// would not fit otherwise (with feature `small`: once the buffer is full); a frame that
+    /// arrived whole is never moved. Empty only while an event is waiting to be taken with
+    /// [`next_event`](Self::next_event).
     pub fn read_buf(&mut self) -> &mut [u8] {
         self.release();
         let cap = self.capacity();
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
-        } else if self.start > 0 && (self.end == cap || self.start + self.needed() > cap) {
+        } else if self.start > 0 && (self.end == cap || self.early_move(cap)) {
             self.buf.as_mut().copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
         let end = self.end;
         &mut self.buf.as_mut()[end..]
+    }
+
+    /// Whether the tail is moved before the buffer is full: when the part in progress would
+    /// not fit otherwise, so that the next read is not a short one. `small` leaves this out
+    /// (the tail moves once the buffer is full: a short read more, the same bytes in the
+    /// end) and with it the look at the part in progress (about 400 B of flash).
+    #[cfg(not(feature = "small"))]
+    fn early_move(&self, cap: usize) -> bool {
+        self.start + self.needed() > cap
+    }
+
+    #[cfg(feature = "small")]
+    fn early_move(&self, _cap: usize) -> bool {
+        false
     }
 
     /// Records that `n` bytes were written at the start of [`read_buf`](Self::read_buf).
@@ -431,45 +446,26 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         self.state = State::Head;
     }
 
-    /// The checksum failure the next step will report, found without taking the step (the
-    /// resynchronising receiver drops such a frame and searches on at once). Call only when
-    /// [`poll`](Self::poll) said an event is ready.
-    pub(crate) fn doomed(&mut self) -> Option<DecodeError> {
-        self.release();
-        let (cap, limits) = (self.capacity(), self.limits);
-        let data = &self.buf.as_ref()[self.start..self.end];
-        let crc = match &self.state {
-            State::Head | State::Body { .. } => {
-                let at = locate(data, cap, limits).ok()??;
-                let header = Header::parse(data.get(PREFIX_LEN..at.head())?).ok()?;
-                if !at.fits(cap) || header.has_trailer() {
-                    return None;
-                }
-                let payload = data.get(at.head()..at.frame_len())?;
-                (header.crc?, crate::checksum::crc32c(payload))
-            }
-            State::Stream {
-                remaining: 0,
-                crc: Some((expected, digest)),
-                trailer: None,
-                ..
-            } => (*expected, digest.value()),
-            State::Stream {
-                remaining: 0,
-                crc: Some((expected, digest)),
-                trailer: Some(id),
-                ..
-            } => self.end_due(data, *id, (*expected, digest.value()))?,
-            State::Trailer { id, crc: Some(crc) } => self.end_due(data, *id, *crc)?,
-            _ => return None,
-        };
-        verify(crc.0, crc.1).err()
-    }
-
-    /// `crc` if an END trailer of frame `id` is at the front of `data`.
-    fn end_due(&self, data: &[u8], id: u32, crc: (u32, u32)) -> Option<(u32, u32)> {
-        let (header, _) = locate_trailer(data, self.capacity(), self.limits, id).ok()??;
-        (header.kind == Kind::END).then_some(crc)
+    /// What the next step gives, found by taking it and putting the state back if it gave
+    /// an event: `Ok(true)` an event is ready, `Ok(false)` more bytes are needed, `Err` the
+    /// fault the step found (kept, as [`poll`](Self::poll) keeps it, until the caller
+    /// [`recover`](Self::recover)s), a payload's checksum included. For the resynchronising receiver, which must know a frame is doomed before
+    /// it takes the step that borrows the buffer. It is the step itself, so the look-ahead and
+    /// the step cannot disagree (and the image holds one copy of the rules).
+    pub(crate) fn look_ahead(&mut self) -> Result<bool, DecodeError> {
+        let saved = self.state.clone();
+        let at = self.at()?;
+        // A chunk of a streamed payload cannot fail: no need to checksum it twice.
+        if let State::Stream { remaining: 1.., .. } = at.state {
+            return Ok(!at.data.is_empty());
+        }
+        let ready = at.step()?.is_some();
+        if ready {
+            // Only a step that gave nothing keeps its move (to a frame's body, or its trailer).
+            self.state = saved;
+            self.handed_out = 0;
+        }
+        Ok(ready)
     }
 
     /// Whether the state machine is between frames (its next event starts a frame).
@@ -491,14 +487,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     }
 
     /// Prefix plus header length, once the prefix is here (and valid).
+    #[cfg(not(feature = "small"))]
     fn head_len(&self) -> Option<usize> {
-        match Prefix::parse(&self.buf.as_ref()[self.start..self.end]) {
+        match crate::prefix::Prefix::parse(&self.buf.as_ref()[self.start..self.end]) {
             Ok(Some(p)) => Some(PREFIX_LEN + usize::from(p.header_len)),
             _ => None,
         }
     }
 
     /// Bytes the part in progress needs contiguous in the buffer, counted from `start`.
+    #[cfg(not(feature = "small"))]
     fn needed(&self) -> usize {
         let data = &self.buf.as_ref()[self.start..self.end];
         let (cap, limits) = (self.capacity(), self.limits);
@@ -562,7 +560,17 @@ impl<'d> At<'d> {
         let (data, cap, limits) = (self.data, self.cap, self.limits);
         let (state, used) = (&mut *self.state, &mut *self.used);
         let step = match state {
+            #[cfg(not(feature = "small"))]
             State::Head => head_step(data, cap, limits, state, used),
+            // `small`: a frame's body is waited for by the head's own step, which finds the
+            // whole frame again (the header is checked once more: the same rules, the same
+            // outcome) instead of a second copy of the frame's delivery.
+            #[cfg(feature = "small")]
+            State::Head | State::Body { .. } => {
+                *state = State::Head;
+                head_step(data, cap, limits, state, used)
+            }
+            #[cfg(not(feature = "small"))]
             State::Body {
                 header_len,
                 frame_len,
@@ -709,6 +717,7 @@ fn whole_frame(data: &[u8], limits: Limits) -> Option<(Header<'static>, &[u8], u
 
 /// Waiting for the rest of a frame that fits the buffer (its header is decoded again: this
 /// path is taken only by frames split across reads).
+#[cfg(not(feature = "small"))]
 fn body_step<'a>(
     data: &'a [u8],
     header_len: usize,
@@ -804,7 +813,8 @@ fn trailer_step<'a>(
 }
 
 /// A whole frame, once its checksum (if any) matches.
-#[inline(always)]
+#[cfg_attr(not(feature = "small"), inline(always))]
+#[cfg_attr(feature = "small", inline(never))]
 fn checked<'a>(header: Header<'a>, payload: &'a [u8]) -> Result<Frame<'a>, DecodeError> {
     if let Some(expected) = header.crc {
         verify(expected, crate::checksum::crc32c(payload))?;

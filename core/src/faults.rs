@@ -10,7 +10,8 @@ use crate::prefix::{PREFIX_LEN, Prefix};
 use crate::report::ABORT_MESSAGE_MAX;
 
 /// Checks the prefix and the header limit; `None` until the prefix has arrived.
-#[inline(always)]
+#[cfg_attr(not(feature = "small"), inline(always))]
+#[cfg_attr(feature = "small", inline(never))]
 pub(crate) fn header_len(
     data: &[u8],
     cap: usize,
@@ -39,7 +40,8 @@ pub(crate) fn header_len(
 /// Decodes a complete header and applies every rule to it: the payload limit and the trailer
 /// rules (`expected`: the id whose trailer is due, if one is). On a fault, the first one in
 /// wire order.
-#[inline(always)]
+#[cfg_attr(not(feature = "small"), inline(always))]
+#[cfg_attr(feature = "small", inline(never))]
 pub(crate) fn checked_header<'a>(
     bytes: &'a [u8],
     limits: Limits,

@@ -135,14 +135,14 @@ pub struct Resync<B> {
     skipped_total: u64,
     /// The stream has ended ([`finish`](Resync::finish)): nothing is waited for.
     ending: bool,
-    /// A skipped run [`poll`](Resync::poll) found, handed out next.
+    /// A complete skipped run, handed out next.
     ready: Option<Skipped>,
 }
 
 /// What comes next, found by [`Resync::prepare`].
 enum Prepared {
-    /// A skipped run to report.
-    Skipped(Skipped),
+    /// A skipped run to report (in `ready`).
+    Skipped,
     /// The state machine's next step gives an event.
     Step,
     /// More bytes are needed.
@@ -248,76 +248,60 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
     /// borrowing the buffer: lets a read loop decide whether to read (see
     /// [`io::read_received`](crate::io::read_received)).
     pub fn poll(&mut self) -> bool {
-        match self.prepare() {
-            Prepared::Skipped(s) => {
-                self.ready = Some(s);
-                true
-            }
-            Prepared::Step => true,
-            Prepared::Wait => false,
-        }
+        !matches!(self.prepare(), Prepared::Wait)
     }
 
-    /// Everything up to the state machine's next step: what to hand out first.
+    /// Everything up to the state machine's next step: what to hand out first. A skipped
+    /// run is left in `ready` (a `Skipped` is not copied back through every caller).
     fn prepare(&mut self) -> Prepared {
-        if let Some(s) = self.ready {
-            return Prepared::Skipped(s);
-        }
         loop {
-            if let Some(skipped) = self.advance() {
-                return Prepared::Skipped(skipped);
+            if self.ready.is_some() || self.advance() {
+                return Prepared::Skipped;
             }
             if self.verified.is_none() && self.dec.between_frames() {
-                return match self.ended() {
-                    Some(s) => Prepared::Skipped(s),
-                    None => Prepared::Wait,
+                return if self.ended() {
+                    Prepared::Skipped
+                } else {
+                    Prepared::Wait
                 };
             }
             // The front is a verified head, or a frame is in progress. Every fault the state
             // machine could find in a verified head was found by `advance`; what is left is a
-            // payload checksum, found here before the step so that the search goes on at once.
-            let doomed = match self.dec.poll() {
-                Ok(true) => self.dec.doomed(),
+            // payload checksum, found here by the step itself (its look-ahead) before the
+            // step is taken, so that the search goes on at once.
+            let e = match self.dec.look_ahead() {
+                Ok(true) => return Prepared::Step,
                 Ok(false) if !self.ending => return Prepared::Wait,
-                Ok(false) => Some(DecodeError::UnexpectedEof {
+                Ok(false) => DecodeError::UnexpectedEof {
                     stage: crate::Stage::Payload,
                     have: 0,
                     need: 0,
-                }),
-                Err(e) => Some(e),
+                },
+                Err(e) => e,
             };
-            match doomed {
-                Some(e) => {
-                    if let Some(skipped) = self.failed(e) {
-                        return Prepared::Skipped(skipped);
-                    }
-                }
-                None => return Prepared::Step,
-            }
+            self.failed(e);
         }
     }
 
     /// The next event with the bytes it was decoded from, exactly as they arrived (see
     /// [`Decoder::next_event_raw`]); a skipped run comes with no bytes.
+    #[cfg_attr(feature = "small", inline(never))]
     pub fn next_event_raw(&mut self) -> Option<(Received<'_>, &[u8])> {
         match self.prepare() {
-            Prepared::Skipped(s) => {
-                self.ready = None;
-                return Some((Received::Skipped(s), &[]));
-            }
+            Prepared::Skipped => return self.ready.take().map(|s| (Received::Skipped(s), &[][..])),
             Prepared::Wait => return None,
             Prepared::Step => {}
         }
-        let (event, bytes) = self.dec.next_event_raw().ok().flatten()?;
-        match event {
-            Event::Start(_) => self.streamed = Some(bytes.len() as u64),
-            Event::Chunk(_) => {
-                if let Some(n) = &mut self.streamed {
-                    *n += bytes.len() as u64;
-                }
-            }
-            Event::Frame(_) | Event::End | Event::Abort(_) => self.streamed = None,
+        let Ok(Some((event, bytes))) = self.dec.next_event_raw() else {
+            return None;
+        };
+        // Bytes of a streamed frame handed out so far: its head, then its chunks.
+        self.streamed = match event {
+            Event::Start(_) => Some(0),
+            Event::Chunk(_) => self.streamed,
+            Event::Frame(_) | Event::End | Event::Abort(_) => None,
         }
+        .map(|n| n + bytes.len() as u64);
         self.verified = None;
         Some((Received::Event(event), bytes))
     }
@@ -331,9 +315,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
     }
 
     /// Nothing more can be found: at the end of a stream, everything left is the last run.
-    fn ended(&mut self) -> Option<Skipped> {
+    /// Whether a run is ready.
+    fn ended(&mut self) -> bool {
         if !self.ending {
-            return None;
+            return false;
         }
         // What is left starts with a frame start still incomplete, if anything.
         let left = self.dec.front().len();
@@ -344,30 +329,39 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
         self.take_run(false)
     }
 
-    /// Everything before the state machine's next step: recovers from its failure, finds the
-    /// next verified frame start (dropping what comes before it), checks a due trailer. A
-    /// skipped run to report first, if one is complete.
-    fn advance(&mut self) -> Option<Skipped> {
-        if let Some(id) = self.dec.trailer_due() {
-            return self.check_trailer(id);
-        }
-        if !self.dec.between_frames() || self.verified.is_some() {
-            return None;
+    /// Everything before the state machine's next step: finds the next verified frame start
+    /// (dropping what comes before it), or checks a due trailer. A skipped run to report
+    /// first, if one is complete (then true).
+    #[cfg_attr(feature = "small", inline(never))]
+    fn advance(&mut self) -> bool {
+        let due = self.dec.trailer_due();
+        if due.is_none() && (!self.dec.between_frames() || self.verified.is_some()) {
+            return false;
         }
         let (cap, limits) = (self.dec.capacity(), self.dec.limits());
-        let found = scan(self.dec.front(), cap, limits, None);
-        self.dec.drop_front(found.at);
-        self.skip(found.at as u64, found.reason.unwrap_or(SkipReason::Noise));
-        self.verified = found.head;
-        if self.verified.is_some() {
-            return self.take_run(false);
+        // One search for both (the trailer rules apply at the front when a trailer is due).
+        let found = scan(self.dec.front(), cap, limits, due);
+        if due.is_some() {
+            // The trailer must be a verified head at the front (or may still become one). A
+            // later verified start, or a rejected one at the front, means it is lost: the
+            // streamed frame is dropped.
+            if found.at == 0 && (found.head.is_some() || !self.ending) {
+                return false;
+            }
+            self.dec.recover();
+            let streamed = self.streamed.take().unwrap_or(0);
+            self.skip(streamed, SkipReason::Cut);
+            return self.take_run(true);
         }
-        None
+        self.dec.drop_front(found.at);
+        self.skip(found.at as u64, found.reason);
+        self.verified = found.head;
+        self.verified.is_some() && self.take_run(false)
     }
 
     /// The frame of a verified head failed (its payload checksum, or the stream ended inside
-    /// it): drop it.
-    fn failed(&mut self, e: DecodeError) -> Option<Skipped> {
+    /// it): drop it. A run is ready if the frame had been streamed.
+    fn failed(&mut self, e: DecodeError) {
         let reason = match e {
             DecodeError::BadChecksum { .. } => SkipReason::Payload(e),
             DecodeError::UnexpectedEof { .. } => SkipReason::Cut,
@@ -377,64 +371,43 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
         if let Some(streamed) = self.streamed.take() {
             // The payload has been handed out: the frame is dropped, the search resumes after.
             self.skip(streamed, reason);
-            return self.take_run(true);
+            self.take_run(true);
+            return;
         }
         // A whole frame, still buffered: resume the search right after its head.
         let head = self.verified.take().unwrap_or(1);
         self.dec.drop_front(head);
         self.skip(head as u64, reason);
-        None
-    }
-
-    /// A trailer is due at the front: it must be a verified head (with the trailer rules for
-    /// frame `id`). A later verified start, or a rejected one at the front, means it is lost:
-    /// the streamed frame is dropped.
-    fn check_trailer(&mut self, id: u32) -> Option<Skipped> {
-        let (cap, limits) = (self.dec.capacity(), self.dec.limits());
-        let found = scan(self.dec.front(), cap, limits, Some(id));
-        match found {
-            Found {
-                at: 0, head: None, ..
-            } if !self.ending => None,
-            Found {
-                at: 0,
-                head: Some(_),
-                ..
-            } => None,
-            _ => {
-                self.dec.recover();
-                let streamed = self.streamed.take().unwrap_or(0);
-                self.skip(streamed, SkipReason::Cut);
-                self.take_run(true)
-            }
-        }
     }
 
     /// Adds `bytes` to the run not reported yet.
+    #[cfg_attr(feature = "small", inline(never))]
     fn skip(&mut self, bytes: u64, reason: SkipReason) {
         if bytes == 0 {
             return;
         }
         self.run += bytes;
-        if self.reason == SkipReason::Noise {
+        // `matches!`, not `==`: a comparison of whole reasons would compare their errors.
+        if matches!(self.reason, SkipReason::Noise) {
             self.reason = reason;
         }
     }
 
-    /// The run so far, if there is one, as a report.
-    fn take_run(&mut self, ends_stream: bool) -> Option<Skipped> {
+    /// The run so far, if there is one, made the report handed out next (then true).
+    #[cfg_attr(feature = "small", inline(never))]
+    fn take_run(&mut self, ends_stream: bool) -> bool {
         if self.run == 0 {
-            return None;
+            return false;
         }
-        let skipped = Skipped {
+        self.ready = Some(Skipped {
             bytes: self.run,
             reason: self.reason,
             ends_stream,
-        };
+        });
         self.skipped_total += self.run;
         self.run = 0;
         self.reason = SkipReason::Noise;
-        Some(skipped)
+        true
     }
 }
 
@@ -446,8 +419,9 @@ struct Found {
     /// The head length of the verified frame start at `at`; `None`: wait for more bytes
     /// (`at` is then the first start that may still verify, or the end).
     head: Option<usize>,
-    /// Why the bytes before `at` are skipped: the first start rejected among them, if any.
-    reason: Option<SkipReason>,
+    /// Why the bytes before `at` are skipped: the first start rejected among them, else
+    /// [`SkipReason::Noise`].
+    reason: SkipReason,
 }
 
 /// How one position in the bytes looks as a frame start.
@@ -488,9 +462,9 @@ fn scan(data: &[u8], cap: usize, limits: Limits, first: Option<u32>) -> Found {
             Verdict::Head(head) => {
                 // A pending start before `at` was false: it counts as cut short.
                 let reason = match (pending, rejected) {
-                    (Some(p), Some((r, _))) if p < r => Some(SkipReason::Cut),
-                    (Some(_), None) => Some(SkipReason::Cut),
-                    (_, rejected) => rejected.map(|(_, reason)| reason),
+                    (Some(p), Some((r, _))) if p < r => SkipReason::Cut,
+                    (Some(_), None) => SkipReason::Cut,
+                    (_, rejected) => rejected.map_or(SkipReason::Noise, |(_, reason)| reason),
                 };
                 return Found {
                     at,
@@ -504,7 +478,9 @@ fn scan(data: &[u8], cap: usize, limits: Limits, first: Option<u32>) -> Found {
     Found {
         at,
         head: None,
-        reason: rejected.filter(|(r, _)| *r < at).map(|(_, reason)| reason),
+        reason: rejected
+            .filter(|(r, _)| *r < at)
+            .map_or(SkipReason::Noise, |(_, reason)| reason),
     }
 }
 

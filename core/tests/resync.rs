@@ -118,7 +118,8 @@ struct Plan {
     bound: Vec<usize>,
 }
 
-fn plan(items: &[Item]) -> Plan {
+/// `tail`: noise after the last frame.
+fn plan(items: &[Item], tail: &[Noise]) -> Plan {
     let mut wire = Vec::new();
     // Per frame: where it starts in `wire`, its bytes as sent, its head's length, and where
     // the damage starts (if any).
@@ -174,20 +175,29 @@ fn plan(items: &[Item]) -> Plan {
         wire.extend_from_slice(&frame);
         sent.push((start, frame.len(), original, head, damaged_at));
     }
-    // A frame is intact if its bytes stand unchanged, contiguous, where it was written: damage
-    // can leave them so (a byte inserted before an equal one, or an F5 inserted right after
-    // the first, is noise beside a whole frame).
+    for n in tail {
+        if let Noise::Bytes(b) = n {
+            wire.extend_from_slice(b);
+        }
+    }
+    // A frame is intact if its bytes stand unchanged, contiguous, starting where it was
+    // written: damage can leave them so (a byte inserted before an equal one, or an F5
+    // inserted right after the first, is noise beside a whole frame; a byte dropped at its
+    // end and the same byte next on the wire complete it). Its end may lie past what was
+    // written for it, in the bytes after it; those are then its own, not the next frame's.
     let (mut intact, mut bound) = (Vec::new(), Vec::new());
     // The furthest claimed end of a frame whose head arrived intact so far.
     let mut claimed = 0usize;
+    // The end of the last intact frame: the bytes before it are taken.
+    let mut taken = 0usize;
     for (start, written, original, head, damaged_at) in sent {
         let n = original.len();
-        let found = wire[start..start + written]
-            .windows(n)
-            .position(|w| w == &original[..]);
+        let found = (start.max(taken)..start + written)
+            .find(|&at| wire.get(at..at + n) == Some(&original[..]));
         match found {
             Some(at) => {
-                let end = start + at + n;
+                let end = at + n;
+                taken = end;
                 bound.push(end.max(claimed));
                 intact.push((original, end));
             }
@@ -213,12 +223,7 @@ proptest! {
         tail in prop::collection::vec(noise(), 0..2),
         pieces in prop::collection::vec(1usize..200, 1..16),
     ) {
-        let mut plan = plan(&items);
-        for n in &tail {
-            if let Noise::Bytes(b) = n {
-                plan.wire.extend_from_slice(b);
-            }
-        }
+        let plan = plan(&items, &tail);
         let wire = &plan.wire;
         let mut rx = Resync::new(vec![0u8; 2048]);
         let mut delivered: Vec<(Vec<u8>, usize)> = Vec::new();

@@ -90,6 +90,11 @@ const PARTS: &[(&str, &[&str], &[&str])] = &[
         ],
     ),
     (
+        "resynchronising receiver (the UART link)",
+        &["sockframe::resync", "sockframe6resync"],
+        &["core/src/resync.rs"],
+    ),
+    (
         "smoltcp adapter (drivers, echo)",
         &[
             "sockframe_smoltcp",
@@ -114,7 +119,13 @@ const PARTS: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "compiler builtins (memcpy, memmove, division)",
-        &["compiler_builtins", "__aeabi", "__divmod", "__udivmod"],
+        &[
+            "compiler_builtins",
+            "__aeabi",
+            "__divmod",
+            "__udivmod",
+            "memcmp",
+        ],
         &["/compiler_builtins-"],
     ),
     (
@@ -125,7 +136,7 @@ const PARTS: &[(&str, &[&str], &[&str])] = &[
 ];
 
 /// The part the firmware's own functions are in before they are split by source.
-const FIRMWARE: usize = 5;
+const FIRMWARE: usize = 6;
 
 /// Flash symbols (text, read-only data, data) of an ELF: demangled name -> bytes.
 fn flash_symbols(elf: &Path) -> Result<BTreeMap<String, i64>, String> {
@@ -405,6 +416,18 @@ mod tests {
         assert_eq!(
             by_path("/work/x/core/src/decoder.rs"),
             Some("decoder (state machine, header and metadata reader)")
+        );
+        assert_eq!(
+            by_path("/work/x/core/src/resync.rs"),
+            Some("resynchronising receiver (the UART link)")
+        );
+        assert_eq!(
+            label("sockframe::resync::Resync<B>::next_event_raw"),
+            Some("resynchronising receiver (the UART link)")
+        );
+        assert_eq!(
+            label("memcmp"),
+            Some("compiler builtins (memcpy, memmove, division)")
         );
         assert_eq!(
             by_path(

@@ -151,7 +151,8 @@ impl<const N: usize, const OUT: usize> Port<N, OUT> {
     }
 
     /// Hands decoded events to the handler while the output buffer has room for their
-    /// answers (an event cannot be put back).
+    /// answers (an event cannot be put back). Not inlined: a call per poll, 24 B less flash.
+    #[inline(never)]
     fn answer<H: Handler>(&mut self, handler: &mut H) -> bool {
         let mut moved = false;
         loop {
