@@ -122,7 +122,7 @@ async fn holding_server() -> SocketAddr {
     scripted(|mut framed| async move {
         let mut held = Vec::new();
         while let Some(Ok(f)) = framed.next().await {
-            match f.head.name.as_deref() {
+            match f.head.name() {
                 Some("slow") => held.push(f),
                 Some("release") => {
                     for h in held.drain(..) {
@@ -312,14 +312,14 @@ async fn connection_dropped_mid_flight_every_waiter_errors() {
 async fn error_frames_are_typed_per_request_and_per_connection() {
     let addr = scripted(|mut framed| async move {
         while let Some(Ok(f)) = framed.next().await {
-            if f.head.name.as_deref() == Some("missing") {
+            if f.head.name() == Some("missing") {
                 let reply = sockframe_std::codec::ErrorReply {
                     id: f.head.id,
                     code: "not-found",
                     message: &format!("no key {:?} (0 of 3 keys match)", f.text()),
                 };
                 framed.send(reply).await.unwrap();
-            } else if f.head.name.as_deref() == Some("bye") {
+            } else if f.head.name() == Some("bye") {
                 let reply = sockframe_std::codec::ErrorReply {
                     id: 0,
                     code: "shutdown",
@@ -400,8 +400,7 @@ async fn streamed_bodies_both_ways_through_the_echo_server() {
     // Up: an AsyncRead sent as fragments, with progress; the echoed fragments come back
     // collected into one frame.
     let mut progress = Vec::new();
-    let mut head = FrameHead::new(Kind(70), 0);
-    head.name = Some("upload".into());
+    let head = FrameHead::new(Kind(70), 0).with_name("upload");
     let reply = client
         .request_from_reader(head, &body[..], |sent| progress.push(sent))
         .await
@@ -409,7 +408,7 @@ async fn streamed_bodies_both_ways_through_the_echo_server() {
     assert_eq!(reply.payload.len(), body.len());
     assert!(reply.payload == body, "streamed upload came back different");
     assert_eq!(
-        (reply.head.kind, reply.head.name.as_deref()),
+        (reply.head.kind, reply.head.name()),
         (Kind(70), Some("upload"))
     );
     assert!(!reply.head.more());

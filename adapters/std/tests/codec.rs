@@ -176,6 +176,44 @@ fn oversized_header_and_bad_checksum_are_refused() {
     assert_eq!(reply_of(&e).0, "bad-checksum");
 }
 
+/// A frame with a trailer (flag TRAILER, then its END), as the core writes it: `FrameCodec`
+/// refuses it from its header with its own error and error frame, with the numbers;
+/// `StreamingFrameCodec` delivers it.
+#[test]
+fn trailer_frames_are_refused_whole_and_streamed_in_parts() {
+    let payload = b"abc";
+    let mut wire = vec![0u8; 64];
+    let n = sockframe::encode_frame(
+        &sockframe::Header::data(9, payload).with_trailer(),
+        payload,
+        &mut wire,
+    )
+    .unwrap();
+    let end = sockframe::encode_end(9, &mut wire[n..]).unwrap();
+    wire.truncate(n + end);
+
+    let mut codec = FrameCodec::new();
+    let e = codec.decode(&mut BytesMut::from(&wire[..])).unwrap_err();
+    assert!(
+        matches!(e, CodecError::TrailerRefused { id: 9, len: 3 }),
+        "{e:?}"
+    );
+    assert_eq!(
+        reply_of(&e),
+        (
+            "unsupported".into(),
+            "frame 9 announces a trailer (flag TRAILER) after its 3 payload bytes; \
+             this receiver takes whole frames without trailers"
+                .into()
+        )
+    );
+
+    let parts = run(&mut StreamingFrameCodec::new(1024), &wire, &[wire.len()]);
+    let got = join(parts);
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].0.id, &got[0].1[..]), (9, &payload[..]));
+}
+
 #[test]
 fn stream_ending_mid_frame_is_truncated_with_numbers() {
     let wire = encode(&mut FrameCodec::new(), BytesFrame::data(1, vec![9u8; 100]));

@@ -504,7 +504,10 @@ where
 /// codec's encoder.
 fn put_frame(frame: &BytesFrame, buf: &mut BytesMut) -> Result<(), EncodeError> {
     let h = &frame.head;
-    if h.name.is_some() || h.crc.is_some() || !h.meta.is_empty() || h.flags.contains(Flags::HCHECK)
+    if h.name().is_some()
+        || h.crc.is_some()
+        || !h.metadata().is_empty()
+        || h.flags.contains(Flags::HCHECK)
     {
         return frame.put(buf);
     }

@@ -596,21 +596,9 @@ impl Handout<'_> {
     }
 }
 
-/// `header` as an owned head; without metadata (most replies) nothing is collected.
+/// `header` as an owned head; without name or metadata (most replies) nothing is collected.
 pub(crate) fn head_of(header: &Header<'_>) -> FrameHead {
-    if header.meta.is_empty() && header.name.is_none() {
-        FrameHead {
-            kind: header.kind,
-            id: header.id,
-            len: header.len,
-            flags: header.flags,
-            name: None,
-            crc: header.crc,
-            meta: Vec::new(),
-        }
-    } else {
-        FrameHead::from_header(header)
-    }
+    FrameHead::from_header(header)
 }
 
 /// An id in flight; dropping it before its reply is taken (a cancelled request) frees the

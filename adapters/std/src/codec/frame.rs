@@ -2,9 +2,26 @@
 
 use bytes::{Bytes, BytesMut};
 use sockframe::{EncodeError, Flags, Header, Kind, MAX_META, encode_head};
+use std::fmt;
 
 /// A frame's header with its fields owned (the core's [`Header`] borrows them).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The fields every frame has are public; the name and the metadata, which most frames do
+/// not carry, are kept out of line behind [`name`](FrameHead::name) and
+/// [`metadata`](FrameHead::metadata): a head without them is 32 bytes, built, moved and
+/// dropped without touching the heap.
+///
+/// ```
+/// use sockframe::Kind;
+/// use sockframe_std::codec::FrameHead;
+///
+/// let head = FrameHead::new(Kind(70), 3).with_name("upload").with_meta("mode", "0644");
+/// assert_eq!((head.kind, head.id), (Kind(70), 3));
+/// assert_eq!(head.name(), Some("upload"));
+/// assert_eq!(head.meta("mode"), Some("0644"));
+/// assert_eq!(head.metadata().len(), 1);
+/// ```
+#[derive(Clone)]
 pub struct FrameHead {
     /// What the frame is.
     pub kind: Kind,
@@ -14,29 +31,35 @@ pub struct FrameHead {
     pub len: u64,
     /// Flags, such as [`Flags::MORE`].
     pub flags: Flags,
-    /// Optional name.
-    pub name: Option<String>,
     /// Optional CRC-32C of the payload (already verified when received).
     pub crc: Option<u32>,
-    /// Metadata entries, in order (at most [`MAX_META`] are sent).
-    pub meta: Vec<(String, String)>,
+    /// Name and metadata, when the frame has either.
+    labels: Option<Box<Labels>>,
+}
+
+/// The rarely used, variable-size part of a head.
+#[derive(Clone, Default)]
+struct Labels {
+    name: Option<String>,
+    meta: Vec<(String, String)>,
 }
 
 impl FrameHead {
     /// A head with the given kind and id, and nothing else.
+    #[inline]
     pub fn new(kind: Kind, id: u32) -> Self {
         FrameHead {
             kind,
             id,
             len: 0,
             flags: Flags::default(),
-            name: None,
             crc: None,
-            meta: Vec::new(),
+            labels: None,
         }
     }
 
-    /// Copies a borrowed header.
+    /// Copies a borrowed header; a header without name and metadata (most) allocates
+    /// nothing.
     #[inline]
     pub fn from_header(header: &Header<'_>) -> Self {
         FrameHead {
@@ -44,25 +67,62 @@ impl FrameHead {
             id: header.id,
             len: header.len,
             flags: header.flags,
-            name: header.name.map(str::to_owned),
             crc: header.crc,
-            meta: match header.meta.is_empty() {
-                true => Vec::new(),
-                false => header
-                    .meta
-                    .iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect(),
+            labels: match header.name.is_none() && header.meta.is_empty() {
+                true => None,
+                false => Some(Labels::from_header(header)),
             },
         }
     }
 
+    /// The name, if the frame has one.
+    pub fn name(&self) -> Option<&str> {
+        self.labels.as_ref()?.name.as_deref()
+    }
+
+    /// Sets or (with `None`) removes the name.
+    pub fn set_name(&mut self, name: Option<String>) {
+        match name {
+            Some(name) => self.labels_mut().name = Some(name),
+            None => {
+                if let Some(labels) = &mut self.labels {
+                    labels.name = None;
+                }
+            }
+        }
+    }
+
+    /// Sets the name.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.set_name(Some(name.into()));
+        self
+    }
+
     /// The value of the first metadata entry named `key`.
     pub fn meta(&self, key: &str) -> Option<&str> {
-        self.meta
+        self.metadata()
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The metadata entries, in order (at most [`MAX_META`] are sent).
+    pub fn metadata(&self) -> &[(String, String)] {
+        match &self.labels {
+            Some(labels) => &labels.meta,
+            None => &[],
+        }
+    }
+
+    /// The metadata entries, to change.
+    pub fn metadata_mut(&mut self) -> &mut Vec<(String, String)> {
+        &mut self.labels_mut().meta
+    }
+
+    /// Appends a metadata entry.
+    pub fn with_meta(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata_mut().push((key.into(), value.into()));
+        self
     }
 
     /// Whether more fragments of this message follow.
@@ -70,59 +130,139 @@ impl FrameHead {
         self.flags.contains(Flags::MORE)
     }
 
+    fn labels_mut(&mut self) -> &mut Labels {
+        self.labels.get_or_insert_with(Box::default)
+    }
+
     /// Appends prefix and header for a payload of `len` bytes (which replaces `self.len`),
-    /// encoded once (no pass to measure it first). The metadata is lent to the core's
-    /// encoder from the stack: no allocation.
+    /// encoded once (no pass to measure it first). A head without name and metadata goes
+    /// straight to the core's encoder (and its fast path for the common frame); metadata is
+    /// lent to the encoder from the stack: no allocation either way.
+    #[inline(always)]
     pub(crate) fn put(&self, len: u64, dst: &mut BytesMut) -> Result<(), EncodeError> {
+        let mut header = Header::new(self.kind, self.id, len);
+        header.flags = self.flags;
+        header.crc = self.crc;
+        match &self.labels {
+            None => put_head(&header, len, dst),
+            Some(labels) => labels.put(header, len, dst),
+        }
+    }
+}
+
+impl Labels {
+    #[inline(never)]
+    fn from_header(header: &Header<'_>) -> Box<Labels> {
+        Box::new(Labels {
+            name: header.name.map(str::to_owned),
+            meta: header
+                .meta
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        })
+    }
+
+    /// [`FrameHead::put`] for a head with a name or metadata.
+    #[inline(never)]
+    fn put(&self, plain: Header<'static>, len: u64, dst: &mut BytesMut) -> Result<(), EncodeError> {
         if self.meta.len() > MAX_META {
             return Err(EncodeError::TooMuchMetadata {
                 count: self.meta.len(),
                 limit: MAX_META,
             });
         }
-        let mut pairs;
-        let mut header = Header::new(self.kind, self.id, len);
-        if !self.meta.is_empty() {
-            pairs = [("", ""); MAX_META];
-            for (pair, (k, v)) in pairs.iter_mut().zip(&self.meta) {
-                *pair = (k.as_str(), v.as_str());
-            }
-            header = header.with_meta(&pairs[..self.meta.len()]);
+        let mut pairs = [("", ""); MAX_META];
+        for (pair, (k, v)) in pairs.iter_mut().zip(&self.meta) {
+            *pair = (k.as_str(), v.as_str());
         }
-        header.flags = self.flags;
+        let mut header = plain.with_meta(&pairs[..self.meta.len()]);
         header.name = self.name.as_deref();
-        header.crc = self.crc;
-        // Most heads fit a small array, written once and appended; a longer one says how
-        // long it is and is written once more, straight into `dst`.
-        let mut head = [0u8; HEAD_ROOM];
-        let need = match encode_head(&header, len, &mut head) {
-            Ok(n) => {
-                dst.extend_from_slice(&head[..n]);
-                return Ok(());
-            }
-            Err(EncodeError::BufferTooSmall { need, .. }) => need,
-            Err(e) => return Err(e),
-        };
-        let at = dst.len();
-        dst.resize(at + need, 0);
-        match encode_head(&header, len, &mut dst[at..]) {
-            Ok(n) => {
-                dst.truncate(at + n);
-                Ok(())
-            }
-            Err(e) => {
-                dst.truncate(at);
-                Err(e)
-            }
+        put_head(&header, len, dst)
+    }
+}
+
+/// Appends the head of `header` for a payload of `len` bytes. Most heads fit a small array,
+/// written once (by the core's fast path for a plain head, which needs room for the longest
+/// one) and appended; a longer one says how long it is and is written once more, straight
+/// into `dst`.
+#[inline(always)]
+fn put_head(header: &Header<'_>, len: u64, dst: &mut BytesMut) -> Result<(), EncodeError> {
+    let mut head = [0u8; HEAD_ROOM];
+    match encode_head(header, len, &mut head) {
+        Ok(n) => {
+            dst.extend_from_slice(&head[..n]);
+            Ok(())
+        }
+        Err(EncodeError::BufferTooSmall { need, .. }) => put_long_head(header, len, need, dst),
+        Err(e) => Err(e),
+    }
+}
+
+/// A head longer than [`HEAD_ROOM`], `need` bytes, written straight into `dst`.
+#[inline(never)]
+fn put_long_head(
+    header: &Header<'_>,
+    len: u64,
+    need: usize,
+    dst: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    let at = dst.len();
+    dst.resize(at + need, 0);
+    match encode_head(header, len, &mut dst[at..]) {
+        Ok(n) => {
+            dst.truncate(at + n);
+            Ok(())
+        }
+        Err(e) => {
+            dst.truncate(at);
+            Err(e)
         }
     }
 }
 
 /// The array a head is first written into: every head without name, checksum or metadata
-/// (at most 25 bytes) and a few more fit.
+/// (at most 25 bytes, the room the core's fast path asks for) and a few more fit.
 const HEAD_ROOM: usize = 32;
 
+/// Two heads are equal when their fields are: a name or metadata set and then removed
+/// leaves the head as it was.
+impl PartialEq for FrameHead {
+    fn eq(&self, other: &Self) -> bool {
+        (self.kind, self.id, self.len, self.flags, self.crc)
+            == (other.kind, other.id, other.len, other.flags, other.crc)
+            && self.name() == other.name()
+            && self.metadata() == other.metadata()
+    }
+}
+
+impl Eq for FrameHead {}
+
+impl fmt::Debug for FrameHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrameHead")
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .field("len", &self.len)
+            .field("flags", &self.flags)
+            .field("name", &self.name())
+            .field("crc", &self.crc)
+            .field("meta", &self.metadata())
+            .finish()
+    }
+}
+
 /// A whole frame: owned header fields and a [`Bytes`] payload.
+///
+/// ```
+/// use sockframe::Kind;
+/// use sockframe_std::codec::BytesFrame;
+///
+/// let frame = BytesFrame::data(7, "hello").with_name("greeting").with_meta("lang", "en");
+/// assert_eq!((frame.head.kind, frame.head.id, frame.head.len), (Kind::DATA, 7, 5));
+/// assert_eq!((frame.name(), frame.meta("lang")), (Some("greeting"), Some("en")));
+/// assert_eq!(frame.text(), "hello");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BytesFrame {
     /// The header; `head.len` equals `payload.len()` on received frames and is ignored
@@ -156,13 +296,13 @@ impl BytesFrame {
 
     /// Sets the name.
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.head.name = Some(name.into());
+        self.head.set_name(Some(name.into()));
         self
     }
 
     /// Appends a metadata entry.
     pub fn with_meta(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.head.meta.push((key.into(), value.into()));
+        self.head.metadata_mut().push((key.into(), value.into()));
         self
     }
 
@@ -170,6 +310,11 @@ impl BytesFrame {
     pub fn with_crc(mut self) -> Self {
         self.head.crc = Some(sockframe::checksum::crc32c(&self.payload));
         self
+    }
+
+    /// The name, if the frame has one.
+    pub fn name(&self) -> Option<&str> {
+        self.head.name()
     }
 
     /// The value of the first metadata entry named `key`.
@@ -192,7 +337,20 @@ impl BytesFrame {
         })
     }
 
+    /// Drops the frame; for the common frame, without name or metadata, that is dropping
+    /// the payload's reference: nothing else to free, so no call to the head's drop glue.
+    #[inline(always)]
+    pub(crate) fn discard(self) {
+        let BytesFrame { head, payload } = self;
+        drop(payload);
+        match head.labels {
+            None => std::mem::forget(head),
+            Some(_) => drop(head),
+        }
+    }
+
     /// Appends the whole frame to `dst` (`head.len` taken from the payload).
+    #[inline]
     pub(crate) fn put(&self, dst: &mut BytesMut) -> Result<(), EncodeError> {
         dst.reserve(HEAD_ROOM + self.payload.len());
         self.head.put(self.payload.len() as u64, dst)?;

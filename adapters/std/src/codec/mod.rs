@@ -21,7 +21,9 @@
 //! **1. Refuse it: [`FrameCodec`]**, items are whole [`BytesFrame`]s. The codec's buffer
 //! holds the largest frame its limits allow (`5 + max_header + max_payload` bytes, allocated
 //! once), and a frame announcing more fails with [`DecodeError::PayloadTooLarge`] as soon as
-//! its header is in, before any of its payload is awaited:
+//! its header is in, before any of its payload is awaited. A frame with a trailer (flag
+//! TRAILER, which the core always streams) is refused the same way, with
+//! [`CodecError::TrailerRefused`]:
 //!
 //! ```text
 //! limits: max_header 512, max_payload 64 KiB
@@ -135,6 +137,20 @@ pub enum CodecError {
     /// The parts given to [`StreamingFrameCodec`]'s encoder do not make a frame.
     #[error("frame parts out of order: {0}")]
     Parts(String),
+    /// A frame with a trailer (flag TRAILER, wire-format section 4.1) reached
+    /// [`FrameCodec`], which delivers whole frames only and refuses it from its header
+    /// (use [`StreamingFrameCodec`] for peers that send trailers). Fatal for the
+    /// connection; [`reply`](CodecError::reply) answers with code `unsupported`.
+    #[error(
+        "frame {id} announces a trailer (flag TRAILER) after its {len} payload bytes; \
+         this receiver takes whole frames without trailers"
+    )]
+    TrailerRefused {
+        /// The refused frame's id.
+        id: u32,
+        /// The payload length its header announced.
+        len: u64,
+    },
     /// The connection failed.
     #[error("connection failed: {0}")]
     Io(#[from] std::io::Error),
@@ -164,6 +180,11 @@ impl CodecError {
     pub fn reply(&self) -> Option<ErrorReply<'_>> {
         match self {
             CodecError::Decode(e) => Some(ErrorReply::from(e)),
+            CodecError::TrailerRefused { .. } => Some(ErrorReply {
+                id: 0,
+                code: "unsupported",
+                message: self,
+            }),
             _ => None,
         }
     }
@@ -217,7 +238,25 @@ fn put_error(reply: ErrorReply<'_>, dst: &mut BytesMut) -> Result<(), CodecError
 #[derive(Debug)]
 struct InPlaceReader {
     splitter: Splitter,
-    failed: Option<DecodeError>,
+    failed: Option<Failed>,
+}
+
+/// Why an [`InPlaceReader`] failed (kept, and reported again on every later call).
+#[derive(Debug, Clone, Copy)]
+enum Failed {
+    /// The peer's bytes broke a framing rule.
+    Decode(DecodeError),
+    /// [`CodecError::TrailerRefused`].
+    Trailer { id: u32, len: u64 },
+}
+
+impl From<Failed> for CodecError {
+    fn from(failed: Failed) -> Self {
+        match failed {
+            Failed::Decode(e) => CodecError::Decode(e),
+            Failed::Trailer { id, len } => CodecError::TrailerRefused { id, len },
+        }
+    }
 }
 
 impl InPlaceReader {
@@ -228,67 +267,77 @@ impl InPlaceReader {
         }
     }
 
-    /// What is at the front of `src` ([`take_whole`]).
-    #[inline]
-    fn take(&mut self, src: &mut BytesMut) -> Result<InPlace, DecodeError> {
-        self.check(|splitter| take_whole(splitter, src))
+    /// The whole frame at the front of `src`, found by the core's [`Splitter`] where
+    /// tokio-util read it and cut out of `src` (the bytes before its payload dropped, the
+    /// payload split off and frozen: no copy); `None` if more bytes are needed. The head of a frame the core would stream goes to `streamed`,
+    /// which says what to return. An empty `src` (tokio-util asks once more after every
+    /// frame it takes, and finds the buffer empty whenever that frame was the last one
+    /// read) needs more bytes: said without asking the splitter.
+    ///
+    /// Returns what [`FrameCodec::decode`] returns, so that a frame is written once, where
+    /// tokio-util takes it.
+    #[inline(always)]
+    fn take(
+        &mut self,
+        src: &mut BytesMut,
+        streamed: impl FnOnce(&mut Self, Streamed) -> Result<Option<BytesFrame>, CodecError>,
+    ) -> Result<Option<BytesFrame>, CodecError> {
+        if let Some(e) = self.failed {
+            return Err(e.into());
+        }
+        if src.is_empty() {
+            return Ok(None);
+        }
+        let need = match self.splitter.next(src) {
+            Ok(Found::Frame { frame, end }) => {
+                let head = FrameHead::from_header(&frame.header);
+                let payload_at = end - frame.payload.len();
+                src.advance(payload_at);
+                let payload = src.split_to(end - payload_at).freeze();
+                return Ok(Some(BytesFrame { head, payload }));
+            }
+            Ok(Found::Start { header, .. }) => {
+                let start = Streamed {
+                    id: header.id,
+                    len: header.len,
+                    trailer: header.has_trailer(),
+                };
+                return streamed(self, start);
+            }
+            Ok(Found::Need(need)) => need,
+            Err(e) => return Err(self.fail(Failed::Decode(e))),
+        };
+        // What `LengthDelimitedCodec` does: room for the whole frame once its length is
+        // known, so it arrives in as few reads as it can.
+        src.reserve(need.saturating_sub(src.len()));
+        Ok(None)
     }
 
     /// At the end of the stream: `Ok` between frames, the truncation error otherwise.
-    fn finish(&mut self, src: &BytesMut) -> Result<(), DecodeError> {
-        self.check(|splitter| splitter.finish(src))
+    fn finish(&mut self, src: &BytesMut) -> Result<(), CodecError> {
+        if let Some(e) = self.failed {
+            return Err(e.into());
+        }
+        self.splitter
+            .finish(src)
+            .map_err(|e| self.fail(Failed::Decode(e)))
     }
 
     /// Fails from now on with `e`.
-    fn fail(&mut self, e: DecodeError) -> DecodeError {
-        *self.failed.get_or_insert(e)
-    }
-
-    #[inline]
-    fn check<T>(
-        &mut self,
-        f: impl FnOnce(&Splitter) -> Result<T, DecodeError>,
-    ) -> Result<T, DecodeError> {
-        if let Some(e) = self.failed {
-            return Err(e);
-        }
-        f(&self.splitter).map_err(|e| self.fail(e))
+    #[cold]
+    fn fail(&mut self, e: Failed) -> CodecError {
+        (*self.failed.get_or_insert(e)).into()
     }
 }
 
-/// What [`take_whole`] found at the front of the read buffer.
-enum InPlace {
-    /// A whole frame, cut out of the read buffer.
-    Frame(BytesFrame),
-    /// The head of a frame the core streams (larger than the capacity, or with a trailer)
-    /// announcing `len` payload bytes; nothing taken.
-    Start { len: u64 },
-    /// More bytes are needed (room for them is reserved); nothing taken.
-    Need,
-}
-
-/// The frame at the front of `src`, found by the core's [`Splitter`] where tokio-util read
-/// it: a whole frame is cut out of `src` (the bytes before its payload dropped, the payload
-/// split off and frozen: no copy), anything else leaves `src` as it is.
-#[inline]
-fn take_whole(splitter: &Splitter, src: &mut BytesMut) -> Result<InPlace, DecodeError> {
-    let (head, payload_at, end) = match splitter.next(src)? {
-        Found::Frame { frame, end } => (
-            FrameHead::from_header(&frame.header),
-            end - frame.payload.len(),
-            end,
-        ),
-        Found::Start { header, .. } => return Ok(InPlace::Start { len: header.len }),
-        Found::Need(need) => {
-            // What `LengthDelimitedCodec` does: room for the whole frame once its length is
-            // known, so it arrives in as few reads as it can.
-            src.reserve(need.saturating_sub(src.len()));
-            return Ok(InPlace::Need);
-        }
-    };
-    src.advance(payload_at);
-    let payload = src.split_to(end - payload_at).freeze();
-    Ok(InPlace::Frame(BytesFrame { head, payload }))
+/// The head of a frame the core streams (larger than the capacity, or with a trailer),
+/// at the front of the read buffer; nothing taken.
+struct Streamed {
+    id: u32,
+    /// Payload bytes announced.
+    len: u64,
+    /// Flag TRAILER: a trailer follows the payload.
+    trailer: bool,
 }
 
 /// The core decoder over a heap buffer, fed from tokio-util's read buffer: for frames
@@ -389,19 +438,16 @@ impl Decoder for FrameCodec {
 
     #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesFrame>, CodecError> {
-        match self.reader.take(src)? {
-            InPlace::Frame(frame) => Ok(Some(frame)),
-            InPlace::Need => Ok(None),
-            // The capacity holds every frame within the limits, so only a frame with a
-            // trailer would stream: refused like one over the limit.
-            InPlace::Start { len } => {
-                let limit = self.limits().max_payload;
-                Err(self
-                    .reader
-                    .fail(DecodeError::PayloadTooLarge { len, limit })
-                    .into())
-            }
-        }
+        // The capacity holds every frame within the limits, so only a frame with a trailer
+        // streams: refused from its header.
+        self.reader
+            .take(src, |reader, Streamed { id, len, trailer }| {
+                let limit = reader.splitter.limits().max_payload;
+                Err(reader.fail(match trailer {
+                    true => Failed::Trailer { id, len },
+                    false => Failed::Decode(DecodeError::PayloadTooLarge { len, limit }),
+                }))
+            })
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<BytesFrame>, CodecError> {
@@ -416,8 +462,11 @@ impl Decoder for FrameCodec {
 impl Encoder<BytesFrame> for FrameCodec {
     type Error = CodecError;
 
+    #[inline]
     fn encode(&mut self, frame: BytesFrame, dst: &mut BytesMut) -> Result<(), CodecError> {
-        Ok(frame.put(dst)?)
+        frame.put(dst)?;
+        frame.discard();
+        Ok(())
     }
 }
 
@@ -497,10 +546,13 @@ impl Decoder for StreamingFrameCodec {
         // Between frames, with nothing left in the decoder: a whole frame is cut out of
         // `src`; only a frame to stream goes through the decoder (which then starts it).
         if self.feeder.dec.is_idle() {
-            match self.reader.take(src)? {
-                InPlace::Frame(frame) => return Ok(Some(FramePart::Whole(frame))),
-                InPlace::Need => return Ok(None),
-                InPlace::Start { .. } => {}
+            let mut streamed = false;
+            let frame = self.reader.take(src, |_, _| {
+                streamed = true;
+                Ok(None)
+            })?;
+            if !streamed {
+                return Ok(frame.map(FramePart::Whole));
             }
         }
         let Some(event) = self.feeder.next(src)? else {
@@ -593,13 +645,13 @@ mod tests {
     fn core_wire(frame: &BytesFrame) -> Vec<u8> {
         let pairs: Vec<(&str, &str)> = frame
             .head
-            .meta
+            .metadata()
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let mut header = Header::new(frame.head.kind, frame.head.id, 0).with_meta(&pairs);
         header.flags = frame.head.flags;
-        header.name = frame.head.name.as_deref();
+        header.name = frame.head.name();
         header.crc = frame.head.crc;
         let mut out = vec![0u8; 1024];
         let n = encode_frame(&header, &frame.payload, &mut out).unwrap();
@@ -652,32 +704,43 @@ mod tests {
         }
     }
 
-    /// A frame with a trailer is refused (the codec delivers whole frames only), and the
-    /// codec stays failed with the same error.
+    /// A frame with a trailer is refused from its header with its own error (the codec
+    /// delivers whole frames only), answered with an `unsupported` error frame; the codec
+    /// stays failed with the same error.
     #[test]
     fn a_frame_with_a_trailer_is_refused_for_good() {
         let mut codec = FrameCodec::new();
-        let mut head = FrameHead::new(Kind::DATA, 9);
-        head.flags = sockframe::Flags::TRAILER;
         let mut src = BytesMut::new();
-        codec
-            .encode(
-                BytesFrame {
-                    head,
-                    payload: Bytes::from_static(b"abc"),
-                },
-                &mut src,
-            )
-            .unwrap();
+        let mut frame = BytesFrame::data(9, &b"abc"[..]);
+        frame.head.flags = sockframe::Flags::TRAILER;
+        codec.encode(frame, &mut src).unwrap();
+        src.truncate(src.len() - 3); // the header is enough to refuse it
         let e = codec.decode(&mut src).unwrap_err();
         assert!(
-            matches!(
-                e,
-                CodecError::Decode(DecodeError::PayloadTooLarge { len: 3, .. })
-            ),
-            "{e}"
+            matches!(e, CodecError::TrailerRefused { id: 9, len: 3 }),
+            "{e:?}"
         );
+        assert_eq!(
+            e.to_string(),
+            "frame 9 announces a trailer (flag TRAILER) after its 3 payload bytes; \
+             this receiver takes whole frames without trailers"
+        );
+        let reply = e.reply().expect("an error frame for the peer");
+        assert_eq!((reply.id, reply.code), (0, "unsupported"));
+        assert_eq!(reply.message.to_string(), e.to_string());
         let again = codec.decode(&mut BytesMut::new()).unwrap_err();
-        assert_eq!(again.to_string(), e.to_string());
+        assert!(
+            matches!(again, CodecError::TrailerRefused { id: 9, len: 3 }),
+            "{again:?}"
+        );
+    }
+
+    /// The common item is small (tokio-util and futures move every item by value several
+    /// times): the rarely used name and metadata are out of line.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn items_are_small() {
+        assert_eq!(std::mem::size_of::<FrameHead>(), 32);
+        assert_eq!(std::mem::size_of::<BytesFrame>(), 64);
     }
 }
