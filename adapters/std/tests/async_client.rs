@@ -241,7 +241,7 @@ async fn borrowed_requests_with_plain_and_long_heads_through_the_echo_server() {
             (reply.head.kind, &reply.payload[..]),
             (Kind::DATA, &buf[..])
         );
-        assert!(reply.head.id != 0 && reply.head.name.is_none());
+        assert!(reply.head.id != 0 && reply.head.name().is_none());
     }
     // A head far longer than the small array plain heads are written into: a long name
     // and metadata; its `len` (wrong on purpose) is replaced by the payload's.
@@ -251,7 +251,7 @@ async fn borrowed_requests_with_plain_and_long_heads_through_the_echo_server() {
     header.name = Some(&name);
     let reply = client.request_with(&header, b"payload").await.unwrap();
     assert_eq!(&reply.payload[..], b"payload");
-    assert_eq!(reply.head.name.as_deref(), Some(name.as_str()));
+    assert_eq!(reply.head.name(), Some(name.as_str()));
     assert_eq!(
         (reply.head.meta("key"), reply.head.meta("other")),
         (Some("value"), Some("thing"))
