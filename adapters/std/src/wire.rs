@@ -9,8 +9,37 @@ use sockframe::{
 use std::fmt;
 
 /// The stack array a head is first written into: every head without name, checksum or
-/// metadata (at most 25 bytes) fits.
-const HEAD_ROOM: usize = 32;
+/// metadata (at most 25 bytes, the room the core's fast path asks for) and a few more fit.
+pub(crate) const HEAD_ROOM: usize = 32;
+
+/// A growable byte buffer frames are appended to: the services' `Vec<u8>` and the codec's
+/// and async client's `BytesMut`, so one head writer serves all three.
+pub(crate) trait Grow: std::ops::DerefMut<Target = [u8]> {
+    /// Appends `bytes`.
+    fn append(&mut self, bytes: &[u8]);
+    /// Sets the length, zero-filling what is added.
+    fn set_len_zeroed(&mut self, len: usize);
+}
+
+impl Grow for Vec<u8> {
+    #[inline]
+    fn append(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    fn set_len_zeroed(&mut self, len: usize) {
+        self.resize(len, 0);
+    }
+}
+
+impl Grow for bytes::BytesMut {
+    #[inline]
+    fn append(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    fn set_len_zeroed(&mut self, len: usize) {
+        self.resize(len, 0);
+    }
+}
 
 /// Appends the head (prefix and header) of a frame with a `payload_len`-byte payload
 /// (which replaces `header.len`).
@@ -20,41 +49,44 @@ pub fn push_head(
     header: &Header<'_>,
     payload_len: u64,
 ) -> Result<(), EncodeError> {
-    // Most heads fit a small array, where the core's fast path for plain heads can write
-    // them (it wants room for the longest plain head, which an exact-size slice lacks); a
-    // longer one says how long it is and is written once more, straight into `out`.
+    append_head(out, header, payload_len)
+}
+
+/// [`push_head`] into any [`Grow`] buffer. Most heads fit a small array, where the core's
+/// fast path for plain heads can write them (it wants room for the longest plain head,
+/// which an exact-size slice lacks), and are appended; a longer one says how long it is and
+/// is written once more, straight into `out`.
+#[inline(always)]
+pub(crate) fn append_head<B: Grow>(
+    out: &mut B,
+    header: &Header<'_>,
+    payload_len: u64,
+) -> Result<(), EncodeError> {
     let mut head = [0u8; HEAD_ROOM];
     let need = match encode_head(header, payload_len, &mut head) {
         Ok(n) => {
-            out.extend_from_slice(&head[..n]);
+            out.append(&head[..n]);
             return Ok(());
         }
         Err(EncodeError::BufferTooSmall { need, .. }) => need,
         Err(e) => return Err(e),
     };
-    push_long_head(out, header, payload_len, need)
+    append_long_head(out, header, payload_len, need)
 }
 
-/// [`push_head`] for a head longer than [`HEAD_ROOM`]: `need` bytes, written in place.
+/// [`append_head`] for a head longer than [`HEAD_ROOM`]: `need` bytes, written in place.
 #[inline(never)]
-fn push_long_head(
-    out: &mut Vec<u8>,
+fn append_long_head<B: Grow>(
+    out: &mut B,
     header: &Header<'_>,
     payload_len: u64,
     need: usize,
 ) -> Result<(), EncodeError> {
     let at = out.len();
-    out.resize(at + need, 0);
-    match encode_head(header, payload_len, &mut out[at..]) {
-        Ok(n) => {
-            out.truncate(at + n);
-            Ok(())
-        }
-        Err(e) => {
-            out.truncate(at);
-            Err(e)
-        }
-    }
+    out.set_len_zeroed(at + need);
+    let written = encode_head(header, payload_len, &mut out[at..]);
+    out.set_len_zeroed(at + *written.as_ref().unwrap_or(&0));
+    written.map(|_| ())
 }
 
 /// Appends a whole frame; `header.len` is replaced by the payload length.

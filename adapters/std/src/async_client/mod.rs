@@ -61,7 +61,7 @@ pub use error::AsyncClientError;
 use crate::codec::{BytesFrame, FrameHead};
 use bytes::{Bytes, BytesMut};
 use shared::{Piece, Shared, Timeout};
-use sockframe::{Decoder, EncodeError, Flags, Header, Kind, Limits, PREFIX_LEN, encode_head};
+use sockframe::{Decoder, EncodeError, Flags, Header, Kind, Limits};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -499,50 +499,21 @@ where
     }
 }
 
-/// Appends `frame`. A plain head (no name, checksum, metadata or header check: most
-/// requests) goes through the core's fast path ([`put_header`]); any other through the
-/// codec's encoder.
+/// Appends `frame` (a plain head through the core's fast path, see [`BytesFrame`]'s
+/// encoder).
+#[inline]
 fn put_frame(frame: &BytesFrame, buf: &mut BytesMut) -> Result<(), EncodeError> {
-    let h = &frame.head;
-    if h.name().is_some()
-        || h.crc.is_some()
-        || !h.metadata().is_empty()
-        || h.flags.contains(Flags::HCHECK)
-    {
-        return frame.put(buf);
-    }
-    let mut header = Header::new(h.kind, h.id, 0);
-    header.flags = h.flags;
-    put_header(&header, &frame.payload, buf)
+    frame.put(buf)
 }
 
-/// Appends a frame of `header` carrying `payload` (`header.len` is replaced). A head that
-/// fits a small array (every plain head) is written there by the core's fast path, which
-/// wants room for the longest plain head; a longer one by [`wire::push_head`].
+/// Appends a frame of `header` carrying `payload` (`header.len` is replaced).
 #[inline]
 fn put_header(header: &Header<'_>, payload: &[u8], buf: &mut BytesMut) -> Result<(), EncodeError> {
-    let len = payload.len() as u64;
-    let mut head = [0u8; PLAIN_ROOM];
-    match encode_head(header, len, &mut head) {
-        Ok(n) => {
-            buf.reserve(n + payload.len());
-            buf.extend_from_slice(&head[..n]);
-        }
-        Err(EncodeError::BufferTooSmall { .. }) => {
-            let mut head = Vec::new();
-            crate::wire::push_head(&mut head, header, len)?;
-            buf.reserve(head.len() + payload.len());
-            buf.extend_from_slice(&head);
-        }
-        Err(e) => return Err(e),
-    }
+    buf.reserve(crate::wire::HEAD_ROOM + payload.len());
+    crate::wire::append_head(buf, header, payload.len() as u64)?;
     buf.extend_from_slice(payload);
     Ok(())
 }
-
-/// Room for any plain head: the prefix, kind, id and length varints (at most 5 and 10
-/// bytes), flags and three empty fields.
-const PLAIN_ROOM: usize = PREFIX_LEN + 1 + 5 + 10 + 4;
 
 /// Reads until `buf` is full or the reader ends; returns the bytes read.
 async fn fill(r: &mut (impl AsyncRead + Unpin), buf: &mut [u8]) -> std::io::Result<usize> {

@@ -532,7 +532,7 @@ impl Handout<'_> {
                 w.wake(self.wakers);
             } else {
                 let reply = BytesFrame {
-                    head: head_of(head),
+                    head: FrameHead::from_header(head),
                     payload: data,
                 };
                 w.finish(Ok(reply), self.wakers);
@@ -545,11 +545,11 @@ impl Handout<'_> {
             if last {
                 self.st.slots.discard(id);
             }
-            let head = head.map(head_of);
+            let head = head.map(FrameHead::from_header);
             return Some((tx, Piece { head, data, last }));
         }
         let extra = w.extra.get_or_insert_with(|| {
-            let head = head.map_or_else(|| FrameHead::new(Kind::DATA, id), head_of);
+            let head = head.map_or_else(|| FrameHead::new(Kind::DATA, id), FrameHead::from_header);
             Box::new(Extra::Partial(head, BytesMut::new()))
         });
         let Extra::Partial(_, body) = &mut **extra else {
@@ -594,11 +594,6 @@ impl Handout<'_> {
             }
         }
     }
-}
-
-/// `header` as an owned head; without name or metadata (most replies) nothing is collected.
-pub(crate) fn head_of(header: &Header<'_>) -> FrameHead {
-    FrameHead::from_header(header)
 }
 
 /// An id in flight; dropping it before its reply is taken (a cancelled request) frees the

@@ -1,7 +1,7 @@
 //! Frames with every field owned: what the tokio codec and the async client hand out and take.
 
 use bytes::{Bytes, BytesMut};
-use sockframe::{EncodeError, Flags, Header, Kind, MAX_META, encode_head};
+use sockframe::{EncodeError, Flags, Header, Kind, MAX_META};
 use std::fmt;
 
 /// A frame's header with its fields owned (the core's [`Header`] borrows them).
@@ -144,7 +144,7 @@ impl FrameHead {
         header.flags = self.flags;
         header.crc = self.crc;
         match &self.labels {
-            None => put_head(&header, len, dst),
+            None => crate::wire::append_head(dst, &header, len),
             Some(labels) => labels.put(header, len, dst),
         }
     }
@@ -178,52 +178,9 @@ impl Labels {
         }
         let mut header = plain.with_meta(&pairs[..self.meta.len()]);
         header.name = self.name.as_deref();
-        put_head(&header, len, dst)
+        crate::wire::append_head(dst, &header, len)
     }
 }
-
-/// Appends the head of `header` for a payload of `len` bytes. Most heads fit a small array,
-/// written once (by the core's fast path for a plain head, which needs room for the longest
-/// one) and appended; a longer one says how long it is and is written once more, straight
-/// into `dst`.
-#[inline(always)]
-fn put_head(header: &Header<'_>, len: u64, dst: &mut BytesMut) -> Result<(), EncodeError> {
-    let mut head = [0u8; HEAD_ROOM];
-    match encode_head(header, len, &mut head) {
-        Ok(n) => {
-            dst.extend_from_slice(&head[..n]);
-            Ok(())
-        }
-        Err(EncodeError::BufferTooSmall { need, .. }) => put_long_head(header, len, need, dst),
-        Err(e) => Err(e),
-    }
-}
-
-/// A head longer than [`HEAD_ROOM`], `need` bytes, written straight into `dst`.
-#[inline(never)]
-fn put_long_head(
-    header: &Header<'_>,
-    len: u64,
-    need: usize,
-    dst: &mut BytesMut,
-) -> Result<(), EncodeError> {
-    let at = dst.len();
-    dst.resize(at + need, 0);
-    match encode_head(header, len, &mut dst[at..]) {
-        Ok(n) => {
-            dst.truncate(at + n);
-            Ok(())
-        }
-        Err(e) => {
-            dst.truncate(at);
-            Err(e)
-        }
-    }
-}
-
-/// The array a head is first written into: every head without name, checksum or metadata
-/// (at most 25 bytes, the room the core's fast path asks for) and a few more fit.
-const HEAD_ROOM: usize = 32;
 
 /// Two heads are equal when their fields are: a name or metadata set and then removed
 /// leaves the head as it was.
@@ -352,7 +309,7 @@ impl BytesFrame {
     /// Appends the whole frame to `dst` (`head.len` taken from the payload).
     #[inline]
     pub(crate) fn put(&self, dst: &mut BytesMut) -> Result<(), EncodeError> {
-        dst.reserve(HEAD_ROOM + self.payload.len());
+        dst.reserve(crate::wire::HEAD_ROOM + self.payload.len());
         self.head.put(self.payload.len() as u64, dst)?;
         dst.extend_from_slice(&self.payload);
         Ok(())
