@@ -933,6 +933,40 @@ impl Splitter {
         self.general(data)
     }
 
+    /// Only the fast path of [`next`](Self::next): the common whole frame at the front of
+    /// `buf` (no name or metadata, no trailer, all of it in `buf` and within the limits,
+    /// checksum verified) and where it ends; `None` for anything else, which
+    /// [`next`](Self::next) then decides (faults included: this never decides an error).
+    ///
+    /// Inlined, and its answer returned by value, so a caller's loop over many small
+    /// frames keeps it in registers; `next` alone returns [`Found`] through memory. Under
+    /// the `small` feature it is always `None`.
+    ///
+    /// ```
+    /// use sockframe::{Header, Limits, Splitter, encode_frame};
+    ///
+    /// let mut wire = [0u8; 64];
+    /// let n = encode_frame(&Header::data(7, b"hi"), b"hi", &mut wire).unwrap();
+    /// let splitter = Splitter::new(1024, Limits::DEFAULT);
+    /// if let Some((frame, end)) = splitter.whole(&wire[..n]) {
+    ///     assert_eq!((frame.header.id, frame.payload, end), (7, &b"hi"[..], n));
+    /// }
+    /// ```
+    #[inline]
+    pub fn whole<'a>(&self, buf: &'a [u8]) -> Option<(Frame<'a>, usize)> {
+        #[cfg(feature = "small")]
+        {
+            let _ = buf;
+            None
+        }
+        #[cfg(not(feature = "small"))]
+        {
+            let data = buf.get(..self.capacity).unwrap_or(buf);
+            let (header, payload, end) = whole_frame(data, self.limits)?;
+            Some((Frame { header, payload }, end))
+        }
+    }
+
     /// [`next`](Self::next) by the decoder's general path.
     #[inline(never)]
     fn general<'a>(&self, data: &'a [u8]) -> Result<Found<'a>, DecodeError> {
@@ -1114,6 +1148,13 @@ mod tests {
                 let mut dec = Decoder::with_limits(vec![0u8; cap], limits);
                 dec.feed(buf);
                 let decoded = format!("{:?}", dec.next_event_raw());
+                let whole = splitter.whole(buf).map(|(frame, end)| format!("{frame:?} {end}"));
+                if let Some(whole) = &whole {
+                    let Ok(Found::Frame { frame, end }) = splitter.next(buf) else {
+                        return Err(TestCaseError::fail(format!("whole {whole}, next did not")));
+                    };
+                    prop_assert_eq!(whole, &format!("{frame:?} {end}"));
+                }
                 let (found, end) = match splitter.next(buf) {
                     Ok(Found::Frame { frame, end }) => {
                         prop_assert_eq!(&buf[end - frame.payload.len()..end], frame.payload);

@@ -24,6 +24,12 @@ trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$scratch"' EXIT
 
 msgs_of() { sed -n 's/.*: \([0-9]*\) msgs in .*/\1/p' <<<"$1"; }
 summary() { sed -n 's/^summary: \([0-9]*\).*/\1/p' "$1"; }
+# Replies per `writev` (a dump with uncompressed names): a pipelined server's instructions per
+# message are about a + b / (replies per write), so runs compare only at equal batching.
+per_write() { # dump, messages
+    awk -v msgs="$2" '/^cfn=.*writev$/ { getline; split($0, c, /[= ]/); n += c[2] }
+        END { if (n) printf "%.1f", msgs / n; else printf "-" }' "$1"
+}
 
 # Starts a server (optionally under callgrind) with --bind 127.0.0.1:0; sets $addr.
 start() { # out-prefix, command...
@@ -35,13 +41,13 @@ start() { # out-prefix, command...
     addr=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$out.err" | head -1)
 }
 
-echo "| side | program | load | messages | instructions per message |"
-echo "| --- | --- | --- | ---: | ---: |"
+echo "| side | program | load | messages | instructions per message | replies per writev |"
+echo "| --- | --- | --- | ---: | ---: | ---: |"
 
 server() { # name, protocol, server command...
     local name=$1 protocol=$2 out="$scratch/server$RANDOM"
     shift 2
-    start "$out" valgrind --tool=callgrind --callgrind-out-file="$out.cg" "$@"
+    start "$out" valgrind --tool=callgrind --compress-strings=no --callgrind-out-file="$out.cg" "$@"
     local server=${pids[-1]}
     for load in "pipelined --size 64 --conns 1 --window 64" "pingpong --size 64 --conns 1"; do
         # shellcheck disable=SC2086
@@ -51,9 +57,10 @@ server() { # name, protocol, server command...
         report=$("$bin/sockframe" bench "$addr" --protocol "$protocol" --mode $load --duration "$secs")
         callgrind_control -d "$server" >/dev/null 2>&1
         sleep 0.5
-        ir=$(summary "$(ls -t "$out".cg.* | head -1)")
+        dump=$(ls -t "$out".cg.* | head -1)
+        ir=$(summary "$dump")
         msgs=$(msgs_of "$report")
-        echo "| server | $name | $load | $msgs | $((ir / msgs)) |"
+        echo "| server | $name | $load | $msgs | $((ir / msgs)) | $(per_write "$dump" "$msgs") |"
     done
     kill "$server"
     wait "$server" 2>/dev/null || true
@@ -67,8 +74,8 @@ for w in 64 1024; do
     out="$scratch/client$w"
     report=$(valgrind --tool=callgrind --callgrind-out-file="$out.cg" 2>/dev/null \
         "$bin/examples/bench_async_client" "$addr" --size 64 --in-flight $w --duration "$secs")
-    echo "| client | AsyncClient | in flight $w | $(msgs_of "$report") | $(($(summary "$out.cg") / $(msgs_of "$report"))) |"
+    echo "| client | AsyncClient | in flight $w | $(msgs_of "$report") | $(($(summary "$out.cg") / $(msgs_of "$report"))) | |"
     report=$(valgrind --tool=callgrind --callgrind-out-file="$out.base.cg" 2>/dev/null \
         "$bin/sockframe" bench "$addr" --mode pipelined --size 64 --conns 1 --window $w --duration "$secs")
-    echo "| client | sockframe bench pipelined | window $w | $(msgs_of "$report") | $(($(summary "$out.base.cg") / $(msgs_of "$report"))) |"
+    echo "| client | sockframe bench pipelined | window $w | $(msgs_of "$report") | $(($(summary "$out.base.cg") / $(msgs_of "$report"))) | |"
 done

@@ -288,13 +288,17 @@ impl InPlaceReader {
         if src.is_empty() {
             return Ok(None);
         }
+        // The common frame by the core's fast path alone, its answer kept in registers;
+        // `next` decides everything else (and finds the same frame if asked).
+        if let Some((frame, end)) = self.splitter.whole(src) {
+            let (head, payload_len) = (FrameHead::from_header(&frame.header), frame.payload.len());
+            return Ok(Some(cut_out(src, head, payload_len, end)));
+        }
         let need = match self.splitter.next(src) {
             Ok(Found::Frame { frame, end }) => {
-                let head = FrameHead::from_header(&frame.header);
-                let payload_at = end - frame.payload.len();
-                src.advance(payload_at);
-                let payload = src.split_to(end - payload_at).freeze();
-                return Ok(Some(BytesFrame { head, payload }));
+                let (head, payload_len) =
+                    (FrameHead::from_header(&frame.header), frame.payload.len());
+                return Ok(Some(cut_out(src, head, payload_len, end)));
             }
             Ok(Found::Start { header, .. }) => {
                 let start = Streamed {
@@ -328,6 +332,17 @@ impl InPlaceReader {
     fn fail(&mut self, e: Failed) -> CodecError {
         (*self.failed.get_or_insert(e)).into()
     }
+}
+
+/// Takes the whole frame of `head` that ends at `end` off the front of `src`: its head
+/// skipped, its `payload_len`-byte payload split off and frozen (no copy), as
+/// `LengthDelimitedCodec` does.
+#[inline(always)]
+fn cut_out(src: &mut BytesMut, head: FrameHead, payload_len: usize, end: usize) -> BytesFrame {
+    let payload_at = end - payload_len;
+    src.advance(payload_at);
+    let payload = src.split_to(end - payload_at).freeze();
+    BytesFrame { head, payload }
 }
 
 /// The head of a frame the core streams (larger than the capacity, or with a trailer),
