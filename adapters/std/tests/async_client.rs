@@ -313,18 +313,15 @@ async fn error_frames_are_typed_per_request_and_per_connection() {
     let addr = scripted(|mut framed| async move {
         while let Some(Ok(f)) = framed.next().await {
             if f.head.name() == Some("missing") {
-                let reply = sockframe_std::codec::ErrorReply {
-                    id: f.head.id,
-                    code: "not-found",
-                    message: &format!("no key {:?} (0 of 3 keys match)", f.text()),
-                };
+                let message = format!("no key {:?} (0 of 3 keys match)", f.text());
+                let reply = sockframe_std::codec::ErrorReply::new(f.head.id, "not-found", &message);
                 framed.send(reply).await.unwrap();
             } else if f.head.name() == Some("bye") {
-                let reply = sockframe_std::codec::ErrorReply {
-                    id: 0,
-                    code: "shutdown",
-                    message: &"server shutting down, 1 request unanswered",
-                };
+                let reply = sockframe_std::codec::ErrorReply::new(
+                    0,
+                    "shutdown",
+                    &"server shutting down, 1 request unanswered",
+                );
                 framed.send(reply).await.unwrap();
                 return;
             } else {

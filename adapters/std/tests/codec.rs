@@ -358,6 +358,9 @@ fn framed_server_answers_bad_input_with_the_error_frame() {
         panic!("no error frame")
     };
     assert_eq!(f.header.meta("code"), Some("bad-magic"));
+    // The numbers as metadata after `code` (spec 7.4): the first differing byte and its value.
+    let meta: Vec<_> = f.header.meta.iter().collect();
+    assert_eq!(meta, [("code", "bad-magic"), ("at", "0"), ("got", "71")]);
     assert_eq!(
         std::str::from_utf8(f.payload).unwrap(),
         "not a sockframe stream: expected magic f5 46, got 47 45 54 20 (GET ), looks like an HTTP request or a text command"

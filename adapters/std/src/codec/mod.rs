@@ -120,7 +120,7 @@ pub use frame::{BytesFrame, FrameHead, FramePart};
 use bytes::{Buf, BytesMut};
 use sockframe::{
     DecodeError, Decoder as CoreDecoder, EncodeError, Event, Found, Limits, PREFIX_LEN, Splitter,
-    encode_error_frame,
+    encode_decode_error, encode_error_frame,
 };
 use std::fmt;
 use tokio_util::codec::{Decoder, Encoder};
@@ -180,11 +180,7 @@ impl CodecError {
     pub fn reply(&self) -> Option<ErrorReply<'_>> {
         match self {
             CodecError::Decode(e) => Some(ErrorReply::from(e)),
-            CodecError::TrailerRefused { .. } => Some(ErrorReply {
-                id: 0,
-                code: "unsupported",
-                message: self,
-            }),
+            CodecError::TrailerRefused { .. } => Some(ErrorReply::new(0, "unsupported", self)),
             _ => None,
         }
     }
@@ -192,7 +188,21 @@ impl CodecError {
 
 /// An error frame to send: [`Kind::ERROR`](sockframe::Kind::ERROR), metadata `code`, payload
 /// the message (cut at [`ERROR_MESSAGE_MAX`](sockframe::ERROR_MESSAGE_MAX) bytes), encoded
-/// by the core's [`encode_error_frame`] like every other sockframe error frame.
+/// by the core like every other sockframe error frame. One made from a [`DecodeError`]
+/// (what [`CodecError::reply`] gives) also carries the fault's numbers as metadata after
+/// `code` (`size`, `limit`, ...: the wire format's section 7.4), so the peer's program need
+/// not parse the message.
+///
+/// ```
+/// use futures_util::SinkExt;
+/// use sockframe_std::codec::{ErrorReply, FrameCodec};
+/// use tokio_util::codec::Framed;
+///
+/// # async fn demo(mut framed: Framed<tokio::net::TcpStream, FrameCodec>) -> std::io::Result<()> {
+/// let message = format!("no key {:?} (0 of 3 keys match)", "color");
+/// framed.send(ErrorReply::new(7, "not-found", &message)).await.ok();
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy)]
 pub struct ErrorReply<'a> {
     /// The id of the request it answers; 0 for an error about the connection itself.
@@ -201,6 +211,20 @@ pub struct ErrorReply<'a> {
     pub code: &'a str,
     /// What went wrong, with the numbers.
     pub message: &'a (dyn fmt::Display + Sync),
+    /// The framing fault it reports, whose numbers go into the metadata.
+    fault: Option<&'a DecodeError>,
+}
+
+impl<'a> ErrorReply<'a> {
+    /// An error frame of a service's own `code` for request `id` (0: about the connection).
+    pub fn new(id: u32, code: &'a str, message: &'a (dyn fmt::Display + Sync)) -> Self {
+        ErrorReply {
+            id,
+            code,
+            message,
+            fault: None,
+        }
+    }
 }
 
 impl fmt::Debug for ErrorReply<'_> {
@@ -219,16 +243,21 @@ impl<'a> From<&'a DecodeError> for ErrorReply<'a> {
             id: 0,
             code: e.code(),
             message: e,
+            fault: Some(e),
         }
     }
 }
 
 /// Room for any error frame: prefix, a header with one short `code` entry, the message.
 const ERROR_FRAME_MAX: usize = PREFIX_LEN + 128 + sockframe::ERROR_MESSAGE_MAX;
+const _: () = assert!(ERROR_FRAME_MAX >= sockframe::ERROR_FRAME_MAX);
 
 fn put_error(reply: ErrorReply<'_>, dst: &mut BytesMut) -> Result<(), CodecError> {
     let mut buf = [0u8; ERROR_FRAME_MAX];
-    let n = encode_error_frame(reply.id, reply.code, reply.message, &mut buf)?;
+    let n = match reply.fault {
+        Some(fault) => encode_decode_error(reply.id, fault, &mut buf)?,
+        None => encode_error_frame(reply.id, reply.code, reply.message, &mut buf)?,
+    };
     dst.extend_from_slice(&buf[..n]);
     Ok(())
 }
