@@ -219,7 +219,9 @@ impl AsyncClient {
         }
     }
 
-    /// Requests waiting for their reply right now.
+    /// Requests whose outcome (reply, error frame, timeout) has not been taken yet: each holds
+    /// its id until its future takes the outcome or is dropped, so a reply that has arrived
+    /// counts until its caller is polled.
     pub fn in_flight(&self) -> usize {
         self.inner.shared.in_flight()
     }
