@@ -30,9 +30,9 @@ enum Step {
 ///
 /// `N` is the largest frame (prefix, header, payload) delivered whole; larger frames pass
 /// through as chunks. An event is handed out only when the send buffer has room for the
-/// answer to everything buffered in the decoder ([`Handler::reserve`]), so the socket's send
-/// buffer must hold at least the answer to `N` bytes (`N` + 61 for the echo; checked on
-/// every poll).
+/// answer to everything buffered in the decoder ([`Handler::reserve`]; inside a streamed
+/// frame, [`Handler::reserve_streamed`]), so the socket's send buffer must hold at least the
+/// answer to `N` bytes (`N` + 61 for the echo; checked on every poll).
 ///
 /// Reset it with [`reset`](Self::reset) whenever its socket listens for a new connection.
 pub struct Connection<const N: usize> {
@@ -139,14 +139,23 @@ impl<const N: usize> Connection<N> {
         // An event is at most the buffered bytes, and the handler says how large its answer
         // to that many bytes can be. Asking for an event only when that much is free means
         // the answer is never cut, and the event never has to be kept (it borrows the
-        // decoder and is gone on the next call). For an echo the reads below already keep
-        // `buffered <= free`; this wait matters for handlers whose answers are larger than
-        // their requests.
+        // decoder and is gone on the next call). Inside a streamed frame the next event is
+        // a chunk or the trailer, so the handler's bound for those applies: for an echo
+        // exactly the event, which the reads below keep within `free`. (With the echo's
+        // 61-byte margin for a limits PONG there, each read that filled the send room
+        // waited for 61 more bytes of ACKs before it went out: the send buffer filled in
+        // uneven pieces and the bulk echo sent short TCP segments.)
         //
         // `next_event`, not `poll`, decides: it decodes a header as soon as the header is
         // in, so a fault after `len` is answered at the same byte as on the desktop, not
         // only once a payload byte or the end of the stream arrives.
-        let asked = free >= handler.reserve(self.decoder.buffered());
+        let buffered = self.decoder.buffered();
+        let need = if self.forwarding.in_frame() {
+            handler.reserve_streamed(buffered)
+        } else {
+            handler.reserve(buffered)
+        };
+        let asked = free >= need;
         if asked {
             let limits = self.decoder.accepted();
             match self.decoder.next_event_raw() {

@@ -44,6 +44,11 @@ impl Handler for Echo {
         event_len + LIMITS_PONG_GROWTH
     }
 
+    /// Chunks and trailers come back as they are.
+    fn reserve_streamed(&self, event_len: usize) -> usize {
+        event_len
+    }
+
     fn forwards(&self) -> bool {
         true
     }

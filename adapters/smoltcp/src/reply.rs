@@ -87,6 +87,20 @@ pub trait Handler {
         event_len
     }
 
+    /// The most bytes the answer to an event of `event_len` wire bytes inside a streamed
+    /// frame (one larger than the decoder's buffer, or with a trailer) can take: an
+    /// [`Event::Chunk`] of its payload, or its END or ABORT trailer. Between such a frame's
+    /// head and its end the driver waits for this much free send buffer instead of
+    /// [`reserve`](Self::reserve).
+    ///
+    /// The default is `reserve(event_len)`. A handler that forwards these events as they
+    /// came (an echo, a relay) says `event_len`: then a large frame streams through with the
+    /// send buffer as full as a plain byte echo keeps it, instead of holding each chunk back
+    /// until `reserve`'s margin for other answers is free as well.
+    fn reserve_streamed(&self, event_len: usize) -> usize {
+        self.reserve(event_len)
+    }
+
     /// Whether the handler forwards streamed frames cut-through, as an echo or a relay
     /// does. Then a fault, or the end of the input, inside a frame whose head it already
     /// forwarded is answered as the spec's section 6.1 says, not with a bare ERROR frame

@@ -5,7 +5,7 @@ mod common;
 use common::peer::{Peer, decode_all};
 use common::world::{ServerConfig, World};
 use common::{Prng, frame};
-use smoltcp::socket::tcp::State;
+use smoltcp::socket::tcp::{self, State};
 use sockframe::{Header, Kind};
 use sockframe_smoltcp::{Echo, Handler};
 
@@ -251,4 +251,36 @@ fn with_delayed_acks_and_nagle_as_on_the_board() {
     let handle = world.connect();
     let got = echo_through(&mut world, Peer::new(handle, sent).chunked(8, 700), 50_000);
     assert!(got == expected);
+}
+
+#[test]
+fn a_streamed_frame_fills_the_send_buffer_to_the_last_byte() {
+    // Inside a frame larger than the decoder's buffer the echo's answer to a chunk is the
+    // chunk (`Echo::reserve_streamed`), so the driver does not keep `reserve`'s 61 bytes
+    // for a limits PONG free there: the send buffer fills as a plain byte echo's does.
+    // (With the margin, each chunk that filled the room waited for 61 more bytes of ACKs,
+    // and the board's bulk echo went out in uneven, short TCP segments.)
+    let mut world = World::<1, 1024>::new(ServerConfig::BOARD);
+    let payload = Prng::new(12).bytes(256 * 1024);
+    let (sent, expected) = stream(&[(Header::data(1, &payload), payload.clone())]);
+    let handle = world.connect();
+    // The client does not read: its receive buffer fills, then the server's send buffer.
+    let mut peer = Peer::new(handle, sent).paused().closing();
+    world.run_for(3_000, |w| peer.pump(&mut w.client_sockets));
+    assert!(!peer.all_written(), "the client should be blocked");
+    let server = world
+        .server_sockets
+        .get::<tcp::Socket>(world.server_handles[0]);
+    assert_eq!(
+        (server.send_queue(), server.state()),
+        (server.send_capacity(), State::Established),
+        "the server's send buffer should be full mid-frame"
+    );
+
+    peer.reading = true;
+    world.run_until("the rest of the echo", 100_000, |w| {
+        peer.pump(&mut w.client_sockets);
+        peer.all_written() && peer.at_eof(&w.client_sockets)
+    });
+    assert!(peer.received == expected, "echo differs");
 }
