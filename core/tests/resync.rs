@@ -180,11 +180,13 @@ fn plan(items: &[Item], tail: &[Noise]) -> Plan {
             wire.extend_from_slice(b);
         }
     }
-    // A frame is intact if its bytes stand unchanged, contiguous, starting where it was
-    // written: damage can leave them so (a byte inserted before an equal one, or an F5
-    // inserted right after the first, is noise beside a whole frame; a byte dropped at its
-    // end and the same byte next on the wire complete it). Its end may lie past what was
-    // written for it, in the bytes after it; those are then its own, not the next frame's.
+    // A frame is intact if its bytes stand unchanged and contiguous anywhere from the end of
+    // the last intact frame to the end of what was written for it: damage can leave them so
+    // (a byte inserted before an equal one, or an F5 inserted right after the first, is noise
+    // beside a whole frame; a byte dropped at its end and the same byte next on the wire
+    // complete it; its first byte dropped and the same byte just before it, the end of the
+    // noise or of a damaged frame, start it early). Its end may lie past what was written for
+    // it, in the bytes after it; those are then its own, not the next frame's.
     let (mut intact, mut bound) = (Vec::new(), Vec::new());
     // The furthest claimed end of a frame whose head arrived intact so far.
     let mut claimed = 0usize;
@@ -192,7 +194,7 @@ fn plan(items: &[Item], tail: &[Noise]) -> Plan {
     let mut taken = 0usize;
     for (start, written, original, head, damaged_at) in sent {
         let n = original.len();
-        let found = (start.max(taken)..start + written)
+        let found = (taken..start + written)
             .find(|&at| wire.get(at..at + n) == Some(&original[..]));
         match found {
             Some(at) => {
