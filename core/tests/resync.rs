@@ -194,8 +194,8 @@ fn plan(items: &[Item], tail: &[Noise]) -> Plan {
     let mut taken = 0usize;
     for (start, written, original, head, damaged_at) in sent {
         let n = original.len();
-        let found = (taken..start + written)
-            .find(|&at| wire.get(at..at + n) == Some(&original[..]));
+        let found =
+            (taken..start + written).find(|&at| wire.get(at..at + n) == Some(&original[..]));
         match found {
             Some(at) => {
                 let end = at + n;
