@@ -34,7 +34,7 @@
 
 use crate::checksum::Crc32c;
 use crate::error::{DecodeError, Stage};
-use crate::faults::{check_payload, checked_header, cut_short, header_len, locate_trailer};
+use crate::faults::{check_payload, checked_header, cut_short, header_len};
 use crate::header::{Header, Kind};
 use crate::prefix::PREFIX_LEN;
 
@@ -367,10 +367,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
                 trailer: Some(id),
                 ..
             }
-            | State::Trailer { id, .. } => match locate_trailer(data, cap, limits, id)? {
-                Some((_, frame_len)) => data.len() >= frame_len,
-                None => false,
-            },
+            | State::Trailer { id, .. } => {
+                match crate::faults::locate_trailer(data, cap, limits, id)? {
+                    Some((_, frame_len)) => data.len() >= frame_len,
+                    None => false,
+                }
+            }
             State::Stream { .. } => !data.is_empty(),
         })
     }
@@ -513,10 +515,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
                 trailer: Some(id),
                 ..
             }
-            | State::Trailer { id, .. } => match locate_trailer(data, cap, limits, id) {
-                Ok(Some((_, frame_len))) => frame_len,
-                _ => head_or_prefix(),
-            },
+            | State::Trailer { id, .. } => {
+                match crate::faults::locate_trailer(data, cap, limits, id) {
+                    Ok(Some((_, frame_len))) => frame_len,
+                    _ => head_or_prefix(),
+                }
+            }
             State::Stream { .. } => 1,
         }
     }
@@ -570,6 +574,10 @@ impl<'d> At<'d> {
                 *state = State::Head;
                 head_step(data, cap, limits, state, used)
             }
+            // `small`: a trailer is a frame at the front too; the head's step takes it (with
+            // the trailer rules), one copy of the frame finding instead of two.
+            #[cfg(feature = "small")]
+            State::Trailer { .. } => head_step(data, cap, limits, state, used),
             #[cfg(not(feature = "small"))]
             State::Body {
                 header_len,
@@ -579,6 +587,7 @@ impl<'d> At<'d> {
                 body_step(data, header_len, frame_len, state, used)
             }
             State::Stream { .. } => stream_step(data, cap, limits, state, used),
+            #[cfg(not(feature = "small"))]
             State::Trailer { .. } => trailer_step(data, cap, limits, state, used),
         };
         match step {
@@ -631,8 +640,10 @@ fn locate(data: &[u8], cap: usize, limits: Limits) -> Result<Option<Located>, De
 }
 
 /// Between frames: a whole frame if it is all here, the start of a streamed one, or a wait.
-/// The header is decoded once, as soon as it is complete.
-#[inline(always)]
+/// The header is decoded once, as soon as it is complete. `small`: also a due trailer (the
+/// state says whose), and out of line (the stream's step calls it for its trailer).
+#[cfg_attr(not(feature = "small"), inline(always))]
+#[cfg_attr(feature = "small", inline(never))]
 fn head_step<'a>(
     data: &'a [u8],
     cap: usize,
@@ -647,6 +658,11 @@ fn head_step<'a>(
     let Some(header_bytes) = data.get(PREFIX_LEN..head) else {
         return Ok(None);
     };
+    #[cfg(feature = "small")]
+    if let State::Trailer { id, crc } = *state {
+        let header = checked_header(header_bytes, limits, Some(id))?;
+        return trailer_event(data, cap, head, header, crc, state, used);
+    }
     let header = checked_header(header_bytes, limits, None)?;
     let at = Located {
         header_len,
@@ -759,7 +775,10 @@ fn stream_step<'a>(
                 .as_ref()
                 .map(|(expected, digest)| (*expected, digest.value()));
             *state = State::Trailer { id, crc };
+            #[cfg(not(feature = "small"))]
             return trailer_step(data, cap, limits, state, used);
+            #[cfg(feature = "small")]
+            return head_step(data, cap, limits, state, used);
         }
         if let Some((expected, digest)) = crc {
             verify(*expected, digest.value())?;
@@ -783,6 +802,7 @@ fn stream_step<'a>(
 
 /// The trailer of a streamed payload: [`Event::End`] (once the checksum matched) or
 /// [`Event::Abort`], when the whole trailer is in.
+#[cfg(not(feature = "small"))]
 fn trailer_step<'a>(
     data: &'a [u8],
     cap: usize,
@@ -793,13 +813,43 @@ fn trailer_step<'a>(
     let State::Trailer { id, crc } = *state else {
         return Ok(None);
     };
-    let Some((header, frame_len)) = locate_trailer(data, cap, limits, id)? else {
+    let Some((header, frame_len)) = crate::faults::locate_trailer(data, cap, limits, id)? else {
         return Ok(None);
     };
-    let Some(frame) = data.get(..frame_len) else {
+    trailer_event(
+        data,
+        cap,
+        frame_len - header.len as usize,
+        header,
+        crc,
+        state,
+        used,
+    )
+}
+
+/// The trailer whose `header` (checked with the trailer rules) ends at `head`: the error if
+/// the buffer cannot hold it whole, `None` until all of it is in, then [`Event::End`] (once
+/// the payload's checksum `crc` matched) or [`Event::Abort`].
+fn trailer_event<'a>(
+    data: &'a [u8],
+    cap: usize,
+    head: usize,
+    header: Header<'a>,
+    crc: Option<(u32, u32)>,
+    state: &mut State,
+    used: &mut usize,
+) -> Result<Step<'a>, DecodeError> {
+    // The rules bound `len` by ABORT_MESSAGE_MAX.
+    let frame_len = head + header.len as usize;
+    if frame_len > cap {
+        return Err(DecodeError::BufferTooSmall {
+            capacity: cap,
+            need: frame_len,
+        });
+    }
+    let Some(payload) = data.get(head..frame_len) else {
         return Ok(None);
     };
-    let payload = &frame[frame_len - header.len as usize..];
     *state = State::Head;
     *used = frame_len;
     if header.kind == Kind::END {
