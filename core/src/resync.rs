@@ -127,7 +127,8 @@ pub struct Resync<B> {
     dec: Decoder<B>,
     /// Head length of the verified frame start at the front of the decoder's bytes.
     verified: Option<usize>,
-    /// The run of skipped bytes not reported yet, and its cause.
+    /// The run of skipped bytes not reported yet (counted in `skipped_total` once reported),
+    /// and its cause.
     run: u64,
     reason: SkipReason,
     /// Bytes of the streamed frame in progress handed out so far (head and chunks).
@@ -135,13 +136,14 @@ pub struct Resync<B> {
     skipped_total: u64,
     /// The stream has ended ([`finish`](Resync::finish)): nothing is waited for.
     ending: bool,
-    /// A complete skipped run, handed out next.
-    ready: Option<Skipped>,
+    /// The run is complete and handed out next; whether it ends a streamed frame. (The run
+    /// stays in `run` and `reason`: a `Skipped` is built once, where it is handed out.)
+    ready: Option<bool>,
 }
 
 /// What comes next, found by [`Resync::prepare`].
 enum Prepared {
-    /// A skipped run to report (in `ready`).
+    /// A skipped run to report (`ready`).
     Skipped,
     /// The state machine's next step gives an event.
     Step,
@@ -252,7 +254,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
     }
 
     /// Everything up to the state machine's next step: what to hand out first. A skipped
-    /// run is left in `ready` (a `Skipped` is not copied back through every caller).
+    /// run is marked `ready` (a `Skipped` is not copied back through every caller).
     fn prepare(&mut self) -> Prepared {
         loop {
             if self.ready.is_some() || self.advance() {
@@ -288,7 +290,17 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
     #[cfg_attr(feature = "small", inline(never))]
     pub fn next_event_raw(&mut self) -> Option<(Received<'_>, &[u8])> {
         match self.prepare() {
-            Prepared::Skipped => return self.ready.take().map(|s| (Received::Skipped(s), &[][..])),
+            Prepared::Skipped => {
+                let skipped = Skipped {
+                    bytes: self.run,
+                    reason: self.reason,
+                    ends_stream: self.ready.take().unwrap_or(false),
+                };
+                self.skipped_total += self.run;
+                self.run = 0;
+                self.reason = SkipReason::Noise;
+                return Some((Received::Skipped(skipped), &[][..]));
+            }
             Prepared::Wait => return None,
             Prepared::Step => {}
         }
@@ -399,14 +411,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
         if self.run == 0 {
             return false;
         }
-        self.ready = Some(Skipped {
-            bytes: self.run,
-            reason: self.reason,
-            ends_stream,
-        });
-        self.skipped_total += self.run;
-        self.run = 0;
-        self.reason = SkipReason::Noise;
+        self.ready = Some(ends_stream);
         true
     }
 }
@@ -623,6 +628,31 @@ mod tests {
                 Out::Skip(4, SkipReason::Noise),
             ]
         );
+    }
+
+    /// Every skipped byte is counted once: while its run waits to be handed out, after it
+    /// was, and when a reset drops it unreported.
+    #[test]
+    fn skipped_bytes_are_counted_once() {
+        let (a, na) = frame(1, b"one");
+        let mut rx = Resync::new([0u8; 512]);
+        rx.feed(b"noise");
+        rx.feed(&a[..na]);
+        assert!(rx.poll());
+        assert_eq!(rx.skipped_total(), 5);
+        assert!(matches!(rx.next_event(), Some(Received::Skipped(s)) if s.bytes == 5));
+        assert_eq!(rx.skipped_total(), 5);
+        assert!(matches!(rx.next_event(), Some(Received::Event(Event::Frame(_)))));
+        rx.feed(b"more");
+        rx.finish();
+        assert!(rx.poll());
+        assert_eq!(rx.skipped_total(), 9);
+        rx.reset();
+        assert_eq!(rx.skipped_total(), 9);
+        assert_eq!(rx.next_event(), None);
+        rx.feed(b"xy");
+        rx.reset();
+        assert_eq!(rx.skipped_total(), 11);
     }
 
     /// A false magic claiming a 400-byte header just before a frame: the frame comes out as
