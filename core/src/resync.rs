@@ -492,7 +492,7 @@ fn scan(data: &[u8], cap: usize, limits: Limits, first: Option<u32>) -> Found {
 /// Judges the frame start at the front of `tail`.
 fn judge(tail: &[u8], cap: usize, limits: Limits, expected: Option<u32>) -> Verdict {
     let n = tail.len().min(START.len());
-    if tail[..n] != START[..n] {
+    if !crate::text::same(&tail[..n], &START[..n]) {
         return Verdict::NotStart;
     }
     // The stream decoder's own prefix check: `header_len` against the header limit.
@@ -642,7 +642,10 @@ mod tests {
         assert_eq!(rx.skipped_total(), 5);
         assert!(matches!(rx.next_event(), Some(Received::Skipped(s)) if s.bytes == 5));
         assert_eq!(rx.skipped_total(), 5);
-        assert!(matches!(rx.next_event(), Some(Received::Event(Event::Frame(_)))));
+        assert!(matches!(
+            rx.next_event(),
+            Some(Received::Event(Event::Frame(_)))
+        ));
         rx.feed(b"more");
         rx.finish();
         assert!(rx.poll());
