@@ -99,6 +99,10 @@ enum State {
     /// Waiting for a prefix and a header.
     Head,
     /// Length known and header checked; the whole frame fits the buffer and is still arriving.
+    /// `small` has no such state: a frame's body is waited for in [`State::Head`], whose step
+    /// finds the whole frame again (the same rules, the same outcome) and whose end of stream
+    /// reports the same cut.
+    #[cfg(not(feature = "small"))]
     Body { header_len: usize, frame_len: usize },
     /// A payload larger than the buffer (or followed by a trailer) is passing through.
     Stream {
@@ -350,12 +354,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
                 if header.has_trailer() {
                     return Ok(true);
                 }
-                self.state = State::Body {
-                    header_len: at.header_len,
-                    frame_len: at.frame_len(),
-                };
+                #[cfg(not(feature = "small"))]
+                {
+                    self.state = State::Body {
+                        header_len: at.header_len,
+                        frame_len: at.frame_len(),
+                    };
+                }
                 false
             }
+            #[cfg(not(feature = "small"))]
             State::Body { frame_len, .. } => data.len() >= frame_len,
             State::Stream {
                 remaining: 0,
@@ -391,6 +399,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         let e = match self.state {
             State::Head if have == 0 => return Ok(()),
             State::Head => cut_short(data, cap, self.limits, None),
+            #[cfg(not(feature = "small"))]
             State::Body {
                 header_len,
                 frame_len,
@@ -570,10 +579,7 @@ impl<'d> At<'d> {
             // whole frame again (the header is checked once more: the same rules, the same
             // outcome) instead of a second copy of the frame's delivery.
             #[cfg(feature = "small")]
-            State::Head | State::Body { .. } => {
-                *state = State::Head;
-                head_step(data, cap, limits, state, used)
-            }
+            State::Head => head_step(data, cap, limits, state, used),
             // `small`: a trailer is a frame at the front too; the head's step takes it (with
             // the trailer rules), one copy of the frame finding instead of two.
             #[cfg(feature = "small")]
@@ -684,10 +690,13 @@ fn head_step<'a>(
             checked(header, payload).map(|f| Some(Event::Frame(f)))
         }
         None => {
-            *state = State::Body {
-                header_len,
-                frame_len: at.frame_len(),
-            };
+            #[cfg(not(feature = "small"))]
+            {
+                *state = State::Body {
+                    header_len,
+                    frame_len: at.frame_len(),
+                };
+            }
             Ok(None)
         }
     }
@@ -993,13 +1002,24 @@ impl Splitter {
             Some(Event::Frame(frame)) => Found::Frame { frame, end: used },
             Some(Event::Start(header)) => Found::Start { header, end: used },
             // Between frames the decoder gives only these two events, or waits.
-            _ => Found::Need(match state {
-                State::Body { frame_len, .. } => frame_len,
-                _ => match header_len(data, cap, limits)? {
-                    Some(header_len) => PREFIX_LEN + header_len,
-                    None => PREFIX_LEN,
-                },
-            }),
+            _ => {
+                // The frame still arriving whole, if its header is in (`small` has no body
+                // state: a whole header here is that of a frame that fits the buffer).
+                #[cfg(not(feature = "small"))]
+                let body = match state {
+                    State::Body { frame_len, .. } => Some(frame_len),
+                    _ => None,
+                };
+                #[cfg(feature = "small")]
+                let body = locate(data, cap, limits)?.map(|at| at.frame_len());
+                Found::Need(match body {
+                    Some(frame_len) => frame_len,
+                    None => match header_len(data, cap, limits)? {
+                        Some(header_len) => PREFIX_LEN + header_len,
+                        None => PREFIX_LEN,
+                    },
+                })
+            }
         })
     }
 
