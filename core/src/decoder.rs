@@ -664,12 +664,18 @@ fn head_step<'a>(
     let Some(header_bytes) = data.get(PREFIX_LEN..head) else {
         return Ok(None);
     };
+    // `small`: the trailer due, if one is (one call of the header's checks for both).
     #[cfg(feature = "small")]
-    if let State::Trailer { id, crc } = *state {
-        let header = checked_header(header_bytes, limits, Some(id))?;
+    let trailer = match *state {
+        State::Trailer { id, crc } => Some((id, crc)),
+        _ => None,
+    };
+    #[cfg(not(feature = "small"))]
+    let trailer: Option<(u32, Option<(u32, u32)>)> = None;
+    let header = checked_header(header_bytes, limits, trailer.map(|(id, _)| id))?;
+    if let Some((_, crc)) = trailer {
         return trailer_event(data, cap, head, header, crc, state, used);
     }
-    let header = checked_header(header_bytes, limits, None)?;
     let at = Located {
         header_len,
         len: header.len,
