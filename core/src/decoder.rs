@@ -34,7 +34,7 @@
 
 use crate::checksum::Crc32c;
 use crate::error::{DecodeError, Stage};
-use crate::faults::{check_payload, checked_header, cut_short, header_len, locate_trailer};
+use crate::faults::{check_payload, checked_header, cut_short, header_len};
 use crate::header::{Header, Kind};
 use crate::prefix::PREFIX_LEN;
 
@@ -99,6 +99,10 @@ enum State {
     /// Waiting for a prefix and a header.
     Head,
     /// Length known and header checked; the whole frame fits the buffer and is still arriving.
+    /// `small` has no such state: a frame's body is waited for in [`State::Head`], whose step
+    /// finds the whole frame again (the same rules, the same outcome) and whose end of stream
+    /// reports the same cut.
+    #[cfg(not(feature = "small"))]
     Body { header_len: usize, frame_len: usize },
     /// A payload larger than the buffer (or followed by a trailer) is passing through.
     Stream {
@@ -350,12 +354,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
                 if header.has_trailer() {
                     return Ok(true);
                 }
-                self.state = State::Body {
-                    header_len: at.header_len,
-                    frame_len: at.frame_len(),
-                };
+                #[cfg(not(feature = "small"))]
+                {
+                    self.state = State::Body {
+                        header_len: at.header_len,
+                        frame_len: at.frame_len(),
+                    };
+                }
                 false
             }
+            #[cfg(not(feature = "small"))]
             State::Body { frame_len, .. } => data.len() >= frame_len,
             State::Stream {
                 remaining: 0,
@@ -367,10 +375,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
                 trailer: Some(id),
                 ..
             }
-            | State::Trailer { id, .. } => match locate_trailer(data, cap, limits, id)? {
-                Some((_, frame_len)) => data.len() >= frame_len,
-                None => false,
-            },
+            | State::Trailer { id, .. } => {
+                match crate::faults::locate_trailer(data, cap, limits, id)? {
+                    Some((_, frame_len)) => data.len() >= frame_len,
+                    None => false,
+                }
+            }
             State::Stream { .. } => !data.is_empty(),
         })
     }
@@ -389,6 +399,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         let e = match self.state {
             State::Head if have == 0 => return Ok(()),
             State::Head => cut_short(data, cap, self.limits, None),
+            #[cfg(not(feature = "small"))]
             State::Body {
                 header_len,
                 frame_len,
@@ -513,10 +524,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
                 trailer: Some(id),
                 ..
             }
-            | State::Trailer { id, .. } => match locate_trailer(data, cap, limits, id) {
-                Ok(Some((_, frame_len))) => frame_len,
-                _ => head_or_prefix(),
-            },
+            | State::Trailer { id, .. } => {
+                match crate::faults::locate_trailer(data, cap, limits, id) {
+                    Ok(Some((_, frame_len))) => frame_len,
+                    _ => head_or_prefix(),
+                }
+            }
             State::Stream { .. } => 1,
         }
     }
@@ -566,10 +579,11 @@ impl<'d> At<'d> {
             // whole frame again (the header is checked once more: the same rules, the same
             // outcome) instead of a second copy of the frame's delivery.
             #[cfg(feature = "small")]
-            State::Head | State::Body { .. } => {
-                *state = State::Head;
-                head_step(data, cap, limits, state, used)
-            }
+            State::Head => head_step(data, cap, limits, state, used),
+            // `small`: a trailer is a frame at the front too; the head's step takes it (with
+            // the trailer rules), one copy of the frame finding instead of two.
+            #[cfg(feature = "small")]
+            State::Trailer { .. } => head_step(data, cap, limits, state, used),
             #[cfg(not(feature = "small"))]
             State::Body {
                 header_len,
@@ -579,6 +593,7 @@ impl<'d> At<'d> {
                 body_step(data, header_len, frame_len, state, used)
             }
             State::Stream { .. } => stream_step(data, cap, limits, state, used),
+            #[cfg(not(feature = "small"))]
             State::Trailer { .. } => trailer_step(data, cap, limits, state, used),
         };
         match step {
@@ -631,8 +646,10 @@ fn locate(data: &[u8], cap: usize, limits: Limits) -> Result<Option<Located>, De
 }
 
 /// Between frames: a whole frame if it is all here, the start of a streamed one, or a wait.
-/// The header is decoded once, as soon as it is complete.
-#[inline(always)]
+/// The header is decoded once, as soon as it is complete. `small`: also a due trailer (the
+/// state says whose), and out of line (the stream's step calls it for its trailer).
+#[cfg_attr(not(feature = "small"), inline(always))]
+#[cfg_attr(feature = "small", inline(never))]
 fn head_step<'a>(
     data: &'a [u8],
     cap: usize,
@@ -647,7 +664,18 @@ fn head_step<'a>(
     let Some(header_bytes) = data.get(PREFIX_LEN..head) else {
         return Ok(None);
     };
-    let header = checked_header(header_bytes, limits, None)?;
+    // `small`: the trailer due, if one is (one call of the header's checks for both).
+    #[cfg(feature = "small")]
+    let trailer = match *state {
+        State::Trailer { id, crc } => Some((id, crc)),
+        _ => None,
+    };
+    #[cfg(not(feature = "small"))]
+    let trailer: Option<(u32, Option<(u32, u32)>)> = None;
+    let header = checked_header(header_bytes, limits, trailer.map(|(id, _)| id))?;
+    if let Some((_, crc)) = trailer {
+        return trailer_event(data, cap, head, header, crc, state, used);
+    }
     let at = Located {
         header_len,
         len: header.len,
@@ -668,10 +696,13 @@ fn head_step<'a>(
             checked(header, payload).map(|f| Some(Event::Frame(f)))
         }
         None => {
-            *state = State::Body {
-                header_len,
-                frame_len: at.frame_len(),
-            };
+            #[cfg(not(feature = "small"))]
+            {
+                *state = State::Body {
+                    header_len,
+                    frame_len: at.frame_len(),
+                };
+            }
             Ok(None)
         }
     }
@@ -759,7 +790,10 @@ fn stream_step<'a>(
                 .as_ref()
                 .map(|(expected, digest)| (*expected, digest.value()));
             *state = State::Trailer { id, crc };
+            #[cfg(not(feature = "small"))]
             return trailer_step(data, cap, limits, state, used);
+            #[cfg(feature = "small")]
+            return head_step(data, cap, limits, state, used);
         }
         if let Some((expected, digest)) = crc {
             verify(*expected, digest.value())?;
@@ -783,6 +817,7 @@ fn stream_step<'a>(
 
 /// The trailer of a streamed payload: [`Event::End`] (once the checksum matched) or
 /// [`Event::Abort`], when the whole trailer is in.
+#[cfg(not(feature = "small"))]
 fn trailer_step<'a>(
     data: &'a [u8],
     cap: usize,
@@ -793,13 +828,43 @@ fn trailer_step<'a>(
     let State::Trailer { id, crc } = *state else {
         return Ok(None);
     };
-    let Some((header, frame_len)) = locate_trailer(data, cap, limits, id)? else {
+    let Some((header, frame_len)) = crate::faults::locate_trailer(data, cap, limits, id)? else {
         return Ok(None);
     };
-    let Some(frame) = data.get(..frame_len) else {
+    trailer_event(
+        data,
+        cap,
+        frame_len - header.len as usize,
+        header,
+        crc,
+        state,
+        used,
+    )
+}
+
+/// The trailer whose `header` (checked with the trailer rules) ends at `head`: the error if
+/// the buffer cannot hold it whole, `None` until all of it is in, then [`Event::End`] (once
+/// the payload's checksum `crc` matched) or [`Event::Abort`].
+fn trailer_event<'a>(
+    data: &'a [u8],
+    cap: usize,
+    head: usize,
+    header: Header<'a>,
+    crc: Option<(u32, u32)>,
+    state: &mut State,
+    used: &mut usize,
+) -> Result<Step<'a>, DecodeError> {
+    // The rules bound `len` by ABORT_MESSAGE_MAX.
+    let frame_len = head + header.len as usize;
+    if frame_len > cap {
+        return Err(DecodeError::BufferTooSmall {
+            capacity: cap,
+            need: frame_len,
+        });
+    }
+    let Some(payload) = data.get(head..frame_len) else {
         return Ok(None);
     };
-    let payload = &frame[frame_len - header.len as usize..];
     *state = State::Head;
     *used = frame_len;
     if header.kind == Kind::END {
@@ -977,13 +1042,24 @@ impl Splitter {
             Some(Event::Frame(frame)) => Found::Frame { frame, end: used },
             Some(Event::Start(header)) => Found::Start { header, end: used },
             // Between frames the decoder gives only these two events, or waits.
-            _ => Found::Need(match state {
-                State::Body { frame_len, .. } => frame_len,
-                _ => match header_len(data, cap, limits)? {
-                    Some(header_len) => PREFIX_LEN + header_len,
-                    None => PREFIX_LEN,
-                },
-            }),
+            _ => {
+                // The frame still arriving whole, if its header is in (`small` has no body
+                // state: a whole header here is that of a frame that fits the buffer).
+                #[cfg(not(feature = "small"))]
+                let body = match state {
+                    State::Body { frame_len, .. } => Some(frame_len),
+                    _ => None,
+                };
+                #[cfg(feature = "small")]
+                let body = locate(data, cap, limits)?.map(|at| at.frame_len());
+                Found::Need(match body {
+                    Some(frame_len) => frame_len,
+                    None => match header_len(data, cap, limits)? {
+                        Some(header_len) => PREFIX_LEN + header_len,
+                        None => PREFIX_LEN,
+                    },
+                })
+            }
         })
     }
 

@@ -287,7 +287,9 @@ impl<'a> Header<'a> {
     #[cold]
     pub(crate) fn check_partial(bytes: &'a [u8]) -> Result<(), DecodeError> {
         match Self::parse(bytes) {
-            Err(DecodeError::BadHeader { problem, .. }) if problem == crate::reader::ENDED => {
+            Err(DecodeError::BadHeader { problem, .. })
+                if crate::text::same(problem.as_bytes(), crate::reader::ENDED.as_bytes()) =>
+            {
                 Ok(())
             }
             Err(fault) => Err(fault),

@@ -60,7 +60,9 @@ impl<'a> Metadata<'a> {
 
     /// The value of the first entry named `key`.
     pub fn get(&self, key: &str) -> Option<&'a str> {
-        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.iter()
+            .find(|(k, _)| crate::text::same(k.as_bytes(), key.as_bytes()))
+            .map(|(_, v)| v)
     }
 
     /// Number of entries.

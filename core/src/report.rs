@@ -333,12 +333,12 @@ pub fn encode_limits_pong(
     limits: Limits,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    let mut bufs = [[0u8; 20]; 3];
-    let [header, payload, meta] = &mut bufs;
+    let mut bufs = [[0u8; 20]; 2];
+    let [header, payload] = &mut bufs;
     let pairs = [
         ("max-header", digits(limits.max_header as u64, header)),
         ("max-payload", digits(limits.max_payload, payload)),
-        ("max-meta", digits(MAX_META as u64, meta)),
+        ("max-meta", MAX_META_TEXT),
         ("trailer", "1"),
     ];
     let pong = Header {
@@ -349,6 +349,11 @@ pub fn encode_limits_pong(
     .with_meta(&pairs);
     encode_head(&pong, ping.len, out)
 }
+
+/// [`MAX_META`] in decimal, as a limits PONG announces it (a constant, not written at run
+/// time).
+const MAX_META_TEXT: &str = "8";
+const _: () = assert!(MAX_META == 8, "MAX_META_TEXT must say MAX_META");
 
 /// One ERROR or ABORT frame: `code`, then `details`, then the message (cut to fit).
 pub(crate) fn encode_report(

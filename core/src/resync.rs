@@ -127,7 +127,8 @@ pub struct Resync<B> {
     dec: Decoder<B>,
     /// Head length of the verified frame start at the front of the decoder's bytes.
     verified: Option<usize>,
-    /// The run of skipped bytes not reported yet, and its cause.
+    /// The run of skipped bytes not reported yet (counted in `skipped_total` once reported),
+    /// and its cause.
     run: u64,
     reason: SkipReason,
     /// Bytes of the streamed frame in progress handed out so far (head and chunks).
@@ -135,13 +136,14 @@ pub struct Resync<B> {
     skipped_total: u64,
     /// The stream has ended ([`finish`](Resync::finish)): nothing is waited for.
     ending: bool,
-    /// A complete skipped run, handed out next.
-    ready: Option<Skipped>,
+    /// The run is complete and handed out next; whether it ends a streamed frame. (The run
+    /// stays in `run` and `reason`: a `Skipped` is built once, where it is handed out.)
+    ready: Option<bool>,
 }
 
 /// What comes next, found by [`Resync::prepare`].
 enum Prepared {
-    /// A skipped run to report (in `ready`).
+    /// A skipped run to report (`ready`).
     Skipped,
     /// The state machine's next step gives an event.
     Step,
@@ -252,7 +254,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
     }
 
     /// Everything up to the state machine's next step: what to hand out first. A skipped
-    /// run is left in `ready` (a `Skipped` is not copied back through every caller).
+    /// run is marked `ready` (a `Skipped` is not copied back through every caller).
     fn prepare(&mut self) -> Prepared {
         loop {
             if self.ready.is_some() || self.advance() {
@@ -288,7 +290,17 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
     #[cfg_attr(feature = "small", inline(never))]
     pub fn next_event_raw(&mut self) -> Option<(Received<'_>, &[u8])> {
         match self.prepare() {
-            Prepared::Skipped => return self.ready.take().map(|s| (Received::Skipped(s), &[][..])),
+            Prepared::Skipped => {
+                let skipped = Skipped {
+                    bytes: self.run,
+                    reason: self.reason,
+                    ends_stream: self.ready.take().unwrap_or(false),
+                };
+                self.skipped_total += self.run;
+                self.run = 0;
+                self.reason = SkipReason::Noise;
+                return Some((Received::Skipped(skipped), &[][..]));
+            }
             Prepared::Wait => return None,
             Prepared::Step => {}
         }
@@ -340,7 +352,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
         }
         let (cap, limits) = (self.dec.capacity(), self.dec.limits());
         // One search for both (the trailer rules apply at the front when a trailer is due).
-        let found = scan(self.dec.front(), cap, limits, due);
+        // The reason goes straight into the run's (a due trailer's search names none).
+        let mut unused = SkipReason::Noise;
+        let reason = if due.is_some() {
+            &mut unused
+        } else {
+            &mut self.reason
+        };
+        let found = scan(self.dec.front(), cap, limits, due, reason);
         if due.is_some() {
             // The trailer must be a verified head at the front (or may still become one). A
             // later verified start, or a rejected one at the front, means it is lost: the
@@ -354,7 +373,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
             return self.take_run(true);
         }
         self.dec.drop_front(found.at);
-        self.skip(found.at as u64, found.reason);
+        self.run += found.at as u64;
         self.verified = found.head;
         self.verified.is_some() && self.take_run(false)
     }
@@ -399,14 +418,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
         if self.run == 0 {
             return false;
         }
-        self.ready = Some(Skipped {
-            bytes: self.run,
-            reason: self.reason,
-            ends_stream,
-        });
-        self.skipped_total += self.run;
-        self.run = 0;
-        self.reason = SkipReason::Noise;
+        self.ready = Some(ends_stream);
         true
     }
 }
@@ -419,9 +431,6 @@ struct Found {
     /// The head length of the verified frame start at `at`; `None`: wait for more bytes
     /// (`at` is then the first start that may still verify, or the end).
     head: Option<usize>,
-    /// Why the bytes before `at` are skipped: the first start rejected among them, else
-    /// [`SkipReason::Noise`].
-    reason: SkipReason,
 }
 
 /// How one position in the bytes looks as a frame start.
@@ -430,8 +439,8 @@ enum Verdict {
     NotStart,
     /// A start whose head has not arrived whole.
     Incomplete,
-    /// A start that is not a frame.
-    Rejected(SkipReason),
+    /// A start that is not a frame (why: written where the caller said).
+    Rejected,
     /// A verified head of this many bytes (prefix and header).
     Head(usize),
 }
@@ -440,9 +449,23 @@ enum Verdict {
 /// is incomplete is waited for unless a later one verifies (it lies inside the earlier one's
 /// claimed head, so the earlier one is false). `first`: the id whose trailer is due at
 /// offset 0, if one is (the trailer rules apply there).
-fn scan(data: &[u8], cap: usize, limits: Limits, first: Option<u32>) -> Found {
+///
+/// `reason`, if it is still [`SkipReason::Noise`] (a run keeps its first cause), is set to
+/// why the bytes before the result's `at` are skipped: the first start rejected among them,
+/// or [`SkipReason::Cut`] if a start still incomplete comes first and a later one verified.
+/// Written in place: a reason is not carried through the loop and the result.
+fn scan(
+    data: &[u8],
+    cap: usize,
+    limits: Limits,
+    first: Option<u32>,
+    reason: &mut SkipReason,
+) -> Found {
     let mut pending: Option<usize> = None;
-    let mut rejected: Option<(usize, SkipReason)> = None;
+    // No start rejected or pending met yet, and no cause in `reason`: the next one is it.
+    let mut open = matches!(reason, SkipReason::Noise);
+    let mut cut = false;
+    let mut later = SkipReason::Noise;
     let mut from = 0;
     while let Some(off) = data
         .get(from..)
@@ -451,50 +474,53 @@ fn scan(data: &[u8], cap: usize, limits: Limits, first: Option<u32>) -> Found {
         let at = from + off;
         from = at + 1;
         let expected = if at == 0 { first } else { None };
-        match judge(&data[at..], cap, limits, expected) {
+        let why = if open { &mut *reason } else { &mut later };
+        match judge(&data[at..], cap, limits, expected, why) {
             Verdict::NotStart => {}
             Verdict::Incomplete => {
+                // Skipped only if a later start verifies: then it was false, cut short.
+                cut |= open;
+                open = false;
                 pending.get_or_insert(at);
             }
-            Verdict::Rejected(reason) => {
-                rejected.get_or_insert((at, reason));
-            }
+            Verdict::Rejected => open = false,
             Verdict::Head(head) => {
-                // A pending start before `at` was false: it counts as cut short.
-                let reason = match (pending, rejected) {
-                    (Some(p), Some((r, _))) if p < r => SkipReason::Cut,
-                    (Some(_), None) => SkipReason::Cut,
-                    (_, rejected) => rejected.map_or(SkipReason::Noise, |(_, reason)| reason),
-                };
+                if cut {
+                    *reason = SkipReason::Cut;
+                }
                 return Found {
                     at,
                     head: Some(head),
-                    reason,
                 };
             }
         }
     }
-    let at = pending.unwrap_or(data.len());
+    // Waiting at the first pending start (rejected ones after it are not skipped yet, and
+    // did not write `reason`), or at the end.
     Found {
-        at,
+        at: pending.unwrap_or(data.len()),
         head: None,
-        reason: rejected
-            .filter(|(r, _)| *r < at)
-            .map_or(SkipReason::Noise, |(_, reason)| reason),
     }
 }
 
-/// Judges the frame start at the front of `tail`.
-fn judge(tail: &[u8], cap: usize, limits: Limits, expected: Option<u32>) -> Verdict {
+/// Judges the frame start at the front of `tail`; why a rejected one is not a frame goes into
+/// `why`.
+fn judge(
+    tail: &[u8],
+    cap: usize,
+    limits: Limits,
+    expected: Option<u32>,
+    why: &mut SkipReason,
+) -> Verdict {
     let n = tail.len().min(START.len());
-    if tail[..n] != START[..n] {
+    if !crate::text::same(&tail[..n], &START[..n]) {
         return Verdict::NotStart;
     }
     // The stream decoder's own prefix check: `header_len` against the header limit.
     let header_len = match faults::header_len(tail, cap, limits) {
         Ok(Some(len)) => len,
         Ok(None) => return Verdict::Incomplete,
-        Err(e) => return Verdict::Rejected(SkipReason::Header(e)),
+        Err(e) => return rejected(why, SkipReason::Header(e)),
     };
     // A head too short for a check is judged once whole all the same (its 15 bytes at most
     // end before any real head after it would), so that the reason does not depend on how
@@ -503,13 +529,19 @@ fn judge(tail: &[u8], cap: usize, limits: Limits, expected: Option<u32>) -> Verd
         return Verdict::Incomplete;
     };
     if let Err(e) = header_check::verify(head) {
-        return Verdict::Rejected(unchecked_or(head, e));
+        return rejected(why, unchecked_or(head, e));
     }
     match checked_header(&head[PREFIX_LEN..], limits, expected) {
-        Err(e) => Verdict::Rejected(SkipReason::Header(e)),
-        Ok(h) if !h.flags.contains(Flags::HCHECK) => Verdict::Rejected(SkipReason::Unchecked),
+        Err(e) => rejected(why, SkipReason::Header(e)),
+        Ok(h) if !h.flags.contains(Flags::HCHECK) => rejected(why, SkipReason::Unchecked),
         Ok(_) => Verdict::Head(head.len()),
     }
+}
+
+/// A rejected start, its reason written into `why`.
+fn rejected(why: &mut SkipReason, reason: SkipReason) -> Verdict {
+    *why = reason;
+    Verdict::Rejected
 }
 
 /// The reason a head without a valid check is rejected: [`SkipReason::Unchecked`] if it is
@@ -625,6 +657,34 @@ mod tests {
         );
     }
 
+    /// Every skipped byte is counted once: while its run waits to be handed out, after it
+    /// was, and when a reset drops it unreported.
+    #[test]
+    fn skipped_bytes_are_counted_once() {
+        let (a, na) = frame(1, b"one");
+        let mut rx = Resync::new([0u8; 512]);
+        rx.feed(b"noise");
+        rx.feed(&a[..na]);
+        assert!(rx.poll());
+        assert_eq!(rx.skipped_total(), 5);
+        assert!(matches!(rx.next_event(), Some(Received::Skipped(s)) if s.bytes == 5));
+        assert_eq!(rx.skipped_total(), 5);
+        assert!(matches!(
+            rx.next_event(),
+            Some(Received::Event(Event::Frame(_)))
+        ));
+        rx.feed(b"more");
+        rx.finish();
+        assert!(rx.poll());
+        assert_eq!(rx.skipped_total(), 9);
+        rx.reset();
+        assert_eq!(rx.skipped_total(), 9);
+        assert_eq!(rx.next_event(), None);
+        rx.feed(b"xy");
+        rx.reset();
+        assert_eq!(rx.skipped_total(), 11);
+    }
+
     /// A false magic claiming a 400-byte header just before a frame: the frame comes out as
     /// soon as it is in, not after 400 bytes.
     #[test]
@@ -706,6 +766,32 @@ mod tests {
             &got[..],
             &[
                 Out::Skip(n as u64, SkipReason::Unchecked),
+                frame_out(2, b"next")
+            ]
+        );
+    }
+
+    /// A run's reason is its first cause: a rejected start before a false one still waiting
+    /// for its head, or the false one (cut short) before a rejected one.
+    #[test]
+    fn a_run_is_named_by_its_first_cause() {
+        let mut v1 = [0u8; 64];
+        let n = encode_frame(&Header::data(1, b"hi"), b"hi", &mut v1).unwrap();
+        let false_start = [0xF5, 0x46, 0x01, 0x90, 0x01, 0xAA];
+        let (b, nb) = frame(2, b"next");
+        let got = both_ways(&stream(&[&v1[..n], &false_start, &b[..nb]]));
+        assert_eq!(
+            &got[..],
+            &[
+                Out::Skip(n as u64 + 6, SkipReason::Unchecked),
+                frame_out(2, b"next")
+            ]
+        );
+        let got = both_ways(&stream(&[&false_start, &v1[..n], &b[..nb]]));
+        assert_eq!(
+            &got[..],
+            &[
+                Out::Skip(6 + n as u64, SkipReason::Cut),
                 frame_out(2, b"next")
             ]
         );

@@ -65,6 +65,20 @@ pub(crate) fn render(
     }
 }
 
+/// Whether `a` and `b` hold the same bytes (`a == b`). `small`: compared byte by byte, so
+/// that a firmware needs no `memcmp` (116 B on a Cortex-M3) for its few short comparisons
+/// (a metadata key, a reader's problem, the frame start).
+#[cfg(feature = "small")]
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+#[cfg(not(feature = "small"))]
+#[inline(always)]
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    a == b
+}
+
 /// Writes `v` in decimal (as `{v}` would).
 pub(crate) fn decimal(w: &mut dyn Sink, v: u64) -> fmt::Result {
     w.put(digits(v, &mut [0; 20]))
@@ -88,7 +102,7 @@ pub(crate) fn digits(v: u64, buf: &mut [u8; 20]) -> &str {
         }
         *d = b'0' + r as u8;
         at -= 1;
-        if pieces == [0; 4] {
+        if pieces.iter().all(|&p| p == 0) {
             break;
         }
     }
