@@ -187,26 +187,30 @@ fn plan(items: &[Item], tail: &[Noise]) -> Plan {
     // complete it; its first byte dropped and the same byte just before it, the end of the
     // noise or of a damaged frame, start it early). Its end may lie past what was written for
     // it, in the bytes after it; those are then its own, not the next frame's.
+    //
+    // A damaged frame whose head stands whole the same way (its damage in the payload, or a
+    // cut or drop whose bytes the next ones happen to replace) is verified and held by the
+    // receiver: later frames wait for its claimed end (the waiting bound), and its head's
+    // bytes are taken, so a frame starting inside them is lost (its crc failure or the end
+    // of the stream skips the head and the search goes on after it).
     let (mut intact, mut bound) = (Vec::new(), Vec::new());
     // The furthest claimed end of a frame whose head arrived intact so far.
     let mut claimed = 0usize;
-    // The end of the last intact frame: the bytes before it are taken.
+    // The end of the last intact frame or held head: the bytes before it are taken.
     let mut taken = 0usize;
-    for (start, written, original, head, damaged_at) in sent {
+    for (start, written, original, head, _damaged_at) in sent {
         let n = original.len();
-        let found =
-            (taken..start + written).find(|&at| wire.get(at..at + n) == Some(&original[..]));
-        match found {
-            Some(at) => {
-                let end = at + n;
-                taken = end;
-                bound.push(end.max(claimed));
-                intact.push((original, end));
-            }
-            None if damaged_at.is_some_and(|at| at >= head) => {
-                claimed = claimed.max(start + n);
-            }
-            None => {}
+        let whole = |len: usize| {
+            (taken..start + written).find(|&at| wire.get(at..at + len) == Some(&original[..len]))
+        };
+        if let Some(at) = whole(n) {
+            let end = at + n;
+            taken = end;
+            bound.push(end.max(claimed));
+            intact.push((original, end));
+        } else if let Some(at) = whole(head) {
+            taken = at + head;
+            claimed = claimed.max(at + n);
         }
     }
     Plan {
