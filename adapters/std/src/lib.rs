@@ -68,8 +68,8 @@
 //! Every service answers [`Kind::PING`](sockframe::Kind::PING) with a
 //! [`Kind::PONG`](sockframe::Kind::PONG) carrying the same id, and a peer that breaks the
 //! framing with one [`Kind::ERROR`](sockframe::Kind::ERROR) frame (metadata `code` =
-//! [`DecodeError::code`](sockframe::DecodeError::code), payload = the message) before the
-//! connection is closed. Application kinds (64 and up) are listed in [`kinds`]:
+//! [`DecodeError::code`](sockframe::DecodeError::code), then the fault's numbers as the wire
+//! format's section 7.4 lists them; payload = the message) before the connection is closed. Application kinds (64 and up) are listed in [`kinds`]:
 //!
 //! | service | client sends | server answers |
 //! | --- | --- | --- |
