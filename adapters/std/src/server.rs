@@ -236,19 +236,10 @@ impl<Svc: Service> Server<Svc> {
             let alive = alive_tx.clone();
             #[cfg(feature = "tls")]
             let tls = cfg.tls.clone();
+            #[cfg(not(feature = "tls"))]
+            let tls = None;
             tokio::spawn(async move {
-                #[cfg(feature = "tls")]
-                if let Some(tls) = tls {
-                    // The handshake runs here, not in the accept loop: a slow client must
-                    // not hold up the others.
-                    if let Some(stream) = crate::tls::accept(stream, peer, &tls).await {
-                        handler.serve(stream, peer).await;
-                    }
-                } else {
-                    handler.serve(stream, peer).await;
-                }
-                #[cfg(not(feature = "tls"))]
-                handler.serve(stream, peer).await;
+                serve_connection(&handler, stream, peer, tls).await;
                 tracing::debug!(%peer, "closed");
                 drop(permit);
                 drop(alive);
@@ -368,6 +359,40 @@ fn busy_frame(max_conns: usize) -> Vec<u8> {
 /// while holding a `linger` permit, else at once (the frame is written if the socket takes
 /// it without waiting, which a fresh socket does; a reset may still beat it to a peer that
 /// sent bytes meanwhile).
+/// The TLS settings a connection is served with (none without the `tls` feature).
+#[cfg(feature = "tls")]
+type TlsSettings = Option<crate::tls::TlsServerConfig>;
+#[cfg(not(feature = "tls"))]
+type TlsSettings = Option<std::convert::Infallible>;
+
+/// One accepted connection, served to its end: the future every connection's task holds
+/// for as long as the connection lives, idle or not. A TLS connection's handshake and
+/// session (several KiB) are boxed, so that a plain connection's task has no room for them
+/// (an idle connection costs its task's size: issue 9 keeps it under 4 KiB).
+pub(crate) async fn serve_connection<Svc: Service>(
+    handler: &Handler<Svc>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    tls: TlsSettings,
+) {
+    match tls {
+        #[cfg(feature = "tls")]
+        // The handshake runs here, not in the accept loop: a slow client must not hold up
+        // the others.
+        Some(tls) => {
+            Box::pin(async move {
+                if let Some(stream) = crate::tls::accept(stream, peer, &tls).await {
+                    handler.serve(stream, peer).await;
+                }
+            })
+            .await
+        }
+        #[cfg(not(feature = "tls"))]
+        Some(never) => match never {},
+        None => handler.serve(stream, peer).await,
+    }
+}
+
 async fn refuse_busy(
     stream: TcpStream,
     max_conns: usize,
