@@ -573,12 +573,9 @@ impl<'d> At<'d> {
         let (data, cap, limits) = (self.data, self.cap, self.limits);
         let (state, used) = (&mut *self.state, &mut *self.used);
         let step = match state {
-            #[cfg(not(feature = "small"))]
-            State::Head => head_step(data, cap, limits, state, used),
-            // `small`: a frame's body is waited for by the head's own step, which finds the
-            // whole frame again (the header is checked once more: the same rules, the same
-            // outcome) instead of a second copy of the frame's delivery.
-            #[cfg(feature = "small")]
+            // `small`: a frame's body is waited for by the head's own step too, which finds
+            // the whole frame again (the header is checked once more: the same rules, the
+            // same outcome) instead of a second copy of the frame's delivery.
             State::Head => head_step(data, cap, limits, state, used),
             // `small`: a trailer is a frame at the front too; the head's step takes it (with
             // the trailer rules), one copy of the frame finding instead of two.

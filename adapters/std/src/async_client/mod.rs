@@ -255,7 +255,7 @@ impl AsyncClient {
         let mut frame = frame;
         self.call(timeout, move |id, buf| {
             frame.head.id = id;
-            put_frame(&frame, buf)
+            frame.put(buf)
         })
     }
 
@@ -393,7 +393,7 @@ impl AsyncClient {
                 |w, _| w.stream(tx.clone()),
                 |id, buf| {
                     frame.head.id = id;
-                    put_frame(&frame, buf)
+                    frame.put(buf)
                 },
             )
             .await?;
@@ -499,13 +499,6 @@ where
             }
         }
     }
-}
-
-/// Appends `frame` (a plain head through the core's fast path, see [`BytesFrame`]'s
-/// encoder).
-#[inline]
-fn put_frame(frame: &BytesFrame, buf: &mut BytesMut) -> Result<(), EncodeError> {
-    frame.put(buf)
 }
 
 /// Appends a frame of `header` carrying `payload` (`header.len` is replaced).
