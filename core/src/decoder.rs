@@ -127,12 +127,16 @@ type Step<'a> = Option<Event<'a>>;
 /// header and payload) is delivered as one [`Event::Frame`]; larger ones are streamed.
 pub struct Decoder<B> {
     buf: B,
-    /// First byte not yet handed out.
+    /// First byte not yet handed out: moved past an event's bytes as the event is handed
+    /// out (the event borrows the decoder, so nothing touches them while it lives).
     start: usize,
     /// End of the bytes received.
     end: usize,
-    /// Bytes of the last event handed out, dropped on the next call.
-    handed_out: usize,
+    /// Bytes of the frame a failure was found in that the failed step counted as taken (a
+    /// frame whose checksum failed): not handed out, so `start` stays before them (for
+    /// [`recover`](Self::recover)), yet counted out of [`buffered`](Self::buffered) and
+    /// released by [`read_buf`](Self::read_buf) as an event's would be. Zero unless failed.
+    failed_taken: usize,
     state: State,
     limits: Limits,
     failed: Option<DecodeError>,
@@ -150,7 +154,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
             buf,
             start: 0,
             end: 0,
-            handed_out: 0,
+            failed_taken: 0,
             state: State::Head,
             limits,
             failed: None,
@@ -186,7 +190,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
 
     /// Bytes received and not yet handed out.
     pub fn buffered(&self) -> usize {
-        self.end - self.start - self.handed_out
+        self.end - self.start - self.failed_taken
     }
 
     /// Whether the decoder sits between frames (nothing partial buffered).
@@ -203,7 +207,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     pub fn reset(&mut self) {
         self.start = 0;
         self.end = 0;
-        self.handed_out = 0;
+        self.failed_taken = 0;
         self.state = State::Head;
         self.failed = None;
     }
@@ -307,14 +311,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         if let Some(e) = self.failed {
             return Err(e);
         }
-        self.release();
         Ok(At {
             cap: self.buf.as_ref().len(),
             data: &self.buf.as_ref()[self.start..self.end],
             state: &mut self.state,
-            used: &mut self.handed_out,
+            start: &mut self.start,
             limits: self.limits,
             failed: &mut self.failed,
+            failed_taken: &mut self.failed_taken,
         })
     }
 
@@ -326,7 +330,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         if let Some(e) = self.failed {
             return Err(e);
         }
-        self.release();
         let ready = self.ready();
         if let Err(e) = ready {
             self.failed = Some(e);
@@ -392,7 +395,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         if let Some(e) = self.failed {
             return Err(e);
         }
-        self.release();
         let cap = self.capacity();
         let data = &self.buf.as_ref()[self.start..self.end];
         let have = data.len() as u64;
@@ -432,8 +434,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         Err(e)
     }
 
+    /// Drops the bytes a failed step counted as taken (see `failed_taken`).
     fn release(&mut self) {
-        self.start += core::mem::take(&mut self.handed_out);
+        self.start += core::mem::take(&mut self.failed_taken);
     }
 
     /// The bytes received and not handed out (for the resynchronising receiver, which looks
@@ -453,7 +456,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     /// (the resynchronising receiver rescans them): the state machine is between frames.
     pub(crate) fn recover(&mut self) {
         self.failed = None;
-        self.handed_out = 0;
+        self.failed_taken = 0;
         self.state = State::Head;
     }
 
@@ -464,7 +467,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     /// it takes the step that borrows the buffer. It is the step itself, so the look-ahead and
     /// the step cannot disagree (and the image holds one copy of the rules).
     pub(crate) fn look_ahead(&mut self) -> Result<bool, DecodeError> {
-        let saved = self.state.clone();
+        let saved = (self.state.clone(), self.start);
         let at = self.at()?;
         // A chunk of a streamed payload cannot fail: no need to checksum it twice.
         if let State::Stream { remaining: 1.., .. } = at.state {
@@ -473,8 +476,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         let ready = at.step()?.is_some();
         if ready {
             // Only a step that gave nothing keeps its move (to a frame's body, or its trailer).
-            self.state = saved;
-            self.handed_out = 0;
+            (self.state, self.start) = saved;
         }
         Ok(ready)
     }
@@ -535,15 +537,17 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     }
 }
 
-/// The state machine's parts for one step: the bytes not handed out yet, the state, and
-/// where the step records how many bytes its event uses and its error.
+/// The state machine's parts for one step: the bytes not handed out yet, the state, where
+/// they start (moved past the bytes of an event handed out), and where the step records its
+/// error.
 struct At<'d> {
     cap: usize,
     data: &'d [u8],
     state: &'d mut State,
-    used: &'d mut usize,
+    start: &'d mut usize,
     limits: Limits,
     failed: &'d mut Option<DecodeError>,
+    failed_taken: &'d mut usize,
 }
 
 impl<'d> At<'d> {
@@ -558,7 +562,7 @@ impl<'d> At<'d> {
             return None;
         }
         let (header, payload, end) = whole_frame(self.data, self.limits)?;
-        *self.used = end;
+        *self.start += end;
         Some((
             Frame { header, payload },
             self.data.get(..end).unwrap_or(&[]),
@@ -571,7 +575,7 @@ impl<'d> At<'d> {
     #[inline(never)]
     fn step(self) -> Result<Option<(Event<'d>, &'d [u8])>, DecodeError> {
         let (data, cap, limits) = (self.data, self.cap, self.limits);
-        let (state, used) = (&mut *self.state, &mut *self.used);
+        let (state, used) = (&mut *self.state, &mut 0);
         let step = match state {
             // `small`: a frame's body is waited for by the head's own step too, which finds
             // the whole frame again (the header is checked once more: the same rules, the
@@ -594,9 +598,13 @@ impl<'d> At<'d> {
             State::Trailer { .. } => trailer_step(data, cap, limits, state, used),
         };
         match step {
-            Ok(event) => Ok(event.map(|event| (event, data.get(..*used).unwrap_or(&[])))),
+            Ok(event) => {
+                *self.start += *used;
+                Ok(event.map(|event| (event, data.get(..*used).unwrap_or(&[]))))
+            }
             Err(e) => {
                 *self.failed = Some(e);
+                *self.failed_taken = *used;
                 Err(e)
             }
         }
@@ -714,33 +722,57 @@ fn head_step<'a>(
 #[cfg(not(feature = "small"))]
 #[inline(always)]
 fn whole_frame(data: &[u8], limits: Limits) -> Option<(Header<'static>, &[u8], usize)> {
+    // Read through a window of a length known at compile time where `data` is long enough
+    // (one bounds check for every field of prefix and header), else through `data` itself:
+    // the same reads, the same answer (the window holds every byte the reads can reach).
+    match data.first_chunk::<WINDOW>() {
+        Some(window) => whole_frame_in(data, window, limits),
+        None => whole_frame_in(data, data, limits),
+    }
+}
+
+/// Prefix and the longest header the fast path reads.
+#[cfg(not(feature = "small"))]
+const WINDOW: usize = PREFIX_LEN + crate::header::COMMON_MAX;
+
+/// [`whole_frame`], prefix and header read from `w`, the start of `data`.
+#[cfg(not(feature = "small"))]
+#[inline(always)]
+fn whole_frame_in<'a>(
+    data: &'a [u8],
+    w: &[u8],
+    limits: Limits,
+) -> Option<(Header<'static>, &'a [u8], usize)> {
     use crate::header::is_trailer_kind;
     use crate::prefix::{MAGIC, VERSION};
-    let [m0, m1, version, lo, hi, rest @ ..] = data else {
-        return None;
-    };
-    if [*m0, *m1, *version] != [MAGIC[0], MAGIC[1], VERSION] {
+    // Magic and version in one look (the fourth byte is `header_len`'s).
+    let first = u32::from_le_bytes(*w.first_chunk::<4>()?);
+    if first & 0x00FF_FFFF != u32::from_le_bytes([MAGIC[0], MAGIC[1], VERSION, 0]) {
         return None;
     }
-    let header_len = usize::from(u16::from_le_bytes([*lo, *hi]));
+    let header_len = usize::from(u16::from_le_bytes([*w.get(3)?, *w.get(4)?]));
     // The buffer's own bound on the header (`cap - PREFIX_LEN`) needs no test: `data` is in
     // the buffer, so a header over it is not all in `data`.
     if header_len > limits.max_header {
         return None;
     }
-    let (header_bytes, after) = rest.split_at_checked(header_len)?;
-    let header = Header::parse_common(header_bytes)?;
-    if header.len > limits.max_payload || is_trailer_kind(header.kind.0) || header.has_trailer() {
+    let head = PREFIX_LEN + header_len;
+    // Read past the header's end if `w` goes on: it counts only if it ends within it.
+    let (header, end) = Header::common_at(w, PREFIX_LEN, crate::Flags::TRAILER)?;
+    if end - PREFIX_LEN > header_len
+        || header.len > limits.max_payload
+        || is_trailer_kind(header.kind.0)
+    {
         return None;
     }
     // A payload that is all in `data` fits the buffer.
-    let payload = after.get(..usize::try_from(header.len).ok()?)?;
+    let payload = data.get(head..)?.get(..usize::try_from(header.len).ok()?)?;
     if let Some(expected) = header.crc
         && expected != crate::checksum::crc32c(payload)
     {
         return None;
     }
-    Some((header, payload, PREFIX_LEN + header_len + payload.len()))
+    Some((header, payload, head + payload.len()))
 }
 
 /// Waiting for the rest of a frame that fits the buffer (its header is decoded again: this
@@ -1200,12 +1232,74 @@ mod tests {
         }
     }
 
+    /// A frame whose checksum failed counts as taken, as an event's bytes would (what
+    /// `buffered` and `read_buf` see), yet stays in the buffer for `recover`.
+    #[test]
+    fn a_failed_frame_counts_as_taken_until_recovered() {
+        let payload = b"payload";
+        let mut h = Header::data(3, payload);
+        h.crc = Some(crate::checksum::crc32c(payload) ^ 1);
+        let mut wire = vec![0u8; 64];
+        let n = encode_frame(&h, payload, &mut wire).unwrap();
+        wire.truncate(n);
+        wire.extend_from_slice(&[0xF5, 0x46]);
+        let mut dec = Decoder::new(vec![0u8; 128]);
+        assert_eq!(dec.feed(&wire), wire.len());
+        assert!(matches!(
+            dec.next_event(),
+            Err(DecodeError::BadChecksum { .. })
+        ));
+        assert_eq!(dec.buffered(), 2);
+        assert_eq!(dec.front(), &wire[n..]);
+        // `front` released the frame; a decoder recovered before that keeps it.
+        let mut dec = Decoder::new(vec![0u8; 128]);
+        dec.feed(&wire);
+        assert!(dec.next_event().is_err());
+        dec.recover();
+        assert_eq!((dec.buffered(), dec.front()), (wire.len(), &wire[..]));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(20_000))]
 
         /// The fast path decides nothing the general path would decide otherwise.
         #[test]
         fn fast_path_agrees_with_the_general_path(wire in stream(), (cap, limits) in limits()) {
+            prop_assert_eq!(run(&wire, cap, limits, false), run(&wire, cap, limits, true));
+        }
+
+        /// The fast path reads prefix and header through a window of the buffer where the
+        /// bytes are long enough, else through the bytes themselves: the same answer at
+        /// every length of the bytes.
+        #[cfg(not(feature = "small"))]
+        #[test]
+        fn the_window_reads_as_the_bytes(wire in stream(), (_, limits) in limits()) {
+            for end in 0..=wire.len() {
+                let data = &wire[..end];
+                prop_assert_eq!(whole_frame(data, limits), whole_frame_in(data, data, limits));
+            }
+        }
+
+        /// The same on heads of any bytes (long, overflowing and cut varints, odd tags, a
+        /// header length shorter or longer than the fields), and the fast path against the
+        /// general path on them.
+        #[cfg(not(feature = "small"))]
+        #[test]
+        fn the_window_reads_odd_heads_as_the_bytes(
+            header_len in prop_oneof![0u16..40, any::<u16>()],
+            rest in proptest::collection::vec(
+                prop_oneof![any::<u8>(), Just(0u8), Just(1), Just(0x80), Just(0xFF)],
+                0..64,
+            ),
+            (cap, limits) in limits(),
+        ) {
+            let mut wire = vec![0xF5, 0x46, 1];
+            wire.extend_from_slice(&header_len.to_le_bytes());
+            wire.extend_from_slice(&rest);
+            for end in 0..=wire.len() {
+                let data = &wire[..end];
+                prop_assert_eq!(whole_frame(data, limits), whole_frame_in(data, data, limits));
+            }
             prop_assert_eq!(run(&wire, cap, limits, false), run(&wire, cap, limits, true));
         }
 

@@ -210,32 +210,53 @@ impl<'a> Header<'a> {
     #[cfg(not(feature = "small"))]
     #[inline(always)]
     pub(crate) fn parse_common(bytes: &[u8]) -> Option<Header<'static>> {
-        use crate::reader::varint_at;
-        let (&kind, rest) = bytes.split_first()?;
-        let (id, n) = varint_at(rest, 5, 0x0F).ok()?;
-        let rest = rest.get(n..)?;
-        let (len, n) = varint_at(rest, 10, 0x01).ok()?;
-        let (flags, crc) = match rest.get(n..)? {
-            [flags, 0, 0, 0, ..] => (*flags, None),
-            [flags, 0, 1, after @ ..] => {
-                let (crc, n) = varint_at(after, 5, 0x0F).ok()?;
-                // The metadata count after it: none.
-                if *after.get(n)? != 0 {
-                    return None;
-                }
-                (*flags, Some(crc as u32))
+        Self::common_at(bytes, 0, Flags(0)).map(|(header, _)| header)
+    }
+
+    /// [`parse_common`](Self::parse_common) of the header that starts at `at` in `w`, and
+    /// where it ends in `w`. Fields are read by position in `w`, so that a `w` whose length
+    /// is known at compile time (a window of at least `at +` [`COMMON_MAX`] bytes) costs no
+    /// bounds check per field: the decoder's fast path reads the header that way, and checks
+    /// the end against the header length the prefix announced once. Also `None` for a
+    /// header with any of the `refused` flags (tested with the zero bytes after `flags`, for
+    /// free).
+    #[cfg(not(feature = "small"))]
+    #[inline(always)]
+    pub(crate) fn common_at(
+        w: &[u8],
+        at: usize,
+        refused: Flags,
+    ) -> Option<(Header<'static>, usize)> {
+        use crate::reader::varint_from;
+        let kind = *w.get(at)?;
+        let (id, at) = varint_from(w, at + 1, 5, 0x0F).ok()?;
+        let (len, at) = varint_from(w, at, 10, 0x01).ok()?;
+        // `flags 00 00 00` (no name, no checksum, no metadata) or `flags 00 01` (a checksum):
+        // one 4-byte look.
+        let four = u32::from_le_bytes(*w.get(at..)?.first_chunk::<4>()?);
+        let refused = u32::from(refused.0);
+        let (crc, end) = if four & (0xFFFF_FF00 | refused) == 0 {
+            (None, at + 4)
+        } else if four & (0x00FF_FF00 | refused) == 0x0001_0000 {
+            let (crc, at) = varint_from(w, at + 3, 5, 0x0F).ok()?;
+            // The metadata count after it: none.
+            if *w.get(at)? != 0 {
+                return None;
             }
-            _ => return None,
+            (Some(crc as u32), at + 1)
+        } else {
+            return None;
         };
-        Some(Header {
+        let header = Header {
             kind: Kind(kind),
             id: id as u32,
             len,
-            flags: Flags(flags),
+            flags: Flags(four as u8),
             name: None,
             crc,
             meta: Metadata::EMPTY,
-        })
+        };
+        Some((header, end))
     }
 
     /// The fields in wire order; on error, `r` knows which field failed.
@@ -307,6 +328,11 @@ impl<'a> Header<'a> {
         emit(self, self.len, out)
     }
 }
+
+/// The longest header [`Header::common_at`] reads: kind, a 5-byte id, a 10-byte len, flags,
+/// no name, a 5-byte checksum, no metadata.
+#[cfg(not(feature = "small"))]
+pub(crate) const COMMON_MAX: usize = 1 + 5 + 10 + 1 + 1 + 1 + 5 + 1;
 
 /// Whether `kind` is a trailer's (END or ABORT).
 #[inline(always)]

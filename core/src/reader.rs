@@ -70,28 +70,41 @@ impl Problem {
 
 /// The unsigned LEB128 varint at the start of `bytes`, of at most `max_bytes` bytes, whose
 /// last byte may carry at most `last_max` (so the value fits the type): its value and its
-/// length. What [`Reader`] and the header's fast path both read varints with.
+/// length. What [`Reader`] reads varints with.
 #[cfg_attr(not(feature = "small"), inline(always))]
 pub(crate) fn varint_at(
     bytes: &[u8],
     max_bytes: usize,
     last_max: u8,
 ) -> Result<(u64, usize), Problem> {
+    varint_from(bytes, 0, max_bytes, last_max)
+}
+
+/// [`varint_at`] of the varint at position `at` in `bytes`: its value and where it ends.
+/// Read by position, so that a `bytes` of a length known at compile time needs no bounds
+/// checks (the header's fast path reads a window of the receive buffer so).
+#[cfg_attr(not(feature = "small"), inline(always))]
+pub(crate) fn varint_from(
+    bytes: &[u8],
+    at: usize,
+    max_bytes: usize,
+    last_max: u8,
+) -> Result<(u64, usize), Problem> {
     // Most header numbers (kinds, small ids and lengths, counts) fit one byte.
-    if let Some(&b) = bytes.first()
+    if let Some(&b) = bytes.get(at)
         && b < 0x80
     {
-        return Ok((u64::from(b), 1));
+        return Ok((u64::from(b), at + 1));
     }
     let mut out = 0u64;
     for i in 0..max_bytes {
-        let &b = bytes.get(i).ok_or(Problem::Ended)?;
+        let &b = bytes.get(at + i).ok_or(Problem::Ended)?;
         out |= u64::from(b & 0x7F) << (7 * i);
         if b & 0x80 == 0 {
             if i == max_bytes - 1 && b > last_max {
                 return Err(Problem::BadVarint);
             }
-            return Ok((out, i + 1));
+            return Ok((out, at + i + 1));
         }
     }
     Err(Problem::BadVarint)
