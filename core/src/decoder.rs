@@ -750,7 +750,7 @@ fn whole_frame_in<'a>(
     if first & 0x00FF_FFFF != u32::from_le_bytes([MAGIC[0], MAGIC[1], VERSION, 0]) {
         return None;
     }
-    let header_len = usize::from(u16::from_le_bytes([*w.get(3)?, *w.get(4)?]));
+    let header_len = usize::from(u16::from_le_bytes(*w.get(3..)?.first_chunk::<2>()?));
     // The buffer's own bound on the header (`cap - PREFIX_LEN`) needs no test: `data` is in
     // the buffer, so a header over it is not all in `data`.
     if header_len > limits.max_header {
