@@ -599,8 +599,10 @@ impl<'d> At<'d> {
         };
         match step {
             Ok(event) => {
+                // The event first, then the move: the other order costs a copy of the event.
+                let event = event.map(|event| (event, data.get(..*used).unwrap_or(&[])));
                 *self.start += *used;
-                Ok(event.map(|event| (event, data.get(..*used).unwrap_or(&[]))))
+                Ok(event)
             }
             Err(e) => {
                 *self.failed = Some(e);
