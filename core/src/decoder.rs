@@ -736,8 +736,9 @@ fn head_step<'a>(
 #[inline(always)]
 fn whole_frame(data: &[u8], limits: Limits) -> Option<(Header<'static>, &[u8], usize)> {
     // Read through a window of a length known at compile time where `data` is long enough
-    // (one bounds check for every field of prefix and header), else through `data` itself:
-    // the same reads, the same answer (the window holds every byte the reads can reach).
+    // (one length test for all the fields of prefix and header, not one per field), else
+    // through `data` itself: the same reads, the same answer (the window holds every byte
+    // the reads can reach).
     match data.first_chunk::<WINDOW>() {
         Some(window) => whole_frame_in(data, window, limits),
         None => whole_frame_in(data, data, limits),
@@ -1248,7 +1249,7 @@ mod tests {
     /// A frame whose checksum failed counts as taken, as an event's bytes would (what
     /// `buffered` and `read_buf` see), yet stays in the buffer for `recover`.
     #[test]
-    fn a_failed_frame_counts_as_taken_until_recovered() {
+    fn a_failed_frame_counts_as_taken_and_recover_keeps_it() {
         let payload = b"payload";
         let mut h = Header::data(3, payload);
         h.crc = Some(crate::checksum::crc32c(payload) ^ 1);
