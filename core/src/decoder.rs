@@ -780,20 +780,13 @@ fn whole_frame_in<'a>(
         return None;
     }
     // A payload that is all in `data` fits the buffer.
-    let len = usize::try_from(header.len).ok()?;
-    // More than all of `data` is not all in it; the test also keeps the sum below from
-    // overflowing, so that the slice's own start test goes.
-    if len > data.len() {
-        return None;
-    }
-    let frame_len = head + len;
-    let payload = data.get(head..frame_len)?;
+    let payload = data.get(head..)?.get(..usize::try_from(header.len).ok()?)?;
     if let Some(expected) = header.crc
         && expected != crate::checksum::crc32c(payload)
     {
         return None;
     }
-    Some((header, payload, frame_len))
+    Some((header, payload, head + payload.len()))
 }
 
 /// Waiting for the rest of a frame that fits the buffer (its header is decoded again: this
