@@ -21,7 +21,7 @@ use crate::decoder::Limits;
 use crate::encoder::{Cut, Message, Shown};
 use crate::encoder::{ERROR_MESSAGE_MAX, encode_frame, encode_head};
 use crate::error::{DecodeError, EncodeError};
-use crate::header::{Header, Kind};
+use crate::header::{Flags, Header, Kind};
 use crate::metadata::MAX_META;
 use crate::text::digits;
 use core::fmt;
@@ -235,6 +235,7 @@ fn encode_decoded(
     let details = err.details();
     report(
         kind,
+        Flags::default(),
         id,
         err.code(),
         details.keys,
@@ -266,7 +267,49 @@ pub fn encode_error_text(
     message: &str,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    report(Kind::ERROR, id, code, &[], &[], &message, out)
+    report(
+        Kind::ERROR,
+        Flags::default(),
+        id,
+        code,
+        &[],
+        &[],
+        &message,
+        out,
+    )
+}
+
+/// [`encode_error_text`] with the header check (flag [`Flags::HCHECK`], spec section 9): the
+/// ERROR frame a driver sends on a link without connections. The same bytes as
+/// [`header_check::add`](crate::header_check::add) over [`encode_error_text`]'s frame, written
+/// by the encoder in one pass (a firmware that sends only checked frames needs no `add`).
+///
+/// ```
+/// use sockframe::{encode_checked_error_text, encode_error_text, header_check};
+///
+/// let mut want = [0u8; sockframe::ERROR_FRAME_MAX + 4];
+/// let n = encode_error_text(0, "busy", "every slot is taken", &mut want).unwrap();
+/// let n = header_check::add(&mut want, n).unwrap();
+/// let mut out = [0u8; sockframe::ERROR_FRAME_MAX + 4];
+/// let m = encode_checked_error_text(0, "busy", "every slot is taken", &mut out).unwrap();
+/// assert_eq!(out[..m], want[..n]);
+/// ```
+pub fn encode_checked_error_text(
+    id: u32,
+    code: &str,
+    message: &str,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    report(
+        Kind::ERROR,
+        Flags::HCHECK,
+        id,
+        code,
+        &[],
+        &[],
+        &message,
+        out,
+    )
 }
 
 /// A fixed text, written as it is.
@@ -314,7 +357,16 @@ pub fn encode_abort(
     message: &dyn fmt::Display,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    report(Kind::ABORT, id, code, &[], &[], &Shown(message), out)
+    report(
+        Kind::ABORT,
+        Flags::default(),
+        id,
+        code,
+        &[],
+        &[],
+        &Shown(message),
+        out,
+    )
 }
 
 /// Writes the END trailer of frame `id` (which had [`Flags::TRAILER`](crate::Flags::TRAILER)):
@@ -364,13 +416,24 @@ pub(crate) fn encode_report(
     message: &dyn Message,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    report(kind, id, code, details.keys, details.values(), message, out)
+    report(
+        kind,
+        Flags::default(),
+        id,
+        code,
+        details.keys,
+        details.values(),
+        message,
+        out,
+    )
 }
 
 /// [`encode_report`] with the details as keys and values: callers without details pass
 /// empty slices rather than a [`Details::NONE`] (a 72-byte constant in flash).
+#[allow(clippy::too_many_arguments)]
 fn report(
     kind: Kind,
+    flags: Flags,
     id: u32,
     code: &str,
     keys: &[&str],
@@ -393,6 +456,10 @@ fn report(
             },
         );
     }
-    let header = Header::new(kind, id, 0).with_meta(&pairs[..1 + details.count()]);
+    let header = Header {
+        flags,
+        ..Header::new(kind, id, 0)
+    }
+    .with_meta(&pairs[..1 + details.count()]);
     encode_frame(&header, text.as_bytes(), out)
 }
