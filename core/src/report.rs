@@ -463,3 +463,31 @@ fn report(
     .with_meta(&pairs[..1 + details.count()]);
     encode_frame(&header, text.as_bytes(), out)
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::header_check;
+
+    /// The checked ERROR frame is, byte for byte, the unchecked one with the check added, for
+    /// any id, code and message length (a message over 127 bytes takes a 2-byte varint, one
+    /// over [`ERROR_MESSAGE_MAX`] is cut).
+    #[test]
+    fn checked_error_text_is_the_unchecked_one_with_its_check() {
+        let long = "x".repeat(300);
+        for id in [0, 1, 300, u32::MAX] {
+            for code in ["", "busy", "handler-failed"] {
+                for len in [0, 1, 127, 128, 200, 300] {
+                    let message = &long[..len];
+                    let mut want = [0u8; ERROR_FRAME_MAX + 4];
+                    let n = encode_error_text(id, code, message, &mut want).unwrap();
+                    let n = header_check::add(&mut want, n).unwrap();
+                    let mut out = [0u8; ERROR_FRAME_MAX + 4];
+                    let m = encode_checked_error_text(id, code, message, &mut out).unwrap();
+                    assert_eq!(out[..m], want[..n], "id {id} code {code} len {len}");
+                }
+            }
+        }
+    }
+}

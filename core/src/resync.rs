@@ -320,24 +320,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
     /// assert!(rx.next_skipped().is_none() && rx.next_decoded().is_none());
     /// ```
     pub fn next_skipped(&mut self) -> Option<Skipped> {
-        match self.prepare() {
-            Prepared::Skipped => {
-                let skipped = Skipped {
-                    bytes: self.run,
-                    reason: self.reason,
-                    ends_stream: self.ready.take().unwrap_or(false),
-                };
-                self.skipped_total += self.run;
-                self.run = 0;
-                self.reason = SkipReason::Noise;
-                Some(skipped)
-            }
-            Prepared::Wait => None,
-            Prepared::Step => {
-                self.stepping = true;
-                None
-            }
+        let prepared = self.prepare();
+        // Only what this call found counts: an earlier `Step` not taken is found again.
+        self.stepping = matches!(prepared, Prepared::Step);
+        if !matches!(prepared, Prepared::Skipped) {
+            return None;
         }
+        let skipped = Skipped {
+            bytes: self.run,
+            reason: self.reason,
+            ends_stream: self.ready.take().unwrap_or(false),
+        };
+        self.skipped_total += self.run;
+        self.run = 0;
+        self.reason = SkipReason::Noise;
+        Some(skipped)
     }
 
     /// The event [`next_skipped`](Self::next_skipped) found ready (when it gave no run), with
