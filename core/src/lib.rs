@@ -70,6 +70,7 @@ pub use header::{Flags, Header, Kind};
 pub use metadata::{MAX_META, Metadata};
 pub use prefix::{MAGIC, PREFIX_LEN, VERSION};
 pub use report::{
-    ABORT_MESSAGE_MAX, Detail, Details, ERROR_FRAME_MAX, encode_abort, encode_checked_error_text,
-    encode_decode_abort, encode_decode_error, encode_end, encode_error_text, encode_limits_pong,
+    ABORT_MESSAGE_MAX, Detail, Details, ERROR_FRAME_MAX, encode_abort, encode_decode_abort,
+    encode_decode_error, encode_end, encode_error_text, encode_error_text_with_check,
+    encode_limits_pong,
 };

@@ -278,49 +278,37 @@ pub fn encode_error_text(
     message: &str,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    report(
-        Kind::ERROR,
-        Flags::default(),
-        id,
-        code,
-        &[],
-        &[],
-        &message,
-        out,
-    )
+    encode_error_text_with_check(id, code, message, false, out)
 }
 
-/// [`encode_error_text`] with the header check (flag [`Flags::HCHECK`], spec section 9): the
-/// ERROR frame a driver sends on a link without connections. The same bytes as
-/// [`header_check::add`](crate::header_check::add) over [`encode_error_text`]'s frame, written
-/// by the encoder in one pass (a firmware that sends only checked frames needs no `add`).
+/// [`encode_error_text`], with the header check (flag [`Flags::HCHECK`], spec section 9) if
+/// `checked`: the ERROR frame a driver sends on a link without connections. The same bytes
+/// as [`header_check::add`](crate::header_check::add) over [`encode_error_text`]'s frame,
+/// written by the encoder in one pass (a firmware that sends only checked frames needs no
+/// `add`).
 ///
 /// ```
-/// use sockframe::{encode_checked_error_text, encode_error_text, header_check};
+/// use sockframe::{encode_error_text, encode_error_text_with_check, header_check};
 ///
 /// let mut want = [0u8; sockframe::ERROR_FRAME_MAX + 4];
 /// let n = encode_error_text(0, "busy", "every slot is taken", &mut want).unwrap();
 /// let n = header_check::add(&mut want, n).unwrap();
 /// let mut out = [0u8; sockframe::ERROR_FRAME_MAX + 4];
-/// let m = encode_checked_error_text(0, "busy", "every slot is taken", &mut out).unwrap();
+/// let m = encode_error_text_with_check(0, "busy", "every slot is taken", true, &mut out).unwrap();
 /// assert_eq!(out[..m], want[..n]);
 /// ```
-pub fn encode_checked_error_text(
+pub fn encode_error_text_with_check(
     id: u32,
     code: &str,
     message: &str,
+    checked: bool,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    report(
-        Kind::ERROR,
-        Flags::HCHECK,
-        id,
-        code,
-        &[],
-        &[],
-        &message,
-        out,
-    )
+    let flags = match checked {
+        true => Flags::HCHECK,
+        false => Flags::default(),
+    };
+    report(Kind::ERROR, flags, id, code, &[], &[], &message, out)
 }
 
 /// A fixed text, written as it is.
@@ -495,7 +483,8 @@ mod tests {
                     let n = encode_error_text(id, code, message, &mut want).unwrap();
                     let n = header_check::add(&mut want, n).unwrap();
                     let mut out = [0u8; ERROR_FRAME_MAX + 4];
-                    let m = encode_checked_error_text(id, code, message, &mut out).unwrap();
+                    let m =
+                        encode_error_text_with_check(id, code, message, true, &mut out).unwrap();
                     assert_eq!(out[..m], want[..n], "id {id} code {code} len {len}");
                 }
             }

@@ -5,7 +5,7 @@ use crate::reply::{BufSink, Handler, Reply, ReplyError};
 use embedded_io::{Read, ReadReady, Write, WriteReady};
 use sockframe::header_check::HCHECK_LEN;
 use sockframe::resync::{Resync, Skipped};
-use sockframe::{ERROR_FRAME_MAX, Limits, encode_checked_error_text};
+use sockframe::{ERROR_FRAME_MAX, Limits, encode_error_text_with_check};
 
 /// The error code sent when a handler fails on a port (its partial answer is dropped).
 pub const HANDLER_FAILED: &str = "handler-failed";
@@ -198,8 +198,8 @@ impl<const N: usize, const OUT: usize> Port<N, OUT> {
                     // The handler's answer was dropped; `free` is at least an ERROR frame
                     // with its check (checked above).
                     let out = &mut self.out[self.end..];
-                    let n =
-                        encode_checked_error_text(0, code, "the handler failed", out).unwrap_or(0);
+                    let n = encode_error_text_with_check(0, code, "the handler failed", true, out)
+                        .unwrap_or(0);
                     self.end += n;
                 }
                 self.restart(handler);
