@@ -579,6 +579,7 @@ fn judge(
 }
 
 /// A rejected start, its reason written into `why`.
+#[cfg_attr(feature = "small", inline(never))]
 fn rejected(why: &mut SkipReason, reason: SkipReason) -> Verdict {
     *why = reason;
     Verdict::Rejected
