@@ -443,23 +443,28 @@ fn report(
     let mut text = heapless::String::<ERROR_MESSAGE_MAX>::new();
     // A message too long for the buffer is cut, not dropped: keep what fit.
     message.write_to(&mut Cut(&mut text));
-    let details = keys.iter().zip(values).take(MAX_DETAILS);
     let mut bufs = [[0u8; 20]; MAX_DETAILS];
     let mut pairs = [("code", code); 1 + MAX_DETAILS];
-    for (pair, ((key, detail), buf)) in pairs[1..].iter_mut().zip(details.clone().zip(&mut bufs)) {
+    let mut n = 1;
+    for ((pair, buf), (key, detail)) in pairs[1..]
+        .iter_mut()
+        .zip(&mut bufs)
+        .zip(keys.iter().zip(values))
+    {
         *pair = (
             key,
             match *detail {
-                Detail::Number(n) => digits(n, buf),
+                Detail::Number(v) => digits(v, buf),
                 Detail::Text(t) => t,
             },
         );
+        n += 1;
     }
     let header = Header {
         flags,
         ..Header::new(kind, id, 0)
     }
-    .with_meta(&pairs[..1 + details.count()]);
+    .with_meta(&pairs[..n]);
     encode_frame(&header, text.as_bytes(), out)
 }
 
