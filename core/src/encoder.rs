@@ -191,18 +191,17 @@ pub(crate) struct Cut<'s, const N: usize>(pub(crate) &'s mut heapless::String<N>
 
 impl<const N: usize> fmt::Write for Cut<'_, N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = N - self.0.len();
-        if s.len() <= room {
-            // Cannot fail: it fits.
-            let _ = self.0.push_str(s);
-            return Ok(());
-        }
-        let mut cut = room;
+        // All of `s` if it fits, else what fits up to a character boundary.
+        let mut cut = s.len().min(N - self.0.len());
         while !s.is_char_boundary(cut) {
             cut -= 1;
         }
+        // Cannot fail: it fits.
         let _ = self.0.push_str(&s[..cut]);
-        Err(fmt::Error)
+        if cut < s.len() {
+            return Err(fmt::Error);
+        }
+        Ok(())
     }
 }
 
