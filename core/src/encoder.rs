@@ -120,7 +120,7 @@ pub fn encode_frame(
 }
 
 /// [`encode_frame`] for every header and buffer, with its checks.
-#[inline(never)]
+#[cfg_attr(not(feature = "small"), inline(never))]
 fn encode_any_frame(
     header: &Header<'_>,
     payload: &[u8],
