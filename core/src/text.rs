@@ -117,14 +117,13 @@ pub(crate) fn digits(v: u64, buf: &mut [u8; 20]) -> &str {
 
 /// Writes the low `digits` hex digits of `v`, lower case, zero-padded (as `{v:08x}` for 8).
 pub(crate) fn hex(w: &mut dyn Sink, v: u32, digits: usize) -> fmt::Result {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 8];
-    let digits = digits.min(out.len());
-    for (i, d) in out[..digits].iter_mut().enumerate() {
-        let shift = 4 * (digits - 1 - i);
-        *d = HEX[(v >> shift) as usize & 0xF];
+    const HEX: &str = "0123456789abcdef";
+    // One digit at a time, most significant first (messages are rare: no buffer).
+    for i in (0..digits.min(8)).rev() {
+        let d = (v >> (4 * i)) as usize & 0xF;
+        w.put(HEX.get(d..d + 1).unwrap_or("0"))?;
     }
-    ascii(w, &out[..digits])
+    Ok(())
 }
 
 /// Writes bytes known to be ASCII.
