@@ -297,6 +297,7 @@ pub fn encode_error_text(
 /// let m = encode_error_text_with_check(0, "busy", "every slot is taken", true, &mut out).unwrap();
 /// assert_eq!(out[..m], want[..n]);
 /// ```
+#[inline]
 pub fn encode_error_text_with_check(
     id: u32,
     code: &str,
