@@ -174,9 +174,10 @@ impl DecodeError {
     }
 }
 
-/// The keys of a decode error's details and its message template (see [`text::render`]
-/// (crate::text::render)), by the line [`DecodeError::facts`] picks. A bad magic's message
-/// is written by its own code (it shows the bytes seen): its template is empty.
+/// The keys of a decode error's details and its message template (marks as
+/// [`render`](crate::text::render) reads them), by the line [`DecodeError::facts`] picks. A
+/// bad magic's message is written by its own code (it shows the bytes seen): its template
+/// is empty.
 const TEMPLATES: [(&[&str], &str); 13] = [
     (&["at", "got"], ""),
     (

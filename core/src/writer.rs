@@ -26,7 +26,7 @@ pub(crate) fn write(h: &Header<'_>, len: u64, out: &mut [u8]) -> usize {
 
 /// The fast path for the most common frame, a header with no name, checksum or metadata:
 /// prefix and header written straight into `out` when it has room for the longest such
-/// head. Returns the head's length, or `None` for every other case (then [`write`] does it).
+/// head. Returns the head's length, or `None` for every other case (then [`write()`] does it).
 /// Left out with the `small` feature: it is a second copy of the work.
 #[inline(always)]
 pub(crate) fn plain_head(h: &Header<'_>, len: u64, out: &mut [u8]) -> Option<usize> {
