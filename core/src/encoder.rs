@@ -67,24 +67,21 @@ fn encode_any_head(
         });
     }
     let have = out.len();
-    let Some((prefix, rest)) = out.split_first_chunk_mut::<PREFIX_LEN>() else {
-        return Err(EncodeError::BufferTooSmall {
-            need: PREFIX_LEN + writer::write(header, payload_len, &mut []),
-            have,
-        });
-    };
     let check = if header.flags.contains(Flags::HCHECK) {
         HCHECK_LEN
     } else {
         0
     };
-    let header_len = writer::write(header, payload_len, rest) + check;
-    if header_len > rest.len() {
-        return Err(EncodeError::BufferTooSmall {
-            need: PREFIX_LEN + header_len,
-            have,
-        });
-    }
+    // The header after the prefix's room (none if `out` has less: the writer measures it).
+    let header_len = writer::write(
+        header,
+        payload_len,
+        out.get_mut(PREFIX_LEN..).unwrap_or(&mut []),
+    ) + check;
+    let need = PREFIX_LEN + header_len;
+    let Some(prefix) = out.first_chunk_mut::<PREFIX_LEN>().filter(|_| need <= have) else {
+        return Err(EncodeError::BufferTooSmall { need, have });
+    };
     let Ok(announced) = u16::try_from(header_len) else {
         return Err(EncodeError::HeaderTooLarge {
             len: header_len,
@@ -120,7 +117,7 @@ pub fn encode_frame(
 }
 
 /// [`encode_frame`] for every header and buffer, with its checks.
-#[inline(never)]
+#[cfg_attr(not(feature = "small"), inline(never))]
 fn encode_any_frame(
     header: &Header<'_>,
     payload: &[u8],
@@ -191,18 +188,17 @@ pub(crate) struct Cut<'s, const N: usize>(pub(crate) &'s mut heapless::String<N>
 
 impl<const N: usize> fmt::Write for Cut<'_, N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = N - self.0.len();
-        if s.len() <= room {
-            // Cannot fail: it fits.
-            let _ = self.0.push_str(s);
-            return Ok(());
-        }
-        let mut cut = room;
+        // All of `s` if it fits, else what fits up to a character boundary.
+        let mut cut = s.len().min(N - self.0.len());
         while !s.is_char_boundary(cut) {
             cut -= 1;
         }
+        // Cannot fail: it fits.
         let _ = self.0.push_str(&s[..cut]);
-        Err(fmt::Error)
+        if cut < s.len() {
+            return Err(fmt::Error);
+        }
+        Ok(())
     }
 }
 
@@ -210,6 +206,25 @@ impl<const N: usize> fmt::Write for Cut<'_, N> {
 mod tests {
     use super::*;
     use crate::{Decoder, Event};
+
+    /// A buffer too small for a head asks for the whole head, its header check included,
+    /// however short it is (also shorter than the prefix).
+    #[test]
+    fn a_short_buffer_asks_for_the_whole_head() {
+        let header = Header::data(7, b"").with_name("n").with_header_check();
+        let mut out = [0u8; 64];
+        let n = encode_head(&header, 0, &mut out).unwrap();
+        for short in [0, 3, PREFIX_LEN, n - 1] {
+            assert_eq!(
+                encode_head(&header, 0, &mut out[..short]),
+                Err(EncodeError::BufferTooSmall {
+                    need: n,
+                    have: short
+                }),
+                "{short}"
+            );
+        }
+    }
 
     /// A message longer than [`ERROR_MESSAGE_MAX`] is cut on a character boundary, and the
     /// frame still decodes with its code.

@@ -71,5 +71,6 @@ pub use metadata::{MAX_META, Metadata};
 pub use prefix::{MAGIC, PREFIX_LEN, VERSION};
 pub use report::{
     ABORT_MESSAGE_MAX, Detail, Details, ERROR_FRAME_MAX, encode_abort, encode_decode_abort,
-    encode_decode_error, encode_end, encode_error_text, encode_limits_pong,
+    encode_decode_error, encode_end, encode_error_text, encode_error_text_with_check,
+    encode_limits_pong,
 };

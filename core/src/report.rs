@@ -21,7 +21,7 @@ use crate::decoder::Limits;
 use crate::encoder::{Cut, Message, Shown};
 use crate::encoder::{ERROR_MESSAGE_MAX, encode_frame, encode_head};
 use crate::error::{DecodeError, EncodeError};
-use crate::header::{Header, Kind};
+use crate::header::{Flags, Header, Kind};
 use crate::metadata::MAX_META;
 use crate::text::digits;
 use core::fmt;
@@ -107,51 +107,31 @@ impl DecodeError {
 
     /// The details and the message template, from one match: every message number is one of
     /// the details, so the numbers are taken out of the error once for both (less flash than
-    /// a message writer and a details builder side by side).
+    /// a message writer and a details builder side by side). The match gives only the values
+    /// and which line of [`TEMPLATES`] applies: the keys and templates are one table, not
+    /// constants loaded in every arm.
     pub(crate) fn facts(&self) -> Facts {
         use Detail::{Number as N, Text as T};
-        let (keys, values, template, extra): (_, [Detail; MAX_DETAILS], _, _) = match *self {
+        let (line, values, extra): (usize, [Detail; MAX_DETAILS], &'static str) = match *self {
             DecodeError::BadMagic { seen, seen_len } => {
                 // The first byte that differs: byte 1 only if byte 0 was right.
                 let at = usize::from(seen_len > 1 && seen[0] == crate::MAGIC[0]);
                 let got = u64::from(seen[at]);
-                (
-                    &["at", "got"][..],
-                    [N(at as u64), N(got), N(0), N(0)],
-                    "",
-                    "",
-                )
+                (0, [N(at as u64), N(got), N(0), N(0)], "")
             }
             DecodeError::UnsupportedVersion { version } => (
-                &["version", "supported"][..],
+                1,
                 [N(version.into()), N(crate::VERSION.into()), N(0), N(0)],
-                "unsupported wire-format version \x01, this peer speaks \x02",
                 "",
             ),
-            DecodeError::HeaderTooLarge { len, limit } => (
-                SIZE_LIMIT,
-                [N(len as u64), N(limit as u64), N(0), N(0)],
-                "header is \x01 bytes, limit \x02",
-                "",
-            ),
-            DecodeError::PayloadTooLarge { len, limit } => (
-                SIZE_LIMIT,
-                [N(len), N(limit), N(0), N(0)],
-                "payload is \x01 bytes, limit \x02",
-                "",
-            ),
-            DecodeError::BadHeader { field, problem } => (
-                &["field"][..],
-                [T(field), N(0), N(0), N(0)],
-                "bad header: field `\x01`: \x0f",
-                problem,
-            ),
-            DecodeError::TooMuchMetadata { count, limit } => (
-                SIZE_LIMIT,
-                [N(count), N(limit as u64), N(0), N(0)],
-                "header has \x01 metadata entries, limit \x02",
-                "",
-            ),
+            DecodeError::HeaderTooLarge { len, limit } => {
+                (2, [N(len as u64), N(limit as u64), N(0), N(0)], "")
+            }
+            DecodeError::PayloadTooLarge { len, limit } => (3, [N(len), N(limit), N(0), N(0)], ""),
+            DecodeError::BadHeader { field, problem } => (4, [T(field), N(0), N(0), N(0)], problem),
+            DecodeError::TooMuchMetadata { count, limit } => {
+                (5, [N(count), N(limit as u64), N(0), N(0)], "")
+            }
             DecodeError::BadTrailer {
                 expected,
                 kind,
@@ -160,47 +140,32 @@ impl DecodeError {
             } => {
                 let (kind_n, id_n, len_n) = (N(kind.into()), N(id.into()), N(len));
                 match expected {
-                    None => (
-                        &["kind", "id", "size"][..],
-                        [kind_n, id_n, len_n, N(0)],
-                        "trailer (kind \x01) for frame \x02, but no frame announced one",
-                        "",
-                    ),
-                    Some(e) => (
-                        &["expected-id", "kind", "id", "size"][..],
-                        [N(e.into()), kind_n, id_n, len_n],
-                        if e != id || !crate::header::is_trailer_kind(kind) {
-                            "frame \x01 announced a trailer, got kind \x02 for frame \x03"
+                    None => (6, [kind_n, id_n, len_n, N(0)], ""),
+                    Some(e) => {
+                        let line = if e != id || !crate::header::is_trailer_kind(kind) {
+                            7
                         } else if kind == Kind::END.0 {
                             // The right trailer, too long: an END carries nothing, an ABORT a
                             // short message.
-                            "END of frame \x03 has a \x04-byte payload, must be empty"
+                            8
                         } else {
-                            "ABORT of frame \x03 has a \x04-byte message, limit 200"
-                        },
-                        "",
-                    ),
+                            9
+                        };
+                        (line, [N(e.into()), kind_n, id_n, len_n], "")
+                    }
                 }
             }
-            DecodeError::BadChecksum { expected, actual } => (
-                &["expected", "actual"][..],
-                [N(expected.into()), N(actual.into()), N(0), N(0)],
-                "payload checksum mismatch: header says crc32c \x11, payload has \x12",
-                "",
-            ),
-            DecodeError::BufferTooSmall { capacity, need } => (
-                &["size", "need"][..],
-                [N(capacity as u64), N(need as u64), N(0), N(0)],
-                "receive buffer is \x01 bytes, a \x02-byte part of a frame must fit it",
-                "",
-            ),
-            DecodeError::UnexpectedEof { stage, have, need } => (
-                &["stage", "have", "need"][..],
-                [T(stage.name()), N(have), N(need), N(0)],
-                "stream ended mid-\x01: got \x02 of \x03 bytes",
-                "",
-            ),
+            DecodeError::BadChecksum { expected, actual } => {
+                (10, [N(expected.into()), N(actual.into()), N(0), N(0)], "")
+            }
+            DecodeError::BufferTooSmall { capacity, need } => {
+                (11, [N(capacity as u64), N(need as u64), N(0), N(0)], "")
+            }
+            DecodeError::UnexpectedEof { stage, have, need } => {
+                (12, [T(stage.name()), N(have), N(need), N(0)], "")
+            }
         };
+        let (keys, template) = TEMPLATES.get(line).copied().unwrap_or((&[], ""));
         Facts {
             details: Details { keys, values },
             template,
@@ -208,6 +173,53 @@ impl DecodeError {
         }
     }
 }
+
+/// The keys of a decode error's details and its message template (marks as
+/// [`render`](crate::text::render) reads them), by the line [`DecodeError::facts`] picks. A
+/// bad magic's message is written by its own code (it shows the bytes seen): its template
+/// is empty.
+const TEMPLATES: [(&[&str], &str); 13] = [
+    (&["at", "got"], ""),
+    (
+        &["version", "supported"],
+        "unsupported wire-format version \x01, this peer speaks \x02",
+    ),
+    (SIZE_LIMIT, "header is \x01 bytes, limit \x02"),
+    (SIZE_LIMIT, "payload is \x01 bytes, limit \x02"),
+    (&["field"], "bad header: field `\x01`: \x0f"),
+    (SIZE_LIMIT, "header has \x01 metadata entries, limit \x02"),
+    (
+        &["kind", "id", "size"],
+        "trailer (kind \x01) for frame \x02, but no frame announced one",
+    ),
+    (
+        TRAILER_DUE,
+        "frame \x01 announced a trailer, got kind \x02 for frame \x03",
+    ),
+    (
+        TRAILER_DUE,
+        "END of frame \x03 has a \x04-byte payload, must be empty",
+    ),
+    (
+        TRAILER_DUE,
+        "ABORT of frame \x03 has a \x04-byte message, limit 200",
+    ),
+    (
+        &["expected", "actual"],
+        "payload checksum mismatch: header says crc32c \x11, payload has \x12",
+    ),
+    (
+        &["size", "need"],
+        "receive buffer is \x01 bytes, a \x02-byte part of a frame must fit it",
+    ),
+    (
+        &["stage", "have", "need"],
+        "stream ended mid-\x01: got \x02 of \x03 bytes",
+    ),
+];
+
+/// The keys of a trailer fault when a trailer was due.
+const TRAILER_DUE: &[&str] = &["expected-id", "kind", "id", "size"];
 
 // The ABORT template above says the limit as a literal.
 const _: () = assert!(ABORT_MESSAGE_MAX == 200);
@@ -235,6 +247,7 @@ fn encode_decoded(
     let details = err.details();
     report(
         kind,
+        Flags::default(),
         id,
         err.code(),
         details.keys,
@@ -266,7 +279,38 @@ pub fn encode_error_text(
     message: &str,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    report(Kind::ERROR, id, code, &[], &[], &message, out)
+    encode_error_text_with_check(id, code, message, false, out)
+}
+
+/// [`encode_error_text`], with the header check (flag [`Flags::HCHECK`], spec section 9) if
+/// `checked`: the ERROR frame a driver sends on a link without connections. The same bytes
+/// as [`header_check::add`](crate::header_check::add) over [`encode_error_text`]'s frame,
+/// written by the encoder in one pass (a firmware that sends only checked frames needs no
+/// `add`).
+///
+/// ```
+/// use sockframe::{encode_error_text, encode_error_text_with_check, header_check};
+///
+/// let mut want = [0u8; sockframe::ERROR_FRAME_MAX + 4];
+/// let n = encode_error_text(0, "busy", "every slot is taken", &mut want).unwrap();
+/// let n = header_check::add(&mut want, n).unwrap();
+/// let mut out = [0u8; sockframe::ERROR_FRAME_MAX + 4];
+/// let m = encode_error_text_with_check(0, "busy", "every slot is taken", true, &mut out).unwrap();
+/// assert_eq!(out[..m], want[..n]);
+/// ```
+#[inline]
+pub fn encode_error_text_with_check(
+    id: u32,
+    code: &str,
+    message: &str,
+    checked: bool,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let flags = match checked {
+        true => Flags::HCHECK,
+        false => Flags::default(),
+    };
+    report(Kind::ERROR, flags, id, code, &[], &[], &message, out)
 }
 
 /// A fixed text, written as it is.
@@ -314,7 +358,16 @@ pub fn encode_abort(
     message: &dyn fmt::Display,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    report(Kind::ABORT, id, code, &[], &[], &Shown(message), out)
+    report(
+        Kind::ABORT,
+        Flags::default(),
+        id,
+        code,
+        &[],
+        &[],
+        &Shown(message),
+        out,
+    )
 }
 
 /// Writes the END trailer of frame `id` (which had [`Flags::TRAILER`](crate::Flags::TRAILER)):
@@ -364,13 +417,24 @@ pub(crate) fn encode_report(
     message: &dyn Message,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    report(kind, id, code, details.keys, details.values(), message, out)
+    report(
+        kind,
+        Flags::default(),
+        id,
+        code,
+        details.keys,
+        details.values(),
+        message,
+        out,
+    )
 }
 
 /// [`encode_report`] with the details as keys and values: callers without details pass
 /// empty slices rather than a [`Details::NONE`] (a 72-byte constant in flash).
+#[allow(clippy::too_many_arguments)]
 fn report(
     kind: Kind,
+    flags: Flags,
     id: u32,
     code: &str,
     keys: &[&str],
@@ -381,18 +445,56 @@ fn report(
     let mut text = heapless::String::<ERROR_MESSAGE_MAX>::new();
     // A message too long for the buffer is cut, not dropped: keep what fit.
     message.write_to(&mut Cut(&mut text));
-    let details = keys.iter().zip(values).take(MAX_DETAILS);
     let mut bufs = [[0u8; 20]; MAX_DETAILS];
     let mut pairs = [("code", code); 1 + MAX_DETAILS];
-    for (pair, ((key, detail), buf)) in pairs[1..].iter_mut().zip(details.clone().zip(&mut bufs)) {
+    let mut n = 1;
+    for ((pair, buf), (key, detail)) in pairs[1..]
+        .iter_mut()
+        .zip(&mut bufs)
+        .zip(keys.iter().zip(values))
+    {
         *pair = (
             key,
             match *detail {
-                Detail::Number(n) => digits(n, buf),
+                Detail::Number(v) => digits(v, buf),
                 Detail::Text(t) => t,
             },
         );
+        n += 1;
     }
-    let header = Header::new(kind, id, 0).with_meta(&pairs[..1 + details.count()]);
+    let header = Header {
+        flags,
+        ..Header::new(kind, id, 0)
+    }
+    .with_meta(&pairs[..n]);
     encode_frame(&header, text.as_bytes(), out)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::header_check;
+
+    /// The checked ERROR frame is, byte for byte, the unchecked one with the check added, for
+    /// any id, code and message length (a message over 127 bytes takes a 2-byte varint, one
+    /// over [`ERROR_MESSAGE_MAX`] is cut).
+    #[test]
+    fn checked_error_text_is_the_unchecked_one_with_its_check() {
+        let long = "x".repeat(300);
+        for id in [0, 1, 300, u32::MAX] {
+            for code in ["", "busy", "handler-failed"] {
+                for len in [0, 1, 127, 128, 200, 300] {
+                    let message = &long[..len];
+                    let mut want = [0u8; ERROR_FRAME_MAX + 4];
+                    let n = encode_error_text(id, code, message, &mut want).unwrap();
+                    let n = header_check::add(&mut want, n).unwrap();
+                    let mut out = [0u8; ERROR_FRAME_MAX + 4];
+                    let m =
+                        encode_error_text_with_check(id, code, message, true, &mut out).unwrap();
+                    assert_eq!(out[..m], want[..n], "id {id} code {code} len {len}");
+                }
+            }
+        }
+    }
 }

@@ -139,6 +139,9 @@ pub struct Resync<B> {
     /// The run is complete and handed out next; whether it ends a streamed frame. (The run
     /// stays in `run` and `reason`: a `Skipped` is built once, where it is handed out.)
     ready: Option<bool>,
+    /// [`next_skipped`](Resync::next_skipped) found the state machine's next step ready: the
+    /// event [`next_decoded`](Resync::next_decoded) takes.
+    stepping: bool,
 }
 
 /// What comes next, found by [`Resync::prepare`].
@@ -168,6 +171,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
             skipped_total: 0,
             ending: false,
             ready: None,
+            stepping: false,
         }
     }
 
@@ -203,6 +207,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
         self.streamed = None;
         self.ending = false;
         self.ready = None;
+        self.stepping = false;
     }
 
     /// Every byte skipped so far, reported or not.
@@ -287,22 +292,57 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
 
     /// The next event with the bytes it was decoded from, exactly as they arrived (see
     /// [`Decoder::next_event_raw`]); a skipped run comes with no bytes.
-    #[cfg_attr(feature = "small", inline(never))]
     pub fn next_event_raw(&mut self) -> Option<(Received<'_>, &[u8])> {
-        match self.prepare() {
-            Prepared::Skipped => {
-                let skipped = Skipped {
-                    bytes: self.run,
-                    reason: self.reason,
-                    ends_stream: self.ready.take().unwrap_or(false),
-                };
-                self.skipped_total += self.run;
-                self.run = 0;
-                self.reason = SkipReason::Noise;
-                return Some((Received::Skipped(skipped), &[][..]));
-            }
-            Prepared::Wait => return None,
-            Prepared::Step => {}
+        if let Some(skipped) = self.next_skipped() {
+            return Some((Received::Skipped(skipped), &[][..]));
+        }
+        self.next_decoded()
+            .map(|(event, bytes)| (Received::Event(event), bytes))
+    }
+
+    /// [`next_event_raw`](Self::next_event_raw) in two halves, for a driver that handles
+    /// skipped runs and events apart: the skipped run to report now, if one is due. When
+    /// none is, [`next_decoded`](Self::next_decoded) gives the next event, if one is ready.
+    ///
+    /// ```
+    /// use sockframe::resync::{Resync, SkipReason};
+    /// use sockframe::{Event, Header, encode_frame};
+    ///
+    /// let mut frame = [0u8; 64];
+    /// let n = encode_frame(&Header::data(7, b"hi").with_header_check(), b"hi", &mut frame).unwrap();
+    /// let mut rx = Resync::new([0u8; 256]);
+    /// rx.feed(b"noise");
+    /// rx.feed(&frame[..n]);
+    /// assert_eq!(rx.next_skipped().map(|s| (s.bytes, s.reason)), Some((5, SkipReason::Noise)));
+    /// assert!(rx.next_skipped().is_none());
+    /// let Some((Event::Frame(f), raw)) = rx.next_decoded() else { panic!() };
+    /// assert_eq!((f.payload, raw), (&b"hi"[..], &frame[..n]));
+    /// assert!(rx.next_skipped().is_none() && rx.next_decoded().is_none());
+    /// ```
+    pub fn next_skipped(&mut self) -> Option<Skipped> {
+        let prepared = self.prepare();
+        // Only what this call found counts: an earlier `Step` not taken is found again.
+        self.stepping = matches!(prepared, Prepared::Step);
+        if !matches!(prepared, Prepared::Skipped) {
+            return None;
+        }
+        let skipped = Skipped {
+            bytes: self.run,
+            reason: self.reason,
+            ends_stream: self.ready.take().unwrap_or(false),
+        };
+        self.skipped_total += self.run;
+        self.run = 0;
+        self.reason = SkipReason::Noise;
+        Some(skipped)
+    }
+
+    /// The event [`next_skipped`](Self::next_skipped) found ready (when it gave no run), with
+    /// the bytes it was decoded from, handed on as the decoder gives it; `None` if none is
+    /// ready (more bytes are needed, or `next_skipped` was not asked first).
+    pub fn next_decoded(&mut self) -> Option<(Event<'_>, &[u8])> {
+        if !core::mem::take(&mut self.stepping) {
+            return None;
         }
         let Ok(Some((event, bytes))) = self.dec.next_event_raw() else {
             return None;
@@ -315,7 +355,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Resync<B> {
         }
         .map(|n| n + bytes.len() as u64);
         self.verified = None;
-        Some((Received::Event(event), bytes))
+        Some((event, bytes))
     }
 
     /// Tells the receiver the stream has ended. Go on calling [`next_event`](Self::next_event)
@@ -539,6 +579,7 @@ fn judge(
 }
 
 /// A rejected start, its reason written into `why`.
+#[cfg_attr(feature = "small", inline(never))]
 fn rejected(why: &mut SkipReason, reason: SkipReason) -> Verdict {
     *why = reason;
     Verdict::Rejected

@@ -86,17 +86,22 @@ pub(crate) fn decimal(w: &mut dyn Sink, v: u64) -> fmt::Result {
 
 /// `v` in decimal (as `{v}` would), written at the end of `buf` (20 digits hold any u64).
 pub(crate) fn digits(v: u64, buf: &mut [u8; 20]) -> &str {
-    // Long division by 10 over four 16-bit pieces, most significant first: each step
-    // divides a number below 10 x 2^16, which 32-bit arithmetic does (by a multiplication),
+    // Long division by 10 over three pieces of at most 28 bits, most significant first:
+    // each step divides a number below 10 x 2^28 (< 2^32), which 32-bit arithmetic does,
     // so no 64-bit division routine is needed. One loop for every size of number (a
     // second, 32-bit loop for the common small numbers would be faster and larger;
     // messages are rare, flash is not).
-    let mut pieces = [48, 32, 16, 0].map(|shift| (v >> shift) as u32 & 0xFFFF);
+    const MASK: u64 = (1 << 28) - 1;
+    let mut pieces = [
+        (v >> 56) as u32,
+        ((v >> 28) & MASK) as u32,
+        (v & MASK) as u32,
+    ];
     let mut at = buf.len();
     while let Some(d) = buf[..at].last_mut() {
         let mut r = 0;
         for piece in &mut pieces {
-            let cur = (r << 16) | *piece;
+            let cur = (r << 28) | *piece;
             *piece = cur / 10;
             r = cur % 10;
         }
@@ -112,14 +117,13 @@ pub(crate) fn digits(v: u64, buf: &mut [u8; 20]) -> &str {
 
 /// Writes the low `digits` hex digits of `v`, lower case, zero-padded (as `{v:08x}` for 8).
 pub(crate) fn hex(w: &mut dyn Sink, v: u32, digits: usize) -> fmt::Result {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 8];
-    let digits = digits.min(out.len());
-    for (i, d) in out[..digits].iter_mut().enumerate() {
-        let shift = 4 * (digits - 1 - i);
-        *d = HEX[(v >> shift) as usize & 0xF];
+    const HEX: &str = "0123456789abcdef";
+    // One digit at a time, most significant first (messages are rare: no buffer).
+    for i in (0..digits.min(8)).rev() {
+        let d = (v >> (4 * i)) as usize & 0xF;
+        w.put(HEX.get(d..d + 1).unwrap_or("0"))?;
     }
-    ascii(w, &out[..digits])
+    Ok(())
 }
 
 /// Writes bytes known to be ASCII.

@@ -26,7 +26,7 @@ pub(crate) fn write(h: &Header<'_>, len: u64, out: &mut [u8]) -> usize {
 
 /// The fast path for the most common frame, a header with no name, checksum or metadata:
 /// prefix and header written straight into `out` when it has room for the longest such
-/// head. Returns the head's length, or `None` for every other case (then [`write`] does it).
+/// head. Returns the head's length, or `None` for every other case (then [`write()`] does it).
 /// Left out with the `small` feature: it is a second copy of the work.
 #[inline(always)]
 pub(crate) fn plain_head(h: &Header<'_>, len: u64, out: &mut [u8]) -> Option<usize> {
@@ -89,19 +89,14 @@ fn write_any(h: &Header<'_>, len: u64, out: &mut [u8]) -> usize {
     w.varint(u64::from(h.id));
     w.varint(len);
     w.byte(h.flags.0);
-    match h.name {
-        Some(name) => {
-            w.byte(1);
-            w.str(name);
-        }
-        None => w.byte(0),
+    // An option: 00, or 01 and the value.
+    w.byte(u8::from(h.name.is_some()));
+    if let Some(name) = h.name {
+        w.str(name);
     }
-    match h.crc {
-        Some(crc) => {
-            w.byte(1);
-            w.varint(u64::from(crc));
-        }
-        None => w.byte(0),
+    w.byte(u8::from(h.crc.is_some()));
+    if let Some(crc) = h.crc {
+        w.varint(u64::from(crc));
     }
     w.varint(h.meta.len() as u64);
     for (key, value) in h.meta.iter() {
@@ -119,6 +114,7 @@ struct Out<'o> {
 }
 
 impl Out<'_> {
+    #[cfg_attr(feature = "small", inline(never))]
     fn byte(&mut self, b: u8) {
         if let Some(slot) = self.out.get_mut(self.at) {
             *slot = b;
@@ -126,6 +122,8 @@ impl Out<'_> {
         self.at += 1;
     }
 
+    /// `small`: one copy for the five varints of a header (each inlined was about 30 B).
+    #[cfg_attr(feature = "small", inline(never))]
     fn varint(&mut self, mut v: u64) {
         while v >= 0x80 {
             self.byte(v as u8 | 0x80);

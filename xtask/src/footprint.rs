@@ -4,10 +4,11 @@
 //! (`arm-none-eabi-nm -S`): every flash symbol's growth from the plain echo to the framed
 //! one is put in the part its name belongs to. The release image is built with LTO, so most
 //! of the adapter, the decoder's generic methods and the service are inlined into the
-//! firmware's own functions (`main`); those are split by source instead: every instruction
-//! of a firmware function is counted for the innermost source file of its inlining chain
-//! that is not the Rust library (`arm-none-eabi-objdump -dl --inlines`), and the file's path
-//! names the part. The parts therefore say whose code the bytes are, which is where a change
+//! firmware's own functions (`main`), and out-of-line functions hold other parts' code (a
+//! driver's `Port::answer` the receiver's and the decoder's); so every function of the
+//! sockframe crates and the firmware is split by source instead: every instruction is
+//! counted for the innermost source file of its inlining chain that is not the Rust library
+//! (`arm-none-eabi-objdump -dl --inlines`), and the file's path names the part. The parts therefore say whose code the bytes are, which is where a change
 //! has to make them smaller.
 
 use crate::size;
@@ -138,6 +139,15 @@ const PARTS: &[(&str, &[&str], &[&str])] = &[
 /// The part the firmware's own functions are in before they are split by source.
 const FIRMWARE: usize = 6;
 
+/// Whether a symbol's bytes are split by source ([`bytes_by_file`]) rather than counted
+/// for the part its name says: every function of the sockframe crates and the firmware (a
+/// driver's `Port::answer` holds the receiver's and the decoder's code inlined, the
+/// receiver's functions the decoder's). Functions of other crates and the Rust library
+/// (`from_utf8`, `send_slice`) count by name.
+fn split_by_source(symbol: &str) -> bool {
+    part_of(symbol).is_some() && symbol.contains("sockframe") && !symbol.starts_with(".L")
+}
+
 /// Flash symbols (text, read-only data, data) of an ELF: demangled name -> bytes.
 fn flash_symbols(elf: &Path) -> Result<BTreeMap<String, i64>, String> {
     let listing = binutils("arm-none-eabi-nm", &["--print-size", "--demangle"], elf)?;
@@ -191,19 +201,25 @@ fn part_of_path(path: &str) -> Option<usize> {
         .position(|(_, _, fragments)| fragments.iter().any(|f| path.contains(f)))
 }
 
-/// The bytes of the firmware's own functions (the symbols of [`FIRMWARE`]), by the source
-/// file their instructions came from: for each instruction, the innermost file of its
+/// The bytes of the functions [`split_by_source`] names, by the source file their
+/// instructions came from: for each instruction, the innermost file of its
 /// inlining chain outside the Rust library (whose helpers, such as `ptr::copy`, count for
 /// the code that called them). Instructions without line information count as `""`.
-fn firmware_bytes_by_file(elf: &Path) -> Result<BTreeMap<String, i64>, String> {
-    let listing = binutils("arm-none-eabi-nm", &["--print-size", "--defined-only"], elf)?;
+fn bytes_by_file(elf: &Path) -> Result<BTreeMap<String, i64>, String> {
+    let args = ["--print-size", "--defined-only", "--demangle"];
+    let listing = binutils("arm-none-eabi-nm", &args, elf)?;
     let mut by_file = BTreeMap::new();
+    // Functions the linker folded into one (`--icf=all`) share an address: counted once.
+    let mut seen = std::collections::BTreeSet::new();
     for line in listing.lines() {
-        let fields: Vec<&str> = line.split(' ').collect();
-        let [addr, size, kind, name] = fields[..] else {
+        // "ADDRESS SIZE TYPE NAME"; demangled names may hold spaces.
+        let mut fields = line.splitn(4, ' ');
+        let (Some(addr), Some(size), Some(kind), Some(name)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
             continue;
         };
-        if !matches!(kind, "t" | "T") || part_of(name) != Some(FIRMWARE) {
+        if !matches!(kind, "t" | "T") || !split_by_source(name) {
             continue;
         }
         let (Ok(addr), Ok(size)) = (u64::from_str_radix(addr, 16), u64::from_str_radix(size, 16))
@@ -213,8 +229,14 @@ fn firmware_bytes_by_file(elf: &Path) -> Result<BTreeMap<String, i64>, String> {
         // Thumb symbols have bit 0 set in nm's listing only for some tools; objdump's
         // addresses are even.
         let (start, end) = (addr & !1, (addr & !1) + size);
-        let only = format!("--disassemble={name}");
-        let args = ["-dl", "--inlines", "--no-show-raw-insn", &only];
+        if !seen.insert(start) {
+            continue;
+        }
+        let (from, to) = (
+            format!("--start-address={start}"),
+            format!("--stop-address={end}"),
+        );
+        let args = ["-dl", "--inlines", "--no-show-raw-insn", &from, &to];
         let dis = binutils("arm-none-eabi-objdump", &args, elf)?;
         attribute(&dis, start, end, &mut by_file);
     }
@@ -222,7 +244,7 @@ fn firmware_bytes_by_file(elf: &Path) -> Result<BTreeMap<String, i64>, String> {
 }
 
 /// Adds the bytes of the instructions in `listing` (objdump `-dl --inlines` of one function
-/// spanning `start..end`) to `by_file`, by the file [`firmware_bytes_by_file`] says.
+/// spanning `start..end`) to `by_file`, by the file [`bytes_by_file`] says.
 fn attribute(listing: &str, start: u64, end: u64, by_file: &mut BTreeMap<String, i64>) {
     // The inlining chain of the instructions that follow: the innermost file, then the
     // files it was inlined into. objdump prints a file line when the innermost line
@@ -293,16 +315,13 @@ pub fn print_parts(framed: &Path, plain: &Path) -> Result<(), String> {
     for name in f.keys().chain(p.keys().filter(|k| !f.contains_key(*k))) {
         let grew = f.get(name).unwrap_or(&0) - p.get(name).unwrap_or(&0);
         let part = part_of(name).unwrap_or(PARTS.len());
-        if grew == 0 || part == FIRMWARE && !name.starts_with(".L") {
-            continue; // the firmware's functions are split by source below
+        if grew == 0 || split_by_source(name) {
+            continue; // split by source below
         }
         parts[part].bytes += grew;
         parts[part].symbols.push((grew, name.clone()));
     }
-    let (f, p) = (
-        firmware_bytes_by_file(framed)?,
-        firmware_bytes_by_file(plain)?,
-    );
+    let (f, p) = (bytes_by_file(framed)?, bytes_by_file(plain)?);
     for file in f.keys().chain(p.keys().filter(|k| !f.contains_key(*k))) {
         let grew = f.get(file).unwrap_or(&0) - p.get(file).unwrap_or(&0);
         if grew == 0 {
@@ -312,7 +331,7 @@ pub fn print_parts(framed: &Path, plain: &Path) -> Result<(), String> {
         parts[part].bytes += grew;
         parts[part]
             .symbols
-            .push((grew, format!("{} (in main)", short_path(file))));
+            .push((grew, format!("{} (by source)", short_path(file))));
     }
     let total = framed_flash as i64 - plain_flash as i64;
     let named: i64 = parts.iter().map(|p| p.bytes).sum();

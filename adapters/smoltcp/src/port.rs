@@ -3,9 +3,9 @@
 
 use crate::reply::{BufSink, Handler, Reply, ReplyError};
 use embedded_io::{Read, ReadReady, Write, WriteReady};
-use sockframe::header_check::{self, HCHECK_LEN};
-use sockframe::resync::{Received, Resync, Skipped};
-use sockframe::{ERROR_FRAME_MAX, Limits, encode_error_text};
+use sockframe::header_check::HCHECK_LEN;
+use sockframe::resync::{Resync, Skipped};
+use sockframe::{ERROR_FRAME_MAX, Limits, encode_error_text_with_check};
 
 /// The error code sent when a handler fails on a port (its partial answer is dropped).
 pub const HANDLER_FAILED: &str = "handler-failed";
@@ -162,36 +162,35 @@ impl<const N: usize, const OUT: usize> Port<N, OUT> {
                 return moved;
             }
             let limits = self.receiver.accepted();
-            let outcome = match self.receiver.next_event_raw() {
-                Some((Received::Event(event), raw)) => {
-                    let mut sink = BufSink::new(&mut self.out[self.end..]);
-                    let mut reply = Reply::new(&mut sink, free, raw, limits).with_header_check();
-                    let result = handler.on_event(event, &mut reply);
-                    let written = sink.filled().len();
-                    match result {
-                        Ok(()) => {
-                            self.end += written;
-                            None
-                        }
-                        Err(ReplyError::Close) => {
-                            self.end += written;
-                            Some(None)
-                        }
-                        // The partial answer is dropped: it was never written out.
-                        Err(_) => Some(Some(HANDLER_FAILED)),
-                    }
+            if let Some(skipped) = self.receiver.next_skipped() {
+                self.last_skip = Some(skipped);
+                if skipped.ends_stream {
+                    // The handler saw the frame's start: it must forget it.
+                    self.restarts = self.restarts.wrapping_add(1);
+                    handler.on_close();
+                    handler.on_open();
                 }
-                Some((Received::Skipped(skipped), _)) => {
-                    self.last_skip = Some(skipped);
-                    if skipped.ends_stream {
-                        // The handler saw the frame's start: it must forget it.
-                        self.restarts = self.restarts.wrapping_add(1);
-                        handler.on_close();
-                        handler.on_open();
-                    }
+                moved = true;
+                continue;
+            }
+            let Some((event, raw)) = self.receiver.next_decoded() else {
+                return moved;
+            };
+            let mut sink = BufSink::new(&mut self.out[self.end..]);
+            let mut reply = Reply::new(&mut sink, free, raw, limits).with_header_check();
+            let result = handler.on_event(event, &mut reply);
+            let written = sink.filled().len();
+            let outcome = match result {
+                Ok(()) => {
+                    self.end += written;
                     None
                 }
-                None => return moved,
+                Err(ReplyError::Close) => {
+                    self.end += written;
+                    Some(None)
+                }
+                // The partial answer is dropped: it was never written out.
+                Err(_) => Some(Some(HANDLER_FAILED)),
             };
             moved = true;
             if let Some(code) = outcome {
@@ -199,8 +198,7 @@ impl<const N: usize, const OUT: usize> Port<N, OUT> {
                     // The handler's answer was dropped; `free` is at least an ERROR frame
                     // with its check (checked above).
                     let out = &mut self.out[self.end..];
-                    let n = encode_error_text(0, code, "the handler failed", out)
-                        .and_then(|n| header_check::add(out, n))
+                    let n = encode_error_text_with_check(0, code, "the handler failed", true, out)
                         .unwrap_or(0);
                     self.end += n;
                 }

@@ -4,7 +4,7 @@
 //! handlers) skipped or answered, never a panic, the link resuming at the next intact frame.
 
 use sockframe::resync::SkipReason;
-use sockframe::{Decoder, Event, Header, Kind, encode_frame, header_check};
+use sockframe::{Decoder, Event, Header, Kind, encode_error_text, encode_frame, header_check};
 use sockframe_smoltcp::testing::MemPort;
 use sockframe_smoltcp::{Echo, HANDLER_FAILED, Handler, Port, Reply, ReplyError};
 
@@ -263,6 +263,11 @@ fn a_failing_handler_is_reported_without_its_partial_answer() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].0, Kind::ERROR);
     assert_eq!(got[0].2.as_deref(), Some(HANDLER_FAILED));
+    // Byte for byte the unchecked frame with the check added, as a relay onto a link adds it.
+    let mut want = [0u8; 512];
+    let n = encode_error_text(0, HANDLER_FAILED, "the handler failed", &mut want).unwrap();
+    let n = header_check::add(&mut want, n).unwrap();
+    assert_eq!(out, &want[..n]);
     assert_eq!((h.opened, h.closed), (2, 1));
     // And the link goes on.
     input = frame(5, b"y");
