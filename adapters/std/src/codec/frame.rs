@@ -135,11 +135,22 @@ impl FrameHead {
     }
 
     /// Appends prefix and header for a payload of `len` bytes (which replaces `self.len`),
-    /// encoded once (no pass to measure it first). A head without name and metadata goes
-    /// straight to the core's encoder (and its fast path for the common frame); metadata is
-    /// lent to the encoder from the stack: no allocation either way.
+    /// encoded once (no pass to measure it first). The common head, with no name,
+    /// checksum, metadata or header check, is written from the fields directly
+    /// ([`wire::append_plain_head`](crate::wire::append_plain_head)); any other goes
+    /// through a core [`Header`] out of line. No allocation either way.
     #[inline(always)]
     pub(crate) fn put(&self, len: u64, dst: &mut BytesMut) -> Result<(), EncodeError> {
+        if self.labels.is_none() && self.crc.is_none() && !self.flags.contains(Flags::HCHECK) {
+            crate::wire::append_plain_head(dst, self.kind, self.id, len, self.flags);
+            return Ok(());
+        }
+        self.put_any(len, dst)
+    }
+
+    /// [`put`](Self::put) for a head with a name, metadata, checksum or header check.
+    #[inline(never)]
+    fn put_any(&self, len: u64, dst: &mut BytesMut) -> Result<(), EncodeError> {
         let mut header = Header::new(self.kind, self.id, len);
         header.flags = self.flags;
         header.crc = self.crc;
