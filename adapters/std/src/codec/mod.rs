@@ -129,21 +129,23 @@ use tokio_util::codec::{Decoder, Encoder};
 
 /// Why a codec call failed.
 ///
-/// Its large parts are boxed (errors are rare, fatal for the connection): it is 32 bytes,
-/// so the `Result`s tokio-util and futures move on every frame stay the size of the item
-/// (`Result<BytesFrame, CodecError>`: 48 bytes) or small (`Result<(), CodecError>`).
+/// Every part larger than a word is boxed (errors are rare, and fatal for the connection):
+/// it is 16 bytes, so the `Result`s tokio-util and futures move on every frame stay the
+/// size of the item (`Result<BytesFrame, CodecError>`: 48 bytes) or fit two registers
+/// (`Result<(), CodecError>`, what every `feed` and `start_send` returns).
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
     /// The peer's bytes are not valid frames (fatal for the connection).
     /// [`decode_error`](CodecError::decode_error) lends it unboxed.
     #[error("{0}")]
     Decode(#[source] Box<DecodeError>),
-    /// A frame could not be encoded.
+    /// A frame could not be encoded (boxed, see above).
     #[error("cannot encode frame: {0}")]
-    Encode(#[from] EncodeError),
-    /// The parts given to [`StreamingFrameCodec`]'s encoder do not make a frame.
+    Encode(#[source] Box<EncodeError>),
+    /// The parts given to [`StreamingFrameCodec`]'s encoder do not make a frame: what is
+    /// wrong, with the numbers (boxed, see above).
     #[error("frame parts out of order: {0}")]
-    Parts(String),
+    Parts(Box<String>),
     /// A frame with a trailer (flag TRAILER, wire-format section 4.1) reached
     /// [`FrameCodec`], which delivers whole frames only and refuses it from its header
     /// (use [`StreamingFrameCodec`] for peers that send trailers). Fatal for the
@@ -182,6 +184,13 @@ pub struct PeerAbort {
 impl From<DecodeError> for CodecError {
     fn from(e: DecodeError) -> Self {
         CodecError::Decode(Box::new(e))
+    }
+}
+
+impl From<EncodeError> for CodecError {
+    #[cold]
+    fn from(e: EncodeError) -> Self {
+        CodecError::Encode(Box::new(e))
     }
 }
 
@@ -606,9 +615,10 @@ impl StreamingFrameCodec {
     fn check_idle(&self, what: &str) -> Result<(), CodecError> {
         match self.sending {
             None => Ok(()),
-            Some(left) => Err(CodecError::Parts(format!(
-                "{what} while {left} payload bytes of the streamed frame are still owed"
-            ))),
+            Some(left) => Err(CodecError::Parts(
+                format!("{what} while {left} payload bytes of the streamed frame are still owed")
+                    .into(),
+            )),
         }
     }
 }
@@ -685,10 +695,13 @@ impl Encoder<FramePart> for StreamingFrameCodec {
             FramePart::Chunk(bytes) => {
                 let left = self.sending.unwrap_or(0);
                 if bytes.len() as u64 > left {
-                    return Err(CodecError::Parts(format!(
-                        "a chunk of {} bytes where the frame has {left} left",
-                        bytes.len()
-                    )));
+                    return Err(CodecError::Parts(
+                        format!(
+                            "a chunk of {} bytes where the frame has {left} left",
+                            bytes.len()
+                        )
+                        .into(),
+                    ));
                 }
                 self.sending = Some(left - bytes.len() as u64);
                 dst.extend_from_slice(&bytes);
@@ -696,10 +709,12 @@ impl Encoder<FramePart> for StreamingFrameCodec {
             }
             FramePart::End => match self.sending.take() {
                 Some(0) => Ok(()),
-                Some(left) => Err(CodecError::Parts(format!(
-                    "end of a frame that still owes {left} payload bytes"
+                Some(left) => Err(CodecError::Parts(
+                    format!("end of a frame that still owes {left} payload bytes").into(),
+                )),
+                None => Err(CodecError::Parts(Box::new(
+                    "end without a started frame".into(),
                 ))),
-                None => Err(CodecError::Parts("end without a started frame".into())),
             },
         }
     }
@@ -830,7 +845,7 @@ mod tests {
         use std::mem::size_of;
         assert_eq!(size_of::<FrameHead>(), 16);
         assert_eq!(size_of::<BytesFrame>(), 48);
-        assert_eq!(size_of::<CodecError>(), 32);
+        assert_eq!(size_of::<CodecError>(), 16);
         assert_eq!(size_of::<Result<BytesFrame, CodecError>>(), 48);
     }
 }
