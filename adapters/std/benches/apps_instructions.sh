@@ -10,6 +10,7 @@
 # Messages come from the load generators' reports.
 #
 #   adapters/std/benches/apps_instructions.sh [SECONDS]     # needs valgrind; default 4 s
+#   APPS=codec adapters/std/benches/apps_instructions.sh   # the codec echoes only
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 
@@ -68,6 +69,8 @@ server() { # name, protocol, server command...
 
 server "Framed<_, FrameCodec>" sockframe "$bin/examples/bench_codec_echo"
 server "Framed<_, LengthDelimitedCodec>" length-prefix "$bin/examples/bench_tokio_echo"
+
+[[ ${APPS:-all} == codec ]] && exit 0
 
 start "$scratch/serve" "$bin/sockframe" serve --max-conns 100000
 for w in 64 1024; do

@@ -2,7 +2,8 @@
 //! big-endian length prefix) on a tokio current-thread runtime: one thread, like
 //! `sockframe serve`. One task per connection; every frame already decoded is fed to the
 //! sink before one flush, so pipelined requests are answered with few writes (the usual
-//! `send` per frame would flush each).
+//! `send` per frame would flush each): `bench_support::echo::tokio_echo`. Frames over
+//! 64 MiB close the connection.
 //!
 //! `cargo run --release -p sockframe-std --example bench_tokio_echo -- --bind 127.0.0.1:0`
 //! prints `bench_tokio_echo: listening on ADDR` on stderr once bound; talk to it with
@@ -11,14 +12,9 @@
 mod bench_support;
 
 use clap::Parser;
-use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::io;
 use std::net::SocketAddr;
 use tokio::net::TcpStream;
-use tokio_util::codec::{Framed, LengthDelimitedCodec};
-
-/// Largest payload echoed (the connection is closed beyond it).
-const MAX_PAYLOAD: usize = 64 << 20;
 
 #[derive(Parser)]
 #[command(about = "tokio-util LengthDelimitedCodec echo (benchmark baseline)")]
@@ -35,17 +31,5 @@ fn main() -> std::io::Result<()> {
 /// Echoes frames until the peer closes.
 async fn echo(stream: TcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;
-    let codec = LengthDelimitedCodec::builder()
-        .max_frame_length(MAX_PAYLOAD)
-        .new_codec();
-    let mut framed = Framed::new(stream, codec);
-    while let Some(frame) = framed.next().await {
-        framed.feed(frame?.freeze()).await?;
-        // Answer whatever else is complete (or readable right now) before writing.
-        while let Some(Some(frame)) = framed.next().now_or_never() {
-            framed.feed(frame?.freeze()).await?;
-        }
-        SinkExt::<bytes::Bytes>::flush(&mut framed).await?;
-    }
-    Ok(())
+    bench_support::echo::tokio_echo(stream).await
 }

@@ -1,6 +1,10 @@
 //! What the tokio benchmark echo servers share, so they differ only in their codec: a
 //! current-thread runtime (one thread, like `sockframe serve`), the "listening on ADDR"
-//! line `cargo xtask` reads, and one task per connection.
+//! line `cargo xtask` reads, and one task per connection; and the two echo loops
+//! ([`echo`]). Each example uses a part of it.
+#![allow(dead_code)]
+
+pub mod echo;
 
 use std::future::Future;
 use std::io;

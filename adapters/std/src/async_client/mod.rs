@@ -378,13 +378,13 @@ impl AsyncClient {
 
     /// Sends `frame` and writes the reply's payload into `sink` as it arrives, in constant
     /// memory whatever its size (a streamed frame, or fragments). Returns the reply's head
-    /// with `len` = the bytes written. The timeout applies to each piece. The connection is
+    /// and the number of payload bytes written. The timeout applies to each piece. The connection is
     /// one byte stream: while `sink` is slow, replies to other requests wait behind this one.
     pub async fn request_into(
         &self,
         mut frame: BytesFrame,
         mut sink: impl AsyncWrite + Unpin,
-    ) -> Result<FrameHead, AsyncClientError> {
+    ) -> Result<(FrameHead, u64), AsyncClientError> {
         let (tx, mut rx) = mpsc::channel::<shared::Delivery<Piece>>(8);
         let ticket = self
             .inner
@@ -429,9 +429,8 @@ impl AsyncClient {
             .map_err(|e| AsyncClientError::Body(Arc::new(e)))?;
         drop(ticket);
         let mut head = first.unwrap_or_else(|| FrameHead::new(Kind::DATA, frame.head.id));
-        head.len = written;
         head.flags.0 &= !Flags::MORE.0;
-        Ok(head)
+        Ok((head, written))
     }
 }
 

@@ -567,7 +567,6 @@ impl Handout<'_> {
         }
         body.extend_from_slice(&data);
         if last && let Some(Extra::Partial(mut head, body)) = w.extra.take().map(|b| *b) {
-            head.len = body.len() as u64;
             head.flags.0 &= !Flags::MORE.0;
             let reply = BytesFrame {
                 head,
@@ -620,7 +619,6 @@ impl<'a> Ticket<'a> {
                 drop(st);
                 self.live = false;
                 let mut head = FrameHead::new(kind, self.id);
-                head.len = payload.len() as u64;
                 head.flags = flags;
                 return Poll::Ready(Ok(BytesFrame { head, payload }));
             }
