@@ -39,63 +39,59 @@ pub(crate) fn header_len(
 
 /// Decodes a complete header and applies every rule to it: the payload limit and the trailer
 /// rules (`expected`: the id whose trailer is due, if one is). On a fault, the first one in
-/// wire order.
-#[cfg_attr(not(feature = "small"), inline(always))]
-#[cfg_attr(feature = "small", inline(never))]
+/// wire order: a fault the first three fields show (`len` over the limit, a trailer rule)
+/// comes before one further on.
+#[inline(always)]
 pub(crate) fn checked_header<'a>(
     bytes: &'a [u8],
     limits: Limits,
     expected: Option<u32>,
 ) -> Result<Header<'a>, DecodeError> {
-    let header = match Header::parse(bytes) {
-        Ok(h) => h,
-        Err(e) => return Err(first_header_error(bytes, limits, expected, e)),
-    };
-    if header.len > limits.max_payload || !trailer_ok(header.kind, header.id, header.len, expected)
-    {
-        return Err(first_fields_error(&header, limits, expected));
+    // The common header, read straight; it is held to the rules after it is read (its
+    // fields can have no fault of their own).
+    #[cfg(not(feature = "small"))]
+    if let Some(header) = Header::parse_common(bytes) {
+        check_first(header.kind, header.id, header.len, limits, expected)?;
+        return Ok(header);
     }
-    Ok(header)
+    Header::read_ruled(bytes, Some((limits, expected)))
 }
 
-/// The fault of a decoded header's first fields: `len` over the limit first.
+/// The rules for a header's first three fields, in wire order: `len` against the payload
+/// limit, then the trailer rules.
+#[inline(always)]
+pub(crate) fn check_first(
+    kind: Kind,
+    id: u32,
+    len: u64,
+    limits: Limits,
+    expected: Option<u32>,
+) -> Result<(), DecodeError> {
+    if len > limits.max_payload || !trailer_ok(kind, id, len, expected) {
+        return Err(first_fields_error(kind, id, len, limits, expected));
+    }
+    Ok(())
+}
+
+/// The fault of a header's first fields: `len` over the limit first.
 #[cold]
-fn first_fields_error(header: &Header<'_>, limits: Limits, expected: Option<u32>) -> DecodeError {
-    match check_payload(header.len, limits) {
+#[inline(never)]
+fn first_fields_error(
+    kind: Kind,
+    id: u32,
+    len: u64,
+    limits: Limits,
+    expected: Option<u32>,
+) -> DecodeError {
+    match check_payload(len, limits) {
         Err(e) => e,
         Ok(()) => DecodeError::BadTrailer {
             expected,
-            kind: header.kind.0,
-            id: header.id,
-            len: header.len,
+            kind: kind.0,
+            id,
+            len,
         },
     }
-}
-
-/// The error a malformed header is reported with: a fault the first three fields show (`len`
-/// over the limit, a trailer rule) comes before one further on. Only on the error path: no
-/// cost to good frames.
-#[cold]
-fn first_header_error(
-    bytes: &[u8],
-    limits: Limits,
-    expected: Option<u32>,
-    parse_error: DecodeError,
-) -> DecodeError {
-    match first_fields(bytes, limits, expected) {
-        Err(early) => early,
-        Ok(()) => parse_error,
-    }
-}
-
-/// The faults `kind`, `id` and `len` show on their own; `Ok` also when they have not all
-/// arrived (or cannot be decoded: the full decode names that fault).
-fn first_fields(bytes: &[u8], limits: Limits, expected: Option<u32>) -> Result<(), DecodeError> {
-    if let Ok((kind, id, len)) = Header::peek(bytes) {
-        check_payload(len, limits)?;
-        check_trailer(kind, id, len, expected)?;
-    }
-    Ok(())
 }
 
 #[inline(always)]
@@ -111,25 +107,6 @@ pub(crate) fn check_payload(len: u64, limits: Limits) -> Result<(), DecodeError>
 
 /// The trailer rules (spec, section 4.1): where a trailer of frame `expected` is due, an END
 /// (empty) or ABORT (short message) with that id; elsewhere, no END or ABORT at all.
-#[inline(always)]
-pub(crate) fn check_trailer(
-    kind: Kind,
-    id: u32,
-    len: u64,
-    expected: Option<u32>,
-) -> Result<(), DecodeError> {
-    if trailer_ok(kind, id, len, expected) {
-        Ok(())
-    } else {
-        Err(DecodeError::BadTrailer {
-            expected,
-            kind: kind.0,
-            id,
-            len,
-        })
-    }
-}
-
 #[inline(always)]
 fn trailer_ok(kind: Kind, id: u32, len: u64, expected: Option<u32>) -> bool {
     match expected {
@@ -205,11 +182,7 @@ pub(crate) fn cut_short(
             Ok(header) => eof(Stage::Payload, head, header.len),
         },
         None => {
-            let partial = &data[PREFIX_LEN..];
-            if let Err(e) = first_fields(partial, limits, expected) {
-                return e;
-            }
-            if let Err(e) = Header::check_partial(partial) {
+            if let Err(e) = Header::check_partial(&data[PREFIX_LEN..], limits, expected) {
                 return e;
             }
             eof(Stage::Header, PREFIX_LEN, header_len as u64)

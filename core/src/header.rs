@@ -12,6 +12,7 @@
 //! `str` is a varint byte length then UTF-8 bytes. A receiver ignores any bytes after `meta`
 //! that the prefix's header length still covers: that is where later versions add fields.
 
+use crate::decoder::Limits;
 use crate::error::DecodeError;
 use crate::metadata::Metadata;
 use crate::reader::{Field, Problem, Reader};
@@ -189,16 +190,32 @@ impl<'a> Header<'a> {
     ///
     /// Strings borrow from `bytes`. Bytes after the last known field are ignored (forward
     /// compatibility). Never panics.
-    #[cfg_attr(not(feature = "small"), inline(always))]
-    #[cfg_attr(feature = "small", inline(never))]
+    #[inline(always)]
     pub fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         // The fast path is speed bought with flash: `small` leaves it out.
         #[cfg(not(feature = "small"))]
         if let Some(header) = Self::parse_common(bytes) {
             return Ok(header);
         }
+        Self::read_ruled(bytes, None)
+    }
+
+    /// Decodes a header as [`parse`](Self::parse) does, holding its first three fields to
+    /// `rules` (the payload limit, and the trailer rules for the id whose trailer is due, if
+    /// one is) as soon as they are read: the first fault in wire order (spec 7.5), with one
+    /// walk of the fields. `None`: no rules (what `parse` is).
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline(never))]
+    pub(crate) fn read_ruled(
+        bytes: &'a [u8],
+        rules: Option<(Limits, Option<u32>)>,
+    ) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        Self::read(&mut r).map_err(|problem| r.error(problem))
+        let (kind, id, len) = Self::first(&mut r).map_err(|problem| r.error(problem))?;
+        if let Some((limits, expected)) = rules {
+            crate::faults::check_first(kind, id, len, limits, expected)?;
+        }
+        Self::rest(&mut r, kind, id, len).map_err(|problem| r.error(problem))
     }
 
     /// The common header, read straight without recording which field each read is for:
@@ -259,13 +276,23 @@ impl<'a> Header<'a> {
         Some((header, end))
     }
 
-    /// The fields in wire order; on error, `r` knows which field failed.
+    /// The first three fields (`kind`, `id`, `len`); on error, `r` knows which failed.
     #[inline(always)]
-    fn read(r: &mut Reader<'a>) -> Result<Self, Problem> {
+    fn first(r: &mut Reader<'a>) -> Result<(Kind, u32, u64), Problem> {
+        Ok((
+            Kind(r.field(Field::Kind).byte()?),
+            r.field(Field::Id).varint_u32()?,
+            r.field(Field::Len).varint_u64()?,
+        ))
+    }
+
+    /// The fields after [`first`](Self::first), in wire order.
+    #[inline(always)]
+    fn rest(r: &mut Reader<'a>, kind: Kind, id: u32, len: u64) -> Result<Self, Problem> {
         Ok(Header {
-            kind: Kind(r.field(Field::Kind).byte()?),
-            id: r.field(Field::Id).varint_u32()?,
-            len: r.field(Field::Len).varint_u64()?,
+            kind,
+            id,
+            len,
             flags: Flags(r.field(Field::Flags).byte()?),
             name: match r.field(Field::Name).option()? {
                 true => Some(r.str()?),
@@ -291,23 +318,21 @@ impl<'a> Header<'a> {
     #[inline(always)]
     pub(crate) fn peek(bytes: &[u8]) -> Result<(Kind, u32, u64), DecodeError> {
         let mut r = Reader::new(bytes);
-        let first = (|| {
-            Ok((
-                Kind(r.field(Field::Kind).byte()?),
-                r.field(Field::Id).varint_u32()?,
-                r.field(Field::Len).varint_u64()?,
-            ))
-        })();
-        first.map_err(|p| r.error(p))
+        Header::first(&mut r).map_err(|p| r.error(p))
     }
 
-    /// Checks the start of a header of which only `bytes` have arrived: `Err` with the first
-    /// fault those bytes already show, `Ok` if they hold none (they may simply run out). For
-    /// a stream that ended mid-header: a fault in bytes that arrived beats `truncated`. (The
-    /// one header reader, not a second copy: flash on the board.)
+    /// Checks the start of a header of which only `bytes` have arrived, held to `rules` as
+    /// [`read_ruled`](Self::read_ruled) holds a whole one: `Err` with the first fault those
+    /// bytes already show, `Ok` if they hold none (they may simply run out). For a stream
+    /// that ended mid-header: a fault in bytes that arrived beats `truncated`. (The one
+    /// header reader, not a second copy: flash on the board.)
     #[cold]
-    pub(crate) fn check_partial(bytes: &'a [u8]) -> Result<(), DecodeError> {
-        match Self::parse(bytes) {
+    pub(crate) fn check_partial(
+        bytes: &'a [u8],
+        limits: Limits,
+        expected: Option<u32>,
+    ) -> Result<(), DecodeError> {
+        match Self::read_ruled(bytes, Some((limits, expected))) {
             Err(DecodeError::BadHeader { problem, .. })
                 if crate::text::same(problem.as_bytes(), crate::reader::ENDED.as_bytes()) =>
             {
