@@ -51,24 +51,30 @@ pub(crate) fn checked_header<'a>(
     // fields can have no fault of their own).
     #[cfg(not(feature = "small"))]
     if let Some(header) = Header::parse_common(bytes) {
-        check_first(header.kind, header.id, header.len, limits, expected)?;
+        check_first(
+            header.kind,
+            header.id,
+            header.len,
+            limits.max_payload,
+            expected,
+        )?;
         return Ok(header);
     }
-    Header::read_ruled(bytes, Some((limits, expected)))
+    Header::read_ruled(bytes, Some((limits.max_payload, expected)))
 }
 
 /// The rules for a header's first three fields, in wire order: `len` against the payload
-/// limit, then the trailer rules.
+/// limit (`max_payload`), then the trailer rules.
 #[inline(always)]
 pub(crate) fn check_first(
     kind: Kind,
     id: u32,
     len: u64,
-    limits: Limits,
+    max_payload: u64,
     expected: Option<u32>,
 ) -> Result<(), DecodeError> {
-    if len > limits.max_payload || !trailer_ok(kind, id, len, expected) {
-        return Err(first_fields_error(kind, id, len, limits, expected));
+    if len > max_payload || !trailer_ok(kind, id, len, expected) {
+        return Err(first_fields_error(kind, id, len, max_payload, expected));
     }
     Ok(())
 }
@@ -80,17 +86,20 @@ fn first_fields_error(
     kind: Kind,
     id: u32,
     len: u64,
-    limits: Limits,
+    max_payload: u64,
     expected: Option<u32>,
 ) -> DecodeError {
-    match check_payload(len, limits) {
-        Err(e) => e,
-        Ok(()) => DecodeError::BadTrailer {
-            expected,
-            kind: kind.0,
-            id,
+    if len > max_payload {
+        return DecodeError::PayloadTooLarge {
             len,
-        },
+            limit: max_payload,
+        };
+    }
+    DecodeError::BadTrailer {
+        expected,
+        kind: kind.0,
+        id,
+        len,
     }
 }
 
@@ -182,7 +191,8 @@ pub(crate) fn cut_short(
             Ok(header) => eof(Stage::Payload, head, header.len),
         },
         None => {
-            if let Err(e) = Header::check_partial(&data[PREFIX_LEN..], limits, expected) {
+            if let Err(e) = Header::check_partial(&data[PREFIX_LEN..], limits.max_payload, expected)
+            {
                 return e;
             }
             eof(Stage::Header, PREFIX_LEN, header_len as u64)

@@ -12,7 +12,6 @@
 //! `str` is a varint byte length then UTF-8 bytes. A receiver ignores any bytes after `meta`
 //! that the prefix's header length still covers: that is where later versions add fields.
 
-use crate::decoder::Limits;
 use crate::error::DecodeError;
 use crate::metadata::Metadata;
 use crate::reader::{Field, Problem, Reader};
@@ -201,19 +200,19 @@ impl<'a> Header<'a> {
     }
 
     /// Decodes a header as [`parse`](Self::parse) does, holding its first three fields to
-    /// `rules` (the payload limit, and the trailer rules for the id whose trailer is due, if
+    /// `rules` (the payload limit `max_payload`, and the trailer rules for the id whose trailer is due, if
     /// one is) as soon as they are read: the first fault in wire order (spec 7.5), with one
     /// walk of the fields. `None`: no rules (what `parse` is).
     #[cfg_attr(not(feature = "small"), inline(always))]
     #[cfg_attr(feature = "small", inline(never))]
     pub(crate) fn read_ruled(
         bytes: &'a [u8],
-        rules: Option<(Limits, Option<u32>)>,
+        rules: Option<(u64, Option<u32>)>,
     ) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let (kind, id, len) = Self::first(&mut r).map_err(|problem| r.error(problem))?;
-        if let Some((limits, expected)) = rules {
-            crate::faults::check_first(kind, id, len, limits, expected)?;
+        if let Some((max_payload, expected)) = rules {
+            crate::faults::check_first(kind, id, len, max_payload, expected)?;
         }
         Self::rest(&mut r, kind, id, len).map_err(|problem| r.error(problem))
     }
@@ -329,10 +328,10 @@ impl<'a> Header<'a> {
     #[cold]
     pub(crate) fn check_partial(
         bytes: &'a [u8],
-        limits: Limits,
+        max_payload: u64,
         expected: Option<u32>,
     ) -> Result<(), DecodeError> {
-        match Self::read_ruled(bytes, Some((limits, expected))) {
+        match Self::read_ruled(bytes, Some((max_payload, expected))) {
             Err(DecodeError::BadHeader { problem, .. })
                 if crate::text::same(problem.as_bytes(), crate::reader::ENDED.as_bytes()) =>
             {
