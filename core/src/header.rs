@@ -325,7 +325,7 @@ impl<'a> Header<'a> {
     /// bytes already show, `Ok` if they hold none (they may simply run out). For a stream
     /// that ended mid-header: a fault in bytes that arrived beats `truncated`. (The one
     /// header reader, not a second copy: flash on the board.)
-    #[cold]
+    #[inline(always)]
     pub(crate) fn check_partial(
         bytes: &'a [u8],
         max_payload: u64,
