@@ -81,7 +81,7 @@ pub(crate) fn check_first(
 
 /// The fault of a header's first fields: `len` over the limit first.
 #[cold]
-#[inline(never)]
+#[cfg_attr(not(feature = "small"), inline(never))]
 fn first_fields_error(
     kind: Kind,
     id: u32,
