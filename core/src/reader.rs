@@ -90,7 +90,9 @@ pub(crate) fn varint_from(
     max_bytes: usize,
     last_max: u8,
 ) -> Result<(u64, usize), Problem> {
-    // Most header numbers (kinds, small ids and lengths, counts) fit one byte.
+    // Most header numbers (kinds, small ids and lengths, counts) fit one byte. (`small`:
+    // the loop reads them too.)
+    #[cfg(not(feature = "small"))]
     if let Some(&b) = bytes.get(at)
         && b < 0x80
     {
