@@ -220,7 +220,7 @@ impl<'a> Header<'a> {
     /// The common header, read straight without recording which field each read is for:
     /// no name, no metadata, a checksum or none (`kind id len flags 00 00 00` or
     /// `kind id len flags 00 01 crc 00`, then whatever later versions add). `None` for every
-    /// other header, valid or not: [`read`](Self::read) then decodes it or names its fault,
+    /// other header, valid or not: [`read_ruled`](Self::read_ruled) then decodes it or names its fault,
     /// so this path never decides an error. `core/tests/header_equivalence.rs` holds both to
     /// postcard.
     #[cfg(not(feature = "small"))]
