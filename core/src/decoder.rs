@@ -117,9 +117,11 @@ enum State {
     Trailer { id: u32, crc: Option<(u32, u32)> },
 }
 
-/// What one step of the state machine found: `None` if more bytes are needed. Steps update
-/// the state and the count of bytes the event uses up themselves.
-type Step<'a> = Option<Event<'a>>;
+/// What one step of the state machine found, the event with its bytes as they were on the
+/// wire: `None` if more bytes are needed. Steps update the state and the count of bytes the
+/// event uses up themselves. (The bytes are given by the step, so that its result is the
+/// caller's as it is: `small`, no copy of the event from one result into another.)
+type Step<'a> = Option<(Event<'a>, &'a [u8])>;
 
 /// The one frame state machine. `B` is the receive buffer: `[u8; N]`, `&mut [u8]`, `Vec<u8>`...
 ///
@@ -599,21 +601,8 @@ impl<'d> At<'d> {
         };
         match step {
             Ok(event) => {
-                // The same outcome, not the same code. Built before `start` moves, the
-                // event is not copied once more through the stack (13 instructions a step
-                // on x86-64); `small`: the bytes first, the event after, 70 B less flash.
-                #[cfg(not(feature = "small"))]
-                {
-                    let event = event.map(|event| (event, data.get(..*used).unwrap_or(&[])));
-                    *self.start += *used;
-                    Ok(event)
-                }
-                #[cfg(feature = "small")]
-                {
-                    let raw = data.get(..*used).unwrap_or(&[]);
-                    *self.start += *used;
-                    Ok(event.map(|event| (event, raw)))
-                }
+                *self.start += *used;
+                Ok(event)
             }
             Err(e) => {
                 *self.failed = Some(e);
@@ -706,12 +695,15 @@ fn head_step<'a>(
             trailer: header.has_trailer().then_some(header.id),
         };
         *used = head;
-        return Ok(Some(Event::Start(header)));
+        return Ok(Some((
+            Event::Start(header),
+            data.get(..head).unwrap_or(&[]),
+        )));
     }
-    match data.get(head..at.frame_len()) {
-        Some(payload) => {
-            *used = at.frame_len();
-            checked(header, payload, false)
+    match data.get(..at.frame_len()) {
+        Some(frame) => {
+            *used = frame.len();
+            checked(header, frame, head, false)
         }
         None => {
             #[cfg(not(feature = "small"))]
@@ -803,10 +795,10 @@ fn body_step<'a>(
         return Ok(None);
     };
     *state = State::Head;
-    let (head, payload) = frame.split_at(PREFIX_LEN + header_len);
-    let header = Header::parse(&head[PREFIX_LEN..])?;
+    let head = PREFIX_LEN + header_len;
+    let header = Header::parse(frame.get(PREFIX_LEN..head).unwrap_or(&[]))?;
     *used = frame_len;
-    checked(header, payload, false)
+    checked(header, frame, head, false)
 }
 
 /// A streamed payload: the next chunk, or the end once all of it has passed (for a frame
@@ -842,7 +834,7 @@ fn stream_step<'a>(
             verify(*expected, digest.value())?;
         }
         *state = State::Head;
-        return Ok(Some(Event::End));
+        return Ok(Some((Event::End, &[])));
     }
     if data.is_empty() {
         return Ok(None);
@@ -855,7 +847,8 @@ fn stream_step<'a>(
     }
     *remaining -= len as u64;
     *used = len;
-    Ok(Some(Event::Chunk(&data[..len])))
+    let chunk = data.get(..len).unwrap_or(&[]);
+    Ok(Some((Event::Chunk(chunk), chunk)))
 }
 
 /// The trailer of a streamed payload: [`Event::End`] (once the checksum matched) or
@@ -905,7 +898,7 @@ fn trailer_event<'a>(
             need: frame_len,
         });
     }
-    let Some(payload) = data.get(head..frame_len) else {
+    let Some(frame) = data.get(..frame_len) else {
         return Ok(None);
     };
     *state = State::Head;
@@ -914,31 +907,34 @@ fn trailer_event<'a>(
         if let Some((expected, actual)) = crc {
             verify(expected, actual)?;
         }
-        return Ok(Some(Event::End));
+        return Ok(Some((Event::End, frame)));
     }
     // An aborted payload's checksum is not verified: it holds filler.
-    checked(header, payload, true)
+    checked(header, frame, head, true)
 }
 
-/// A whole frame (an ABORT trailer if `abort`), once its checksum (if any) matches. Gives
-/// the step's own result, so that a step hands it on as it is (`small`: no copy of the
-/// event from one result into another, 72 B of flash).
+/// The whole frame `frame` (an ABORT trailer if `abort`), its payload after `head`, once its
+/// checksum (if any) matches. Gives the step's own result, so that a step hands it on as it
+/// is (`small`: no copy of the event from one result into another).
 #[cfg_attr(not(feature = "small"), inline(always))]
 #[cfg_attr(feature = "small", inline(never))]
 fn checked<'a>(
     header: Header<'a>,
-    payload: &'a [u8],
+    frame: &'a [u8],
+    head: usize,
     abort: bool,
 ) -> Result<Step<'a>, DecodeError> {
+    let payload = frame.get(head..).unwrap_or(&[]);
     if let Some(expected) = header.crc {
         verify(expected, crate::checksum::crc32c(payload))?;
     }
-    let frame = Frame { header, payload };
-    Ok(Some(if abort {
-        Event::Abort(frame)
+    let f = Frame { header, payload };
+    let event = if abort {
+        Event::Abort(f)
     } else {
-        Event::Frame(frame)
-    }))
+        Event::Frame(f)
+    };
+    Ok(Some((event, frame)))
 }
 
 fn verify(expected: u32, actual: u32) -> Result<(), DecodeError> {
@@ -1093,8 +1089,8 @@ impl Splitter {
         let mut state = State::Head;
         let mut used = 0;
         Ok(match head_step(data, cap, limits, &mut state, &mut used)? {
-            Some(Event::Frame(frame)) => Found::Frame { frame, end: used },
-            Some(Event::Start(header)) => Found::Start { header, end: used },
+            Some((Event::Frame(frame), _)) => Found::Frame { frame, end: used },
+            Some((Event::Start(header), _)) => Found::Start { header, end: used },
             // Between frames the decoder gives only these two events, or waits.
             _ => {
                 // The frame still arriving whole, if its header is in (`small` has no body
