@@ -599,17 +599,15 @@ impl<'d> At<'d> {
             #[cfg(not(feature = "small"))]
             State::Trailer { .. } => trailer_step(data, cap, limits, state, used),
         };
-        match step {
-            Ok(event) => {
-                *self.start += *used;
-                Ok(event)
-            }
+        // The step's result is handed on as it is (not rebuilt: no copy of the event).
+        match &step {
+            Ok(_) => *self.start += *used,
             Err(e) => {
-                *self.failed = Some(e);
+                *self.failed = Some(*e);
                 *self.failed_taken = *used;
-                Err(e)
             }
         }
+        step
     }
 }
 
