@@ -191,8 +191,11 @@ pub(crate) fn cut_short(
             Ok(header) => eof(Stage::Payload, head, header.len),
         },
         None => {
-            if let Err(e) = Header::check_partial(&data[PREFIX_LEN..], limits.max_payload, expected)
-            {
+            if let Err(e) = Header::check_partial(
+                data.get(PREFIX_LEN..).unwrap_or(&[]),
+                limits.max_payload,
+                expected,
+            ) {
                 return e;
             }
             eof(Stage::Header, PREFIX_LEN, header_len as u64)
