@@ -185,20 +185,20 @@ pub(crate) fn cut_short(
         Ok(Some(n)) => n,
     };
     let head = PREFIX_LEN + header_len;
-    match data.get(PREFIX_LEN..head) {
-        Some(bytes) => match checked_header(bytes, limits, expected) {
-            Err(e) => e,
-            Ok(header) => eof(Stage::Payload, head, header.len),
-        },
-        None => {
-            if let Err(e) = Header::check_partial(
-                data.get(PREFIX_LEN..).unwrap_or(&[]),
-                limits.max_payload,
-                expected,
-            ) {
-                return e;
-            }
-            eof(Stage::Header, PREFIX_LEN, header_len as u64)
-        }
+    // One read of the header bytes that arrived, whole or not, with every rule: a fault
+    // they show comes first (spec 7.5). A header whose bytes merely ran out before a field
+    // is cut, not faulty.
+    let whole = data.get(PREFIX_LEN..head);
+    let bytes = whole.or(data.get(PREFIX_LEN..)).unwrap_or(&[]);
+    match Header::read_ruled(bytes, Some((limits.max_payload, expected))) {
+        Ok(header) if whole.is_some() => eof(Stage::Payload, head, header.len),
+        Err(e) if whole.is_some() || !ran_out(&e) => e,
+        _ => eof(Stage::Header, PREFIX_LEN, header_len as u64),
     }
+}
+
+/// Whether `e` says only that a header's bytes ended before a field.
+fn ran_out(e: &DecodeError) -> bool {
+    matches!(e, DecodeError::BadHeader { problem, .. }
+        if crate::text::same(problem.as_bytes(), crate::reader::ENDED.as_bytes()))
 }

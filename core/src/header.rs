@@ -320,28 +320,6 @@ impl<'a> Header<'a> {
         Header::first(&mut r).map_err(|p| r.error(p))
     }
 
-    /// Checks the start of a header of which only `bytes` have arrived, held to `rules` as
-    /// [`read_ruled`](Self::read_ruled) holds a whole one: `Err` with the first fault those
-    /// bytes already show, `Ok` if they hold none (they may simply run out). For a stream
-    /// that ended mid-header: a fault in bytes that arrived beats `truncated`. (The one
-    /// header reader, not a second copy: flash on the board.)
-    #[inline(always)]
-    pub(crate) fn check_partial(
-        bytes: &'a [u8],
-        max_payload: u64,
-        expected: Option<u32>,
-    ) -> Result<(), DecodeError> {
-        match Self::read_ruled(bytes, Some((max_payload, expected))) {
-            Err(DecodeError::BadHeader { problem, .. })
-                if crate::text::same(problem.as_bytes(), crate::reader::ENDED.as_bytes()) =>
-            {
-                Ok(())
-            }
-            Err(fault) => Err(fault),
-            Ok(_) => Ok(()),
-        }
-    }
-
     /// The encoded length of this header in bytes.
     pub fn encoded_len(&self) -> usize {
         encoded_len(self, self.len)
