@@ -393,6 +393,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     /// Tells the decoder the stream has ended. `Ok` if it ended cleanly between frames;
     /// otherwise the first fault in the bytes that arrived or, if they hold none, where the
     /// frame was cut (and the decoder fails).
+    #[cfg_attr(feature = "small", inline(never))]
     pub fn finish(&mut self) -> Result<(), DecodeError> {
         if let Some(e) = self.failed {
             return Err(e);
