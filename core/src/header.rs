@@ -210,7 +210,11 @@ impl<'a> Header<'a> {
         rules: Option<(u64, Option<u32>)>,
     ) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let (kind, id, len) = Self::first(&mut r).map_err(|problem| r.error(problem))?;
+        // Each error built where it is returned (`small`: not built aside and copied).
+        let (kind, id, len) = match Self::first(&mut r) {
+            Ok(first) => first,
+            Err(problem) => return Err(r.error(problem)),
+        };
         if let Some((max_payload, expected)) = rules {
             crate::faults::check_first(kind, id, len, max_payload, expected)?;
         }
