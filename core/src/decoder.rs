@@ -403,7 +403,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         let have = data.len() as u64;
         let e = match self.state {
             State::Head if have == 0 => return Ok(()),
-            State::Head => cut_short(data, cap, self.limits, None),
             #[cfg(not(feature = "small"))]
             State::Body {
                 header_len,
@@ -422,16 +421,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
                 ..
             } => return Ok(()),
             State::Stream {
-                remaining: 0,
-                trailer: Some(id),
+                len,
+                remaining: remaining @ 1..,
                 ..
-            }
-            | State::Trailer { id, .. } => cut_short(data, cap, self.limits, Some(id)),
-            State::Stream { len, remaining, .. } => DecodeError::UnexpectedEof {
+            } => DecodeError::UnexpectedEof {
                 stage: Stage::Payload,
                 have: len - remaining,
                 need: len,
             },
+            // A frame cut before its body, or a due trailer (one call for both).
+            _ => cut_short(data, cap, self.limits, self.trailer_due()),
         };
         self.failed = Some(e);
         Err(e)
