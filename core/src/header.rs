@@ -200,9 +200,10 @@ impl<'a> Header<'a> {
     }
 
     /// Decodes a header as [`parse`](Self::parse) does, holding its first three fields to
-    /// `rules` (the payload limit `max_payload`, and the trailer rules for the id whose trailer is due, if
+    /// `rules` (the payload limit, and the trailer rules for the id whose trailer is due, if
     /// one is) as soon as they are read: the first fault in wire order (spec 7.5), with one
-    /// walk of the fields. `None`: no rules (what `parse` is).
+    /// walk of the fields (a whole header or the part of one that arrived). `None`: no rules
+    /// (what `parse` is).
     #[cfg_attr(not(feature = "small"), inline(always))]
     #[cfg_attr(feature = "small", inline(never))]
     pub(crate) fn read_ruled(
@@ -224,9 +225,9 @@ impl<'a> Header<'a> {
     /// The common header, read straight without recording which field each read is for:
     /// no name, no metadata, a checksum or none (`kind id len flags 00 00 00` or
     /// `kind id len flags 00 01 crc 00`, then whatever later versions add). `None` for every
-    /// other header, valid or not: [`read_ruled`](Self::read_ruled) then decodes it or names its fault,
-    /// so this path never decides an error. `core/tests/header_equivalence.rs` holds both to
-    /// postcard.
+    /// other header, valid or not: [`read_ruled`](Self::read_ruled) then decodes it or names
+    /// its fault, so this path never decides an error. `core/tests/header_equivalence.rs`
+    /// holds both to postcard.
     #[cfg(not(feature = "small"))]
     #[inline(always)]
     pub(crate) fn parse_common(bytes: &[u8]) -> Option<Header<'static>> {
