@@ -166,8 +166,27 @@ pub(crate) fn cut_short(
     limits: Limits,
     expected: Option<u32>,
 ) -> DecodeError {
+    // The part that was cut: its stage, where it starts and its length.
+    let (stage, part_at, part_len) = 'cut: {
+        let header_len = match header_len(data, cap, limits) {
+            Err(e) => return e,
+            Ok(None) => break 'cut (Stage::Prefix, 0, PREFIX_LEN as u64),
+            Ok(Some(n)) => n,
+        };
+        let head = PREFIX_LEN + header_len;
+        // One read of the header bytes that arrived, whole or not, with every rule: a fault
+        // they show comes first (spec 7.5). A header whose bytes merely ran out before a
+        // field is cut, not faulty.
+        let whole = data.get(PREFIX_LEN..head);
+        let bytes = whole.or(data.get(PREFIX_LEN..)).unwrap_or(&[]);
+        match Header::read_ruled(bytes, Some((limits.max_payload, expected))) {
+            Ok(header) if whole.is_some() => (Stage::Payload, head, header.len),
+            Err(e) if whole.is_some() || !ran_out(&e) => return e,
+            _ => (Stage::Header, PREFIX_LEN, header_len as u64),
+        }
+    };
     // `have`/`need` count the part that was cut, or the whole trailer frame.
-    let eof = |stage: Stage, part_at: usize, part_len: u64| match expected {
+    match expected {
         Some(_) => DecodeError::UnexpectedEof {
             stage: Stage::Trailer,
             have: data.len() as u64,
@@ -178,22 +197,6 @@ pub(crate) fn cut_short(
             have: (data.len() - part_at) as u64,
             need: part_len,
         },
-    };
-    let header_len = match header_len(data, cap, limits) {
-        Err(e) => return e,
-        Ok(None) => return eof(Stage::Prefix, 0, PREFIX_LEN as u64),
-        Ok(Some(n)) => n,
-    };
-    let head = PREFIX_LEN + header_len;
-    // One read of the header bytes that arrived, whole or not, with every rule: a fault
-    // they show comes first (spec 7.5). A header whose bytes merely ran out before a field
-    // is cut, not faulty.
-    let whole = data.get(PREFIX_LEN..head);
-    let bytes = whole.or(data.get(PREFIX_LEN..)).unwrap_or(&[]);
-    match Header::read_ruled(bytes, Some((limits.max_payload, expected))) {
-        Ok(header) if whole.is_some() => eof(Stage::Payload, head, header.len),
-        Err(e) if whole.is_some() || !ran_out(&e) => e,
-        _ => eof(Stage::Header, PREFIX_LEN, header_len as u64),
     }
 }
 
