@@ -693,15 +693,17 @@ fn head_step<'a>(
             trailer: header.has_trailer().then_some(header.id),
         };
         *used = head;
-        return Ok(Some((
-            Event::Start(header),
+        return deliver(
+            header,
             data.get(..head).unwrap_or(&[]),
-        )));
+            head,
+            Deliver::Start,
+        );
     }
     match data.get(..at.frame_len()) {
         Some(frame) => {
             *used = frame.len();
-            checked(header, frame, head, false)
+            deliver(header, frame, head, Deliver::Frame)
         }
         None => {
             #[cfg(not(feature = "small"))]
@@ -796,7 +798,7 @@ fn body_step<'a>(
     let head = PREFIX_LEN + header_len;
     let header = Header::parse(frame.get(PREFIX_LEN..head).unwrap_or(&[]))?;
     *used = frame_len;
-    checked(header, frame, head, false)
+    deliver(header, frame, head, Deliver::Frame)
 }
 
 /// A streamed payload: the next chunk, or the end once all of it has passed (for a frame
@@ -908,29 +910,43 @@ fn trailer_event<'a>(
         return Ok(Some((Event::End, frame)));
     }
     // An aborted payload's checksum is not verified: it holds filler.
-    checked(header, frame, head, true)
+    deliver(header, frame, head, Deliver::Abort)
 }
 
-/// The whole frame `frame` (an ABORT trailer if `abort`), its payload after `head`, once its
-/// checksum (if any) matches. Gives the step's own result, so that a step hands it on as it
-/// is (`small`: no copy of the event from one result into another).
+/// What [`deliver`] hands out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Deliver {
+    /// [`Event::Start`]: the head of a streamed frame.
+    Start,
+    /// [`Event::Frame`]: a whole frame.
+    Frame,
+    /// [`Event::Abort`]: an ABORT trailer.
+    Abort,
+}
+
+/// The event for `header`, whose bytes on the wire are `frame` (prefix and header up to
+/// `head`, then the payload if any): the start of a streamed frame, or a whole frame or
+/// ABORT trailer once its checksum (if any) matches. Gives the step's own result, so that a
+/// step hands it on as it is; `small`: the one place a step's header goes (not copied into
+/// three events), and no copy of the event from one result into another.
 #[cfg_attr(not(feature = "small"), inline(always))]
 #[cfg_attr(feature = "small", inline(never))]
-fn checked<'a>(
+fn deliver<'a>(
     header: Header<'a>,
     frame: &'a [u8],
     head: usize,
-    abort: bool,
+    what: Deliver,
 ) -> Result<Step<'a>, DecodeError> {
     let payload = frame.get(head..).unwrap_or(&[]);
-    if let Some(expected) = header.crc {
+    if what != Deliver::Start
+        && let Some(expected) = header.crc
+    {
         verify(expected, crate::checksum::crc32c(payload))?;
     }
-    let f = Frame { header, payload };
-    let event = if abort {
-        Event::Abort(f)
-    } else {
-        Event::Frame(f)
+    let event = match what {
+        Deliver::Start => Event::Start(header),
+        Deliver::Frame => Event::Frame(Frame { header, payload }),
+        Deliver::Abort => Event::Abort(Frame { header, payload }),
     };
     Ok(Some((event, frame)))
 }
