@@ -677,7 +677,12 @@ fn head_step<'a>(
     };
     #[cfg(not(feature = "small"))]
     let trailer: Option<(u32, Option<(u32, u32)>)> = None;
-    let header = checked_header(header_bytes, limits, trailer.map(|(id, _)| id))?;
+    // Used where it was read (`small`: not moved out of the result first).
+    let read = checked_header(header_bytes, limits, trailer.map(|(id, _)| id));
+    let header = match &read {
+        Ok(header) => header,
+        Err(e) => return Err(*e),
+    };
     if let Some((_, crc)) = trailer {
         return trailer_event(data, cap, head, header, crc, state, used);
     }
@@ -798,7 +803,7 @@ fn body_step<'a>(
     let head = PREFIX_LEN + header_len;
     let header = Header::parse(frame.get(PREFIX_LEN..head).unwrap_or(&[]))?;
     *used = frame_len;
-    deliver(header, frame, head, Deliver::Frame)
+    deliver(&header, frame, head, Deliver::Frame)
 }
 
 /// A streamed payload: the next chunk, or the end once all of it has passed (for a frame
@@ -871,7 +876,7 @@ fn trailer_step<'a>(
         data,
         cap,
         frame_len - header.len as usize,
-        header,
+        &header,
         crc,
         state,
         used,
@@ -885,7 +890,7 @@ fn trailer_event<'a>(
     data: &'a [u8],
     cap: usize,
     head: usize,
-    header: Header<'a>,
+    header: &Header<'a>,
     crc: Option<(u32, u32)>,
     state: &mut State,
     used: &mut usize,
@@ -932,7 +937,7 @@ enum Deliver {
 #[cfg_attr(not(feature = "small"), inline(always))]
 #[cfg_attr(feature = "small", inline(never))]
 fn deliver<'a>(
-    header: Header<'a>,
+    header: &Header<'a>,
     frame: &'a [u8],
     head: usize,
     what: Deliver,
@@ -943,6 +948,7 @@ fn deliver<'a>(
     {
         verify(expected, crate::checksum::crc32c(payload))?;
     }
+    let header = *header;
     let event = match what {
         Deliver::Start => Event::Start(header),
         Deliver::Frame => Event::Frame(Frame { header, payload }),
