@@ -662,8 +662,10 @@ fn head_step<'a>(
     state: &mut State,
     used: &mut usize,
 ) -> Result<Step<'a>, DecodeError> {
-    let Some(header_len) = header_len(data, cap, limits)? else {
-        return Ok(None);
+    let header_len = match header_len(data, cap, limits) {
+        Ok(Some(n)) => n,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(e),
     };
     let head = PREFIX_LEN + header_len;
     let Some(header_bytes) = data.get(PREFIX_LEN..head) else {
