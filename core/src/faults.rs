@@ -79,7 +79,8 @@ pub(crate) fn check_first(
     Ok(())
 }
 
-/// The fault of a header's first fields: `len` over the limit first.
+/// The fault of a header's first fields: `len` over the limit first. (`small`: inlined into
+/// its one caller, `Header::read_ruled`: 80 B less flash than a call.)
 #[cold]
 #[cfg_attr(not(feature = "small"), inline(never))]
 fn first_fields_error(

@@ -92,28 +92,27 @@ pub(crate) fn varint_from(
 ) -> Result<(u64, usize), Problem> {
     #[cfg(feature = "small")]
     return varint_back(bytes, at, max_bytes, last_max);
-    // Most header numbers (kinds, small ids and lengths, counts) fit one byte.
     #[cfg(not(feature = "small"))]
-    if let Some(&b) = bytes.get(at)
-        && b < 0x80
     {
-        return Ok((u64::from(b), at + 1));
-    }
-    #[cfg(not(feature = "small"))]
-    let mut out = 0u64;
-    #[cfg(not(feature = "small"))]
-    for i in 0..max_bytes {
-        let &b = bytes.get(at + i).ok_or(Problem::Ended)?;
-        out |= u64::from(b & 0x7F) << (7 * i);
-        if b & 0x80 == 0 {
-            if i == max_bytes - 1 && b > last_max {
-                return Err(Problem::BadVarint);
-            }
-            return Ok((out, at + i + 1));
+        // Most header numbers (kinds, small ids and lengths, counts) fit one byte.
+        if let Some(&b) = bytes.get(at)
+            && b < 0x80
+        {
+            return Ok((u64::from(b), at + 1));
         }
+        let mut out = 0u64;
+        for i in 0..max_bytes {
+            let &b = bytes.get(at + i).ok_or(Problem::Ended)?;
+            out |= u64::from(b & 0x7F) << (7 * i);
+            if b & 0x80 == 0 {
+                if i == max_bytes - 1 && b > last_max {
+                    return Err(Problem::BadVarint);
+                }
+                return Ok((out, at + i + 1));
+            }
+        }
+        Err(Problem::BadVarint)
     }
-    #[cfg(not(feature = "small"))]
-    Err(Problem::BadVarint)
 }
 
 /// [`varint_from`] under `small`: the last byte found first, then the 7-bit groups gathered
