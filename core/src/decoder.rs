@@ -117,9 +117,11 @@ enum State {
     Trailer { id: u32, crc: Option<(u32, u32)> },
 }
 
-/// What one step of the state machine found: `None` if more bytes are needed. Steps update
-/// the state and the count of bytes the event uses up themselves.
-type Step<'a> = Option<Event<'a>>;
+/// What one step of the state machine found, the event with its bytes as they were on the
+/// wire: `None` if more bytes are needed. Steps update the state and the count of bytes the
+/// event uses up themselves. (The bytes are given by the step, so that its result is the
+/// caller's as it is: `small`, no copy of the event from one result into another.)
+type Step<'a> = Option<(Event<'a>, &'a [u8])>;
 
 /// The one frame state machine. `B` is the receive buffer: `[u8; N]`, `&mut [u8]`, `Vec<u8>`...
 ///
@@ -391,6 +393,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     /// Tells the decoder the stream has ended. `Ok` if it ended cleanly between frames;
     /// otherwise the first fault in the bytes that arrived or, if they hold none, where the
     /// frame was cut (and the decoder fails).
+    #[cfg_attr(feature = "small", inline(never))]
     pub fn finish(&mut self) -> Result<(), DecodeError> {
         if let Some(e) = self.failed {
             return Err(e);
@@ -400,7 +403,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         let have = data.len() as u64;
         let e = match self.state {
             State::Head if have == 0 => return Ok(()),
-            State::Head => cut_short(data, cap, self.limits, None),
             #[cfg(not(feature = "small"))]
             State::Body {
                 header_len,
@@ -419,16 +421,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
                 ..
             } => return Ok(()),
             State::Stream {
-                remaining: 0,
-                trailer: Some(id),
+                len,
+                remaining: remaining @ 1..,
                 ..
-            }
-            | State::Trailer { id, .. } => cut_short(data, cap, self.limits, Some(id)),
-            State::Stream { len, remaining, .. } => DecodeError::UnexpectedEof {
+            } => DecodeError::UnexpectedEof {
                 stage: Stage::Payload,
                 have: len - remaining,
                 need: len,
             },
+            // A frame cut before its body, or a due trailer (one call for both).
+            _ => cut_short(data, cap, self.limits, self.trailer_due()),
         };
         self.failed = Some(e);
         Err(e)
@@ -597,30 +599,15 @@ impl<'d> At<'d> {
             #[cfg(not(feature = "small"))]
             State::Trailer { .. } => trailer_step(data, cap, limits, state, used),
         };
-        match step {
-            Ok(event) => {
-                // The same outcome, not the same code. Built before `start` moves, the
-                // event is not copied once more through the stack (13 instructions a step
-                // on x86-64); `small`: the bytes first, the event after, 70 B less flash.
-                #[cfg(not(feature = "small"))]
-                {
-                    let event = event.map(|event| (event, data.get(..*used).unwrap_or(&[])));
-                    *self.start += *used;
-                    Ok(event)
-                }
-                #[cfg(feature = "small")]
-                {
-                    let raw = data.get(..*used).unwrap_or(&[]);
-                    *self.start += *used;
-                    Ok(event.map(|event| (event, raw)))
-                }
-            }
+        // The step's result is handed on as it is (not rebuilt: no copy of the event).
+        match &step {
+            Ok(_) => *self.start += *used,
             Err(e) => {
-                *self.failed = Some(e);
+                *self.failed = Some(*e);
                 *self.failed_taken = *used;
-                Err(e)
             }
         }
+        step
     }
 }
 
@@ -675,8 +662,10 @@ fn head_step<'a>(
     state: &mut State,
     used: &mut usize,
 ) -> Result<Step<'a>, DecodeError> {
-    let Some(header_len) = header_len(data, cap, limits)? else {
-        return Ok(None);
+    let header_len = match header_len(data, cap, limits) {
+        Ok(Some(n)) => n,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(e),
     };
     let head = PREFIX_LEN + header_len;
     let Some(header_bytes) = data.get(PREFIX_LEN..head) else {
@@ -690,7 +679,12 @@ fn head_step<'a>(
     };
     #[cfg(not(feature = "small"))]
     let trailer: Option<(u32, Option<(u32, u32)>)> = None;
-    let header = checked_header(header_bytes, limits, trailer.map(|(id, _)| id))?;
+    // Used where it was read (`small`: not moved out of the result first).
+    let read = checked_header(header_bytes, limits, trailer.map(|(id, _)| id));
+    let header = match &read {
+        Ok(header) => header,
+        Err(e) => return Err(*e),
+    };
     if let Some((_, crc)) = trailer {
         return trailer_event(data, cap, head, header, crc, state, used);
     }
@@ -706,12 +700,17 @@ fn head_step<'a>(
             trailer: header.has_trailer().then_some(header.id),
         };
         *used = head;
-        return Ok(Some(Event::Start(header)));
+        return deliver(
+            header,
+            data.get(..head).unwrap_or(&[]),
+            head,
+            Deliver::Start,
+        );
     }
-    match data.get(head..at.frame_len()) {
-        Some(payload) => {
-            *used = at.frame_len();
-            checked(header, payload).map(|f| Some(Event::Frame(f)))
+    match data.get(..at.frame_len()) {
+        Some(frame) => {
+            *used = frame.len();
+            deliver(header, frame, head, Deliver::Frame)
         }
         None => {
             #[cfg(not(feature = "small"))]
@@ -803,10 +802,10 @@ fn body_step<'a>(
         return Ok(None);
     };
     *state = State::Head;
-    let (head, payload) = frame.split_at(PREFIX_LEN + header_len);
-    let header = Header::parse(&head[PREFIX_LEN..])?;
+    let head = PREFIX_LEN + header_len;
+    let header = Header::parse(frame.get(PREFIX_LEN..head).unwrap_or(&[]))?;
     *used = frame_len;
-    checked(header, payload).map(|f| Some(Event::Frame(f)))
+    deliver(&header, frame, head, Deliver::Frame)
 }
 
 /// A streamed payload: the next chunk, or the end once all of it has passed (for a frame
@@ -842,7 +841,7 @@ fn stream_step<'a>(
             verify(*expected, digest.value())?;
         }
         *state = State::Head;
-        return Ok(Some(Event::End));
+        return Ok(Some((Event::End, &[])));
     }
     if data.is_empty() {
         return Ok(None);
@@ -855,7 +854,8 @@ fn stream_step<'a>(
     }
     *remaining -= len as u64;
     *used = len;
-    Ok(Some(Event::Chunk(&data[..len])))
+    let chunk = data.get(..len).unwrap_or(&[]);
+    Ok(Some((Event::Chunk(chunk), chunk)))
 }
 
 /// The trailer of a streamed payload: [`Event::End`] (once the checksum matched) or
@@ -878,7 +878,7 @@ fn trailer_step<'a>(
         data,
         cap,
         frame_len - header.len as usize,
-        header,
+        &header,
         crc,
         state,
         used,
@@ -892,7 +892,7 @@ fn trailer_event<'a>(
     data: &'a [u8],
     cap: usize,
     head: usize,
-    header: Header<'a>,
+    header: &Header<'a>,
     crc: Option<(u32, u32)>,
     state: &mut State,
     used: &mut usize,
@@ -905,7 +905,7 @@ fn trailer_event<'a>(
             need: frame_len,
         });
     }
-    let Some(payload) = data.get(head..frame_len) else {
+    let Some(frame) = data.get(..frame_len) else {
         return Ok(None);
     };
     *state = State::Head;
@@ -914,20 +914,49 @@ fn trailer_event<'a>(
         if let Some((expected, actual)) = crc {
             verify(expected, actual)?;
         }
-        return Ok(Some(Event::End));
+        return Ok(Some((Event::End, frame)));
     }
     // An aborted payload's checksum is not verified: it holds filler.
-    checked(header, payload).map(|f| Some(Event::Abort(f)))
+    deliver(header, frame, head, Deliver::Abort)
 }
 
-/// A whole frame, once its checksum (if any) matches.
+/// What [`deliver`] hands out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Deliver {
+    /// [`Event::Start`]: the head of a streamed frame.
+    Start,
+    /// [`Event::Frame`]: a whole frame.
+    Frame,
+    /// [`Event::Abort`]: an ABORT trailer.
+    Abort,
+}
+
+/// The event for `header`, whose bytes on the wire are `frame` (prefix and header up to
+/// `head`, then the payload if any): the start of a streamed frame, or a whole frame or
+/// ABORT trailer once its checksum (if any) matches. Gives the step's own result, so that a
+/// step hands it on as it is; `small`: the one place a step's header goes (not copied into
+/// three events), and no copy of the event from one result into another.
 #[cfg_attr(not(feature = "small"), inline(always))]
 #[cfg_attr(feature = "small", inline(never))]
-fn checked<'a>(header: Header<'a>, payload: &'a [u8]) -> Result<Frame<'a>, DecodeError> {
-    if let Some(expected) = header.crc {
+fn deliver<'a>(
+    header: &Header<'a>,
+    frame: &'a [u8],
+    head: usize,
+    what: Deliver,
+) -> Result<Step<'a>, DecodeError> {
+    let payload = frame.get(head..).unwrap_or(&[]);
+    if what != Deliver::Start
+        && let Some(expected) = header.crc
+    {
         verify(expected, crate::checksum::crc32c(payload))?;
     }
-    Ok(Frame { header, payload })
+    let header = *header;
+    let event = match what {
+        Deliver::Start => Event::Start(header),
+        Deliver::Frame => Event::Frame(Frame { header, payload }),
+        Deliver::Abort => Event::Abort(Frame { header, payload }),
+    };
+    Ok(Some((event, frame)))
 }
 
 fn verify(expected: u32, actual: u32) -> Result<(), DecodeError> {
@@ -1082,8 +1111,8 @@ impl Splitter {
         let mut state = State::Head;
         let mut used = 0;
         Ok(match head_step(data, cap, limits, &mut state, &mut used)? {
-            Some(Event::Frame(frame)) => Found::Frame { frame, end: used },
-            Some(Event::Start(header)) => Found::Start { header, end: used },
+            Some((Event::Frame(frame), _)) => Found::Frame { frame, end: used },
+            Some((Event::Start(header), _)) => Found::Start { header, end: used },
             // Between frames the decoder gives only these two events, or waits.
             _ => {
                 // The frame still arriving whole, if its header is in (`small` has no body

@@ -189,24 +189,45 @@ impl<'a> Header<'a> {
     ///
     /// Strings borrow from `bytes`. Bytes after the last known field are ignored (forward
     /// compatibility). Never panics.
-    #[cfg_attr(not(feature = "small"), inline(always))]
-    #[cfg_attr(feature = "small", inline(never))]
+    #[inline(always)]
     pub fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         // The fast path is speed bought with flash: `small` leaves it out.
         #[cfg(not(feature = "small"))]
         if let Some(header) = Self::parse_common(bytes) {
             return Ok(header);
         }
+        Self::read_ruled(bytes, None)
+    }
+
+    /// Decodes a header as [`parse`](Self::parse) does, holding its first three fields to
+    /// `rules` (the payload limit, and the trailer rules for the id whose trailer is due, if
+    /// one is) as soon as they are read: the first fault in wire order (spec 7.5), with one
+    /// walk of the fields (a whole header or the part of one that arrived). `None`: no rules
+    /// (what `parse` is).
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline(never))]
+    pub(crate) fn read_ruled(
+        bytes: &'a [u8],
+        rules: Option<(u64, Option<u32>)>,
+    ) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        Self::read(&mut r).map_err(|problem| r.error(problem))
+        // Each error built where it is returned (`small`: not built aside and copied).
+        let (kind, id, len) = match Self::first(&mut r) {
+            Ok(first) => first,
+            Err(problem) => return Err(r.error(problem)),
+        };
+        if let Some((max_payload, expected)) = rules {
+            crate::faults::check_first(kind, id, len, max_payload, expected)?;
+        }
+        Self::rest(&mut r, kind, id, len).map_err(|problem| r.error(problem))
     }
 
     /// The common header, read straight without recording which field each read is for:
     /// no name, no metadata, a checksum or none (`kind id len flags 00 00 00` or
     /// `kind id len flags 00 01 crc 00`, then whatever later versions add). `None` for every
-    /// other header, valid or not: [`read`](Self::read) then decodes it or names its fault,
-    /// so this path never decides an error. `core/tests/header_equivalence.rs` holds both to
-    /// postcard.
+    /// other header, valid or not: [`read_ruled`](Self::read_ruled) then decodes it or names
+    /// its fault, so this path never decides an error. `core/tests/header_equivalence.rs`
+    /// holds both to postcard.
     #[cfg(not(feature = "small"))]
     #[inline(always)]
     pub(crate) fn parse_common(bytes: &[u8]) -> Option<Header<'static>> {
@@ -259,13 +280,23 @@ impl<'a> Header<'a> {
         Some((header, end))
     }
 
-    /// The fields in wire order; on error, `r` knows which field failed.
+    /// The first three fields (`kind`, `id`, `len`); on error, `r` knows which failed.
     #[inline(always)]
-    fn read(r: &mut Reader<'a>) -> Result<Self, Problem> {
+    fn first(r: &mut Reader<'a>) -> Result<(Kind, u32, u64), Problem> {
+        Ok((
+            Kind(r.field(Field::Kind).byte()?),
+            r.field(Field::Id).varint_u32()?,
+            r.field(Field::Len).varint_u64()?,
+        ))
+    }
+
+    /// The fields after [`first`](Self::first), in wire order.
+    #[inline(always)]
+    fn rest(r: &mut Reader<'a>, kind: Kind, id: u32, len: u64) -> Result<Self, Problem> {
         Ok(Header {
-            kind: Kind(r.field(Field::Kind).byte()?),
-            id: r.field(Field::Id).varint_u32()?,
-            len: r.field(Field::Len).varint_u64()?,
+            kind,
+            id,
+            len,
             flags: Flags(r.field(Field::Flags).byte()?),
             name: match r.field(Field::Name).option()? {
                 true => Some(r.str()?),
@@ -291,31 +322,7 @@ impl<'a> Header<'a> {
     #[inline(always)]
     pub(crate) fn peek(bytes: &[u8]) -> Result<(Kind, u32, u64), DecodeError> {
         let mut r = Reader::new(bytes);
-        let first = (|| {
-            Ok((
-                Kind(r.field(Field::Kind).byte()?),
-                r.field(Field::Id).varint_u32()?,
-                r.field(Field::Len).varint_u64()?,
-            ))
-        })();
-        first.map_err(|p| r.error(p))
-    }
-
-    /// Checks the start of a header of which only `bytes` have arrived: `Err` with the first
-    /// fault those bytes already show, `Ok` if they hold none (they may simply run out). For
-    /// a stream that ended mid-header: a fault in bytes that arrived beats `truncated`. (The
-    /// one header reader, not a second copy: flash on the board.)
-    #[cold]
-    pub(crate) fn check_partial(bytes: &'a [u8]) -> Result<(), DecodeError> {
-        match Self::parse(bytes) {
-            Err(DecodeError::BadHeader { problem, .. })
-                if crate::text::same(problem.as_bytes(), crate::reader::ENDED.as_bytes()) =>
-            {
-                Ok(())
-            }
-            Err(fault) => Err(fault),
-            Ok(_) => Ok(()),
-        }
+        Header::first(&mut r).map_err(|p| r.error(p))
     }
 
     /// The encoded length of this header in bytes.
