@@ -90,8 +90,35 @@ pub(crate) struct Facts {
     pub(crate) extra: &'static str,
 }
 
+/// Every decode error's keys, in one table: each error's keys are a run of it (below), so
+/// runs shared by several errors (`kind`, `id`, `size`; `size`, `limit`) are stored once.
+const KEYS: &[&str] = &[
+    "at",
+    "got",
+    "version",
+    "supported",
+    "field",
+    "expected-id",
+    "kind",
+    "id",
+    "size",
+    "limit",
+    "expected",
+    "actual",
+    "size",
+    "need",
+    "stage",
+    "have",
+    "need",
+];
+
+/// The `n` keys of [`KEYS`] from `from` on (checked when the constants are built).
+const fn keys(from: usize, n: usize) -> &'static [&'static str] {
+    KEYS.split_at(from).1.split_at(n).0
+}
+
 /// The keys most size errors share.
-const SIZE_LIMIT: &[&str] = &["size", "limit"];
+const SIZE_LIMIT: &[&str] = keys(8, 2);
 
 impl DecodeError {
     /// The error's numbers, as the metadata its ERROR frame carries after `code`.
@@ -179,17 +206,17 @@ impl DecodeError {
 /// bad magic's message is written by its own code (it shows the bytes seen): its template
 /// is empty.
 const TEMPLATES: [(&[&str], &str); 13] = [
-    (&["at", "got"], ""),
+    (keys(0, 2), ""),
     (
-        &["version", "supported"],
+        keys(2, 2),
         "unsupported wire-format version \x01, this peer speaks \x02",
     ),
     (SIZE_LIMIT, "header is \x01 bytes, limit \x02"),
     (SIZE_LIMIT, "payload is \x01 bytes, limit \x02"),
-    (&["field"], "bad header: field `\x01`: \x0f"),
+    (keys(4, 1), "bad header: field `\x01`: \x0f"),
     (SIZE_LIMIT, "header has \x01 metadata entries, limit \x02"),
     (
-        &["kind", "id", "size"],
+        keys(6, 3),
         "trailer (kind \x01) for frame \x02, but no frame announced one",
     ),
     (
@@ -205,21 +232,18 @@ const TEMPLATES: [(&[&str], &str); 13] = [
         "ABORT of frame \x03 has a \x04-byte message, limit 200",
     ),
     (
-        &["expected", "actual"],
+        keys(10, 2),
         "payload checksum mismatch: header says crc32c \x11, payload has \x12",
     ),
     (
-        &["size", "need"],
+        keys(12, 2),
         "receive buffer is \x01 bytes, a \x02-byte part of a frame must fit it",
     ),
-    (
-        &["stage", "have", "need"],
-        "stream ended mid-\x01: got \x02 of \x03 bytes",
-    ),
+    (keys(14, 3), "stream ended mid-\x01: got \x02 of \x03 bytes"),
 ];
 
 /// The keys of a trailer fault when a trailer was due.
-const TRAILER_DUE: &[&str] = &["expected-id", "kind", "id", "size"];
+const TRAILER_DUE: &[&str] = keys(5, 4);
 
 // The ABORT template above says the limit as a literal.
 const _: () = assert!(ABORT_MESSAGE_MAX == 200);
