@@ -112,13 +112,15 @@ const KEYS: &[&str] = &[
     "need",
 ];
 
-/// The `n` keys of [`KEYS`] from `from` on (checked when the constants are built).
-const fn keys(from: usize, n: usize) -> &'static [&'static str] {
-    KEYS.split_at(from).1.split_at(n).0
+/// The `n` keys of [`KEYS`] from `from` on, as [`TEMPLATES`] stores them: two bytes
+/// instead of a slice's eight (checked when the constants are built).
+const fn keys(from: usize, n: usize) -> [u8; 2] {
+    assert!(from + n <= KEYS.len());
+    [from as u8, n as u8]
 }
 
 /// The keys most size errors share.
-const SIZE_LIMIT: &[&str] = keys(8, 2);
+const SIZE_LIMIT: [u8; 2] = keys(8, 2);
 
 impl DecodeError {
     /// The error's numbers, as the metadata its ERROR frame carries after `code`.
@@ -192,7 +194,9 @@ impl DecodeError {
                 (12, [T(stage.name()), N(have), N(need), N(0)], "")
             }
         };
-        let (keys, template) = TEMPLATES.get(line).copied().unwrap_or((&[], ""));
+        let ([from, n], template) = TEMPLATES.get(line).copied().unwrap_or(([0, 0], ""));
+        let (from, n) = (usize::from(from), usize::from(n));
+        let keys = KEYS.get(from..from + n).unwrap_or(&[]);
         Facts {
             details: Details { keys, values },
             template,
@@ -201,11 +205,11 @@ impl DecodeError {
     }
 }
 
-/// The keys of a decode error's details and its message template (marks as
-/// [`render`](crate::text::render) reads them), by the line [`DecodeError::facts`] picks. A
-/// bad magic's message is written by its own code (it shows the bytes seen): its template
-/// is empty.
-const TEMPLATES: [(&[&str], &str); 13] = [
+/// The keys of a decode error's details (their run of [`KEYS`]) and its message template
+/// (marks as [`render`](crate::text::render) reads them), by the line
+/// [`DecodeError::facts`] picks. A bad magic's message is written by its own code (it shows
+/// the bytes seen): its template is empty.
+const TEMPLATES: [([u8; 2], &str); 13] = [
     (keys(0, 2), ""),
     (
         keys(2, 2),
@@ -243,7 +247,7 @@ const TEMPLATES: [(&[&str], &str); 13] = [
 ];
 
 /// The keys of a trailer fault when a trailer was due.
-const TRAILER_DUE: &[&str] = keys(5, 4);
+const TRAILER_DUE: [u8; 2] = keys(5, 4);
 
 // The ABORT template above says the limit as a literal.
 const _: () = assert!(ABORT_MESSAGE_MAX == 200);
