@@ -90,8 +90,37 @@ pub(crate) struct Facts {
     pub(crate) extra: &'static str,
 }
 
+/// Every decode error's keys, in one table: each error's keys are a run of it (below), so
+/// runs shared by several errors (`kind`, `id`, `size`; `size`, `limit`) are stored once.
+const KEYS: &[&str] = &[
+    "at",
+    "got",
+    "version",
+    "supported",
+    "field",
+    "expected-id",
+    "kind",
+    "id",
+    "size",
+    "limit",
+    "expected",
+    "actual",
+    "size",
+    "need",
+    "stage",
+    "have",
+    "need",
+];
+
+/// The `n` keys of [`KEYS`] from `from` on, as [`TEMPLATES`] stores them: two bytes
+/// instead of a slice's eight (checked when the constants are built).
+const fn keys(from: usize, n: usize) -> [u8; 2] {
+    assert!(from + n <= KEYS.len());
+    [from as u8, n as u8]
+}
+
 /// The keys most size errors share.
-const SIZE_LIMIT: &[&str] = &["size", "limit"];
+const SIZE_LIMIT: [u8; 2] = keys(8, 2);
 
 impl DecodeError {
     /// The error's numbers, as the metadata its ERROR frame carries after `code`.
@@ -165,7 +194,9 @@ impl DecodeError {
                 (12, [T(stage.name()), N(have), N(need), N(0)], "")
             }
         };
-        let (keys, template) = TEMPLATES.get(line).copied().unwrap_or((&[], ""));
+        let ([from, n], template) = TEMPLATES.get(line).copied().unwrap_or(([0, 0], ""));
+        let (from, n) = (usize::from(from), usize::from(n));
+        let keys = KEYS.get(from..from + n).unwrap_or(&[]);
         Facts {
             details: Details { keys, values },
             template,
@@ -174,22 +205,22 @@ impl DecodeError {
     }
 }
 
-/// The keys of a decode error's details and its message template (marks as
-/// [`render`](crate::text::render) reads them), by the line [`DecodeError::facts`] picks. A
-/// bad magic's message is written by its own code (it shows the bytes seen): its template
-/// is empty.
-const TEMPLATES: [(&[&str], &str); 13] = [
-    (&["at", "got"], ""),
+/// The keys of a decode error's details (their run of [`KEYS`]) and its message template
+/// (marks as [`render`](crate::text::render) reads them), by the line
+/// [`DecodeError::facts`] picks. A bad magic's message is written by its own code (it shows
+/// the bytes seen): its template is empty.
+const TEMPLATES: [([u8; 2], &str); 13] = [
+    (keys(0, 2), ""),
     (
-        &["version", "supported"],
+        keys(2, 2),
         "unsupported wire-format version \x01, this peer speaks \x02",
     ),
     (SIZE_LIMIT, "header is \x01 bytes, limit \x02"),
     (SIZE_LIMIT, "payload is \x01 bytes, limit \x02"),
-    (&["field"], "bad header: field `\x01`: \x0f"),
+    (keys(4, 1), "bad header: field `\x01`: \x0f"),
     (SIZE_LIMIT, "header has \x01 metadata entries, limit \x02"),
     (
-        &["kind", "id", "size"],
+        keys(6, 3),
         "trailer (kind \x01) for frame \x02, but no frame announced one",
     ),
     (
@@ -205,21 +236,18 @@ const TEMPLATES: [(&[&str], &str); 13] = [
         "ABORT of frame \x03 has a \x04-byte message, limit 200",
     ),
     (
-        &["expected", "actual"],
+        keys(10, 2),
         "payload checksum mismatch: header says crc32c \x11, payload has \x12",
     ),
     (
-        &["size", "need"],
+        keys(12, 2),
         "receive buffer is \x01 bytes, a \x02-byte part of a frame must fit it",
     ),
-    (
-        &["stage", "have", "need"],
-        "stream ended mid-\x01: got \x02 of \x03 bytes",
-    ),
+    (keys(14, 3), "stream ended mid-\x01: got \x02 of \x03 bytes"),
 ];
 
 /// The keys of a trailer fault when a trailer was due.
-const TRAILER_DUE: &[&str] = &["expected-id", "kind", "id", "size"];
+const TRAILER_DUE: [u8; 2] = keys(5, 4);
 
 // The ABORT template above says the limit as a literal.
 const _: () = assert!(ABORT_MESSAGE_MAX == 200);

@@ -152,10 +152,13 @@ fn split_by_source(symbol: &str) -> bool {
 fn flash_symbols(elf: &Path) -> Result<BTreeMap<String, i64>, String> {
     let listing = binutils("arm-none-eabi-nm", &["--print-size", "--demangle"], elf)?;
     let mut symbols = BTreeMap::new();
+    // Aliases (`__aeabi_memmove` and `__aeabi_memmove8`, functions the linker folded into
+    // one) share their address and size: counted once, for the first name.
+    let mut seen = std::collections::BTreeSet::new();
     for line in listing.lines() {
         // "ADDRESS SIZE TYPE NAME"; symbols without a size have three fields.
         let mut fields = line.splitn(4, ' ');
-        let (Some(_), Some(size), Some(kind), Some(name)) =
+        let (Some(addr), Some(size), Some(kind), Some(name)) =
             (fields.next(), fields.next(), fields.next(), fields.next())
         else {
             continue;
@@ -165,6 +168,9 @@ fn flash_symbols(elf: &Path) -> Result<BTreeMap<String, i64>, String> {
         }
         let size = i64::from_str_radix(size, 16)
             .map_err(|_| format!("unexpected arm-none-eabi-nm line: {line}"))?;
+        if !seen.insert((addr.to_string(), size)) {
+            continue;
+        }
         *symbols.entry(name.to_string()).or_insert(0) += size;
     }
     Ok(symbols)
@@ -358,12 +364,84 @@ pub fn print_parts(framed: &Path, plain: &Path) -> Result<(), String> {
             .collect();
         println!("{label:<55} {:>7}  {}", part.bytes, top.join(", "));
     }
+    // What no symbol covers: string literals and tables the compiler emits without a
+    // symbol (mergeable strings, `&str` arrays) in read-only data, and the padding between
+    // functions in code. Both are measured, not inferred from the difference.
+    let (framed_gaps, plain_gaps) = (unsized_bytes(framed)?, unsized_bytes(plain)?);
+    let data = framed_gaps.data - plain_gaps.data;
+    let padding = framed_gaps.code - plain_gaps.code;
     println!(
         "{:<55} {:>7}",
-        "alignment and symbols without a size",
-        total - named
+        "read-only data without a symbol (strings, tables)", data
     );
+    println!("{:<55} {:>7}", "alignment (padding between code)", padding);
+    let rest = total - named - data - padding;
+    if rest != 0 {
+        println!("{:<55} {:>7}", "not accounted for", rest);
+    }
     Ok(())
+}
+
+/// Flash bytes no sized symbol covers, in code and in data.
+#[derive(Debug, Default, PartialEq)]
+struct Unsized {
+    code: i64,
+    data: i64,
+}
+
+/// The bytes of an ELF's flash sections (allocated, with contents, below RAM) that no
+/// symbol with a size covers (`arm-none-eabi-readelf -SW`, `arm-none-eabi-nm -S`).
+fn unsized_bytes(elf: &Path) -> Result<Unsized, String> {
+    let sections = binutils("arm-none-eabi-readelf", &["-SW"], elf)?;
+    let symbols = binutils("arm-none-eabi-nm", &["--print-size", "--defined-only"], elf)?;
+    Ok(count_unsized(&sections, &symbols))
+}
+
+/// [`unsized_bytes`] over the two tools' listings.
+fn count_unsized(sections: &str, symbols: &str) -> Unsized {
+    let mut spans: Vec<(u64, u64)> = symbols
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split(' ');
+            let addr = u64::from_str_radix(fields.next()?, 16).ok()?;
+            let size = u64::from_str_radix(fields.next()?, 16).ok()?;
+            Some((addr, addr + size))
+        })
+        .collect();
+    spans.sort_unstable();
+    let mut gaps = Unsized::default();
+    for line in sections.lines() {
+        // "[Nr] Name Type Addr Off Size ES Flg ..." ("[ 1]" splits in two).
+        let line = line.trim_start().trim_start_matches('[').trim_start();
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [_, _name, kind, addr, _off, size, _es, flags, ..] = fields[..] else {
+            continue;
+        };
+        let (Ok(start), Ok(size)) = (u64::from_str_radix(addr, 16), u64::from_str_radix(size, 16))
+        else {
+            continue;
+        };
+        if kind != "PROGBITS" || !flags.contains('A') || start >= 0x2000_0000 {
+            continue;
+        }
+        let end = start + size;
+        // Walk the sorted spans, counting the bytes of the section they do not reach.
+        let (mut at, mut uncovered) = (start, 0);
+        for &(from, to) in &spans {
+            if to <= at || from >= end {
+                continue;
+            }
+            uncovered += from.saturating_sub(at);
+            at = at.max(to.min(end));
+        }
+        uncovered += end - at;
+        if flags.contains('X') {
+            gaps.code += uncovered as i64;
+        } else {
+            gaps.data += uncovered as i64;
+        }
+    }
+    gaps
 }
 
 /// A source path from the workspace or a crate's own directory on.
@@ -457,6 +535,36 @@ mod tests {
         assert_eq!(
             PARTS[FIRMWARE].0,
             "firmware (its own code: service, UART link)"
+        );
+    }
+
+    /// Bytes no symbol covers are counted by section: code padding apart from data.
+    #[test]
+    fn unsized_bytes_are_counted_by_section() {
+        let sections = "\
+  [Nr] Name              Type            Addr     Off    Size   ES Flg Lk Inf Al
+  [ 1] .vector_table     PROGBITS        00000000 010000 000010 00   A  0   0  4
+  [ 2] .text             PROGBITS        00000010 010010 000020 00  AX  0   0  4
+  [ 3] .rodata           PROGBITS        00000030 010030 000010 00 AMS  0   0  8
+  [ 6] .bss              NOBITS          20000000 020000 009ec4 00  WA  0   0  8
+  [ 8] .debug_loc        PROGBITS        00000000 020000 01ee3d 00      0   0  1
+";
+        let symbols = "\
+00000000 00000010 R __RESET_VECTOR
+00000010 0000000e T main
+00000020 00000004 t lit
+00000022 00000002 t overlapping
+0000002c 00000004 T tail
+00000034 00000004 r .Lanon.1
+00000034 T no_size
+20000000 00000040 b BUF
+";
+        assert_eq!(
+            count_unsized(sections, symbols),
+            Unsized {
+                code: 2 + 8, // 0x1e..0x20 and 0x24..0x2c
+                data: 4 + 8, // 0x30..0x34 and 0x38..0x40
+            }
         );
     }
 
