@@ -86,8 +86,13 @@ pub fn echo_reply<'a>(
     }
     // The kind byte is the header's first (offset 5, after the prefix).
     let (before, after) = (&raw[..PREFIX_LEN], &raw[PREFIX_LEN + 1..]);
+    // A header whose fields run into its last 4 bytes (a stream decoder, which does not
+    // verify the check, reads it whole) has no check to recompute: rewriting those bytes
+    // would change its fields. Its fields end before them exactly when the header without
+    // them still decodes (the reader reads in order and ignores bytes after the fields).
     if header.flags.contains(Flags::HCHECK)
         && head_len >= MIN_CHECKED_HEAD
+        && crate::Header::parse(&raw[PREFIX_LEN..head_len - HCHECK_LEN]).is_ok()
         && let Some(check) = scratch.get_mut(..HCHECK_LEN)
     {
         // Spec section 9: the check covers the kind byte, so the PONG gets its own.
@@ -202,5 +207,33 @@ mod tests {
         let (out, m) = echo(&wire[..n], &mut []);
         assert_eq!(m, n);
         assert_eq!(out[PREFIX_LEN], Kind::PONG.0);
+    }
+
+    /// Found by the `desktop_conn` fuzz target: a PING with HCHECK whose metadata string runs
+    /// into the header's last 4 bytes (a stream decoder reads them as part of the string).
+    /// Recomputing the check there rewrote the string, and the PONG's own header no longer
+    /// decoded (`meta`: not valid UTF-8). Such a PING is answered kind byte only.
+    #[test]
+    fn a_checked_ping_whose_fields_run_into_its_check_keeps_its_fields() {
+        // Prefix, then a 20-byte header: kind 2 (PING), id 451, len 2, flags MORE | HCHECK |
+        // 0x10, no name, no crc, one metadata entry whose 9-byte key takes header bytes
+        // 9..18 (the check is 16..20), an empty value (byte 18), one byte more; the payload.
+        let wire = [
+            0xf5, 0x46, 0x01, 20, 0, 0x02, 0xc3, 0x03, 0x02, 0x15, 0x00, 0x00, 0x01, 0x09, 0x00,
+            0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x68, b'h', b'i',
+        ];
+        let (out, m) = echo(&wire, &mut [0u8; ECHO_SCRATCH]);
+        assert_eq!(m, wire.len());
+        assert_eq!(out[PREFIX_LEN], Kind::PONG.0);
+        assert_eq!(out[PREFIX_LEN + 1..m], wire[PREFIX_LEN + 1..]);
+        let mut dec = Decoder::new([0u8; 512]);
+        dec.feed(&out[..m]);
+        let Some(crate::Event::Frame(f)) = dec.next_event().unwrap() else {
+            panic!("the PONG decodes as a frame");
+        };
+        assert_eq!(
+            (f.header.kind, f.header.id, f.payload),
+            (Kind::PONG, 451, &b"hi"[..])
+        );
     }
 }
