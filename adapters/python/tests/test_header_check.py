@@ -91,3 +91,16 @@ def test_unchecked_ping_keeps_every_other_byte() -> None:
     frame = only_frame(wire)
     pong = echo_head(frame.header, frame.head, Decoder())
     assert pong[PREFIX_LEN + 1 :] == wire[PREFIX_LEN + 1 :]
+
+
+def test_checked_ping_whose_fields_run_into_its_check_keeps_its_fields() -> None:
+    # The core's echo test of the same name: a 9-byte metadata key takes header bytes
+    # 9..18, the check is 16..20; recomputing it would rewrite the key.
+    head = "f5 46 01 14 00 02 c3 03 02 15 00 00 01 09 00 00 01 02 00 00 00 00 00 00 68"
+    wire = bytes.fromhex(head) + b"hi"
+    frame = only_frame(wire)
+    pong = echo_head(frame.header, frame.head, Decoder())
+    assert pong[PREFIX_LEN] == Kind.PONG
+    assert pong[PREFIX_LEN + 1 :] == frame.head[PREFIX_LEN + 1 :]
+    back = only_frame(pong + b"hi")
+    assert (back.header.kind, back.header.id, back.payload) == (Kind.PONG, 451, b"hi")

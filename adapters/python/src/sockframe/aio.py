@@ -34,7 +34,7 @@ from .encoder import (
     seal,
 )
 from .errors import DecodeError, FrameTimeout, IdleTimeout
-from .header import Flags, Header, Kind, Meta
+from .header import Flags, Header, Kind, Meta, parse_header
 from .message import Assembler, Message, is_reply, limits_of_pong, limits_request
 
 log = logging.getLogger("sockframe")
@@ -203,7 +203,11 @@ def echo_head(header: Header, head: bytes, decoder: Decoder) -> bytes:
         return head
     if header.get("limits") is None:
         same = head[:PREFIX_LEN] + bytes([Kind.PONG]) + head[PREFIX_LEN + 1 :]
-        if header.flags & Flags.HCHECK and len(head) >= MIN_CHECKED_HEAD:
+        if (
+            header.flags & Flags.HCHECK
+            and len(head) >= MIN_CHECKED_HEAD
+            and _fields_end_before_check(head, decoder)
+        ):
             return seal(same[:-HCHECK_LEN])
         return same
     pong = Header(
@@ -214,6 +218,21 @@ def echo_head(header: Header, head: bytes, decoder: Decoder) -> bytes:
         meta=limits_of(decoder),
     )
     return encode_head(pong, header.len)
+
+
+def _fields_end_before_check(head: bytes, decoder: Decoder) -> bool:
+    """Whether a checked header's fields end before its last 4 bytes (spec, section 9): the
+    header without them still decodes. If not, recomputing the check would change fields.
+    """
+    try:
+        parse_header(
+            head[PREFIX_LEN:-HCHECK_LEN],
+            decoder.limits.max_payload,
+            decoder.limits.max_meta,
+        )
+    except DecodeError:
+        return False
+    return True
 
 
 FILLER_PIECE = 64 * 1024
