@@ -83,7 +83,7 @@ impl Session {
 ///
 /// [`Echo`]: sockframe_smoltcp::Echo
 /// [`Sensor`]: sockframe_smoltcp::sensor::Sensor
-#[cfg(not(feature = "plain-echo"))]
+#[cfg(not(any(feature = "plain-echo", feature = "plain-uart")))]
 pub struct UartLink {
     port: sockframe_smoltcp::Port<FRAME_BUF, UART_OUT>,
     handler: UartHandler,
@@ -92,18 +92,21 @@ pub struct UartLink {
 }
 
 /// What the UART serves.
-#[cfg(all(not(feature = "plain-echo"), not(feature = "sensor")))]
+#[cfg(not(any(feature = "plain-echo", feature = "plain-uart", feature = "sensor")))]
 type UartHandler = sockframe_smoltcp::Echo;
-#[cfg(all(not(feature = "plain-echo"), feature = "sensor"))]
+#[cfg(all(
+    not(any(feature = "plain-echo", feature = "plain-uart")),
+    feature = "sensor"
+))]
 type UartHandler = sockframe_smoltcp::sensor::Sensor;
 
 /// The port driver's output buffer: a full decoder buffer's answer (`Echo::reserve`: the
 /// echo may grow a limits PING's PONG by 61 bytes) or an ERROR frame (320 B); the port
 /// checks both on every poll.
-#[cfg(not(feature = "plain-echo"))]
+#[cfg(not(any(feature = "plain-echo", feature = "plain-uart")))]
 const UART_OUT: usize = FRAME_BUF + 64;
 
-#[cfg(not(feature = "plain-echo"))]
+#[cfg(not(any(feature = "plain-echo", feature = "plain-uart")))]
 impl UartLink {
     pub fn new() -> Self {
         UartLink {
@@ -137,11 +140,12 @@ impl UartLink {
     }
 }
 
-/// The plain byte echo on the UART.
-#[cfg(feature = "plain-echo")]
+/// The plain byte echo on the UART (the baseline's, and with feature `plain-uart` beside the
+/// framed TCP echo).
+#[cfg(any(feature = "plain-echo", feature = "plain-uart"))]
 pub struct UartLink;
 
-#[cfg(feature = "plain-echo")]
+#[cfg(any(feature = "plain-echo", feature = "plain-uart"))]
 impl UartLink {
     pub fn new() -> Self {
         UartLink

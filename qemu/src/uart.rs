@@ -247,7 +247,7 @@ unsafe impl cortex_m::interrupt::InterruptNumber for UartIrq {
 
 /// The plain byte echo on the UART: moves received bytes to the transmit ring, only as many
 /// as fit (the rest wait in the receive ring). Returns true if it moved any.
-#[cfg(feature = "plain-echo")]
+#[cfg(any(feature = "plain-echo", feature = "plain-uart"))]
 pub fn echo_bytes(uart: &mut Uart) -> bool {
     use embedded_io::{Read as _, Write as _};
     let mut moved = uart.poll();
