@@ -162,14 +162,15 @@ pub fn encode_error_frame(
 
 /// The text of an ERROR or ABORT frame, written into its (cutting) buffer.
 pub(crate) trait Message {
-    /// Writes the text; what does not fit is cut.
-    fn write_to(&self, out: &mut Cut<'_, ERROR_MESSAGE_MAX>);
+    /// Writes the text; what does not fit is cut. `pairs` are the frame's metadata, `code`
+    /// first (what a terse message is written from).
+    fn write_to(&self, pairs: &[(&str, &str)], out: &mut Cut<'_, ERROR_MESSAGE_MAX>);
 }
 
 /// A decoder's error writes its message straight, without `write!`: a firmware that only
 /// reports those has no `core::fmt::write` in its image.
 impl Message for crate::DecodeError {
-    fn write_to(&self, out: &mut Cut<'_, ERROR_MESSAGE_MAX>) {
+    fn write_to(&self, _: &[(&str, &str)], out: &mut Cut<'_, ERROR_MESSAGE_MAX>) {
         let _ = self.write_message(out);
     }
 }
@@ -178,7 +179,7 @@ impl Message for crate::DecodeError {
 pub(crate) struct Shown<'m>(pub(crate) &'m dyn fmt::Display);
 
 impl Message for Shown<'_> {
-    fn write_to(&self, out: &mut Cut<'_, ERROR_MESSAGE_MAX>) {
+    fn write_to(&self, _: &[(&str, &str)], out: &mut Cut<'_, ERROR_MESSAGE_MAX>) {
         let _ = write!(out, "{}", self.0);
     }
 }

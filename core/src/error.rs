@@ -201,7 +201,11 @@ impl DecodeError {
             return f.put(guess_protocol(seen));
         }
         let facts = self.facts();
-        text::render(f, facts.template, facts.details.values(), facts.extra)
+        let template = crate::report::TEMPLATES
+            .get(facts.line)
+            .copied()
+            .unwrap_or("");
+        text::render(f, template, facts.details.values(), facts.extra)
     }
 }
 

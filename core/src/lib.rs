@@ -38,6 +38,9 @@
 //! ## Cargo features
 //! - `std`: `std::io::Error` support in the embedded-io traits used by [`io`] and [`io_async`].
 //! - `defmt`: derives `defmt::Format` on every public type, for logging on a board.
+//! - `small`: trades speed for flash (a 64-byte CRC table, the header reader out of line).
+//! - `terse`: error frames of decode errors carry `code: key=value ...` instead of a sentence
+//!   (about 1.4 KiB less flash; the same numbers reach the peer; `Display` keeps the sentences).
 #![no_std]
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]

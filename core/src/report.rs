@@ -14,7 +14,11 @@
 //! assert_eq!(f.header.meta("code"), Some("header-too-large"));
 //! assert_eq!(f.header.meta("size"), Some("9000"));
 //! assert_eq!(f.header.meta("limit"), Some("512"));
+//! // The message: a sentence, or with feature `terse` the code and numbers.
+//! #[cfg(not(feature = "terse"))]
 //! assert_eq!(f.payload, b"header is 9000 bytes, limit 512");
+//! #[cfg(feature = "terse")]
+//! assert_eq!(f.payload, b"header-too-large: size=9000 limit=512");
 //! ```
 
 use crate::decoder::Limits;
@@ -80,13 +84,12 @@ impl Details {
 }
 
 /// What a decode error says, taken out of it once for its metadata and its message: the
-/// [`Details`], the message template their values are written into (see
+/// [`Details`], which line of [`TEMPLATES`] its message is (see
 /// [`text::render`](crate::text::render): `\x01` is the first value in decimal, `\x11` the
-/// first in hex...), and the text its `\x0f` stands for. A bad magic's message is written by
-/// its own code (it shows the bytes seen): its template is empty.
+/// first in hex...), and the text its `\x0f` stands for (a bad header's problem).
 pub(crate) struct Facts {
     pub(crate) details: Details,
-    pub(crate) template: &'static str,
+    pub(crate) line: usize,
     pub(crate) extra: &'static str,
 }
 
@@ -137,8 +140,8 @@ impl DecodeError {
     /// The details and the message template, from one match: every message number is one of
     /// the details, so the numbers are taken out of the error once for both (less flash than
     /// a message writer and a details builder side by side). The match gives only the values
-    /// and which line of [`TEMPLATES`] applies: the keys and templates are one table, not
-    /// constants loaded in every arm.
+    /// and which line of [`KEY_RUNS`] and [`TEMPLATES`] applies: tables, not constants
+    /// loaded in every arm.
     pub(crate) fn facts(&self) -> Facts {
         use Detail::{Number as N, Text as T};
         let (line, values, extra): (usize, [Detail; MAX_DETAILS], &'static str) = match *self {
@@ -194,56 +197,54 @@ impl DecodeError {
                 (12, [T(stage.name()), N(have), N(need), N(0)], "")
             }
         };
-        let ([from, n], template) = TEMPLATES.get(line).copied().unwrap_or(([0, 0], ""));
+        let [from, n] = KEY_RUNS.get(line).copied().unwrap_or([0, 0]);
         let (from, n) = (usize::from(from), usize::from(n));
         let keys = KEYS.get(from..from + n).unwrap_or(&[]);
         Facts {
             details: Details { keys, values },
-            template,
+            line,
             extra,
         }
     }
 }
 
-/// The keys of a decode error's details (their run of [`KEYS`]) and its message template
-/// (marks as [`render`](crate::text::render) reads them), by the line
-/// [`DecodeError::facts`] picks. A bad magic's message is written by its own code (it shows
-/// the bytes seen): its template is empty.
-const TEMPLATES: [([u8; 2], &str); 13] = [
-    (keys(0, 2), ""),
-    (
-        keys(2, 2),
-        "unsupported wire-format version \x01, this peer speaks \x02",
-    ),
-    (SIZE_LIMIT, "header is \x01 bytes, limit \x02"),
-    (SIZE_LIMIT, "payload is \x01 bytes, limit \x02"),
-    (keys(4, 1), "bad header: field `\x01`: \x0f"),
-    (SIZE_LIMIT, "header has \x01 metadata entries, limit \x02"),
-    (
-        keys(6, 3),
-        "trailer (kind \x01) for frame \x02, but no frame announced one",
-    ),
-    (
-        TRAILER_DUE,
-        "frame \x01 announced a trailer, got kind \x02 for frame \x03",
-    ),
-    (
-        TRAILER_DUE,
-        "END of frame \x03 has a \x04-byte payload, must be empty",
-    ),
-    (
-        TRAILER_DUE,
-        "ABORT of frame \x03 has a \x04-byte message, limit 200",
-    ),
-    (
-        keys(10, 2),
-        "payload checksum mismatch: header says crc32c \x11, payload has \x12",
-    ),
-    (
-        keys(12, 2),
-        "receive buffer is \x01 bytes, a \x02-byte part of a frame must fit it",
-    ),
-    (keys(14, 3), "stream ended mid-\x01: got \x02 of \x03 bytes"),
+/// The keys of each decode error's details (their run of [`KEYS`]), by the line
+/// [`DecodeError::facts`] picks.
+const KEY_RUNS: [[u8; 2]; 13] = [
+    keys(0, 2),
+    keys(2, 2),
+    SIZE_LIMIT,
+    SIZE_LIMIT,
+    keys(4, 1),
+    SIZE_LIMIT,
+    keys(6, 3),
+    TRAILER_DUE,
+    TRAILER_DUE,
+    TRAILER_DUE,
+    keys(10, 2),
+    keys(12, 2),
+    keys(14, 3),
+];
+
+/// Each decode error's message template (marks as [`render`](crate::text::render) reads
+/// them), by the same line as [`KEY_RUNS`]. A table apart from the keys: only the message
+/// writer refers to it, so a firmware that sends terse messages (feature `terse`) and does
+/// not `Display` decode errors has none of this text in its flash. A bad magic's message is
+/// written by its own code (it shows the bytes seen): its template is empty.
+pub(crate) const TEMPLATES: [&str; 13] = [
+    "",
+    "unsupported wire-format version \x01, this peer speaks \x02",
+    "header is \x01 bytes, limit \x02",
+    "payload is \x01 bytes, limit \x02",
+    "bad header: field `\x01`: \x0f",
+    "header has \x01 metadata entries, limit \x02",
+    "trailer (kind \x01) for frame \x02, but no frame announced one",
+    "frame \x01 announced a trailer, got kind \x02 for frame \x03",
+    "END of frame \x03 has a \x04-byte payload, must be empty",
+    "ABORT of frame \x03 has a \x04-byte message, limit 200",
+    "payload checksum mismatch: header says crc32c \x11, payload has \x12",
+    "receive buffer is \x01 bytes, a \x02-byte part of a frame must fit it",
+    "stream ended mid-\x01: got \x02 of \x03 bytes",
 ];
 
 /// The keys of a trailer fault when a trailer was due.
@@ -264,7 +265,8 @@ pub fn encode_decode_error(
 }
 
 /// The ERROR or ABORT frame of a decode error: one copy for both (and one of the error's
-/// code and facts in a firmware that sends both).
+/// code and facts in a firmware that sends both). Its message is the sentence, or with
+/// feature `terse` the terse message ([`Terse`]).
 #[inline(never)]
 fn encode_decoded(
     kind: Kind,
@@ -272,17 +274,62 @@ fn encode_decoded(
     err: &DecodeError,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    let details = err.details();
+    decoded_frame::<{ cfg!(feature = "terse") }>(kind, id, err, out)
+}
+
+/// [`encode_decoded`], with the sentence or the terse message as `TERSE` says (both are
+/// tested whatever the features; a firmware has one copy).
+fn decoded_frame<const TERSE: bool>(
+    kind: Kind,
+    id: u32,
+    err: &DecodeError,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let facts = err.facts();
+    let terse = Terse(facts.extra);
+    let message: &dyn Message = if TERSE { &terse } else { err };
     report(
         kind,
         Flags::default(),
         id,
         err.code(),
-        details.keys,
-        details.values(),
-        err,
+        facts.details.keys,
+        facts.details.values(),
+        message,
         out,
     )
+}
+
+/// The terse message of a decode error (feature `terse`): the frame's metadata as text,
+/// `code: key=value key=value`, then a bad header's problem after a comma, e.g.
+/// `header-too-large: size=9000 limit=512` or `bad-header: field=name, not valid UTF-8`.
+/// The numbers a sentence shows, written from the metadata's own digits, without the
+/// sentences in flash (a bad magic's guess at the foreign protocol is left out).
+struct Terse(&'static str);
+
+impl Message for Terse {
+    fn write_to(&self, pairs: &[(&str, &str)], out: &mut Cut<'_, ERROR_MESSAGE_MAX>) {
+        let _ = terse(pairs, self.0, out);
+    }
+}
+
+fn terse(pairs: &[(&str, &str)], extra: &str, out: &mut Cut<'_, ERROR_MESSAGE_MAX>) -> fmt::Result {
+    use fmt::Write as _;
+    let mut sep = ": ";
+    for (i, (key, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.write_str(sep)?;
+            out.write_str(key)?;
+            out.write_str("=")?;
+            sep = " ";
+        }
+        out.write_str(value)?;
+    }
+    if !extra.is_empty() {
+        out.write_str(", ")?;
+        out.write_str(extra)?;
+    }
+    Ok(())
 }
 
 /// Writes a [`Kind::ERROR`] frame with a service's own `code` and a fixed `message` (cut at
@@ -343,7 +390,7 @@ pub fn encode_error_text_with_check(
 
 /// A fixed text, written as it is.
 impl Message for &str {
-    fn write_to(&self, out: &mut Cut<'_, ERROR_MESSAGE_MAX>) {
+    fn write_to(&self, _: &[(&str, &str)], out: &mut Cut<'_, ERROR_MESSAGE_MAX>) {
         let _ = fmt::Write::write_str(out, self);
     }
 }
@@ -470,9 +517,6 @@ fn report(
     message: &dyn Message,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    let mut text = heapless::String::<ERROR_MESSAGE_MAX>::new();
-    // A message too long for the buffer is cut, not dropped: keep what fit.
-    message.write_to(&mut Cut(&mut text));
     let mut bufs = [[0u8; 20]; MAX_DETAILS];
     let mut pairs = [("code", code); 1 + MAX_DETAILS];
     let mut n = 1;
@@ -490,11 +534,15 @@ fn report(
         );
         n += 1;
     }
+    let pairs = &pairs[..n];
+    let mut text = heapless::String::<ERROR_MESSAGE_MAX>::new();
+    // A message too long for the buffer is cut, not dropped: keep what fit.
+    message.write_to(pairs, &mut Cut(&mut text));
     let header = Header {
         flags,
         ..Header::new(kind, id, 0)
     }
-    .with_meta(&pairs[..n]);
+    .with_meta(pairs);
     encode_frame(&header, text.as_bytes(), out)
 }
 
@@ -503,6 +551,134 @@ mod tests {
     extern crate std;
     use super::*;
     use crate::header_check;
+
+    /// The payload of the ERROR frame `err` gets with terse messages.
+    fn terse(err: &DecodeError) -> std::string::String {
+        let mut out = [0u8; ERROR_FRAME_MAX];
+        let n = decoded_frame::<true>(Kind::ERROR, 0, err, &mut out).unwrap();
+        let mut dec = crate::Decoder::new([0u8; 512]);
+        dec.feed(&out[..n]);
+        match dec.next_event() {
+            Ok(Some(crate::Event::Frame(f))) => {
+                std::string::String::from_utf8(f.payload.to_vec()).unwrap()
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The terse message (feature `terse`) is the code and the metadata as `key=value`, in
+    /// the metadata's order, then a bad header's problem: the numbers a sentence shows.
+    #[test]
+    fn terse_messages_say_the_code_and_the_numbers() {
+        use crate::Stage;
+        let cases: [(DecodeError, &str); 8] = [
+            (
+                DecodeError::HeaderTooLarge {
+                    len: 9000,
+                    limit: 512,
+                },
+                "header-too-large: size=9000 limit=512",
+            ),
+            (
+                DecodeError::PayloadTooLarge {
+                    len: u64::MAX,
+                    limit: 67_108_864,
+                },
+                "payload-too-large: size=18446744073709551615 limit=67108864",
+            ),
+            (
+                DecodeError::BadHeader {
+                    field: "name",
+                    problem: "not valid UTF-8",
+                },
+                "bad-header: field=name, not valid UTF-8",
+            ),
+            (
+                DecodeError::UnexpectedEof {
+                    stage: Stage::Payload,
+                    have: 2,
+                    need: 5,
+                },
+                "truncated: stage=payload have=2 need=5",
+            ),
+            (
+                DecodeError::BadMagic {
+                    seen: *b"GET ",
+                    seen_len: 1,
+                },
+                "bad-magic: at=0 got=71",
+            ),
+            (
+                DecodeError::BadTrailer {
+                    expected: Some(6),
+                    kind: 0,
+                    id: 1,
+                    len: 3,
+                },
+                "bad-trailer: expected-id=6 kind=0 id=1 size=3",
+            ),
+            (
+                DecodeError::BadChecksum {
+                    expected: 0xe306_9283,
+                    actual: 0,
+                },
+                "bad-checksum: expected=3808858755 actual=0",
+            ),
+            (
+                DecodeError::UnsupportedVersion { version: 2 },
+                "bad-version: version=2 supported=1",
+            ),
+        ];
+        for (err, want) in cases {
+            assert_eq!(terse(&err), want, "{err:?}");
+            // The same pairs as the frame's metadata, in order.
+            let pairs: std::vec::Vec<std::string::String> = err
+                .details()
+                .iter()
+                .map(|(k, v)| match v {
+                    Detail::Number(n) => std::format!("{k}={n}"),
+                    Detail::Text(t) => std::format!("{k}={t}"),
+                })
+                .collect();
+            assert!(want.contains(&pairs.join(" ")), "{want} has {pairs:?}");
+        }
+    }
+
+    /// With feature `terse`, the ERROR and ABORT frames of decode errors carry the terse
+    /// message; the metadata is the same as without it.
+    #[cfg(feature = "terse")]
+    #[test]
+    fn terse_error_frames_carry_the_terse_message() {
+        use crate::{Decoder, Event};
+        let err = DecodeError::HeaderTooLarge {
+            len: 9000,
+            limit: 512,
+        };
+        for abort in [false, true] {
+            let mut out = [0u8; 16 + ERROR_FRAME_MAX];
+            let n = if abort {
+                // An ABORT ends a frame that announced a trailer: its head first.
+                let head = Header::data(7, b"").with_trailer();
+                let n = crate::encode_head(&head, 0, &mut out).unwrap();
+                n + encode_decode_abort(7, &err, &mut out[n..]).unwrap()
+            } else {
+                encode_decode_error(0, &err, &mut out).unwrap()
+            };
+            let mut dec = Decoder::new([0u8; 512]);
+            dec.feed(&out[..n]);
+            if abort {
+                assert!(matches!(dec.next_event(), Ok(Some(Event::Start(_)))));
+            }
+            let f = match dec.next_event() {
+                Ok(Some(Event::Frame(f) | Event::Abort(f))) => f,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(f.header.meta("code"), Some("header-too-large"));
+            assert_eq!(f.header.meta("size"), Some("9000"));
+            assert_eq!(f.header.meta("limit"), Some("512"));
+            assert_eq!(f.payload, b"header-too-large: size=9000 limit=512");
+        }
+    }
 
     /// The checked ERROR frame is, byte for byte, the unchecked one with the check added, for
     /// any id, code and message length (a message over 127 bytes takes a 2-byte varint, one

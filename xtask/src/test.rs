@@ -54,10 +54,22 @@ pub fn run_steps(fuzz_seconds: u32) -> Result<Vec<(String, f64)>, String> {
     )?;
     let firmware = root().join("qemu");
     step("firmware: clippy and release build", &mut || {
-        sh(Command::new("cargo")
-            .current_dir(&firmware)
-            .env_remove("CARGO_TARGET_DIR")
-            .args(["clippy", "--release", "--", "-D", "warnings"]))?;
+        // The default build, and the size comparison's variants (framed TCP echo alone,
+        // terse error messages; `cargo xtask size`).
+        for features in ["", "plain-uart,terse"] {
+            sh(Command::new("cargo")
+                .current_dir(&firmware)
+                .env_remove("CARGO_TARGET_DIR")
+                .args([
+                    "clippy",
+                    "--release",
+                    "--features",
+                    features,
+                    "--",
+                    "-D",
+                    "warnings",
+                ]))?;
+        }
         sockframe_tests::board::build_firmware(&[]).map(drop)
     })?;
     step(
@@ -65,8 +77,11 @@ pub fn run_steps(fuzz_seconds: u32) -> Result<Vec<(String, f64)>, String> {
         &mut || sh(cargo().args(["test", "--workspace"])),
     )?;
     step(
-        "core tests with the `small` feature (the firmware's build)",
-        &mut || sh(cargo().args(["test", "-p", "sockframe", "--features", "small"])),
+        "core tests with the `small` feature (the firmware's build), and with `terse` too",
+        &mut || {
+            sh(cargo().args(["test", "-p", "sockframe", "--features", "small"]))?;
+            sh(cargo().args(["test", "-p", "sockframe", "--features", "small,terse"]))
+        },
     )?;
     step(
         "python package: ruff, mypy, pytest (live: desktop server, board, Rust client)",
