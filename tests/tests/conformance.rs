@@ -23,7 +23,7 @@
 //! slowly than that would pass that step (never the byte-exact comparison that follows).
 
 use sockframe::{Header, Kind, encode_frame};
-use sockframe_tests::board::{Board, default_firmware};
+use sockframe_tests::board::{Board, build_firmware, default_firmware};
 use sockframe_tests::desktop::Desktop;
 use sockframe_tests::pattern;
 use sockframe_tests::spec::{self, At, End};
@@ -131,13 +131,19 @@ struct Run {
 }
 
 /// The ERROR frame of a case: kind 1, id 0, no flags, no name, no crc, `code` then the
-/// case's metadata, payload the message (section 8, "Conformance cases").
-fn error_frame(e: &spec::Error) -> Vec<u8> {
+/// case's metadata, payload the message (section 8, "Conformance cases"), or for a peer
+/// built with the core's `terse` feature the terse message of section 7.3.
+fn error_frame(e: &spec::Error, terse: bool) -> Vec<u8> {
     let pairs: Vec<(&str, &str)> = [("code", e.code.as_str())]
         .into_iter()
         .chain(e.meta.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .collect();
-    let message = e.message.as_deref().unwrap_or("").as_bytes();
+    let terse_message = terse_message(e);
+    let message = if terse {
+        terse_message.as_bytes()
+    } else {
+        e.message.as_deref().unwrap_or("").as_bytes()
+    };
     let header = Header::new(Kind::ERROR, 0, message.len() as u64).with_meta(&pairs);
     let mut out = vec![0u8; 1024];
     let n = encode_frame(&header, message, &mut out).expect("an ERROR frame encodes");
@@ -145,9 +151,51 @@ fn error_frame(e: &spec::Error) -> Vec<u8> {
     out
 }
 
+/// The terse message (spec section 7.3, "this implementation"): `code: key=value ...`, then
+/// for `bad-header` the problem, which the case's sentence ends with (after its last `: `).
+fn terse_message(e: &spec::Error) -> String {
+    let mut m = e.code.clone();
+    for (i, (k, v)) in e.meta.iter().enumerate() {
+        m += if i == 0 { ": " } else { " " };
+        m += &format!("{k}={v}");
+    }
+    if e.code == "bad-header"
+        && let Some(problem) = e.message.as_deref().and_then(|s| s.rsplit(": ").next())
+    {
+        m += ", ";
+        m += problem;
+    }
+    m
+}
+
+/// `reply` as a peer with terse messages sends it: each ABORT that reports a fault (section
+/// 6.1: the same code, numbers and message as the ERROR frame) carries the terse message.
+fn terse_reply(reply: &[u8], error: Option<&spec::Error>) -> Vec<u8> {
+    let (Some(error), Ok(frames)) = (error, frames(reply)) else {
+        return reply.to_vec();
+    };
+    let mut out = Vec::new();
+    for frame in frames {
+        let header_len = usize::from(u16::from_le_bytes([frame[3], frame[4]]));
+        match Header::parse(&frame[5..5 + header_len]) {
+            Ok(h) if h.kind == Kind::ABORT && h.meta("code") == Some(error.code.as_str()) => {
+                let message = terse_message(error);
+                let pairs: Vec<(&str, &str)> = h.meta.iter().collect();
+                let abort = Header::new(Kind::ABORT, h.id, message.len() as u64).with_meta(&pairs);
+                let mut buf = vec![0u8; 1024];
+                let n = encode_frame(&abort, message.as_bytes(), &mut buf).expect("ABORT encodes");
+                out.extend_from_slice(&buf[..n]);
+            }
+            _ => out.extend_from_slice(frame),
+        }
+    }
+    out
+}
+
 /// Every run the spec holds: each vector echoed, all vectors back to back, each case under
-/// each split, each case with a fault sent whole.
-fn runs(spec_text: &str) -> Result<Vec<Run>, String> {
+/// each split, each case with a fault sent whole. `terse`: the ERROR frames a peer with
+/// terse messages sends.
+fn runs(spec_text: &str, terse: bool) -> Result<Vec<Run>, String> {
     let mut runs = Vec::new();
     let mut all = Vec::new();
     for name in spec::vector_names(spec_text) {
@@ -185,14 +233,19 @@ fn runs(spec_text: &str) -> Result<Vec<Run>, String> {
         loose_message: false,
     });
     for case in spec::cases(spec_text)? {
-        let error = case.error.as_ref().map(|e| (error_frame(e), e.at));
+        let error = case.error.as_ref().map(|e| (error_frame(e, terse), e.at));
+        let reply = if terse {
+            terse_reply(&case.reply, case.error.as_ref())
+        } else {
+            case.reply.clone()
+        };
         let whole_differs =
             matches!(case.error, Some(spec::Error { at: At::Byte(n), .. }) if n < case.send.len());
         runs.push(Run {
             name: format!("case `{}`", case.name),
             send: case.send.clone(),
             end: case.end,
-            reply: case.reply.clone(),
+            reply: reply.clone(),
             error: error.clone(),
             splits: SPLITS.to_vec(),
             loose_message: false,
@@ -202,7 +255,7 @@ fn runs(spec_text: &str) -> Result<Vec<Run>, String> {
                 name: format!("case `{}`, all its bytes at once", case.name),
                 send: case.send,
                 end: case.end,
-                reply: case.reply,
+                reply,
                 error: error.map(|(frame, _)| (frame, At::Byte(1))),
                 splits: vec![Split::Whole],
                 loose_message: true,
@@ -418,17 +471,26 @@ fn run_all(peer: &str, addr: SocketAddr, runs: &[Run]) -> (usize, Vec<String>) {
     (count, failures)
 }
 
+/// Every run on the desktop server, the board, and the board built with terse error
+/// messages (core feature `terse`: the same frames, codes and numbers, another message).
 #[test]
 fn every_spec_vector_and_case_on_every_peer() {
-    let runs = runs(&spec::text()).unwrap_or_else(|e| panic!("reading the spec: {e}"));
+    let text = spec::text();
+    let runs = runs(&text, false).unwrap_or_else(|e| panic!("reading the spec: {e}"));
+    let terse_runs = self::runs(&text, true).unwrap_or_else(|e| panic!("reading the spec: {e}"));
     let board = Board::boot(&default_firmware().expect("firmware")).expect("board boots");
+    let terse_elf = build_firmware(&["terse"]).expect("terse firmware");
+    let terse_board = Board::boot(&terse_elf).expect("terse board boots");
     let desktop = Desktop::start(&[]).expect("desktop server starts");
-    let peers = [("desktop", desktop.addr()), ("board", board.addr())];
-    let runs = &runs;
+    let peers = [
+        ("desktop", desktop.addr(), &runs),
+        ("board", board.addr(), &runs),
+        ("board (terse)", terse_board.addr(), &terse_runs),
+    ];
     let results: Vec<(usize, Vec<String>)> = std::thread::scope(|s| {
         let handles: Vec<_> = peers
             .iter()
-            .map(|&(peer, addr)| s.spawn(move || run_all(peer, addr, runs)))
+            .map(|&(peer, addr, runs)| s.spawn(move || run_all(peer, addr, runs)))
             .collect();
         handles
             .into_iter()
