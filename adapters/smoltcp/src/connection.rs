@@ -130,6 +130,8 @@ impl<const N: usize> Connection<N> {
     }
 
     /// One move while the input is good: hand out an event, or read, or see the end.
+    /// Out of line: 24 B less flash in the board's TCP echo than inlined into its main loop.
+    #[inline(never)]
     fn step_open<H: Handler>(&mut self, socket: &mut tcp::Socket<'_>, handler: &mut H) -> Step {
         if !socket.may_send() {
             // Not yet established (or already gone, which the owner sees as !is_open).
