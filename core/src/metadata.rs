@@ -52,10 +52,7 @@ impl<'a> Metadata<'a> {
 
     /// The entries, in order.
     pub fn iter(&self) -> Iter<'a> {
-        Iter(match self.0 {
-            Repr::Pairs(p) => IterRepr::Pairs(p.iter()),
-            Repr::Wire { bytes, count } => IterRepr::Wire { bytes, left: count },
-        })
+        Iter(self.0)
     }
 
     /// The value of the first entry named `key`.
@@ -79,22 +76,22 @@ impl<'a> Metadata<'a> {
     }
 }
 
-/// Iterator over metadata entries.
-pub struct Iter<'a>(IterRepr<'a>);
-
-enum IterRepr<'a> {
-    Pairs(core::slice::Iter<'a, (&'a str, &'a str)>),
-    Wire { bytes: &'a [u8], left: u8 },
-}
+/// Iterator over metadata entries: the entries not given yet, in the metadata's own form
+/// (so that [`Metadata::iter`] is a copy).
+pub struct Iter<'a>(Repr<'a>);
 
 impl<'a> Iterator for Iter<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.0 {
-            IterRepr::Pairs(it) => it.next().copied(),
-            IterRepr::Wire { bytes, left } => {
-                *left = left.checked_sub(1)?;
+            Repr::Pairs(pairs) => {
+                let (first, rest) = pairs.split_first()?;
+                *pairs = rest;
+                Some(*first)
+            }
+            Repr::Wire { bytes, count } => {
+                *count = count.checked_sub(1)?;
                 // Validated when the header was decoded, so this does not fail; if it did,
                 // the iteration would just end.
                 let mut r = Reader::new(bytes);
