@@ -248,34 +248,35 @@ impl<const N: usize> Connection<N> {
             Ending::Abort { filler, .. } => filler,
             _ => 0,
         };
-        let mut sent = sent;
-        let mut moved = discarded;
-        if sent < filler {
+        // The filler goes out from `frames` before anything is encoded in it (zeros), then
+        // the frames: one send per step (the driver steps again while bytes move).
+        let mut frames = [0u8; 2 * ERROR_FRAME_MAX];
+        let n = if sent < filler {
             let left = usize::try_from(filler - sent).unwrap_or(usize::MAX);
-            let n = socket
-                .send(|room| {
-                    let n = room.len().min(left);
-                    room[..n].fill(0);
-                    (n, n)
-                })
-                .unwrap_or(0);
-            sent += n as u64;
-            moved |= n > 0;
-        }
-        if sent >= filler {
-            let (frames, len) = owed_frames(self.decoder.error(), ending);
+            socket.send_slice(frames.get(..left).unwrap_or(&frames))
+        } else {
+            let len = owed_frames(self.decoder.error(), ending, &mut frames);
             // Fits usize: what was sent past the filler is less than the frames' length.
             let at = (sent - filler) as usize;
-            let n = socket.send_slice(&frames[at..len]).unwrap_or(0);
+            let n = match frames.get(at..len) {
+                Some(rest) => socket.send_slice(rest).unwrap_or(0),
+                None => 0,
+            };
             if at + n >= len {
                 self.close(socket);
                 return Step::Progress;
             }
-            sent += n as u64;
-            moved |= n > 0;
+            Ok(n)
         }
-        self.phase = Phase::Failing { sent };
-        if moved { Step::Progress } else { Step::Wait }
+        .unwrap_or(0);
+        self.phase = Phase::Failing {
+            sent: sent + n as u64,
+        };
+        if discarded || n > 0 {
+            Step::Progress
+        } else {
+            Step::Wait
+        }
     }
 
     fn close(&mut self, socket: &mut tcp::Socket<'_>) {
@@ -284,21 +285,25 @@ impl<const N: usize> Connection<N> {
     }
 }
 
-/// The frames owed after `err` as `ending` says (an ABORT, the ERROR frame), encoded into
-/// one stack buffer, and their length.
-fn owed_frames(err: Option<DecodeError>, ending: Ending) -> ([u8; 2 * ERROR_FRAME_MAX], usize) {
-    let mut frames = [0u8; 2 * ERROR_FRAME_MAX];
+/// Encodes the frames owed after `err` as `ending` says (an ABORT, the ERROR frame) into
+/// `frames`; returns their length.
+fn owed_frames(
+    err: Option<DecodeError>,
+    ending: Ending,
+    frames: &mut [u8; 2 * ERROR_FRAME_MAX],
+) -> usize {
     let mut len = 0;
     if let Some(err) = err {
         if let Ending::Abort { id, .. } = ending {
-            len += encode_decode_abort(id, &err, &mut frames).unwrap_or(0);
+            len += encode_decode_abort(id, &err, frames).unwrap_or(0);
         }
         if ending != Ending::Close {
             // Id 0: the error belongs to the stream, not to a frame.
-            len += encode_decode_error(0, &err, &mut frames[len..]).unwrap_or(0);
+            len += encode_decode_error(0, &err, frames.get_mut(len..).unwrap_or_default())
+                .unwrap_or(0);
         }
     }
-    (frames, len)
+    len
 }
 
 /// After an error or our close, input has no reader: drop it so a peer still writing is
