@@ -191,19 +191,12 @@ impl<const N: usize> Connection<N> {
             if want == 0 {
                 return Step::Wait;
             }
-            // The contiguous part of the receive ring only (a wrapped rest comes on the next
-            // step): one copy loop instead of two.
-            let read = socket.recv(|data| {
-                let n = data.len().min(want);
-                buf[..n].copy_from_slice(&data[..n]);
-                (n, n)
-            });
-            return match read {
-                Ok(n) if n > 0 => {
+            return match take_input(socket, Some(&mut buf[..want])) {
+                0 => Step::Wait,
+                n => {
                     self.decoder.commit(n);
                     Step::Progress
                 }
-                _ => Step::Wait,
             };
         }
         if asked && !socket.may_recv() {
@@ -316,10 +309,31 @@ fn owed_frames(
 /// After an error or our close, input has no reader: drop it so a peer still writing is
 /// not left blocked on a closed window.
 fn discard_input(socket: &mut tcp::Socket<'_>) -> Step {
-    match socket.recv(|bytes| (bytes.len(), bytes.len())) {
-        Ok(n) if n > 0 => Step::Progress,
-        _ => Step::Wait,
+    match take_input(socket, None) {
+        0 => Step::Wait,
+        _ => Step::Progress,
     }
+}
+
+/// Takes the bytes at the front of the socket's receive ring, as many as fit `into` (read
+/// into it), or all of them if there is no `into` (dropped): the contiguous part of the ring
+/// only (a wrapped rest comes on the next call). Returns how many were taken. One reader
+/// for both (one copy of smoltcp's receive path in the image).
+#[inline(never)]
+fn take_input(socket: &mut tcp::Socket<'_>, into: Option<&mut [u8]>) -> usize {
+    socket
+        .recv(|data| {
+            let n = match into {
+                Some(buf) => {
+                    let n = data.len().min(buf.len());
+                    buf[..n].copy_from_slice(&data[..n]);
+                    n
+                }
+                None => data.len(),
+            };
+            (n, n)
+        })
+        .unwrap_or(0)
 }
 
 impl<const N: usize> core::fmt::Debug for Connection<N> {
