@@ -37,7 +37,7 @@ impl<'a> Metadata<'a> {
     pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self, Problem> {
         let count = r.varint_u64()?;
         if count > MAX_META as u64 {
-            return Err(Problem::TooMuchMetadata(count));
+            return Err(r.too_many(count));
         }
         let bytes = r.rest();
         for _ in 0..count {
