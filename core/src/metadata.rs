@@ -39,15 +39,14 @@ impl<'a> Metadata<'a> {
         if count > MAX_META as u64 {
             return Err(r.too_many(count));
         }
+        // At most MAX_META: counted in a byte.
+        let count = count as u8;
         let bytes = r.rest();
         for _ in 0..count {
             r.str()?;
             r.str()?;
         }
-        Ok(Metadata(Repr::Wire {
-            bytes,
-            count: count as u8,
-        }))
+        Ok(Metadata(Repr::Wire { bytes, count }))
     }
 
     /// The entries, in order.
