@@ -692,32 +692,30 @@ fn head_step<'a>(
         header_len,
         len: header.len,
     };
-    if !at.fits(cap) || header.has_trailer() {
+    // A streamed frame's head, or a whole frame: one delivery for both.
+    let (end, what) = if !at.fits(cap) || header.has_trailer() {
         *state = State::Stream {
             len: at.len,
             remaining: at.len,
             crc: header.crc.map(|c| (c, Crc32c::new())),
             trailer: header.has_trailer().then_some(header.id),
         };
-        *used = head;
-        return deliver(
-            header,
-            data.get(..head).unwrap_or(&[]),
-            head,
-            Deliver::Start,
-        );
-    }
-    match data.get(..at.frame_len()) {
+        (head, Deliver::Start)
+    } else {
+        (at.frame_len(), Deliver::Frame)
+    };
+    match data.get(..end) {
         Some(frame) => {
-            *used = frame.len();
-            deliver(header, frame, head, Deliver::Frame)
+            *used = end;
+            deliver(header, frame, head, what)
         }
+        // Only a whole frame can be missing bytes (the head is in).
         None => {
             #[cfg(not(feature = "small"))]
-            {
+            if what == Deliver::Frame {
                 *state = State::Body {
                     header_len,
-                    frame_len: at.frame_len(),
+                    frame_len: end,
                 };
             }
             Ok(None)
