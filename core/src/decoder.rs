@@ -127,8 +127,8 @@ type Step<'a> = Option<(Event<'a>, &'a [u8])>;
 ///
 /// Its size decides which frames come out whole: a frame of up to `B`'s length (prefix,
 /// header and payload) is delivered as one [`Event::Frame`]; larger ones are streamed.
+#[repr(C)]
 pub struct Decoder<B> {
-    buf: B,
     /// First byte not yet handed out: moved past an event's bytes as the event is handed
     /// out (the event borrows the decoder, so nothing touches them while it lives).
     start: usize,
@@ -139,9 +139,12 @@ pub struct Decoder<B> {
     /// [`recover`](Self::recover)), yet counted out of [`buffered`](Self::buffered) and
     /// released by [`read_buf`](Self::read_buf) as an event's would be. Zero unless failed.
     failed_taken: usize,
-    state: State,
-    limits: Limits,
     failed: Option<DecodeError>,
+    limits: Limits,
+    state: State,
+    /// Last (`repr(C)`): the fields before it are at small offsets, which a 32-bit core
+    /// reaches with short instructions, whatever the buffer's size.
+    buf: B,
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
