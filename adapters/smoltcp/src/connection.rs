@@ -35,13 +35,16 @@ enum Step {
 /// answer to `N` bytes (`N` + 61 for the echo; checked on every poll).
 ///
 /// Reset it with [`reset`](Self::reset) whenever its socket listens for a new connection.
+#[repr(C)]
 pub struct Connection<const N: usize> {
-    decoder: Decoder<[u8; N]>,
+    /// Whether [`Handler::on_open`] was called and [`Handler::on_close`] is owed.
+    opened: bool,
     phase: Phase,
     /// The streamed frame in progress, to end it as the spec says if the input fails.
     forwarding: Forwarding,
-    /// Whether [`Handler::on_open`] was called and [`Handler::on_close`] is owed.
-    opened: bool,
+    /// Last (`repr(C)`): the fields before it, and the decoder's own (its buffer is its
+    /// last), are at small offsets, which a 32-bit core reaches with short instructions.
+    decoder: Decoder<[u8; N]>,
 }
 
 impl<const N: usize> Default for Connection<N> {
