@@ -676,19 +676,20 @@ fn head_step<'a>(
     };
     // `small`: the trailer due, if one is (one call of the header's checks for both).
     #[cfg(feature = "small")]
-    let trailer = match *state {
-        State::Trailer { id, crc } => Some((id, crc)),
+    let expected = match *state {
+        State::Trailer { id, .. } => Some(id),
         _ => None,
     };
     #[cfg(not(feature = "small"))]
-    let trailer: Option<(u32, Option<(u32, u32)>)> = None;
+    let expected = None;
     // Used where it was read (`small`: not moved out of the result first).
-    let read = checked_header(header_bytes, limits, trailer.map(|(id, _)| id));
+    let read = checked_header(header_bytes, limits, expected);
     let header = match &read {
         Ok(header) => header,
         Err(e) => return Err(*e),
     };
-    if let Some((_, crc)) = trailer {
+    #[cfg(feature = "small")]
+    if let State::Trailer { crc, .. } = *state {
         return trailer_event(data, cap, head, header, crc, state, used);
     }
     let at = Located {
