@@ -187,8 +187,7 @@ impl<const N: usize> Connection<N> {
             // Read only what could be answered now: what the decoder holds plus what is
             // read must fit the free send space. The rest stays in the socket, and the
             // TCP window tells the peer to wait.
-            // `buffered` still holds: a step that gave no event took no bytes.
-            let room = free.saturating_sub(buffered);
+            let room = free.saturating_sub(self.decoder.buffered());
             let buf = self.decoder.read_buf();
             let want = buf.len().min(room);
             if want == 0 {
