@@ -206,8 +206,7 @@ impl<const N: usize> Connection<N> {
             // event left).
             return match self.decoder.finish() {
                 Ok(()) => {
-                    socket.close(); // the FIN follows the answers already queued
-                    self.phase = Phase::Closing;
+                    self.close(socket); // the FIN follows the answers already queued
                     Step::Progress
                 }
                 Err(_) => self.fail(),
@@ -283,6 +282,9 @@ impl<const N: usize> Connection<N> {
         }
     }
 
+    /// Closes our side (FIN after what is queued). Out of line, and called for every close
+    /// the driver decides (60 B less flash in the board's TCP echo than inlined).
+    #[inline(never)]
     fn close(&mut self, socket: &mut tcp::Socket<'_>) {
         socket.close();
         self.phase = Phase::Closing;
