@@ -127,8 +127,8 @@ type Step<'a> = Option<(Event<'a>, &'a [u8])>;
 ///
 /// Its size decides which frames come out whole: a frame of up to `B`'s length (prefix,
 /// header and payload) is delivered as one [`Event::Frame`]; larger ones are streamed.
+#[repr(C)]
 pub struct Decoder<B> {
-    buf: B,
     /// First byte not yet handed out: moved past an event's bytes as the event is handed
     /// out (the event borrows the decoder, so nothing touches them while it lives).
     start: usize,
@@ -139,9 +139,12 @@ pub struct Decoder<B> {
     /// [`recover`](Self::recover)), yet counted out of [`buffered`](Self::buffered) and
     /// released by [`read_buf`](Self::read_buf) as an event's would be. Zero unless failed.
     failed_taken: usize,
-    state: State,
-    limits: Limits,
     failed: Option<DecodeError>,
+    limits: Limits,
+    state: State,
+    /// Last (`repr(C)`): the fields before it are at small offsets, which a 32-bit core
+    /// reaches with short instructions, whatever the buffer's size.
+    buf: B,
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
@@ -673,51 +676,50 @@ fn head_step<'a>(
     };
     // `small`: the trailer due, if one is (one call of the header's checks for both).
     #[cfg(feature = "small")]
-    let trailer = match *state {
-        State::Trailer { id, crc } => Some((id, crc)),
+    let expected = match *state {
+        State::Trailer { id, .. } => Some(id),
         _ => None,
     };
     #[cfg(not(feature = "small"))]
-    let trailer: Option<(u32, Option<(u32, u32)>)> = None;
+    let expected = None;
     // Used where it was read (`small`: not moved out of the result first).
-    let read = checked_header(header_bytes, limits, trailer.map(|(id, _)| id));
+    let read = checked_header(header_bytes, limits, expected);
     let header = match &read {
         Ok(header) => header,
         Err(e) => return Err(*e),
     };
-    if let Some((_, crc)) = trailer {
+    #[cfg(feature = "small")]
+    if let State::Trailer { crc, .. } = *state {
         return trailer_event(data, cap, head, header, crc, state, used);
     }
     let at = Located {
         header_len,
         len: header.len,
     };
-    if !at.fits(cap) || header.has_trailer() {
+    // A streamed frame's head, or a whole frame: one delivery for both.
+    let (end, what) = if !at.fits(cap) || header.has_trailer() {
         *state = State::Stream {
             len: at.len,
             remaining: at.len,
             crc: header.crc.map(|c| (c, Crc32c::new())),
             trailer: header.has_trailer().then_some(header.id),
         };
-        *used = head;
-        return deliver(
-            header,
-            data.get(..head).unwrap_or(&[]),
-            head,
-            Deliver::Start,
-        );
-    }
-    match data.get(..at.frame_len()) {
+        (head, Deliver::Start)
+    } else {
+        (at.frame_len(), Deliver::Frame)
+    };
+    match data.get(..end) {
         Some(frame) => {
-            *used = frame.len();
-            deliver(header, frame, head, Deliver::Frame)
+            *used = end;
+            deliver(header, frame, head, what)
         }
+        // Only a whole frame can be missing bytes (the head is in).
         None => {
             #[cfg(not(feature = "small"))]
-            {
+            if what == Deliver::Frame {
                 *state = State::Body {
                     header_len,
-                    frame_len: at.frame_len(),
+                    frame_len: end,
                 };
             }
             Ok(None)

@@ -79,36 +79,41 @@ pub fn echo_reply<'a>(
     if header.kind != Kind::PING {
         return EchoReply::Forward(raw);
     }
+    // The head and what follows it (the payload of a whole frame), and the bytes around the
+    // kind byte, the header's first (offset 5, after the prefix). Read with `get`: a PING's
+    // bytes always hold its head, whose header has at least the kind byte (the `else` is
+    // never taken, and no slice index can panic).
+    let (Some((head, rest)), Some(before), Some(after)) = (
+        raw.split_at_checked(head_len),
+        raw.get(..PREFIX_LEN),
+        raw.get(PREFIX_LEN + 1..),
+    ) else {
+        return EchoReply::Forward(raw);
+    };
     if header.asks_limits()
         && let Ok(n) = encode_limits_pong(header, limits, scratch)
     {
-        return EchoReply::LimitsPong([&scratch[..n], &raw[head_len..]]);
+        return EchoReply::LimitsPong([&scratch[..n], rest]);
     }
-    // The kind byte is the header's first (offset 5, after the prefix).
-    let (before, after) = (&raw[..PREFIX_LEN], &raw[PREFIX_LEN + 1..]);
     // A header whose fields run into its last 4 bytes (a stream decoder, which does not
     // verify the check, reads it whole) has no check to recompute: rewriting those bytes
     // would change its fields. Its fields end before them exactly when the header without
     // them still decodes (the reader reads in order and ignores bytes after the fields).
     if header.flags.contains(Flags::HCHECK)
         && head_len >= MIN_CHECKED_HEAD
-        && crate::Header::parse(&raw[PREFIX_LEN..head_len - HCHECK_LEN]).is_ok()
+        && let Some(covered) = head.get(..head_len - HCHECK_LEN)
+        && let Some(fields) = covered.get(PREFIX_LEN..)
+        && crate::Header::parse(fields).is_ok()
         && let Some(check) = scratch.get_mut(..HCHECK_LEN)
+        && let Some(mid) = covered.get(PREFIX_LEN + 1..)
     {
         // Spec section 9: the check covers the kind byte, so the PONG gets its own.
-        let covered_end = head_len - HCHECK_LEN;
         let mut crc = Crc32c::new();
         crc.update(before);
         crc.update(PONG_BYTE);
-        crc.update(&raw[PREFIX_LEN + 1..covered_end]);
+        crc.update(mid);
         check.copy_from_slice(&crc.value().to_le_bytes());
-        return EchoReply::Pong([
-            before,
-            PONG_BYTE,
-            &raw[PREFIX_LEN + 1..covered_end],
-            check,
-            &raw[head_len..],
-        ]);
+        return EchoReply::Pong([before, PONG_BYTE, mid, check, rest]);
     }
     EchoReply::Pong([before, PONG_BYTE, after, &[], &[]])
 }

@@ -158,9 +158,11 @@ impl<'a> Header<'a> {
     /// let h = Header::data(1, b"xyz").with_meta(&pairs);
     /// assert_eq!(h.meta("type"), Some("text"));
     /// ```
-    pub fn with_meta(mut self, pairs: &'a [(&'a str, &'a str)]) -> Self {
-        self.meta = Metadata::from_pairs(pairs);
-        self
+    pub fn with_meta(self, pairs: &'a [(&'a str, &'a str)]) -> Self {
+        Header {
+            meta: Metadata::from_pairs(pairs),
+            ..self
+        }
     }
 
     /// The value of the first metadata entry named `key`.

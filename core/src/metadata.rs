@@ -37,25 +37,21 @@ impl<'a> Metadata<'a> {
     pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self, Problem> {
         let count = r.varint_u64()?;
         if count > MAX_META as u64 {
-            return Err(Problem::TooMuchMetadata(count));
+            return Err(r.too_many(count));
         }
+        // At most MAX_META: counted in a byte.
+        let count = count as u8;
         let bytes = r.rest();
         for _ in 0..count {
             r.str()?;
             r.str()?;
         }
-        Ok(Metadata(Repr::Wire {
-            bytes,
-            count: count as u8,
-        }))
+        Ok(Metadata(Repr::Wire { bytes, count }))
     }
 
     /// The entries, in order.
     pub fn iter(&self) -> Iter<'a> {
-        Iter(match self.0 {
-            Repr::Pairs(p) => IterRepr::Pairs(p.iter()),
-            Repr::Wire { bytes, count } => IterRepr::Wire { bytes, left: count },
-        })
+        Iter(self.0)
     }
 
     /// The value of the first entry named `key`.
@@ -79,22 +75,22 @@ impl<'a> Metadata<'a> {
     }
 }
 
-/// Iterator over metadata entries.
-pub struct Iter<'a>(IterRepr<'a>);
-
-enum IterRepr<'a> {
-    Pairs(core::slice::Iter<'a, (&'a str, &'a str)>),
-    Wire { bytes: &'a [u8], left: u8 },
-}
+/// Iterator over metadata entries: the entries not given yet, in the metadata's own form
+/// (so that [`Metadata::iter`] is a copy).
+pub struct Iter<'a>(Repr<'a>);
 
 impl<'a> Iterator for Iter<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.0 {
-            IterRepr::Pairs(it) => it.next().copied(),
-            IterRepr::Wire { bytes, left } => {
-                *left = left.checked_sub(1)?;
+            Repr::Pairs(pairs) => {
+                let (first, rest) = pairs.split_first()?;
+                *pairs = rest;
+                Some(*first)
+            }
+            Repr::Wire { bytes, count } => {
+                *count = count.checked_sub(1)?;
                 // Validated when the header was decoded, so this does not fail; if it did,
                 // the iteration would just end.
                 let mut r = Reader::new(bytes);

@@ -14,6 +14,9 @@ use crate::error::DecodeError;
 pub(crate) struct Reader<'a> {
     rest: &'a [u8],
     field: Field,
+    /// The metadata count a [`Problem::TooMuchMetadata`] refers to (kept here, so that a
+    /// problem is one byte and a read's result small).
+    count: u64,
 }
 
 /// The header fields, for error messages.
@@ -52,8 +55,8 @@ pub(crate) enum Problem {
     BadVarint,
     BadTag,
     BadUtf8,
-    /// A metadata count over [`MAX_META`](crate::MAX_META).
-    TooMuchMetadata(u64),
+    /// A metadata count over [`MAX_META`](crate::MAX_META) (the count: [`Reader::too_many`]).
+    TooMuchMetadata,
 }
 
 impl Problem {
@@ -63,7 +66,7 @@ impl Problem {
             Problem::BadVarint => "bad varint (too long or overflowing)",
             Problem::BadTag => "bad option tag (not 0 or 1)",
             Problem::BadUtf8 => "not valid UTF-8",
-            Problem::TooMuchMetadata(_) => "too many entries",
+            Problem::TooMuchMetadata => "too many entries",
         }
     }
 }
@@ -149,7 +152,15 @@ impl<'a> Reader<'a> {
         Reader {
             rest: bytes,
             field: Field::Kind,
+            count: 0,
         }
+    }
+
+    /// The problem of a metadata count over the limit, noting the count for the error.
+    #[cold]
+    pub(crate) fn too_many(&mut self, count: u64) -> Problem {
+        self.count = count;
+        Problem::TooMuchMetadata
     }
 
     /// Names the field the next reads are for.
@@ -163,8 +174,8 @@ impl<'a> Reader<'a> {
     #[cold]
     pub(crate) fn error(&self, problem: Problem) -> DecodeError {
         match problem {
-            Problem::TooMuchMetadata(count) => DecodeError::TooMuchMetadata {
-                count,
+            Problem::TooMuchMetadata => DecodeError::TooMuchMetadata {
+                count: self.count,
                 limit: crate::MAX_META,
             },
             _ => DecodeError::BadHeader {
