@@ -161,7 +161,7 @@ pub(crate) fn locate_trailer<'a>(
 /// frame `expected`, if one is due): a fault the bytes that arrived already show, or else
 /// `truncated` with where the frame was cut.
 ///
-/// (`small`: inlined into its one caller on a board, `Decoder::finish`: 8 B less flash.)
+/// (`small`: inlined into its one caller on a board, `Decoder::finish`: less flash.)
 #[cfg_attr(not(feature = "small"), cold)]
 #[cfg_attr(feature = "small", inline(always))]
 pub(crate) fn cut_short(

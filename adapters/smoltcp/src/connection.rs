@@ -133,7 +133,7 @@ impl<const N: usize> Connection<N> {
     }
 
     /// One move while the input is good: hand out an event, or read, or see the end.
-    /// Out of line: 24 B less flash in the board's TCP echo than inlined into its main loop.
+    /// Out of line: less flash in the board's TCP echo than inlined into its main loop.
     #[inline(never)]
     fn step_open<H: Handler>(&mut self, socket: &mut tcp::Socket<'_>, handler: &mut H) -> Step {
         if !socket.may_send() {
@@ -215,7 +215,7 @@ impl<const N: usize> Connection<N> {
         Step::Wait
     }
 
-    /// Out of line: one copy for its two callers (12 B less flash in the board's TCP echo).
+    /// Out of line: one copy for its two callers (less flash in the board's TCP echo).
     #[inline(never)]
     fn fail(&mut self) -> Step {
         self.phase = Phase::Failing { sent: 0 };
@@ -236,8 +236,8 @@ impl<const N: usize> Connection<N> {
     /// queued, closes our side.
     ///
     /// Out of line: it runs once per bad peer, and inlined into the firmware's main loop it
-    /// put its 640-byte frame buffer in that loop's stack frame (3,536 -> 2,960 B out of
-    /// line) and cost 224 B more flash in the board's TCP echo.
+    /// put its 640-byte frame buffer in that loop's stack frame (3,536 B against 2,960 B
+    /// out of line) and cost flash in the board's TCP echo.
     #[inline(never)]
     fn step_failing(&mut self, socket: &mut tcp::Socket<'_>, sent: u64, forwards: bool) -> Step {
         let discarded = matches!(discard_input(socket), Step::Progress);
@@ -283,7 +283,7 @@ impl<const N: usize> Connection<N> {
     }
 
     /// Closes our side (FIN after what is queued). Out of line, and called for every close
-    /// the driver decides (60 B less flash in the board's TCP echo than inlined).
+    /// the driver decides (less flash in the board's TCP echo than inlined).
     #[inline(never)]
     fn close(&mut self, socket: &mut tcp::Socket<'_>) {
         socket.close();

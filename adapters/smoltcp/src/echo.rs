@@ -30,7 +30,7 @@ const LIMITS_PONG_GROWTH: usize = 61;
 
 impl Handler for Echo {
     /// Out of line: a firmware with one driver would inline it into its main loop, with its
-    /// 256-byte scratch (96 B more flash in the board's TCP echo).
+    /// 256-byte scratch (more flash in the board's TCP echo).
     #[inline(never)]
     fn on_event(&mut self, event: Event<'_>, reply: &mut Reply<'_, '_>) -> Result<(), ReplyError> {
         let mut scratch = [0u8; sockframe::ECHO_SCRATCH];
